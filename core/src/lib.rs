@@ -1,0 +1,35 @@
+//! # ccx-cti
+//!
+//! A `#![no_std]`, allocation-free codec for the Cisco Unified Contact Center Express (Unified
+//! CCX) CTI protocol, and a sans-io agent-phone state machine built on it.
+//!
+//! - [`wire`]: framing ([`wire::FrameAccumulator`]), [`wire::decode`] into borrowed
+//!   [`wire::Message`] views, [`wire::Encoder`] into caller buffers, and the generated protocol
+//!   table that declares every message once.
+//! - [`trace`]: the guide's decoded text form of messages, both ways, without allocation.
+//!
+//! Nothing here allocates, reads a clock, does I/O or panics on any input: the workspace lints
+//! deny `unwrap`, `expect`, `panic!` and panicking indexing in this crate.
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+#[cfg(all(feature = "defmt", feature = "log"))]
+compile_error!("the `defmt` and `log` features cannot be enabled together");
+
+#[cfg(test)]
+extern crate std;
+
+#[macro_use]
+mod fmt;
+
+pub mod trace;
+pub mod wire;

@@ -1,0 +1,620 @@
+//! Decoding: check a frame once, then read it through a borrowed view.
+
+use super::spec::{self, FixedDef, Layout, MessageDef, TagType};
+use super::{read_uint, tag, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN};
+
+/// Longest named-variable name, its NUL included (wire-session.md §1.6).
+pub const MAX_VARIABLE_NAME: usize = 33;
+/// Longest named-variable value, its NUL included.
+pub const MAX_VARIABLE_VALUE: usize = 211;
+/// Most bytes that all named variables and arrays of one message may take together.
+pub const MAX_NAMED_DATA: usize = 2000;
+
+/// What is wrong with a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// Fewer than 8 bytes: no whole header.
+    HeaderCut,
+    /// The header's MessageLength disagrees with the frame's size.
+    LengthMismatch {
+        /// MessageLength from the header.
+        declared: u32,
+        /// Body bytes actually present.
+        actual: usize,
+    },
+    /// The body ends inside the fixed part.
+    FixedPartCut {
+        /// Fixed-part size of this message under the session's version.
+        needed: usize,
+        /// Body bytes present.
+        available: usize,
+    },
+    /// The body ends inside a floating field's tag or length.
+    FieldHeaderCut,
+    /// A floating field's length runs past the end of the body.
+    FieldOverrun {
+        /// The field's tag.
+        tag: u16,
+        /// Its declared data length.
+        length: usize,
+        /// Bytes left in the body.
+        available: usize,
+    },
+    /// A numeric floating field has the wrong length for its type.
+    FieldSize {
+        /// The field's tag.
+        tag: u16,
+        /// Its data length.
+        length: usize,
+        /// The length its type has.
+        expected: usize,
+    },
+    /// A named variable or array element lacks the NUL after its name or value.
+    NamedVariableNul {
+        /// NamedVariable (82) or NamedArray (83).
+        tag: u16,
+    },
+    /// A named variable's name or value is longer than the protocol allows.
+    NamedVariableTooLong {
+        /// NamedVariable (82) or NamedArray (83).
+        tag: u16,
+        /// The length found, its NUL included.
+        length: usize,
+        /// The limit, its NUL included.
+        max: usize,
+    },
+    /// A named variable's name or value is not UTF-8.
+    NamedVariableUtf8 {
+        /// NamedVariable (82) or NamedArray (83).
+        tag: u16,
+    },
+    /// All named variables and arrays together exceed 2000 bytes.
+    TooMuchNamedData {
+        /// Their total size.
+        total: usize,
+    },
+    /// A count in the fixed part disagrees with the floating fields it counts.
+    CountMismatch {
+        /// The count's label.
+        field: &'static str,
+        /// The count's value.
+        declared: u32,
+        /// How many records are present.
+        found: u32,
+    },
+}
+
+/// A frame that cannot be decoded, with the byte offset (from the frame's first header byte)
+/// where the problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct DecodeError {
+    /// What is wrong.
+    pub kind: DecodeErrorKind,
+    /// Offset in the frame, header included.
+    pub offset: usize,
+    /// The frame's message type number (0 when the header itself is cut).
+    pub message_type: u32,
+}
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match spec::message_def(self.message_type) {
+            Some(def) => write!(f, "{} at byte {}: ", def.name, self.offset)?,
+            None => write!(
+                f,
+                "message type {} at byte {}: ",
+                self.message_type, self.offset
+            )?,
+        }
+        let tag_name = |t: u16| spec::tag_def(t).map(|d| d.name).unwrap_or("unknown tag");
+        match self.kind {
+            DecodeErrorKind::HeaderCut => write!(f, "frame shorter than its 8-byte header"),
+            DecodeErrorKind::LengthMismatch { declared, actual } => {
+                write!(
+                    f,
+                    "header declares a {declared}-byte body but {actual} bytes follow"
+                )
+            }
+            DecodeErrorKind::FixedPartCut { needed, available } => {
+                write!(
+                    f,
+                    "fixed part cut short: {needed} bytes needed, {available} present"
+                )
+            }
+            DecodeErrorKind::FieldHeaderCut => {
+                write!(f, "body ends inside a floating field's tag or length")
+            }
+            DecodeErrorKind::FieldOverrun {
+                tag,
+                length,
+                available,
+            } => write!(
+                f,
+                "floating field {tag} ({}) declares {length} bytes but only {available} remain",
+                tag_name(tag)
+            ),
+            DecodeErrorKind::FieldSize {
+                tag,
+                length,
+                expected,
+            } => write!(
+                f,
+                "floating field {tag} ({}) is {length} bytes long; its type takes {expected}",
+                tag_name(tag)
+            ),
+            DecodeErrorKind::NamedVariableNul { tag } => {
+                write!(
+                    f,
+                    "{} without the NUL after its name or value",
+                    tag_name(tag)
+                )
+            }
+            DecodeErrorKind::NamedVariableTooLong { tag, length, max } => write!(
+                f,
+                "{} name or value of {length} bytes (NUL included); at most {max} allowed",
+                tag_name(tag)
+            ),
+            DecodeErrorKind::NamedVariableUtf8 { tag } => {
+                write!(f, "{} is not UTF-8", tag_name(tag))
+            }
+            DecodeErrorKind::TooMuchNamedData { total } => {
+                write!(
+                    f,
+                    "named variables take {total} bytes; at most {MAX_NAMED_DATA} allowed"
+                )
+            }
+            DecodeErrorKind::CountMismatch {
+                field,
+                declared,
+                found,
+            } => {
+                write!(f, "{field} is {declared} but {found} records are present")
+            }
+        }
+    }
+}
+
+impl core::error::Error for DecodeError {}
+
+/// A decoded message: a checked, borrowed view of one frame's body.
+#[derive(Clone, Copy)]
+pub struct Message<'a> {
+    ty: MessageType,
+    def: Option<&'static MessageDef>,
+    body: &'a [u8],
+    fixed_len: usize,
+    version: WireVersion,
+}
+
+impl core::fmt::Debug for Message<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Message")
+            .field("type", &self.ty)
+            .field("body_len", &self.body.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Message<'_> {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(
+            f,
+            "Message {{ type: {}, body_len: {} }}",
+            self.ty,
+            self.body.len()
+        )
+    }
+}
+
+/// Decode one whole frame (header included) under protocol version `version`.
+///
+/// Unknown message types and messages without a known layout decode to a view of the opaque
+/// body (README decision 4: skipped by length and reported, not an error). Unknown tags are
+/// kept and skipped. Everything else that does not add up is a [`DecodeError`] with an offset.
+pub fn decode(frame: &[u8], version: WireVersion) -> Result<Message<'_>, DecodeError> {
+    let (Some(length), Some(type_id)) = (read_uint(frame, 0, 4), read_uint(frame, 4, 4)) else {
+        return Err(DecodeError {
+            kind: DecodeErrorKind::HeaderCut,
+            offset: frame.len(),
+            message_type: 0,
+        });
+    };
+    let body = frame.get(HEADER_LEN..).unwrap_or(&[]);
+    let err = |kind, offset| DecodeError {
+        kind,
+        offset,
+        message_type: type_id,
+    };
+    if body.len() != length as usize {
+        return Err(err(
+            DecodeErrorKind::LengthMismatch {
+                declared: length,
+                actual: body.len(),
+            },
+            0,
+        ));
+    }
+    let ty = MessageType::from_id(type_id);
+    let def = spec::message_def(type_id);
+    let Some(layout) = def.and_then(|d| d.layout) else {
+        return Ok(Message {
+            ty,
+            def,
+            body,
+            fixed_len: body.len(),
+            version,
+        });
+    };
+    let fixed_len = layout.fixed_size_for(version.number());
+    if body.len() < fixed_len {
+        return Err(err(
+            DecodeErrorKind::FixedPartCut {
+                needed: fixed_len,
+                available: body.len(),
+            },
+            HEADER_LEN + body.len(),
+        ));
+    }
+    let msg = Message {
+        ty,
+        def,
+        body,
+        fixed_len,
+        version,
+    };
+    check_floating(&msg).map_err(|(kind, offset)| err(kind, HEADER_LEN + offset))?;
+    check_counts(&msg, layout).map_err(|(kind, offset)| err(kind, HEADER_LEN + offset))?;
+    Ok(msg)
+}
+
+/// Walk every floating field once: lengths, numeric sizes, named-variable structure.
+fn check_floating(msg: &Message<'_>) -> Result<(), (DecodeErrorKind, usize)> {
+    let mut named_total = 0usize;
+    let mut fields = msg.fields();
+    while let Some(item) = fields.next_checked() {
+        let field = item?;
+        let Some(def) = spec::tag_def(field.tag) else {
+            continue;
+        };
+        if let Some(expected) = def.ty.numeric_size() {
+            if field.data.len() != expected {
+                return Err((
+                    DecodeErrorKind::FieldSize {
+                        tag: field.tag,
+                        length: field.data.len(),
+                        expected,
+                    },
+                    field.offset,
+                ));
+            }
+        }
+        if matches!(def.ty, TagType::NamedVariable | TagType::NamedArray) {
+            parse_named(field.tag, field.data).map_err(|k| (k, field.offset))?;
+            named_total += msg.version.field_header_len() + field.data.len();
+        }
+    }
+    if named_total > MAX_NAMED_DATA {
+        return Err((
+            DecodeErrorKind::TooMuchNamedData { total: named_total },
+            msg.fixed_len,
+        ));
+    }
+    Ok(())
+}
+
+/// Compare every count in the fixed part with the records present.
+fn check_counts(msg: &Message<'_>, layout: &Layout) -> Result<(), (DecodeErrorKind, usize)> {
+    for (i, fl) in layout.floating.iter().enumerate() {
+        let Some(count_index) = fl.count_field else {
+            continue;
+        };
+        // A group is counted once, by its first field.
+        if fl.group.is_some()
+            && layout
+                .floating
+                .iter()
+                .take(i)
+                .any(|prev| prev.group == fl.group)
+        {
+            continue;
+        }
+        let Some(count_def) = layout.fixed.get(usize::from(count_index)) else {
+            continue;
+        };
+        if !count_def.present_in(msg.version.number()) {
+            continue;
+        }
+        let declared = msg.fixed_raw(count_def).unwrap_or(0);
+        let found = msg.fields().filter(|f| f.tag == fl.tag).count();
+        let found = u32::try_from(found).unwrap_or(u32::MAX);
+        if declared != found {
+            return Err((
+                DecodeErrorKind::CountMismatch {
+                    field: count_def.label,
+                    declared,
+                    found,
+                },
+                usize::from(count_def.offset),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Split a named variable (`name\0value\0`) or array element (`index name\0value\0`).
+fn parse_named(tag_id: u16, data: &[u8]) -> Result<NamedVar<'_>, DecodeErrorKind> {
+    let (index, rest) = if tag_id == tag::NAMED_ARRAY {
+        match data.split_first() {
+            Some((i, rest)) => (Some(*i), rest),
+            None => return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id }),
+        }
+    } else {
+        (None, data)
+    };
+    let nul = |s: &[u8]| s.iter().position(|b| *b == 0);
+    let Some(name_end) = nul(rest) else {
+        return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id });
+    };
+    let (name, after) = rest.split_at(name_end);
+    let after = after.get(1..).unwrap_or(&[]);
+    let Some(value_end) = nul(after) else {
+        return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id });
+    };
+    if value_end + 1 != after.len() {
+        // Bytes after the value's NUL: the value lacks its own terminator at the end.
+        return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id });
+    }
+    let value = after.get(..value_end).unwrap_or(&[]);
+    if name.len() + 1 > MAX_VARIABLE_NAME {
+        return Err(DecodeErrorKind::NamedVariableTooLong {
+            tag: tag_id,
+            length: name.len() + 1,
+            max: MAX_VARIABLE_NAME,
+        });
+    }
+    if value.len() + 1 > MAX_VARIABLE_VALUE {
+        return Err(DecodeErrorKind::NamedVariableTooLong {
+            tag: tag_id,
+            length: value.len() + 1,
+            max: MAX_VARIABLE_VALUE,
+        });
+    }
+    match (core::str::from_utf8(name), core::str::from_utf8(value)) {
+        (Ok(name), Ok(value)) => Ok(NamedVar { index, name, value }),
+        _ => Err(DecodeErrorKind::NamedVariableUtf8 { tag: tag_id }),
+    }
+}
+
+impl<'a> Message<'a> {
+    /// The message type.
+    pub fn message_type(&self) -> MessageType {
+        self.ty
+    }
+
+    /// The table entry of the message, if the type is known.
+    pub fn def(&self) -> Option<&'static MessageDef> {
+        self.def
+    }
+
+    /// The layout the body was checked against, if the message has one.
+    pub fn layout(&self) -> Option<&'static Layout> {
+        self.def.and_then(|d| d.layout)
+    }
+
+    /// The protocol version the frame was decoded under.
+    pub fn version(&self) -> WireVersion {
+        self.version
+    }
+
+    /// The whole body (fixed and floating parts).
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+
+    /// The fixed part (the whole body for a message without a layout).
+    pub fn fixed_part(&self) -> &'a [u8] {
+        self.body.get(..self.fixed_len).unwrap_or(&[])
+    }
+
+    /// The floating part.
+    pub fn floating_part(&self) -> &'a [u8] {
+        self.body.get(self.fixed_len..).unwrap_or(&[])
+    }
+
+    /// Read a fixed field through its typed handle; `None` for a handle of another message or
+    /// a field the session's version does not have.
+    pub fn get<T: FixedValue>(&self, field: Fixed<T>) -> Option<T> {
+        if field.message() != self.ty.id() || field.since_version() > self.version.number() {
+            return None;
+        }
+        read_uint(self.fixed_part(), field.offset(), T::TYPE.size()).map(T::from_raw)
+    }
+
+    /// Read a fixed field by its table entry (numeric types; raw bytes read as `None`).
+    pub fn fixed_raw(&self, def: &FixedDef) -> Option<u32> {
+        if !def.present_in(self.version.number()) || def.ty.size() > 4 {
+            return None;
+        }
+        read_uint(self.fixed_part(), usize::from(def.offset), def.ty.size())
+    }
+
+    /// Read a fixed field by label or alias.
+    pub fn fixed_named(&self, label: &str) -> Option<u32> {
+        let (_, def) = self.layout()?.fixed_named(label)?;
+        self.fixed_raw(def)
+    }
+
+    /// The InvokeID of a request or confirmation (`None` for events).
+    pub fn invoke_id(&self) -> Option<u32> {
+        let first = self.layout()?.fixed.first()?;
+        if first.label == "InvokeID" {
+            self.fixed_raw(first)
+        } else {
+            None
+        }
+    }
+
+    /// The floating fields in wire order.
+    pub fn fields(&self) -> FloatingFields<'a> {
+        FloatingFields {
+            rest: self.floating_part(),
+            offset: self.fixed_len,
+            version: self.version,
+        }
+    }
+
+    /// The data of the first floating field with `tag`.
+    pub fn field(&self, tag: u16) -> Option<&'a [u8]> {
+        self.fields().find(|f| f.tag == tag).map(|f| f.data)
+    }
+
+    /// The first floating field with `tag` as text: its NUL and anything after it dropped;
+    /// `None` when absent or not UTF-8.
+    pub fn string(&self, tag: u16) -> Option<&'a str> {
+        self.field(tag).and_then(field_str)
+    }
+
+    /// The first floating field with `tag` as an unsigned number (1, 2 or 4 bytes).
+    pub fn number(&self, tag: u16) -> Option<u32> {
+        let data = self.field(tag)?;
+        matches!(data.len(), 1 | 2 | 4)
+            .then(|| read_uint(data, 0, data.len()))
+            .flatten()
+    }
+
+    /// The named variables and named array elements (ECC variables), in wire order.
+    pub fn named_vars(&self) -> NamedVars<'a> {
+        NamedVars {
+            fields: self.fields(),
+        }
+    }
+
+    /// The value of the first named variable called `name`.
+    pub fn named_var(&self, name: &str) -> Option<&'a str> {
+        self.named_vars()
+            .find(|v| v.index.is_none() && v.name == name)
+            .map(|v| v.value)
+    }
+
+    /// The wire size of all named variables and arrays, tag and length bytes included (the
+    /// guide's `ExpandedCallContxt: <TotalBytes: N>`).
+    pub fn named_total_bytes(&self) -> usize {
+        self.fields()
+            .filter(|f| f.tag == tag::NAMED_VARIABLE || f.tag == tag::NAMED_ARRAY)
+            .map(|f| self.version.field_header_len() + f.data.len())
+            .sum()
+    }
+}
+
+/// The text of a STRING field's data: up to its first NUL; `None` if not UTF-8.
+pub fn field_str(data: &[u8]) -> Option<&str> {
+    let end = data.iter().position(|b| *b == 0).unwrap_or(data.len());
+    core::str::from_utf8(data.get(..end).unwrap_or(&[])).ok()
+}
+
+/// One floating field of a decoded message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct FloatingField<'a> {
+    /// Tag (FieldDataID).
+    pub tag: u16,
+    /// The data bytes.
+    pub data: &'a [u8],
+    /// Body offset of the field's tag.
+    pub offset: usize,
+}
+
+/// Iterator over the floating fields of a message (see [`Message::fields`]).
+#[derive(Debug, Clone)]
+pub struct FloatingFields<'a> {
+    rest: &'a [u8],
+    offset: usize,
+    version: WireVersion,
+}
+
+impl<'a> FloatingFields<'a> {
+    /// The next field, or the reason the rest cannot be read.
+    fn next_checked(&mut self) -> Option<Result<FloatingField<'a>, (DecodeErrorKind, usize)>> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        let (tw, lw) = (self.version.tag_width(), self.version.length_width());
+        let hdr = tw + lw;
+        let (Some(tag), Some(len)) = (read_uint(self.rest, 0, tw), read_uint(self.rest, tw, lw))
+        else {
+            let at = self.offset;
+            self.rest = &[];
+            return Some(Err((DecodeErrorKind::FieldHeaderCut, at)));
+        };
+        let tag = u16::try_from(tag).unwrap_or(u16::MAX);
+        let len = len as usize;
+        let Some(data) = self.rest.get(hdr..hdr + len) else {
+            let at = self.offset;
+            let available = self.rest.len() - hdr;
+            self.rest = &[];
+            return Some(Err((
+                DecodeErrorKind::FieldOverrun {
+                    tag,
+                    length: len,
+                    available,
+                },
+                at,
+            )));
+        };
+        let field = FloatingField {
+            tag,
+            data,
+            offset: self.offset,
+        };
+        self.rest = self.rest.get(hdr + len..).unwrap_or(&[]);
+        self.offset += hdr + len;
+        Some(Ok(field))
+    }
+}
+
+impl<'a> Iterator for FloatingFields<'a> {
+    type Item = FloatingField<'a>;
+
+    /// Fields of a checked message; stops at the first field that does not fit (which a
+    /// message from [`decode`] does not have).
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_checked().and_then(Result::ok)
+    }
+}
+
+/// One named variable (ECC variable) or named array element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NamedVar<'a> {
+    /// The element index of a named array; `None` for a named variable.
+    pub index: Option<u8>,
+    /// Variable name (`BAResponse`, `user.layout`).
+    pub name: &'a str,
+    /// Value (may be empty).
+    pub value: &'a str,
+}
+
+/// Iterator over the named variables of a message (see [`Message::named_vars`]).
+#[derive(Debug, Clone)]
+pub struct NamedVars<'a> {
+    fields: FloatingFields<'a>,
+}
+
+impl<'a> Iterator for NamedVars<'a> {
+    type Item = NamedVar<'a>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        for f in self.fields.by_ref() {
+            if f.tag == tag::NAMED_VARIABLE || f.tag == tag::NAMED_ARRAY {
+                if let Ok(v) = parse_named(f.tag, f.data) {
+                    return Some(v);
+                }
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,398 @@
+//! Encoding: write a message into a caller's buffer.
+
+use super::decode::{MAX_VARIABLE_NAME, MAX_VARIABLE_VALUE};
+use super::spec::{self, FixedType, Layout, MessageDef, TagType};
+use super::{read_uint, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN};
+
+/// Why a message could not be encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum EncodeError {
+    /// The buffer is too small; `needed` bytes would have been written.
+    BufferTooSmall {
+        /// Size of the whole frame.
+        needed: usize,
+    },
+    /// A value is longer than its field allows.
+    ValueTooLong {
+        /// The field's tag (0 for a fixed field).
+        tag: u16,
+        /// Bytes the value takes on the wire (a string's NUL included).
+        length: usize,
+        /// The most the field takes.
+        max: usize,
+    },
+    /// A fixed-field handle or index of another message, or a field the version lacks.
+    NotInMessage {
+        /// The message being encoded.
+        message: u32,
+    },
+    /// A value given for a numeric floating field does not fit its type.
+    NotNumeric {
+        /// The field's tag.
+        tag: u16,
+    },
+}
+
+impl core::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            EncodeError::BufferTooSmall { needed } => {
+                write!(f, "buffer too small: {needed} bytes needed")
+            }
+            EncodeError::ValueTooLong { tag, length, max } => {
+                let name = spec::tag_def(tag).map(|t| t.name).unwrap_or("field");
+                write!(
+                    f,
+                    "{name} ({tag}): value takes {length} bytes, at most {max} allowed"
+                )
+            }
+            EncodeError::NotInMessage { message } => {
+                let name = spec::message_def(message)
+                    .map(|m| m.name)
+                    .unwrap_or("this message");
+                write!(
+                    f,
+                    "field is not part of {name} (under this protocol version)"
+                )
+            }
+            EncodeError::NotNumeric { tag } => {
+                write!(f, "field {tag} takes a number of its own size")
+            }
+        }
+    }
+}
+
+impl core::error::Error for EncodeError {}
+
+/// Writes one message into a caller's buffer.
+///
+/// `new` writes the header and the fixed part with its defaults (the reserved constants, 0
+/// elsewhere); `set` changes fixed fields, the floating writers append fields in call order, and
+/// `finish` writes the length, fills in counts the caller did not set, and returns the frame's
+/// size. Errors are kept and reported by `finish`, so a builder chain needs no `?` per call.
+///
+/// ```
+/// use ccx_cti::wire::{fields::heartbeat_req, Encoder, MessageType, WireVersion};
+/// let mut buf = [0u8; 16];
+/// let mut enc = Encoder::new(&mut buf, MessageType::HeartbeatReq, WireVersion::DEFAULT);
+/// enc.set(heartbeat_req::INVOKE_ID, 7);
+/// let n = enc.finish().unwrap();
+/// assert_eq!(&buf[..n], &[0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 7]);
+/// ```
+#[derive(Debug)]
+pub struct Encoder<'b> {
+    buf: &'b mut [u8],
+    ty: MessageType,
+    layout: Option<&'static Layout>,
+    version: WireVersion,
+    /// Bytes the frame takes so far (may exceed `buf`).
+    len: usize,
+    fixed_len: usize,
+    /// Fixed-field indexes the caller set (bit i = field i), so `finish` fills only the rest.
+    set_mask: u64,
+    error: Option<EncodeError>,
+}
+
+impl<'b> Encoder<'b> {
+    /// Start a message of type `ty` under `version`.
+    pub fn new(buf: &'b mut [u8], ty: MessageType, version: WireVersion) -> Self {
+        let def: Option<&'static MessageDef> = spec::message_def(ty.id());
+        let layout = def.and_then(|d| d.layout);
+        let fixed_len = layout
+            .map(|l| l.fixed_size_for(version.number()))
+            .unwrap_or(0);
+        let mut enc = Encoder {
+            buf,
+            ty,
+            layout,
+            version,
+            len: HEADER_LEN + fixed_len,
+            fixed_len,
+            set_mask: 0,
+            error: None,
+        };
+        if enc.buf.len() >= enc.len {
+            if let Some(head) = enc.buf.get_mut(..enc.len) {
+                head.fill(0);
+            }
+            write_uint(enc.buf, 4, 4, ty.id());
+            if let Some(layout) = layout {
+                for f in layout
+                    .fixed
+                    .iter()
+                    .filter(|f| f.present_in(version.number()))
+                {
+                    enc.write_fixed(usize::from(f.offset), f.ty, f.default_value());
+                }
+            }
+        }
+        enc
+    }
+
+    /// The message type being written.
+    pub fn message_type(&self) -> MessageType {
+        self.ty
+    }
+
+    /// The protocol version being written.
+    pub fn version(&self) -> WireVersion {
+        self.version
+    }
+
+    fn fail(&mut self, e: EncodeError) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+
+    fn fits(&self) -> bool {
+        self.len <= self.buf.len()
+    }
+
+    fn write_fixed(&mut self, offset: usize, ty: FixedType, raw: u32) {
+        let at = HEADER_LEN + offset;
+        match ty {
+            FixedType::Bytes(n) => {
+                if let Some(s) = self.buf.get_mut(at..at + usize::from(n)) {
+                    s.fill(if raw == 0 { 0 } else { 0xFF });
+                }
+            }
+            _ => {
+                write_uint(self.buf, at, ty.size(), raw);
+            }
+        }
+    }
+
+    /// Set a fixed field through its typed handle (see [`super::fields`]).
+    pub fn set<T: FixedValue>(&mut self, field: Fixed<T>, value: T) -> &mut Self {
+        if field.message() != self.ty.id() || field.since_version() > self.version.number() {
+            self.fail(EncodeError::NotInMessage {
+                message: self.ty.id(),
+            });
+            return self;
+        }
+        if let Some(index) = self.layout.and_then(|l| {
+            l.fixed
+                .iter()
+                .position(|f| usize::from(f.offset) == field.offset())
+        }) {
+            self.set_mask |= 1u64
+                .checked_shl(u32::try_from(index).unwrap_or(64))
+                .unwrap_or(0);
+        }
+        if self.fits() {
+            self.write_fixed(field.offset(), T::TYPE, value.to_raw());
+        }
+        self
+    }
+
+    /// Set the fixed field at `index` of the layout to `raw` (the trace parser's way in).
+    pub fn set_fixed_raw(&mut self, index: usize, raw: u32) -> &mut Self {
+        let def = self.layout.and_then(|l| l.fixed.get(index));
+        match def {
+            Some(def) if def.present_in(self.version.number()) => {
+                self.set_mask |= 1u64
+                    .checked_shl(u32::try_from(index).unwrap_or(64))
+                    .unwrap_or(0);
+                if self.fits() {
+                    self.write_fixed(usize::from(def.offset), def.ty, raw);
+                }
+            }
+            _ => self.fail(EncodeError::NotInMessage {
+                message: self.ty.id(),
+            }),
+        }
+        self
+    }
+
+    /// Append a floating field with raw data.
+    pub fn field(&mut self, tag: u16, data: &[u8]) -> &mut Self {
+        self.field_parts(tag, &[data])
+    }
+
+    fn field_parts(&mut self, tag_id: u16, parts: &[&[u8]]) -> &mut Self {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len > self.version.max_field_len() {
+            self.fail(EncodeError::ValueTooLong {
+                tag: tag_id,
+                length: len,
+                max: self.version.max_field_len(),
+            });
+            return self;
+        }
+        let (tw, lw) = (self.version.tag_width(), self.version.length_width());
+        let start = self.len;
+        self.len += tw + lw + len;
+        if !self.fits() {
+            return self;
+        }
+        write_uint(self.buf, start, tw, u32::from(tag_id));
+        write_uint(self.buf, start + tw, lw, u32::try_from(len).unwrap_or(0));
+        let mut at = start + tw + lw;
+        for p in parts {
+            if let Some(dst) = self.buf.get_mut(at..at + p.len()) {
+                dst.copy_from_slice(p);
+            }
+            at += p.len();
+        }
+        self
+    }
+
+    /// Append a STRING field: the text and its NUL. Checks the tag's maximum.
+    pub fn string(&mut self, tag_id: u16, text: &str) -> &mut Self {
+        if let Some(def) = spec::tag_def(tag_id) {
+            let max = usize::from(def.max);
+            if def.ty == TagType::String && max > 0 && text.len() + 1 > max {
+                self.fail(EncodeError::ValueTooLong {
+                    tag: tag_id,
+                    length: text.len() + 1,
+                    max,
+                });
+                return self;
+            }
+        }
+        self.field_parts(tag_id, &[text.as_bytes(), &[0]])
+    }
+
+    /// Append raw bytes (UNSPEC). Checks the tag's maximum.
+    pub fn bytes(&mut self, tag_id: u16, data: &[u8]) -> &mut Self {
+        if let Some(def) = spec::tag_def(tag_id) {
+            let max = usize::from(def.max);
+            if def.ty == TagType::Unspec && max > 0 && data.len() > max {
+                self.fail(EncodeError::ValueTooLong {
+                    tag: tag_id,
+                    length: data.len(),
+                    max,
+                });
+                return self;
+            }
+        }
+        self.field(tag_id, data)
+    }
+
+    /// Append a numeric field in its type's natural size (UINT 4, USHORT 2, …).
+    pub fn number(&mut self, tag_id: u16, value: u32) -> &mut Self {
+        let size = spec::tag_def(tag_id)
+            .and_then(|d| d.ty.numeric_size())
+            .unwrap_or(4);
+        if size < 4 && value >> (8 * size) != 0 {
+            self.fail(EncodeError::NotNumeric { tag: tag_id });
+            return self;
+        }
+        let be = value.to_be_bytes();
+        self.field(tag_id, be.get(4 - size..).unwrap_or(&be))
+    }
+
+    fn check_named(&mut self, tag_id: u16, name: &str, value: &str) -> bool {
+        if name.len() + 1 > MAX_VARIABLE_NAME {
+            self.fail(EncodeError::ValueTooLong {
+                tag: tag_id,
+                length: name.len() + 1,
+                max: MAX_VARIABLE_NAME,
+            });
+            return false;
+        }
+        if value.len() + 1 > MAX_VARIABLE_VALUE {
+            self.fail(EncodeError::ValueTooLong {
+                tag: tag_id,
+                length: value.len() + 1,
+                max: MAX_VARIABLE_VALUE,
+            });
+            return false;
+        }
+        true
+    }
+
+    /// Append a named variable (ECC variable): `name\0value\0`.
+    pub fn named_var(&mut self, name: &str, value: &str) -> &mut Self {
+        if self.check_named(tag::NAMED_VARIABLE, name, value) {
+            self.field_parts(
+                tag::NAMED_VARIABLE,
+                &[name.as_bytes(), &[0], value.as_bytes(), &[0]],
+            );
+        }
+        self
+    }
+
+    /// Append a named array element: `index name\0value\0`.
+    pub fn named_array(&mut self, index: u8, name: &str, value: &str) -> &mut Self {
+        if self.check_named(tag::NAMED_ARRAY, name, value) {
+            self.field_parts(
+                tag::NAMED_ARRAY,
+                &[&[index], name.as_bytes(), &[0], value.as_bytes(), &[0]],
+            );
+        }
+        self
+    }
+
+    /// Append raw body bytes (a message without a known layout).
+    pub fn raw(&mut self, data: &[u8]) -> &mut Self {
+        let start = self.len;
+        self.len += data.len();
+        if self.fits() {
+            if let Some(dst) = self.buf.get_mut(start..self.len) {
+                dst.copy_from_slice(data);
+            }
+        }
+        self
+    }
+
+    /// Finish the frame: write its length and the counts the caller did not set. Returns the
+    /// frame's size, or the first error met.
+    pub fn finish(mut self) -> Result<usize, EncodeError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        if !self.fits() {
+            return Err(EncodeError::BufferTooSmall { needed: self.len });
+        }
+        let body_len = u32::try_from(self.len - HEADER_LEN).unwrap_or(u32::MAX);
+        write_uint(self.buf, 0, 4, body_len);
+        if let Some(layout) = self.layout {
+            self.fill_counts(layout);
+        }
+        Ok(self.len)
+    }
+
+    fn fill_counts(&mut self, layout: &Layout) {
+        let (tw, lw) = (self.version.tag_width(), self.version.length_width());
+        for (i, fl) in layout.floating.iter().enumerate() {
+            let Some(ci) = fl.count_field else { continue };
+            let ci = usize::from(ci);
+            let is_first_of_group =
+                fl.group.is_none() || !layout.floating.iter().take(i).any(|p| p.group == fl.group);
+            let explicit = self.set_mask
+                & 1u64
+                    .checked_shl(u32::try_from(ci).unwrap_or(64))
+                    .unwrap_or(0)
+                != 0;
+            if !is_first_of_group || explicit {
+                continue;
+            }
+            let Some(count_def) = layout.fixed.get(ci) else {
+                continue;
+            };
+            if !count_def.present_in(self.version.number()) {
+                continue;
+            }
+            // Count the written fields with this tag.
+            let mut at = HEADER_LEN + self.fixed_len;
+            let mut count = 0u32;
+            while at < self.len {
+                let (Some(t), Some(l)) = (
+                    read_uint(self.buf, at, tw),
+                    read_uint(self.buf, at + tw, lw),
+                ) else {
+                    break;
+                };
+                if t == u32::from(fl.tag) {
+                    count += 1;
+                }
+                at += tw + lw + l as usize;
+            }
+            self.write_fixed(usize::from(count_def.offset), count_def.ty, count);
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Framing: cut a byte stream into whole frames.
+//!
+//! [`FrameAccumulator`] takes chunks of any size, as a socket delivers them, and hands out
+//! complete frames (header included). It owns a fixed buffer of `N` bytes; a frame whose
+//! declared length does not fit is an error before anything is buffered, never an overrun.
+//! Incomplete input is a status ([`FeedResult::Consumed`]), not an error, as in httparse.
+
+use super::read_uint;
+
+/// Bytes of the message header (MessageLength + MessageType).
+pub const HEADER_LEN: usize = 8;
+
+/// Default capacity of a [`FrameAccumulator`]: the largest message of the related Unified CCE
+/// protocol, header included (README decision 3).
+pub const DEFAULT_FRAME_CAPACITY: usize = 12_500;
+
+/// A framing error: the stream cannot be resynchronised after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FrameError {
+    /// A header declares a body longer than the buffer can hold.
+    TooLong {
+        /// The declared body length (MessageLength).
+        length: u32,
+        /// The largest body length this accumulator accepts.
+        max: usize,
+        /// Offset of the header in the stream fed so far.
+        offset: u64,
+    },
+}
+
+impl core::fmt::Display for FrameError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            FrameError::TooLong { length, max, offset } => write!(
+                f,
+                "frame at stream offset {offset} declares a body of {length} bytes; at most {max} fit"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for FrameError {}
+
+/// What one [`FrameAccumulator::feed`] call produced.
+#[derive(Debug, PartialEq, Eq)]
+pub enum FeedResult<'a> {
+    /// All input was taken; no frame is complete yet.
+    Consumed,
+    /// A frame is complete. `remaining` is the input not yet looked at: feed it again.
+    Frame {
+        /// The whole frame, header included.
+        frame: &'a [u8],
+        /// Input after the frame.
+        remaining: &'a [u8],
+    },
+    /// A header declared an impossible length. The accumulator has dropped what it held; the
+    /// stream must be reset (the session reconnects).
+    Error {
+        /// What went wrong.
+        error: FrameError,
+        /// Input after the bad header.
+        remaining: &'a [u8],
+    },
+}
+
+/// Cuts a byte stream into frames with a fixed buffer of `N` bytes.
+///
+/// ```
+/// use ccx_cti::wire::{FeedResult, FrameAccumulator};
+/// let mut acc: FrameAccumulator = FrameAccumulator::new();
+/// let stream = [0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 7];
+/// assert_eq!(acc.feed(&stream[..5]), FeedResult::Consumed);
+/// match acc.feed(&stream[5..]) {
+///     FeedResult::Frame { frame, remaining } => {
+///         assert_eq!(frame, &stream[..]);
+///         assert!(remaining.is_empty());
+///     }
+///     other => unreachable!("{other:?}"),
+/// }
+/// ```
+#[derive(Debug)]
+pub struct FrameAccumulator<const N: usize = DEFAULT_FRAME_CAPACITY> {
+    buf: [u8; N],
+    len: usize,
+    /// A frame handed out from `buf` on the last call, to drop on the next one.
+    pending_consume: usize,
+    /// Stream offset of `buf[0]`, for error reports.
+    stream_offset: u64,
+}
+
+impl<const N: usize> Default for FrameAccumulator<N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<const N: usize> FrameAccumulator<N> {
+    /// An empty accumulator.
+    pub const fn new() -> Self {
+        FrameAccumulator {
+            buf: [0; N],
+            len: 0,
+            pending_consume: 0,
+            stream_offset: 0,
+        }
+    }
+
+    /// The largest body length (MessageLength) this accumulator accepts.
+    pub const fn max_body_len(&self) -> usize {
+        N.saturating_sub(HEADER_LEN)
+    }
+
+    /// Bytes held for an incomplete frame.
+    pub fn buffered(&self) -> usize {
+        self.len.saturating_sub(self.pending_consume)
+    }
+
+    /// Forget everything buffered (after a reconnect).
+    pub fn reset(&mut self) {
+        self.len = 0;
+        self.pending_consume = 0;
+        self.stream_offset = 0;
+    }
+
+    fn drop_consumed(&mut self) {
+        if self.pending_consume > 0 {
+            let n = self.pending_consume.min(self.len);
+            self.buf.copy_within(n..self.len, 0);
+            self.len -= n;
+            self.stream_offset += n as u64;
+            self.pending_consume = 0;
+        }
+    }
+
+    /// Feed a chunk. Call again with `remaining` until it returns [`FeedResult::Consumed`].
+    ///
+    /// A frame that lies whole in `input` while nothing is buffered is returned as a slice of
+    /// `input` without a copy.
+    pub fn feed<'a>(&'a mut self, input: &'a [u8]) -> FeedResult<'a> {
+        self.drop_consumed();
+        let max = self.max_body_len();
+        if self.len == 0 {
+            // Fast path: whole frames straight out of the input.
+            if let Some(length) = read_uint(input, 0, 4) {
+                if length as usize > max {
+                    let offset = self.stream_offset;
+                    self.stream_offset += HEADER_LEN.min(input.len()) as u64;
+                    return FeedResult::Error {
+                        error: FrameError::TooLong {
+                            length,
+                            max,
+                            offset,
+                        },
+                        remaining: input.get(HEADER_LEN..).unwrap_or(&[]),
+                    };
+                }
+                let total = HEADER_LEN + length as usize;
+                if input.len() >= total {
+                    self.stream_offset += total as u64;
+                    let (frame, remaining) = input.split_at(total);
+                    return FeedResult::Frame { frame, remaining };
+                }
+            }
+        }
+        // Slow path: collect the header, then the body, in the buffer.
+        let mut input = input;
+        if self.len < HEADER_LEN {
+            let take = (HEADER_LEN - self.len).min(input.len());
+            let (head, rest) = input.split_at(take);
+            if let Some(dst) = self.buf.get_mut(self.len..self.len + take) {
+                dst.copy_from_slice(head);
+            }
+            self.len += take;
+            input = rest;
+            if self.len < HEADER_LEN {
+                return FeedResult::Consumed;
+            }
+        }
+        let length = read_uint(&self.buf, 0, 4).unwrap_or(0);
+        if length as usize > max {
+            let offset = self.stream_offset;
+            self.reset();
+            self.stream_offset = offset + HEADER_LEN as u64;
+            return FeedResult::Error {
+                error: FrameError::TooLong {
+                    length,
+                    max,
+                    offset,
+                },
+                remaining: input,
+            };
+        }
+        let total = HEADER_LEN + length as usize;
+        let take = (total - self.len).min(input.len());
+        let (body, rest) = input.split_at(take);
+        if let Some(dst) = self.buf.get_mut(self.len..self.len + take) {
+            dst.copy_from_slice(body);
+        }
+        self.len += take;
+        if self.len < total {
+            return FeedResult::Consumed;
+        }
+        self.pending_consume = total;
+        FeedResult::Frame {
+            frame: self.buf.get(..total).unwrap_or(&[]),
+            remaining: rest,
+        }
+    }
+}

@@ -1,0 +1,247 @@
+//! The wire layer: framing, decoding and encoding of Unified CCX CTI messages.
+//!
+//! A frame is an 8-byte header (`MessageLength` of the body, then `MessageType`, both
+//! big-endian UINTs) and a body: a fixed part in a fixed order, then floating fields
+//! (tag, length, data) in any order. Everything here borrows: [`decode`] checks a frame once
+//! and returns a [`Message`] view whose accessors cannot panic; [`Encoder`] writes into a
+//! caller's buffer and reports `BufferTooSmall { needed }` instead of growing.
+//!
+//! Every message is declared once, in the generated protocol table ([`MESSAGES`], [`TAGS`],
+//! the enumerations and the typed handles in [`fields`]). Decode, encode, trace text and
+//! lookup by name all read that table.
+//!
+//! Contract, as in smoltcp's `wire`: after [`decode`] returns `Ok`, no accessor panics; the
+//! encoder never writes past the buffer it was given.
+
+mod decode;
+mod encode;
+mod frame;
+#[rustfmt::skip]
+#[allow(clippy::all, missing_docs)]
+mod generated;
+pub mod spec;
+
+pub use decode::{
+    decode, DecodeError, DecodeErrorKind, FloatingField, FloatingFields, Message, NamedVar,
+    NamedVars,
+};
+pub use encode::{EncodeError, Encoder};
+pub use frame::{FeedResult, FrameAccumulator, FrameError, DEFAULT_FRAME_CAPACITY, HEADER_LEN};
+pub use generated::*;
+pub use spec::{message_def, message_named, tag_def, tag_named};
+
+use core::marker::PhantomData;
+
+/// The width of a floating field's length under protocol version 18.
+///
+/// UNCONFIRMED: the Unified CCX pages print the v18 FieldLength as a UCHAR (1 byte) while
+/// Unified CCE moved to 2 bytes with protocol 20 (wire-session.md §1.5). The project follows
+/// the Unified CCX pages; [`WireVersion::with_v18_length_width`] changes it per session.
+pub const V18_LENGTH_WIDTH_DEFAULT: u8 = 1;
+
+/// The protocol version a session negotiated, and with it the floating-field widths.
+///
+/// Versions 10–17 use a 1-byte tag and a 1-byte length; version 18 and later a 2-byte tag and a
+/// length whose width is a setting ([`V18_LENGTH_WIDTH_DEFAULT`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct WireVersion {
+    number: u32,
+    tag_width: u8,
+    length_width: u8,
+}
+
+impl WireVersion {
+    /// The version the phone asks for by default.
+    pub const DEFAULT: WireVersion = WireVersion::new(17);
+    /// Oldest version Unified CCX accepts.
+    pub const MIN: u32 = 10;
+    /// Newest version Unified CCX accepts.
+    pub const MAX: u32 = 18;
+
+    /// The widths for protocol version `number`.
+    pub const fn new(number: u32) -> Self {
+        if number >= 18 {
+            WireVersion {
+                number,
+                tag_width: 2,
+                length_width: V18_LENGTH_WIDTH_DEFAULT,
+            }
+        } else {
+            WireVersion {
+                number,
+                tag_width: 1,
+                length_width: 1,
+            }
+        }
+    }
+
+    /// The same version with another v18 length width (1 or 2 bytes; other values are taken
+    /// as 2). Has no effect before version 18.
+    pub const fn with_v18_length_width(self, width: u8) -> Self {
+        if self.number >= 18 {
+            WireVersion {
+                length_width: if width == 1 { 1 } else { 2 },
+                ..self
+            }
+        } else {
+            self
+        }
+    }
+
+    /// The protocol version number.
+    pub const fn number(self) -> u32 {
+        self.number
+    }
+
+    /// Bytes of a floating field's tag.
+    pub const fn tag_width(self) -> usize {
+        self.tag_width as usize
+    }
+
+    /// Bytes of a floating field's length.
+    pub const fn length_width(self) -> usize {
+        self.length_width as usize
+    }
+
+    /// Bytes of a floating field's tag and length together.
+    pub const fn field_header_len(self) -> usize {
+        self.tag_width() + self.length_width()
+    }
+
+    /// The largest data length one floating field can carry.
+    pub const fn max_field_len(self) -> usize {
+        if self.length_width == 1 {
+            0xFF
+        } else {
+            0xFFFF
+        }
+    }
+}
+
+impl Default for WireVersion {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// A value that a fixed-part field holds: an integer, a bool or an enumeration.
+pub trait FixedValue: Copy {
+    /// The wire type.
+    const TYPE: spec::FixedType;
+    /// From the raw value read off the wire (zero-extended).
+    fn from_raw(raw: u32) -> Self;
+    /// To the raw value written on the wire (truncated to the type's size).
+    fn to_raw(self) -> u32;
+}
+
+macro_rules! fixed_int {
+    ($t:ty, $ft:ident, $from:expr, $to:expr) => {
+        impl FixedValue for $t {
+            const TYPE: spec::FixedType = spec::FixedType::$ft;
+            fn from_raw(raw: u32) -> Self {
+                $from(raw)
+            }
+            fn to_raw(self) -> u32 {
+                $to(self)
+            }
+        }
+    };
+}
+
+fixed_int!(u32, Uint, |r| r, |v| v);
+fixed_int!(i32, Int, |r: u32| r as i32, |v: i32| v as u32);
+fixed_int!(
+    u16,
+    Ushort,
+    |r: u32| u16::try_from(r & 0xFFFF).unwrap_or(u16::MAX),
+    u32::from
+);
+fixed_int!(
+    i16,
+    Short,
+    |r: u32| u16::try_from(r & 0xFFFF).unwrap_or(u16::MAX) as i16,
+    |v: i16| u32::from(v as u16)
+);
+fixed_int!(
+    u8,
+    Uchar,
+    |r: u32| u8::try_from(r & 0xFF).unwrap_or(u8::MAX),
+    u32::from
+);
+fixed_int!(bool, Bool, |r: u32| r != 0, u32::from);
+
+/// A typed handle of one fixed field of one message (generated in [`fields`]).
+///
+/// `Message::get(handle)` reads it, `Encoder::set(handle, value)` writes it; a handle of
+/// another message, or of a field the session's version lacks, reads as `None`.
+pub struct Fixed<T> {
+    message: u32,
+    offset: u16,
+    since_version: u8,
+    _type: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Fixed<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Fixed<T> {}
+
+impl<T> core::fmt::Debug for Fixed<T> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Fixed(message {}, offset {})", self.message, self.offset)
+    }
+}
+
+impl<T> Fixed<T> {
+    /// A handle of the field at `offset` of message `message`.
+    pub const fn new(message: u32, offset: u16, since_version: u8) -> Self {
+        Fixed {
+            message,
+            offset,
+            since_version,
+            _type: PhantomData,
+        }
+    }
+
+    /// The message type number the field belongs to.
+    pub const fn message(&self) -> u32 {
+        self.message
+    }
+
+    /// The body offset of the field.
+    pub const fn offset(&self) -> usize {
+        self.offset as usize
+    }
+
+    /// First protocol version with the field.
+    pub const fn since_version(&self) -> u32 {
+        self.since_version as u32
+    }
+}
+
+/// Read a big-endian unsigned integer of `size` (1, 2 or 4) bytes at `offset`.
+pub(crate) fn read_uint(bytes: &[u8], offset: usize, size: usize) -> Option<u32> {
+    let s = bytes.get(offset..offset.checked_add(size)?)?;
+    Some(s.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)))
+}
+
+/// Write the low `size` (1, 2 or 4) bytes of `value` big-endian at `offset`.
+pub(crate) fn write_uint(bytes: &mut [u8], offset: usize, size: usize, value: u32) -> bool {
+    let Some(end) = offset.checked_add(size) else {
+        return false;
+    };
+    let Some(s) = bytes.get_mut(offset..end) else {
+        return false;
+    };
+    let be = value.to_be_bytes();
+    match be.get(4usize.saturating_sub(size)..) {
+        Some(src) if src.len() == s.len() => {
+            s.copy_from_slice(src);
+            true
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,1 @@
+//! std adapter for `ccx-cti`: the pieces that need an operating system.

@@ -1,0 +1,2 @@
+//! The `ccx` command-line tool.
+fn main() {}
