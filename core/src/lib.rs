@@ -31,5 +31,7 @@ extern crate std;
 #[macro_use]
 mod fmt;
 
+pub mod config;
+pub mod phone;
 pub mod trace;
 pub mod wire;

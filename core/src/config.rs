@@ -1,0 +1,150 @@
+//! The phone's configuration: a serde type that firmware stores in flash with postcard and the
+//! std side reads from a file.
+
+use heapless::{String, Vec};
+use serde::{Deserialize, Serialize};
+
+/// Text of an agent identity field (AgentID is at most 128 characters on the wire).
+pub type IdText = String<128>;
+/// Text of a short field (extension, instrument, password, host).
+pub type ShortText = String<64>;
+
+/// One CTI server (side A or side B).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct ServerAddr {
+    /// Host name or IP address as text.
+    pub host: ShortText,
+    /// TCP port.
+    pub port: u16,
+}
+
+/// The default CTI server port (README decision 2: a real Unified CCX 11.6/12.0 listened on it).
+pub const DEFAULT_PORT: u16 = 12028;
+
+/// Everything the phone needs to know before it connects.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneConfig {
+    /// Side A, and optionally side B.
+    pub servers: Vec<ServerAddr, 2>,
+    /// AgentID (tag 194).
+    pub agent_id: IdText,
+    /// AgentExtension (tag 4).
+    pub agent_extension: ShortText,
+    /// AgentInstrument (tag 6); the extension when empty.
+    pub agent_instrument: ShortText,
+    /// AgentPassword for login. A secret: never printed.
+    pub agent_password: ShortText,
+    /// ClientID of OPEN_REQ.
+    pub client_id: ShortText,
+    /// ClientPassword of OPEN_REQ. A secret: never printed.
+    pub client_password: ShortText,
+    /// Protocol version requested in OPEN_REQ (10..=18, default 17).
+    pub protocol_version: u8,
+    /// Width of a floating field's length under version 18 (1 or 2).
+    pub v18_length_width: u8,
+    /// Seconds between heartbeats (the server accepts at most 30).
+    pub heartbeat_secs: u16,
+    /// IdleTimeout of OPEN_REQ in seconds (20..=119, 4 × heartbeat by default).
+    pub idle_timeout_secs: u16,
+    /// Unanswered heartbeats after which the session is declared dead.
+    pub missed_heartbeats: u8,
+    /// Seconds a request may wait for its confirmation.
+    pub request_timeout_secs: u16,
+    /// Seconds to wait before reconnecting after a failure (at least 10 after FAILURE_CONF).
+    pub reconnect_secs: u16,
+    /// Seconds a TCP connect may take.
+    pub connect_timeout_secs: u16,
+    /// ServicesRequested of OPEN_REQ.
+    pub services_requested: u32,
+    /// CallMsgMask of OPEN_REQ.
+    pub call_msg_mask: u32,
+    /// AgentStateMask of OPEN_REQ.
+    pub agent_state_mask: u32,
+    /// Log in with the outbound feature (AgentCapacity bit 0x1, from v12).
+    pub outbound: bool,
+}
+
+impl core::fmt::Debug for PhoneConfig {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PhoneConfig")
+            .field("servers", &self.servers)
+            .field("agent_id", &self.agent_id)
+            .field("agent_extension", &self.agent_extension)
+            .field("agent_instrument", &self.agent_instrument)
+            .field("agent_password", &"********")
+            .field("client_id", &self.client_id)
+            .field("client_password", &"********")
+            .field("protocol_version", &self.protocol_version)
+            .field("heartbeat_secs", &self.heartbeat_secs)
+            .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for PhoneConfig {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(
+            f,
+            "PhoneConfig {{ agent_id: {}, agent_extension: {}, protocol_version: {} }}",
+            self.agent_id.as_str(),
+            self.agent_extension.as_str(),
+            self.protocol_version
+        )
+    }
+}
+
+impl Default for PhoneConfig {
+    fn default() -> Self {
+        let mut servers = Vec::new();
+        let mut host = ShortText::new();
+        let _ = host.push_str("127.0.0.1");
+        let _ = servers.push(ServerAddr {
+            host,
+            port: DEFAULT_PORT,
+        });
+        let mut client_id = ShortText::new();
+        let _ = client_id.push_str("ccx-cti");
+        PhoneConfig {
+            servers,
+            agent_id: IdText::new(),
+            agent_extension: ShortText::new(),
+            agent_instrument: ShortText::new(),
+            agent_password: ShortText::new(),
+            client_id,
+            client_password: ShortText::new(),
+            protocol_version: 17,
+            v18_length_width: crate::wire::V18_LENGTH_WIDTH_DEFAULT,
+            heartbeat_secs: 20,
+            idle_timeout_secs: 80,
+            missed_heartbeats: 3,
+            request_timeout_secs: 10,
+            reconnect_secs: 10,
+            connect_timeout_secs: 5,
+            services_requested: crate::wire::service_mask::CTI_SERVICE_CLIENT_EVENTS
+                | crate::wire::service_mask::CTI_SERVICE_CALL_DATA_UPDATE
+                | crate::wire::service_mask::CTI_SERVICE_CLIENT_CONTROL,
+            call_msg_mask: 0x0001_EFFF,
+            agent_state_mask: 0x0000_01FF,
+            outbound: true,
+        }
+    }
+}
+
+impl PhoneConfig {
+    /// The instrument to use: AgentInstrument, or the extension when it is empty.
+    pub fn instrument(&self) -> &str {
+        if self.agent_instrument.is_empty() {
+            &self.agent_extension
+        } else {
+            &self.agent_instrument
+        }
+    }
+
+    /// The negotiated wire version and field widths this configuration asks for.
+    pub fn wire_version(&self) -> crate::wire::WireVersion {
+        crate::wire::WireVersion::new(u32::from(self.protocol_version))
+            .with_v18_length_width(self.v18_length_width)
+    }
+}

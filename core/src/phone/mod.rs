@@ -1,0 +1,631 @@
+//! The sans-io agent phone.
+//!
+//! [`Phone`] is the brain of a hardware agent phone: it opens and keeps the CTI session, logs
+//! the agent in and changes its state, tracks the agent's calls and the pending outbound
+//! preview, and turns the agent's button presses into requests. It does no I/O and reads no
+//! clock: an adapter feeds it bytes and the current [`Instant`], and polls it for bytes to
+//! send, events for the UI, the next deadline and what to do with the transport.
+//!
+//! ```text
+//!   adapter loop:
+//!     match phone.poll_transport(now) { Connect{server} => connect, then phone.connected(now)
+//!                                       Disconnect      => close,   then phone.disconnected(now) }
+//!     bytes read      -> phone.handle_bytes(now, &mut accumulator, bytes)
+//!     button pressed  -> phone.command(now, Command::...)
+//!     deadline passed -> phone.handle_timeout(now)
+//!     while let Some(n) = phone.poll_transmit(&mut buf) { write buf[..n] }
+//!     while let Some(ev) = phone.poll_event() { show ev }
+//!     sleep until phone.poll_timeout() or input
+//! ```
+//!
+//! Capacities are const generics; running out of one is an [`Event`], never a panic and never
+//! a silent drop.
+
+mod time;
+
+pub use time::{Duration, Instant};
+
+use crate::config::PhoneConfig;
+use crate::wire::{AgentState, CallType, DecodeError, FrameAccumulator, LocalConnectionState};
+
+/// Default number of calls a phone tracks at once.
+pub const DEFAULT_CALLS: usize = 4;
+/// Default bytes of named-variable storage per call (names and values with their NULs).
+pub const DEFAULT_VAR_BYTES: usize = 512;
+/// Default number of requests that may wait for a confirmation at once.
+pub const DEFAULT_PENDING: usize = 8;
+/// Default bytes of the transmit queue (encoded frames waiting for `poll_transmit`).
+pub const DEFAULT_TX_BYTES: usize = 1024;
+/// Default number of events waiting for `poll_event`.
+pub const DEFAULT_EVENTS: usize = 16;
+
+/// The session's state (FORMAT.md `session.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum SessionState {
+    /// No transport.
+    Disconnected,
+    /// Waiting for the transport to connect.
+    Connecting,
+    /// OPEN_REQ sent, waiting for OPEN_CONF.
+    Opening,
+    /// The session is open.
+    Open,
+    /// CLOSE_REQ sent.
+    Closing,
+}
+
+/// What the adapter should do with the transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TransportAction {
+    /// Open a TCP connection to `config.servers[server]`, then call `connected` (or
+    /// `connect_failed`).
+    Connect {
+        /// Index into the configured servers (0 = side A, 1 = side B).
+        server: usize,
+    },
+    /// Close the TCP connection, then call `disconnected`.
+    Disconnect,
+}
+
+/// The agent's answer to an outbound preview reservation (BAResponse values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum PreviewAnswer {
+    /// `Accept`
+    Accept,
+    /// `Reject`
+    Reject,
+    /// `Reject-Close`
+    RejectClose,
+    /// `Skip`
+    Skip,
+    /// `Skip-Close`
+    SkipClose,
+    /// `Cancel Reservation`
+    CancelReservation,
+}
+
+impl PreviewAnswer {
+    /// The BAResponse value sent for this answer.
+    pub const fn ba_response(self) -> &'static str {
+        match self {
+            Self::Accept => "Accept",
+            Self::Reject => "Reject",
+            Self::RejectClose => "Reject-Close",
+            Self::Skip => "Skip",
+            Self::SkipClose => "Skip-Close",
+            Self::CancelReservation => "Cancel Reservation",
+        }
+    }
+}
+
+/// A button the agent pressed (FORMAT.md §2 agent commands).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Command<'a> {
+    /// Log in (SET_AGENT_STATE_REQ LOGIN); `None` uses the configured password.
+    Login {
+        /// Password to use instead of the configured one.
+        password: Option<&'a str>,
+    },
+    /// Log out with a reason code.
+    Logout {
+        /// EventReasonCode (0 = none).
+        reason: u16,
+    },
+    /// Become ready (AVAILABLE).
+    Ready,
+    /// Become not ready with a reason code.
+    NotReady {
+        /// EventReasonCode (0 = none).
+        reason: u16,
+    },
+    /// WORK_READY.
+    WorkReady,
+    /// WORK_NOT_READY.
+    WorkNotReady,
+    /// Answer a call (the alerting one when `None`).
+    Answer {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// Release the agent's own connection (CLEAR_CONNECTION_REQ); the connected call when `None`.
+    Release {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// Hold a call (the connected one when `None`).
+    Hold {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// Retrieve a held call (the held one when `None`).
+    Retrieve {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// MAKE_CALL_REQ to a number.
+    Dial {
+        /// DialedNumber.
+        number: &'a str,
+    },
+    /// CONSULTATION_CALL_REQ from the connected call.
+    Consult {
+        /// DialedNumber.
+        number: &'a str,
+    },
+    /// TRANSFER_CALL_REQ of the held call to the consult call.
+    Transfer,
+    /// CONFERENCE_CALL_REQ of the held call and the consult call.
+    Conference,
+    /// SEND_DTMF_SIGNAL_REQ on the connected call.
+    Dtmf {
+        /// DTMFString.
+        digits: &'a str,
+    },
+    /// Answer the pending preview reservation.
+    Preview(PreviewAnswer),
+    /// Reclassify the customer call (REX_VOICE, REX_ANS_MACHINE, REX_FAX, REX_INVALID,
+    /// DO_NOT_CALL, BUSY).
+    Reclassify {
+        /// BAResponse value.
+        value: &'a str,
+    },
+    /// Ask for a callback of the customer call: `Callback MMDDYYYY HH:MM`.
+    Callback {
+        /// `MMDDYYYY`.
+        date: &'a str,
+        /// `HH:MM`.
+        time: &'a str,
+    },
+    /// SET_CALL_DATA_REQ with one named variable.
+    SetVar {
+        /// Variable name.
+        name: &'a str,
+        /// Value.
+        value: &'a str,
+        /// CallID (the current call when `None`).
+        call: Option<u32>,
+    },
+    /// Close the session in order (CLOSE_REQ).
+    Close,
+}
+
+/// A command the phone refused before sending anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum CommandError {
+    /// The session is not open.
+    NotConnected,
+    /// No call fits the command (answer with no alerting call, hold with no connected call…).
+    NoSuchCall,
+    /// A preview answer with no pending reservation.
+    NoPreview,
+    /// The command makes no sense in the agent's current state.
+    InvalidState,
+    /// Too many requests are waiting for their confirmation.
+    TooManyPending,
+    /// The transmit queue is full.
+    TransmitQueueFull,
+    /// An argument does not fit its field.
+    ArgumentTooLong,
+}
+
+impl core::fmt::Display for CommandError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            CommandError::NotConnected => "the session is not open",
+            CommandError::NoSuchCall => "no call fits the command",
+            CommandError::NoPreview => "no preview reservation is pending",
+            CommandError::InvalidState => "the command makes no sense in the agent's current state",
+            CommandError::TooManyPending => "too many requests wait for their confirmation",
+            CommandError::TransmitQueueFull => "the transmit queue is full",
+            CommandError::ArgumentTooLong => "an argument is longer than its field allows",
+        })
+    }
+}
+
+impl core::error::Error for CommandError {}
+
+/// The kind of a request, as events report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum RequestKind {
+    /// OPEN_REQ
+    Open,
+    /// HEARTBEAT_REQ
+    Heartbeat,
+    /// CLOSE_REQ
+    Close,
+    /// SET_AGENT_STATE_REQ
+    SetAgentState,
+    /// QUERY_AGENT_STATE_REQ
+    QueryAgentState,
+    /// SNAPSHOT_DEVICE_REQ
+    SnapshotDevice,
+    /// ANSWER_CALL_REQ
+    Answer,
+    /// CLEAR_CONNECTION_REQ
+    Release,
+    /// HOLD_CALL_REQ
+    Hold,
+    /// RETRIEVE_CALL_REQ
+    Retrieve,
+    /// MAKE_CALL_REQ
+    Dial,
+    /// CONSULTATION_CALL_REQ
+    Consult,
+    /// TRANSFER_CALL_REQ
+    Transfer,
+    /// CONFERENCE_CALL_REQ
+    Conference,
+    /// SEND_DTMF_SIGNAL_REQ
+    Dtmf,
+    /// SET_CALL_DATA_REQ
+    SetCallData,
+}
+
+/// Why the session ended or could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum SessionEndReason {
+    /// The transport closed or failed.
+    TransportClosed,
+    /// The connection attempt failed.
+    ConnectFailed,
+    /// Heartbeats went unanswered.
+    HeartbeatTimeout,
+    /// OPEN_REQ was refused with this status.
+    OpenRefused {
+        /// FAILURE_CONF Status.
+        status: u32,
+    },
+    /// The server is a standby (E_CTI_SERVER_NOT_MASTER): try the other side.
+    NotMaster,
+    /// Another client opened a session for this agent (E_CTI_NEW_SESSION_OPENED); the phone
+    /// does not reconnect by itself.
+    Replaced,
+    /// The byte stream could not be framed (a length beyond the buffer).
+    FramingError,
+    /// The server refused a heartbeat or reported failure.
+    ServerFailure {
+        /// Status code.
+        status: u32,
+    },
+    /// The agent closed the session.
+    Closed,
+}
+
+/// Something the UI should know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub enum Event {
+    /// The session is open (after OPEN_CONF), on server `server`.
+    SessionOpened {
+        /// Index of the server.
+        server: usize,
+    },
+    /// The session ended; `reconnect_at` says when the phone will try again (`None`: it will
+    /// not by itself).
+    SessionLost {
+        /// Why.
+        reason: SessionEndReason,
+        /// When the next attempt is due.
+        reconnect_at: Option<Instant>,
+    },
+    /// The agent's state changed.
+    AgentStateChanged {
+        /// The new state.
+        state: AgentState,
+        /// EventReasonCode.
+        reason: u16,
+    },
+    /// A call is now tracked.
+    CallAdded {
+        /// CallID.
+        call: u32,
+    },
+    /// The agent's connection state on a call changed.
+    CallStateChanged {
+        /// CallID.
+        call: u32,
+        /// New state.
+        state: LocalConnectionState,
+    },
+    /// A call's data (ECC variables, ANI, DNIS…) changed.
+    CallDataChanged {
+        /// CallID.
+        call: u32,
+    },
+    /// A call got a new CallID (CALL_DATA_UPDATE re-keying).
+    CallRekeyed {
+        /// Old CallID.
+        old: u32,
+        /// New CallID.
+        new: u32,
+    },
+    /// A call is no longer tracked.
+    CallRemoved {
+        /// CallID.
+        call: u32,
+    },
+    /// An outbound preview reservation awaits the agent's answer.
+    PreviewOffered {
+        /// The reservation's CallID.
+        call: u32,
+    },
+    /// The preview reservation is answered or gone.
+    PreviewEnded {
+        /// The reservation's CallID.
+        call: u32,
+    },
+    /// A request was confirmed.
+    RequestSucceeded {
+        /// Its InvokeID.
+        invoke_id: u32,
+        /// What it was.
+        request: RequestKind,
+    },
+    /// A request was refused (FAILURE_CONF or CONTROL_FAILURE_CONF).
+    RequestFailed {
+        /// Its InvokeID.
+        invoke_id: u32,
+        /// What it was.
+        request: RequestKind,
+        /// Status / FailureCode.
+        status: u32,
+        /// PeripheralErrorCode (0 when the server sent none).
+        peripheral_error: u32,
+    },
+    /// A request got no answer in time.
+    RequestTimedOut {
+        /// Its InvokeID.
+        invoke_id: u32,
+        /// What it was.
+        request: RequestKind,
+    },
+    /// A call could not be tracked: the table is full.
+    CallTableFull {
+        /// The CallID that did not fit.
+        call: u32,
+    },
+    /// A call's named variables did not all fit its storage.
+    VariableStorageFull {
+        /// CallID.
+        call: u32,
+    },
+    /// An event named a call the phone does not track; it was ignored.
+    UnknownCall {
+        /// CallID.
+        call: u32,
+        /// The event's message type number.
+        message_type: u32,
+    },
+    /// A call the phone tracked before a reconnect is gone from the server's snapshot.
+    CallLost {
+        /// CallID.
+        call: u32,
+    },
+    /// A frame could not be decoded; it was skipped and the session goes on.
+    MalformedMessage {
+        /// The decode error, with its offset.
+        error: DecodeError,
+    },
+    /// A message type the phone does not know or does not expect; skipped by length.
+    UnexpectedMessage {
+        /// Its type number.
+        message_type: u32,
+    },
+    /// The server reported a system event (SYSTEM_EVENT) the UI may show.
+    SystemEvent {
+        /// SystemEventID.
+        id: u32,
+        /// CCXStatus.
+        status: u32,
+    },
+    /// Events were dropped because the event queue was full; this many.
+    EventsLost {
+        /// How many.
+        count: u32,
+    },
+}
+
+/// One call the phone tracks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call<const VAR_BYTES: usize = DEFAULT_VAR_BYTES> {
+    /// CallID.
+    pub id: u32,
+    /// CallType.
+    pub call_type: CallType,
+    /// The agent's own connection state.
+    pub state: LocalConnectionState,
+    /// ConnectionDeviceType of the agent's connection.
+    pub device_type: u16,
+    /// ConnectionDeviceID of the agent's connection.
+    pub device_id: heapless::String<64>,
+    /// ANI, if known.
+    pub ani: heapless::String<40>,
+    /// DNIS, if known.
+    pub dnis: heapless::String<32>,
+    /// CalledPartyDisposition from BEGIN_CALL (echoed in SET_CALL_DATA_REQ).
+    pub disposition: u16,
+    /// Named variables, packed as `name\0value\0` pairs.
+    vars: heapless::Vec<u8, VAR_BYTES>,
+}
+
+impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
+    /// The named variables as (name, value) pairs.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut parts = self.vars.split(|b| *b == 0);
+        core::iter::from_fn(move || {
+            let name = parts.next()?;
+            let value = parts.next()?;
+            Some((
+                core::str::from_utf8(name).ok()?,
+                core::str::from_utf8(value).ok()?,
+            ))
+        })
+    }
+
+    /// The value of the named variable `name`.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+}
+
+/// The agent as the phone knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct AgentView {
+    /// Current state.
+    pub state: AgentState,
+    /// Last EventReasonCode.
+    pub reason: u16,
+    /// When the phone learned of the state.
+    pub since: Instant,
+}
+
+/// The session as the phone knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct SessionView {
+    /// State.
+    pub state: SessionState,
+    /// Index of the server the session is on (or tries).
+    pub server: usize,
+    /// Protocol version in use.
+    pub version: u32,
+}
+
+/// The sans-io agent phone. See the [module documentation](self).
+///
+/// `CALLS`: calls tracked at once; `VAR_BYTES`: named-variable bytes per call; `PENDING`:
+/// requests awaiting confirmation; `TX`: bytes of queued outgoing frames; `EVENTS`: queued
+/// events.
+pub struct Phone<
+    const CALLS: usize = DEFAULT_CALLS,
+    const VAR_BYTES: usize = DEFAULT_VAR_BYTES,
+    const PENDING: usize = DEFAULT_PENDING,
+    const TX: usize = DEFAULT_TX_BYTES,
+    const EVENTS: usize = DEFAULT_EVENTS,
+> {
+    config: PhoneConfig,
+    session: SessionView,
+    agent: AgentView,
+    calls: heapless::Vec<Call<VAR_BYTES>, CALLS>,
+}
+
+impl<
+        const CALLS: usize,
+        const VAR_BYTES: usize,
+        const PENDING: usize,
+        const TX: usize,
+        const EVENTS: usize,
+    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+{
+    /// A phone that is not connected yet; it asks to connect to side A on the first
+    /// `poll_transport`.
+    pub fn new(config: PhoneConfig) -> Self {
+        let version = u32::from(config.protocol_version);
+        Phone {
+            config,
+            session: SessionView {
+                state: SessionState::Disconnected,
+                server: 0,
+                version,
+            },
+            agent: AgentView {
+                state: AgentState::Logout,
+                reason: 0,
+                since: Instant::ZERO,
+            },
+            calls: heapless::Vec::new(),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &PhoneConfig {
+        &self.config
+    }
+
+    /// What the adapter should do with the transport now, if anything.
+    pub fn poll_transport(&mut self, _now: Instant) -> Option<TransportAction> {
+        None
+    }
+
+    /// The transport to `config.servers[server]` is connected.
+    pub fn connected(&mut self, _now: Instant) {}
+
+    /// The connection attempt failed.
+    pub fn connect_failed(&mut self, _now: Instant) {}
+
+    /// The transport closed (by either side, or after a `Disconnect` action).
+    pub fn disconnected(&mut self, _now: Instant) {}
+
+    /// Bytes arrived from the server: frame them with `acc` and handle every whole frame.
+    pub fn handle_bytes<const N: usize>(
+        &mut self,
+        now: Instant,
+        acc: &mut FrameAccumulator<N>,
+        bytes: &[u8],
+    ) {
+        let _ = (now, acc, bytes);
+    }
+
+    /// One whole frame (header included) arrived from the server.
+    pub fn handle_frame(&mut self, _now: Instant, _frame: &[u8]) {}
+
+    /// The agent pressed a button. Returns the InvokeID of the request it queued.
+    pub fn command(&mut self, _now: Instant, _command: Command<'_>) -> Result<u32, CommandError> {
+        Err(CommandError::NotConnected)
+    }
+
+    /// Time passed: fire the timers that are due.
+    pub fn handle_timeout(&mut self, _now: Instant) {}
+
+    /// The next frame to send, written into `buf` (at least [`DEFAULT_TX_BYTES`] bytes is
+    /// always enough). Returns its length.
+    pub fn poll_transmit(&mut self, _buf: &mut [u8]) -> Option<usize> {
+        None
+    }
+
+    /// The next event for the UI.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        None
+    }
+
+    /// When `handle_timeout` must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The session.
+    pub fn session(&self) -> SessionView {
+        self.session
+    }
+
+    /// The agent.
+    pub fn agent(&self) -> AgentView {
+        self.agent
+    }
+
+    /// The tracked calls.
+    pub fn calls(&self) -> impl Iterator<Item = &Call<VAR_BYTES>> {
+        self.calls.iter()
+    }
+
+    /// The tracked call with `id`.
+    pub fn call(&self, id: u32) -> Option<&Call<VAR_BYTES>> {
+        self.calls.iter().find(|c| c.id == id)
+    }
+
+    /// The pending preview reservation, if the agent has not answered it yet.
+    pub fn preview(&self) -> Option<&Call<VAR_BYTES>> {
+        None
+    }
+}
