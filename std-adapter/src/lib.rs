@@ -1,1 +1,7 @@
 //! std adapter for `ccx-cti`: the pieces that need an operating system.
+//!
+//! - [`codec_cli`]: `ccx decode` / `ccx encode` (frames <-> the guide's trace text).
+//! - [`flow`]: the flow runner behind `ccx replay`.
+
+pub mod codec_cli;
+pub mod flow;

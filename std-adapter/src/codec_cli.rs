@@ -1,0 +1,1 @@
+//! `ccx decode` and `ccx encode`: binary or hex frames <-> the guide's trace text.

@@ -1,0 +1,1 @@
+//! The flow runner behind `ccx replay` (FORMAT.md §2).
