@@ -327,7 +327,29 @@ impl<'b> Encoder<'b> {
         self
     }
 
-    /// Append raw body bytes (a message without a known layout).
+    /// Append the tag and length of a floating field whose `len` data bytes the caller then
+    /// writes with [`Encoder::raw`] (data produced in pieces, such as hex text).
+    pub fn field_header(&mut self, tag_id: u16, len: usize) -> &mut Self {
+        if len > self.version.max_field_len() {
+            self.fail(EncodeError::ValueTooLong {
+                tag: tag_id,
+                length: len,
+                max: self.version.max_field_len(),
+            });
+            return self;
+        }
+        let (tw, lw) = (self.version.tag_width(), self.version.length_width());
+        let start = self.len;
+        self.len += tw + lw;
+        if self.fits() {
+            write_uint(self.buf, start, tw, u32::from(tag_id));
+            write_uint(self.buf, start + tw, lw, u32::try_from(len).unwrap_or(0));
+        }
+        self
+    }
+
+    /// Append raw body bytes (a message without a known layout, or field data after
+    /// [`Encoder::field_header`]).
     pub fn raw(&mut self, data: &[u8]) -> &mut Self {
         let start = self.len;
         self.len += data.len();

@@ -163,9 +163,13 @@ impl Layout {
         self.floating.iter().find(|f| f.tag == tag)
     }
 
-    /// The floating field of this message labelled `label`.
+    /// The floating field of this message labelled `label` (its label in this message, or an
+    /// alias of its tag).
     pub fn floating_named(&self, label: &str) -> Option<&'static FloatDef> {
-        self.floating.iter().find(|f| f.label == label)
+        self.floating.iter().find(|f| {
+            f.label == label
+                || tag_def(f.tag).is_some_and(|t| t.name == f.label && t.aliases.contains(&label))
+        })
     }
 
     /// Whether a floating label of this message is also a fixed label (trace text then prints
