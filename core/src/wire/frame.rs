@@ -43,16 +43,19 @@ impl core::fmt::Display for FrameError {
 impl core::error::Error for FrameError {}
 
 /// What one [`FrameAccumulator::feed`] call produced.
+///
+/// `'f` is the frame's lifetime (it may live in the accumulator), `'i` the input's: the
+/// remaining input outlives the frame, so a loop can feed it again once the frame is handled.
 #[derive(Debug, PartialEq, Eq)]
-pub enum FeedResult<'a> {
+pub enum FeedResult<'f, 'i> {
     /// All input was taken; no frame is complete yet.
     Consumed,
     /// A frame is complete. `remaining` is the input not yet looked at: feed it again.
     Frame {
         /// The whole frame, header included.
-        frame: &'a [u8],
+        frame: &'f [u8],
         /// Input after the frame.
-        remaining: &'a [u8],
+        remaining: &'i [u8],
     },
     /// A header declared an impossible length. The accumulator has dropped what it held; the
     /// stream must be reset (the session reconnects).
@@ -60,7 +63,7 @@ pub enum FeedResult<'a> {
         /// What went wrong.
         error: FrameError,
         /// Input after the bad header.
-        remaining: &'a [u8],
+        remaining: &'i [u8],
     },
 }
 
@@ -69,15 +72,23 @@ pub enum FeedResult<'a> {
 /// ```
 /// use ccx_cti::wire::{FeedResult, FrameAccumulator};
 /// let mut acc: FrameAccumulator = FrameAccumulator::new();
-/// let stream = [0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 7];
-/// assert_eq!(acc.feed(&stream[..5]), FeedResult::Consumed);
-/// match acc.feed(&stream[5..]) {
-///     FeedResult::Frame { frame, remaining } => {
-///         assert_eq!(frame, &stream[..]);
-///         assert!(remaining.is_empty());
+/// let stream = [0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 7, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 8];
+/// let mut frames = 0;
+/// for chunk in stream.chunks(5) {
+///     let mut input = chunk;
+///     loop {
+///         match acc.feed(input) {
+///             FeedResult::Consumed => break,
+///             FeedResult::Frame { frame, remaining } => {
+///                 assert_eq!(frame.len(), 12);
+///                 frames += 1;
+///                 input = remaining;
+///             }
+///             FeedResult::Error { error, .. } => panic!("{error}"),
+///         }
 ///     }
-///     other => unreachable!("{other:?}"),
 /// }
+/// assert_eq!(frames, 2);
 /// ```
 #[derive(Debug)]
 pub struct FrameAccumulator<const N: usize = DEFAULT_FRAME_CAPACITY> {
@@ -137,7 +148,7 @@ impl<const N: usize> FrameAccumulator<N> {
     ///
     /// A frame that lies whole in `input` while nothing is buffered is returned as a slice of
     /// `input` without a copy.
-    pub fn feed<'a>(&'a mut self, input: &'a [u8]) -> FeedResult<'a> {
+    pub fn feed<'f, 'i: 'f>(&'f mut self, input: &'i [u8]) -> FeedResult<'f, 'i> {
         self.drop_consumed();
         let max = self.max_body_len();
         if self.len == 0 {
