@@ -1,0 +1,47 @@
+//! Logging shim: `defmt`, `log`, or nothing, chosen by feature. Format strings use `{:?}` only,
+//! which both `defmt` (Format) and `log` (Debug) accept.
+#![allow(unused_macros)]
+
+macro_rules! story_info {
+    ($($arg:tt)*) => {{
+        #[cfg(feature = "defmt")]
+        defmt::info!($($arg)*);
+        #[cfg(feature = "log")]
+        log::info!($($arg)*);
+        #[cfg(not(any(feature = "defmt", feature = "log")))]
+        { let _ = ($($arg)*); }
+    }};
+}
+
+macro_rules! story_debug {
+    ($($arg:tt)*) => {{
+        #[cfg(feature = "defmt")]
+        defmt::debug!($($arg)*);
+        #[cfg(feature = "log")]
+        log::debug!($($arg)*);
+        #[cfg(not(any(feature = "defmt", feature = "log")))]
+        { let _ = ($($arg)*); }
+    }};
+}
+
+macro_rules! story_warn {
+    ($($arg:tt)*) => {{
+        #[cfg(feature = "defmt")]
+        defmt::warn!($($arg)*);
+        #[cfg(feature = "log")]
+        log::warn!($($arg)*);
+        #[cfg(not(any(feature = "defmt", feature = "log")))]
+        { let _ = ($($arg)*); }
+    }};
+}
+
+macro_rules! story_error {
+    ($($arg:tt)*) => {{
+        #[cfg(feature = "defmt")]
+        defmt::error!($($arg)*);
+        #[cfg(feature = "log")]
+        log::error!($($arg)*);
+        #[cfg(not(any(feature = "defmt", feature = "log")))]
+        { let _ = ($($arg)*); }
+    }};
+}

@@ -1,0 +1,297 @@
+//! # ccx-cti-embassy
+//!
+//! An async driver that runs the [`ccx_cti`] agent phone over an `embassy-net` TCP socket and
+//! `embassy-time`. It moves bytes, time and button presses in and out of the sans-io
+//! [`Phone`]; every protocol decision stays in the core.
+//!
+//! ```text
+//!  commands (Receiver<OwnedCommand>) --> phone.command()        phone.poll_event() --> events (Sender<Event>)
+//!  TcpSocket bytes ------------------> phone.handle_bytes()     phone.poll_transmit() --> TcpSocket
+//!  Timer::at(phone.poll_timeout()) --> phone.handle_timeout()   phone.poll_transport() --> connect / close
+//! ```
+//!
+//! [`run`] is the whole task for a phone with the default capacities; [`drive`] takes a phone
+//! and buffers the caller owns (to choose capacities, or to look at the phone afterwards: drop
+//! the `drive` future, e.g. with `embassy_futures::select`, and the phone is the caller's again).
+//!
+//! The same code runs on an MCU (no `std`: embassy-time gets its driver from the HAL) and on a
+//! host (feature `std`: embassy-time's std driver, a TAP device under embassy-net).
+#![no_std]
+#![forbid(unsafe_code)]
+
+#[macro_use]
+mod fmt;
+mod command;
+
+pub use command::{OwnedCommand, TextTooLong, DEFAULT_TEXT};
+
+use core::net::Ipv4Addr;
+
+use ccx_cti::config::PhoneConfig;
+use ccx_cti::phone::{self, Event, Phone, TransportAction};
+use ccx_cti::wire::{FrameAccumulator, DEFAULT_FRAME_CAPACITY};
+use embassy_futures::select::{select4, Either4};
+use embassy_net::tcp::TcpSocket;
+use embassy_net::Stack;
+use embassy_sync::blocking_mutex::raw::RawMutex;
+use embassy_sync::channel::{Receiver, Sender, TrySendError};
+use embassy_time::{with_timeout, Duration, Timer};
+use embedded_io_async::Write;
+
+/// Default bytes of the socket's receive buffer.
+pub const DEFAULT_SOCKET_RX: usize = 2048;
+/// Default bytes of the socket's transmit buffer.
+pub const DEFAULT_SOCKET_TX: usize = 1024;
+/// Default bytes of the buffer one outgoing frame is encoded into (the core's transmit queue
+/// hands out frames no longer than its own default).
+pub const DEFAULT_OUT: usize = phone::DEFAULT_TX_BYTES;
+
+/// How long a closing connection may take to flush before it is aborted.
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
+
+/// The memory the driver works in: the TCP socket's buffers, the frame accumulator, and one
+/// outgoing frame. Put it in a `static` (it is `const`-constructible) on small MCUs.
+pub struct Buffers<
+    const SOCKET_RX: usize = DEFAULT_SOCKET_RX,
+    const SOCKET_TX: usize = DEFAULT_SOCKET_TX,
+    const FRAME: usize = DEFAULT_FRAME_CAPACITY,
+    const OUT: usize = DEFAULT_OUT,
+> {
+    socket_rx: [u8; SOCKET_RX],
+    socket_tx: [u8; SOCKET_TX],
+    accumulator: FrameAccumulator<FRAME>,
+    out: [u8; OUT],
+}
+
+impl<const SOCKET_RX: usize, const SOCKET_TX: usize, const FRAME: usize, const OUT: usize>
+    Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>
+{
+    /// Zeroed buffers.
+    pub const fn new() -> Self {
+        Buffers {
+            socket_rx: [0; SOCKET_RX],
+            socket_tx: [0; SOCKET_TX],
+            accumulator: FrameAccumulator::new(),
+            out: [0; OUT],
+        }
+    }
+}
+
+impl<const SOCKET_RX: usize, const SOCKET_TX: usize, const FRAME: usize, const OUT: usize> Default
+    for Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The phone's clock: embassy-time's uptime in milliseconds.
+pub fn now() -> phone::Instant {
+    phone::Instant::from_millis(embassy_time::Instant::now().as_millis())
+}
+
+fn to_embassy(at: phone::Instant) -> embassy_time::Instant {
+    embassy_time::Instant::from_millis(at.as_millis())
+}
+
+/// Why a connection attempt failed (for the log; the phone only learns that it failed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[allow(dead_code)] // the payloads are read by the log only
+enum ConnectFailure {
+    NoSuchServer,
+    HostNotIpv4,
+    Refused(embassy_net::tcp::ConnectError),
+    TimedOut,
+}
+
+/// Run a phone with the default capacities for `config`, forever: the whole phone task.
+///
+/// Commands come from `commands`; events go to `events` (when the channel is full the driver
+/// waits for room and leaves further events queued in the phone, whose own queue reports
+/// overflow as [`Event::EventsLost`]).
+pub async fn run<M: RawMutex, const TEXT: usize, const COMMANDS: usize, const EVENTS: usize>(
+    stack: Stack<'_>,
+    config: &PhoneConfig,
+    commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
+    events: Sender<'_, M, Event, EVENTS>,
+) -> ! {
+    let mut phone: Phone = Phone::new(config.clone());
+    let mut buffers: Buffers = Buffers::new();
+    drive(stack, &mut phone, &mut buffers, commands, events).await
+}
+
+/// Drive `phone` over a TCP socket on `stack`, forever.
+///
+/// The future holds `phone` and `buffers` only while it runs: drop it to stop the phone and
+/// inspect its state.
+pub async fn drive<
+    M: RawMutex,
+    const CALLS: usize,
+    const VAR_BYTES: usize,
+    const PENDING: usize,
+    const TX: usize,
+    const QUEUED_EVENTS: usize,
+    const SOCKET_RX: usize,
+    const SOCKET_TX: usize,
+    const FRAME: usize,
+    const OUT: usize,
+    const TEXT: usize,
+    const COMMANDS: usize,
+    const EVENTS: usize,
+>(
+    stack: Stack<'_>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
+    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>,
+    commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
+    events: Sender<'_, M, Event, EVENTS>,
+) -> ! {
+    let Buffers {
+        socket_rx,
+        socket_tx,
+        accumulator,
+        out,
+    } = buffers;
+    let mut socket = TcpSocket::new(stack, socket_rx, socket_tx);
+    let mut connected = false;
+    // An event the channel had no room for; sent before any newer one.
+    let mut unsent: Option<Event> = None;
+
+    loop {
+        while let Some(action) = phone.poll_transport(now()) {
+            match action {
+                TransportAction::Connect { server } => {
+                    match connect(&mut socket, phone.config(), server).await {
+                        Ok(()) => {
+                            adapter_info!("connected to server {:?}", server);
+                            accumulator.reset();
+                            connected = true;
+                            phone.connected(now());
+                        }
+                        Err(failure) => {
+                            adapter_warn!("connect to server {:?} failed: {:?}", server, failure);
+                            socket.abort();
+                            let _ = with_timeout(CLOSE_GRACE, socket.flush()).await;
+                            phone.connect_failed(now());
+                        }
+                    }
+                }
+                TransportAction::Disconnect => {
+                    close(&mut socket).await;
+                    connected = false;
+                    phone.disconnected(now());
+                }
+            }
+        }
+
+        while let Some(len) = phone.poll_transmit(out) {
+            let frame = out.get(..len).unwrap_or(&[]);
+            if !connected {
+                adapter_warn!("dropping a {:?}-byte frame: not connected", len);
+                continue;
+            }
+            if let Err(error) = socket.write_all(frame).await {
+                adapter_warn!("write failed: {:?}", error);
+                lose_connection(&mut socket, &mut connected, phone).await;
+            }
+        }
+
+        if unsent.is_none() {
+            while let Some(event) = phone.poll_event() {
+                adapter_debug!("event {:?}", event);
+                if let Err(TrySendError::Full(event)) = events.try_send(event) {
+                    unsent = Some(event);
+                    break;
+                }
+            }
+        }
+
+        let deadline = phone.poll_timeout();
+        let readable = async {
+            if !connected {
+                return core::future::pending().await;
+            }
+            socket
+                .read_with(|bytes| {
+                    let len = bytes.len();
+                    phone.handle_bytes(now(), accumulator, bytes);
+                    (len, len)
+                })
+                .await
+        };
+        let timer = async {
+            match deadline {
+                Some(at) => Timer::at(to_embassy(at)).await,
+                None => core::future::pending().await,
+            }
+        };
+        let room_for_event = async {
+            match unsent {
+                Some(event) => events.send(event).await,
+                None => core::future::pending().await,
+            }
+        };
+        match select4(readable, commands.receive(), timer, room_for_event).await {
+            Either4::First(Ok(_)) => {}
+            Either4::First(Err(error)) => {
+                adapter_info!("connection closed: {:?}", error);
+                lose_connection(&mut socket, &mut connected, phone).await;
+            }
+            Either4::Second(command) => {
+                if let Err(error) = phone.command(now(), command.as_command()) {
+                    adapter_warn!("command {:?} refused: {:?}", command, error);
+                }
+            }
+            Either4::Third(()) => phone.handle_timeout(now()),
+            Either4::Fourth(()) => unsent = None,
+        }
+    }
+}
+
+/// Open the TCP connection to `config.servers[server]` within the configured connect timeout.
+async fn connect(
+    socket: &mut TcpSocket<'_>,
+    config: &PhoneConfig,
+    server: usize,
+) -> Result<(), ConnectFailure> {
+    let addr = config
+        .servers
+        .get(server)
+        .ok_or(ConnectFailure::NoSuchServer)?;
+    let ip: Ipv4Addr = addr.host.parse().map_err(|_| ConnectFailure::HostNotIpv4)?;
+    let timeout = Duration::from_secs(u64::from(config.connect_timeout_secs));
+    match with_timeout(timeout, socket.connect((ip, addr.port))).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(ConnectFailure::Refused(error)),
+        Err(_) => Err(ConnectFailure::TimedOut),
+    }
+}
+
+/// Close in order (FIN after queued data), then make sure the socket is free for the next
+/// connect.
+async fn close(socket: &mut TcpSocket<'_>) {
+    socket.close();
+    let _ = with_timeout(CLOSE_GRACE, socket.flush()).await;
+    socket.abort();
+    let _ = with_timeout(CLOSE_GRACE, socket.flush()).await;
+}
+
+/// The connection broke under the phone: free the socket and tell the phone.
+async fn lose_connection<
+    const CALLS: usize,
+    const VAR_BYTES: usize,
+    const PENDING: usize,
+    const TX: usize,
+    const QUEUED_EVENTS: usize,
+>(
+    socket: &mut TcpSocket<'_>,
+    connected: &mut bool,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
+) {
+    socket.abort();
+    let _ = with_timeout(CLOSE_GRACE, socket.flush()).await;
+    if *connected {
+        *connected = false;
+        phone.disconnected(now());
+    }
+}
