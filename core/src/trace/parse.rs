@@ -174,7 +174,11 @@ impl<'t> TextParser<'t> {
                 self.peeked = Some(line);
                 break;
             }
-            if let Err(kind) = state.field(line.text) {
+            let result = state.field(line.text).and_then(|()| match state.enc.error() {
+                Some(e) => Err(ParseErrorKind::Encode(e)),
+                None => Ok(()),
+            });
+            if let Err(kind) = result {
                 // Skip the rest of this message so the next call starts at a MsgType line.
                 while let Some(l) = self.next_line() {
                     if l.indent <= first.indent {

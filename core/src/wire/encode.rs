@@ -141,6 +141,11 @@ impl<'b> Encoder<'b> {
         self.version
     }
 
+    /// The first error met so far (reported again by `finish`).
+    pub fn error(&self) -> Option<EncodeError> {
+        self.error
+    }
+
     fn fail(&mut self, e: EncodeError) {
         if self.error.is_none() {
             self.error = Some(e);
