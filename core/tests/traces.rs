@@ -184,3 +184,19 @@ fn the_parser_goes_on_after_a_bad_message() {
     let n = parser.next_message(&mut buf, WireVersion::DEFAULT).unwrap().unwrap();
     assert_eq!(&buf[..n], &[0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 9]);
 }
+
+#[test]
+fn fields_are_found_by_their_trace_labels() {
+    use ccx_cti::trace::{resolve_field, FieldRef, FieldValue};
+    let frames = encode_all(SEED, WireVersion::new(17));
+    let msg = decode(&frames[2], WireVersion::new(17)).unwrap();
+    let def = msg.def();
+    let look = |label: &str, after: bool| msg.lookup(&resolve_field(def, label, after).unwrap(), 0);
+    assert_eq!(look("CallID", false), Some(FieldValue::Number(16_800_098)));
+    assert_eq!(look("CallType", false), Some(FieldValue::Number(18)));
+    assert_eq!(look("NewConnectionDeviceID", false), Some(FieldValue::Bytes(b"4020\0")));
+    assert_eq!(look("BAResponse", true), Some(FieldValue::Text("Skip")));
+    assert_eq!(look("ExpandedCallContxt", false), Some(FieldValue::Number(18)));
+    assert!(resolve_field(def, "BAResponse", false).is_err(), "a name before ExpandedCallContxt is no field");
+    assert_eq!(resolve_field(def, "Tag<47>", false).unwrap(), FieldRef::Floating(47));
+}
