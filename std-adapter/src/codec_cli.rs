@@ -90,7 +90,11 @@ pub enum CodecError {
 impl std::fmt::Display for CodecError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            CodecError::Frame { index, offset, reason } => {
+            CodecError::Frame {
+                index,
+                offset,
+                reason,
+            } => {
                 write!(f, "frame {} at byte offset {offset}: {reason}", index + 1)
             }
             CodecError::Line { line, reason } => write!(f, "line {line}: {reason}"),
@@ -131,7 +135,10 @@ pub fn parse_hex(text: &str) -> Result<Vec<u8>, CodecError> {
         }
     }
     if pending.is_some() {
-        return Err(CodecError::Line { line: text.lines().count(), reason: "odd number of hex digits".into() });
+        return Err(CodecError::Line {
+            line: text.lines().count(),
+            reason: "odd number of hex digits".into(),
+        });
     }
     Ok(out)
 }
@@ -163,7 +170,11 @@ pub fn decode_stream(
                 input = remaining;
             }
             FeedResult::Error { error, .. } => {
-                return Err(CodecError::Frame { index, offset, reason: error.to_string() });
+                return Err(CodecError::Frame {
+                    index,
+                    offset,
+                    reason: error.to_string(),
+                });
             }
         }
     }
@@ -174,18 +185,30 @@ pub fn decode_stream(
         } else {
             format!("the input ends inside a frame ({left} bytes of it present)")
         };
-        return Err(CodecError::Frame { index, offset, reason });
+        return Err(CodecError::Frame {
+            index,
+            offset,
+            reason,
+        });
     }
     Ok(index)
 }
 
 /// Encode trace text into frames, written as binary or one hex line per frame.
-pub fn encode_text(text: &str, version: WireVersion, hex: bool, out: &mut dyn Write) -> Result<usize, CodecError> {
+pub fn encode_text(
+    text: &str,
+    version: WireVersion,
+    hex: bool,
+    out: &mut dyn Write,
+) -> Result<usize, CodecError> {
     let mut parser = TextParser::new(text);
     let mut buf = vec![0u8; 65_536];
     let mut count = 0;
     while let Some(r) = parser.next_message(&mut buf, version) {
-        let n = r.map_err(|e| CodecError::Line { line: e.line, reason: e.to_string() })?;
+        let n = r.map_err(|e| CodecError::Line {
+            line: e.line,
+            reason: e.to_string(),
+        })?;
         let frame = buf.get(..n).unwrap_or(&[]);
         if hex {
             let line: String = frame.iter().map(|b| format!("{b:02x}")).collect();
@@ -204,7 +227,9 @@ fn report(result: Result<usize, CodecError>) -> ExitCode {
         Err(e) => {
             // ParseError text already starts with its line; do not repeat it.
             match &e {
-                CodecError::Line { reason, .. } if reason.starts_with("line ") => eprintln!("error: {reason}"),
+                CodecError::Line { reason, .. } if reason.starts_with("line ") => {
+                    eprintln!("error: {reason}")
+                }
                 _ => eprintln!("error: {e}"),
             }
             ExitCode::from(1)
@@ -229,7 +254,10 @@ pub fn decode_main(args: &DecodeArgs) -> ExitCode {
     } else {
         data
     };
-    let opts = TraceOptions { show_secrets: args.show_secrets, indent: 2 };
+    let opts = TraceOptions {
+        show_secrets: args.show_secrets,
+        indent: 2,
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let result = decode_stream(&stream, args.codec.version(), opts, &mut out);
@@ -269,8 +297,15 @@ mod tests {
         let mut frames = Vec::new();
         assert_eq!(encode_text(SEED, v, false, &mut frames).unwrap(), 7);
         let mut text = Vec::new();
-        assert_eq!(decode_stream(&frames, v, TraceOptions::default(), &mut text).unwrap(), 7);
-        let expected: String = SEED.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+        assert_eq!(
+            decode_stream(&frames, v, TraceOptions::default(), &mut text).unwrap(),
+            7
+        );
+        let expected: String = SEED
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
         assert_eq!(String::from_utf8(text).unwrap(), expected);
     }
 
@@ -281,7 +316,9 @@ mod tests {
         encode_text(SEED, v, true, &mut hex).unwrap();
         let hex = String::from_utf8(hex).unwrap();
         assert_eq!(hex.lines().count(), 7);
-        assert!(hex.lines().all(|l| l.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))));
+        assert!(hex.lines().all(|l| l
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))));
         let spaced = format!("# comment\n{}", hex.replace("0000", "00 | 00 "));
         let mut binary = Vec::new();
         encode_text(SEED, v, false, &mut binary).unwrap();
@@ -309,8 +346,13 @@ mod tests {
     fn a_truncated_stream_is_an_error_not_silence() {
         let mut frames = Vec::new();
         encode_text(SEED, WireVersion::DEFAULT, false, &mut frames).unwrap();
-        let err = decode_stream(&frames[..90], WireVersion::DEFAULT, TraceOptions::default(), &mut Vec::new())
-            .unwrap_err();
+        let err = decode_stream(
+            &frames[..90],
+            WireVersion::DEFAULT,
+            TraceOptions::default(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("ends inside a frame"), "{err}");
     }
 

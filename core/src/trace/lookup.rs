@@ -52,8 +52,14 @@ pub fn resolve_field<'t>(
     label: &'t str,
     after_context: bool,
 ) -> Result<FieldRef<'t>, ParseErrorKind> {
-    let unknown = || ParseErrorKind::UnknownField { message: def.map(|d| d.name).unwrap_or("this message"), label: cut(label) };
-    let bad = |expected| ParseErrorKind::BadValue { label: cut(label), expected };
+    let unknown = || ParseErrorKind::UnknownField {
+        message: def.map(|d| d.name).unwrap_or("this message"),
+        label: cut(label),
+    };
+    let bad = |expected| ParseErrorKind::BadValue {
+        label: cut(label),
+        expected,
+    };
     if label == EXPANDED_CALL_CONTEXT {
         return Ok(FieldRef::ExpandedCallContext);
     }
@@ -62,7 +68,10 @@ pub fn resolve_field<'t>(
         return Ok(FieldRef::Body);
     }
     if let Some(n) = label.strip_prefix("Tag<").and_then(|r| r.strip_suffix('>')) {
-        return n.parse().map(FieldRef::Floating).map_err(|_| bad("Tag<number>"));
+        return n
+            .parse()
+            .map(FieldRef::Floating)
+            .map_err(|_| bad("Tag<number>"));
     }
     let layout = layout.ok_or_else(unknown)?;
     if let Some(off) = label.strip_prefix("Reserved@") {
@@ -76,7 +85,10 @@ pub fn resolve_field<'t>(
     }
     if let Some((base, index)) = split_index(label) {
         if let Some(f) = layout.floating_named(base).filter(|f| f.group.is_some()) {
-            return Ok(FieldRef::Grouped { tag: f.tag, record: index });
+            return Ok(FieldRef::Grouped {
+                tag: f.tag,
+                record: index,
+            });
         }
         if after_context {
             let index = u8::try_from(index).map_err(|_| bad("an array index 0..=255"))?;
@@ -110,15 +122,18 @@ impl<'a> Message<'a> {
     /// fields and named variables of the same name (0 = the first).
     pub fn lookup(&self, field: &FieldRef<'_>, occurrence: usize) -> Option<FieldValue<'a>> {
         match *field {
-            FieldRef::ExpandedCallContext => {
-                u32::try_from(self.named_total_bytes()).ok().map(FieldValue::Number)
-            }
+            FieldRef::ExpandedCallContext => u32::try_from(self.named_total_bytes())
+                .ok()
+                .map(FieldValue::Number),
             FieldRef::Body => Some(FieldValue::Bytes(self.body())),
             FieldRef::Fixed(i) => {
                 let def = self.layout()?.fixed.get(i)?;
                 if let FixedType::Bytes(n) = def.ty {
                     let at = usize::from(def.offset);
-                    return self.fixed_part().get(at..at + usize::from(n)).map(FieldValue::Bytes);
+                    return self
+                        .fixed_part()
+                        .get(at..at + usize::from(n))
+                        .map(FieldValue::Bytes);
                 }
                 self.fixed_raw(def).map(FieldValue::Number)
             }

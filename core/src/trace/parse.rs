@@ -2,8 +2,8 @@
 
 use core::fmt;
 
-use super::render::looks_like_hex;
 use super::lookup::{resolve_field, FieldRef};
+use super::render::looks_like_hex;
 use super::{is_numeric, EXPANDED_CALL_CONTEXT};
 use crate::wire::spec::{self, EnumDef, FixedType, Layout, MessageDef, TagType};
 use crate::wire::{EncodeError, Encoder, MessageType, WireVersion};
@@ -175,10 +175,12 @@ impl<'t> TextParser<'t> {
                 self.peeked = Some(line);
                 break;
             }
-            let result = state.field(line.text).and_then(|()| match state.enc.error() {
-                Some(e) => Err(ParseErrorKind::Encode(e)),
-                None => Ok(()),
-            });
+            let result = state
+                .field(line.text)
+                .and_then(|()| match state.enc.error() {
+                    Some(e) => Err(ParseErrorKind::Encode(e)),
+                    None => Ok(()),
+                });
             if let Err(kind) = result {
                 // Skip the rest of this message so the next call starts at a MsgType line.
                 while let Some(l) = self.next_line() {
@@ -268,7 +270,10 @@ impl<'b> MessageState<'b> {
 
     fn field(&mut self, text: &str) -> Result<(), ParseErrorKind> {
         let (label, value) = split_field(text).ok_or(ParseErrorKind::MissingColon)?;
-        let bad = |expected| ParseErrorKind::BadValue { label: cut(label), expected };
+        let bad = |expected| ParseErrorKind::BadValue {
+            label: cut(label),
+            expected,
+        };
         match resolve_field(self.def, label, self.context_seen)? {
             FieldRef::ExpandedCallContext => {
                 self.context_seen = true;
@@ -276,13 +281,18 @@ impl<'b> MessageState<'b> {
             }
             FieldRef::Body => self.hex_raw(value).ok_or(bad("hex bytes (0x…)")),
             FieldRef::Fixed(index) => {
-                let def = self.layout.and_then(|l| l.fixed.get(index)).ok_or(bad("a field of this message"))?;
+                let def = self
+                    .layout
+                    .and_then(|l| l.fixed.get(index))
+                    .ok_or(bad("a field of this message"))?;
                 if !def.present_in(self.version.number()) {
                     return Err(ParseErrorKind::NotInVersion { label: cut(label) });
                 }
                 self.fixed(index, def.ty, def.enumeration, label, value)
             }
-            FieldRef::Floating(tag) | FieldRef::Grouped { tag, .. } => self.floating(tag, label, value),
+            FieldRef::Floating(tag) | FieldRef::Grouped { tag, .. } => {
+                self.floating(tag, label, value)
+            }
             FieldRef::NamedVar(name) => {
                 self.enc.named_var(name, value);
                 Ok(())
