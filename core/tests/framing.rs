@@ -1,6 +1,11 @@
 //! Framing: every split point of every vector frame, coalesced frames, truncated tails,
 //! impossible lengths, and the stream-framing vectors of a public peer implementation.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use ccx_cti::wire::{FeedResult, FrameAccumulator, FrameError};
 
@@ -8,15 +13,25 @@ const VECTORS: &str = include_str!("data/vectors.txt");
 const PEER_FRAMING: &str = include_str!("data/uccertweb-framing.jsonl");
 
 fn hex(s: &str) -> Vec<u8> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn vector_frames() -> Vec<Vec<u8>> {
-    VECTORS.lines().filter_map(|l| l.strip_prefix("= ")).map(hex).collect()
+    VECTORS
+        .lines()
+        .filter_map(|l| l.strip_prefix("= "))
+        .map(hex)
+        .collect()
 }
 
 /// Feed `chunks` and collect every frame (owned) until the input runs out.
-fn run<const N: usize>(acc: &mut FrameAccumulator<N>, chunks: &[&[u8]]) -> Result<Vec<Vec<u8>>, FrameError> {
+fn run<const N: usize>(
+    acc: &mut FrameAccumulator<N>,
+    chunks: &[&[u8]],
+) -> Result<Vec<Vec<u8>>, FrameError> {
     let mut frames = Vec::new();
     for chunk in chunks {
         let mut input: &[u8] = chunk;
@@ -75,7 +90,10 @@ fn a_truncated_tail_stays_partial() {
     let mut acc: FrameAccumulator = FrameAccumulator::new();
     for cut in 0..frame.len() {
         acc.reset();
-        assert_eq!(run(&mut acc, &[&frame[..cut]]).unwrap(), Vec::<Vec<u8>>::new());
+        assert_eq!(
+            run(&mut acc, &[&frame[..cut]]).unwrap(),
+            Vec::<Vec<u8>>::new()
+        );
         assert_eq!(acc.buffered(), cut);
     }
 }
@@ -92,7 +110,17 @@ fn a_length_beyond_the_buffer_is_an_error_whatever_the_chunking() {
             let mut acc: FrameAccumulator = FrameAccumulator::new();
             let bytes = [&header[..], &[0, 0, 0, 5]].concat();
             let err = run(&mut acc, &[&bytes[..split], &bytes[split..]]).unwrap_err();
-            assert!(matches!(err, FrameError::TooLong { max: 12_492, offset: 0, .. }), "{err:?}");
+            assert!(
+                matches!(
+                    err,
+                    FrameError::TooLong {
+                        max: 12_492,
+                        offset: 0,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
             assert_eq!(acc.buffered(), 0, "nothing is kept after a framing error");
         }
     }
@@ -103,7 +131,14 @@ fn a_smaller_accumulator_has_a_smaller_limit() {
     let mut acc: FrameAccumulator<16> = FrameAccumulator::new();
     assert_eq!(acc.max_body_len(), 8);
     let frame = [0, 0, 0, 9, 0, 0, 0, 5, 1, 2, 3, 4, 5, 6, 7, 8, 9];
-    assert!(matches!(run(&mut acc, &[&frame]), Err(FrameError::TooLong { length: 9, max: 8, .. })));
+    assert!(matches!(
+        run(&mut acc, &[&frame]),
+        Err(FrameError::TooLong {
+            length: 9,
+            max: 8,
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -113,7 +148,10 @@ fn the_error_reports_the_stream_offset_of_the_bad_header() {
     let stream = [&good[..], &good[..], &bad[..]].concat();
     let mut acc: FrameAccumulator = FrameAccumulator::new();
     let err = run(&mut acc, &[&stream[..5], &stream[5..]]).unwrap_err();
-    assert!(matches!(err, FrameError::TooLong { offset: 24, .. }), "{err:?}");
+    assert!(
+        matches!(err, FrameError::TooLong { offset: 24, .. }),
+        "{err:?}"
+    );
 }
 
 /// nshimaza/uccertweb's framing stage cases (MIT): frames there exclude the length prefix,
@@ -123,8 +161,12 @@ fn peer_framing_vectors() {
     let mut cases = 0;
     for line in PEER_FRAMING.lines() {
         let case: serde_json::Value = serde_json::from_str(line).unwrap();
-        let chunks: Vec<Vec<u8>> =
-            case["input_chunks_hex"].as_array().unwrap().iter().map(|c| hex(c.as_str().unwrap())).collect();
+        let chunks: Vec<Vec<u8>> = case["input_chunks_hex"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| hex(c.as_str().unwrap()))
+            .collect();
         let chunk_refs: Vec<&[u8]> = chunks.iter().map(Vec::as_slice).collect();
         let mut acc: FrameAccumulator<4329> = FrameAccumulator::new();
         let mut got = run(&mut acc, &chunk_refs);
@@ -138,8 +180,12 @@ fn peer_framing_vectors() {
         }
         match case["expected"].get("frames") {
             Some(frames) => {
-                let expected: Vec<Vec<u8>> =
-                    frames.as_array().unwrap().iter().map(|f| hex(f.as_str().unwrap())).collect();
+                let expected: Vec<Vec<u8>> = frames
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| hex(f.as_str().unwrap()))
+                    .collect();
                 let got: Vec<Vec<u8>> = got.unwrap().into_iter().map(|f| f[4..].to_vec()).collect();
                 assert_eq!(got, expected, "{}", case["id"]);
             }

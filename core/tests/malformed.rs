@@ -1,6 +1,11 @@
 //! Malformed input: each case gives the documented error with its offset, or is skipped and
 //! kept as documented, and never panics.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use ccx_cti::wire::{decode, tag, AgentState, DecodeErrorKind, Encoder, MessageType, WireVersion};
 
@@ -10,7 +15,8 @@ const V17: WireVersion = WireVersion::new(17);
 fn seed_update() -> Vec<u8> {
     let mut buf = [0u8; 256];
     let mut enc = Encoder::new(&mut buf, MessageType::CallDataUpdateEvent, V17);
-    enc.string(tag::CONNECTION_DEVICE_ID, "4020").named_var("BAResponse", "Skip");
+    enc.string(tag::CONNECTION_DEVICE_ID, "4020")
+        .named_var("BAResponse", "Skip");
     let n = enc.finish().unwrap();
     buf[..n].to_vec()
 }
@@ -40,16 +46,35 @@ fn a_length_that_disagrees_with_the_frame() {
     let mut f = seed_update();
     f.pop();
     let e = decode(&f, V17).unwrap_err();
-    assert!(matches!(e.kind, DecodeErrorKind::LengthMismatch { declared: 65, actual: 64 }), "{e}");
+    assert!(
+        matches!(
+            e.kind,
+            DecodeErrorKind::LengthMismatch {
+                declared: 65,
+                actual: 64
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
 fn a_fixed_part_cut_short() {
     let f = with_length(seed_update()[..8 + 39].to_vec());
     let e = decode(&f, V17).unwrap_err();
-    assert_eq!(e.kind, DecodeErrorKind::FixedPartCut { needed: 40, available: 39 });
+    assert_eq!(
+        e.kind,
+        DecodeErrorKind::FixedPartCut {
+            needed: 40,
+            available: 39
+        }
+    );
     assert_eq!(e.offset, 47);
-    assert!(e.to_string().starts_with("CALL_DATA_UPDATE_EVENT at byte 47: fixed part cut short"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("CALL_DATA_UPDATE_EVENT at byte 47: fixed part cut short"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -60,11 +85,21 @@ fn a_floating_field_running_past_the_end() {
     let e = decode(&f, V17).unwrap_err();
     // The NamedVariable at body offset 47 (after the 40-byte fixed part and the 7-byte
     // ConnectionDeviceID) declares 16 bytes; 13 remain.
-    assert_eq!(e.kind, DecodeErrorKind::FieldOverrun { tag: 82, length: 16, available: 13 });
+    assert_eq!(
+        e.kind,
+        DecodeErrorKind::FieldOverrun {
+            tag: 82,
+            length: 16,
+            available: 13
+        }
+    );
     assert_eq!(e.offset, 8 + 47);
     // Cut inside a tag/length pair.
     let g = with_length(seed_update()[..8 + 40 + 1].to_vec());
-    assert_eq!(decode(&g, V17).unwrap_err().kind, DecodeErrorKind::FieldHeaderCut);
+    assert_eq!(
+        decode(&g, V17).unwrap_err().kind,
+        DecodeErrorKind::FieldHeaderCut
+    );
 }
 
 #[test]
@@ -79,7 +114,10 @@ fn a_named_variable_without_its_nul() {
     let mut enc = Encoder::new(&mut buf, MessageType::CallDataUpdateEvent, V17);
     enc.field(tag::NAMED_VARIABLE, b"BAResponse");
     let n = enc.finish().unwrap();
-    assert_eq!(decode(&buf[..n], V17).unwrap_err().kind, DecodeErrorKind::NamedVariableNul { tag: 82 });
+    assert_eq!(
+        decode(&buf[..n], V17).unwrap_err().kind,
+        DecodeErrorKind::NamedVariableNul { tag: 82 }
+    );
 }
 
 #[test]
@@ -93,7 +131,14 @@ fn a_named_variable_longer_than_allowed() {
     enc.field(tag::NAMED_VARIABLE, &data);
     let n = enc.finish().unwrap();
     let e = decode(&buf[..n], V17).unwrap_err();
-    assert_eq!(e.kind, DecodeErrorKind::NamedVariableTooLong { tag: 82, length: 212, max: 211 });
+    assert_eq!(
+        e.kind,
+        DecodeErrorKind::NamedVariableTooLong {
+            tag: 82,
+            length: 212,
+            max: 211
+        }
+    );
 }
 
 #[test]
@@ -101,9 +146,20 @@ fn a_count_that_disagrees_with_the_fields() {
     let mut f = seed_update();
     f[8 + 12..8 + 14].copy_from_slice(&2u16.to_be_bytes()); // NumNamedVariables = 2, one present
     let e = decode(&f, V17).unwrap_err();
-    assert_eq!(e.kind, DecodeErrorKind::CountMismatch { field: "NumNamedVariables", declared: 2, found: 1 });
+    assert_eq!(
+        e.kind,
+        DecodeErrorKind::CountMismatch {
+            field: "NumNamedVariables",
+            declared: 2,
+            found: 1
+        }
+    );
     assert_eq!(e.offset, 8 + 12);
-    assert!(e.to_string().contains("NumNamedVariables is 2 but 1 records are present"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("NumNamedVariables is 2 but 1 records are present"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -113,7 +169,14 @@ fn a_numeric_field_of_the_wrong_size() {
     enc.field(tag::NEXT_AGENT_STATE, &[0, 0, 0, 1]);
     let n = enc.finish().unwrap();
     let e = decode(&buf[..n], V17).unwrap_err();
-    assert_eq!(e.kind, DecodeErrorKind::FieldSize { tag: tag::NEXT_AGENT_STATE, length: 4, expected: 2 });
+    assert_eq!(
+        e.kind,
+        DecodeErrorKind::FieldSize {
+            tag: tag::NEXT_AGENT_STATE,
+            length: 4,
+            expected: 2
+        }
+    );
 }
 
 #[test]
@@ -129,7 +192,8 @@ fn an_unknown_message_type_is_kept_with_its_body() {
 fn an_unknown_tag_is_skipped_and_kept() {
     let mut buf = [0u8; 128];
     let mut enc = Encoder::new(&mut buf, MessageType::CallClearedEvent, V17);
-    enc.field(250, &[1, 2, 3]).string(tag::CONNECTION_DEVICE_ID, "4020");
+    enc.field(250, &[1, 2, 3])
+        .string(tag::CONNECTION_DEVICE_ID, "4020");
     let n = enc.finish().unwrap();
     let msg = decode(&buf[..n], V17).unwrap();
     assert_eq!(msg.field(250), Some(&[1, 2, 3][..]));
@@ -140,11 +204,19 @@ fn an_unknown_tag_is_skipped_and_kept() {
 fn an_unknown_enum_value_is_kept_as_a_number() {
     let mut buf = [0u8; 128];
     let mut enc = Encoder::new(&mut buf, MessageType::AgentStateEvent, V17);
-    enc.set(ccx_cti::wire::fields::agent_state_event::AGENT_STATE, AgentState::Unknown(77));
+    enc.set(
+        ccx_cti::wire::fields::agent_state_event::AGENT_STATE,
+        AgentState::Unknown(77),
+    );
     let n = enc.finish().unwrap();
     let msg = decode(&buf[..n], V17).unwrap();
-    assert_eq!(msg.get(ccx_cti::wire::fields::agent_state_event::AGENT_STATE), Some(AgentState::Unknown(77)));
-    assert!(ccx_cti::trace::display(&msg).to_string().contains("  AgentState: 77\n"));
+    assert_eq!(
+        msg.get(ccx_cti::wire::fields::agent_state_event::AGENT_STATE),
+        Some(AgentState::Unknown(77))
+    );
+    assert!(ccx_cti::trace::display(&msg)
+        .to_string()
+        .contains("  AgentState: 77\n"));
 }
 
 #[test]
@@ -157,14 +229,20 @@ fn too_much_named_data() {
     }
     let n = enc.finish().unwrap();
     let e = decode(&buf[..n], V17).unwrap_err();
-    assert!(matches!(e.kind, DecodeErrorKind::TooMuchNamedData { total } if total > 2000), "{e}");
+    assert!(
+        matches!(e.kind, DecodeErrorKind::TooMuchNamedData { total } if total > 2000),
+        "{e}"
+    );
 }
 
 #[test]
 fn handles_of_another_message_read_nothing() {
     let f = seed_update();
     let msg = decode(&f, V17).unwrap();
-    assert_eq!(msg.get(ccx_cti::wire::fields::call_cleared_event::CONNECTION_CALL_ID), None);
+    assert_eq!(
+        msg.get(ccx_cti::wire::fields::call_cleared_event::CONNECTION_CALL_ID),
+        None
+    );
 }
 
 #[test]
@@ -172,7 +250,12 @@ fn every_truncation_and_every_byte_flip_of_every_vector_is_handled() {
     let frames: Vec<Vec<u8>> = include_str!("data/vectors.txt")
         .lines()
         .filter_map(|l| l.strip_prefix("= "))
-        .map(|h| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect())
+        .map(|h| {
+            (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+                .collect()
+        })
         .collect();
     for frame in frames.iter().take(80) {
         for cut in 0..frame.len() {

@@ -1,6 +1,11 @@
 //! Property tests: for every message type, arbitrary valid field values round-trip through
 //! encode/decode and through render/parse, under protocol versions 10, 17 and 18.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use ccx_cti::trace::{self, TraceOptions};
 use ccx_cti::wire::spec::{FixedType, MessageDef, TagType};
@@ -28,7 +33,13 @@ fn cases() -> impl Strategy<Value = Case> {
         prop::collection::vec("[A-Za-z0-9.,_-]{0,12}", 48),
         prop::collection::vec(any::<bool>(), 48),
     )
-        .prop_map(|(message, version, numbers, texts, present)| Case { message, version, numbers, texts, present })
+        .prop_map(|(message, version, numbers, texts, present)| Case {
+            message,
+            version,
+            numbers,
+            texts,
+            present,
+        })
 }
 
 fn mask(raw: u32, size: usize) -> u32 {
@@ -46,7 +57,11 @@ fn encode_case(c: &Case) -> (Vec<u8>, Vec<(usize, u32)>) {
     let version = WireVersion::new(c.version);
     let mut buf = vec![0u8; 8192];
     let mut enc = Encoder::new(&mut buf, MessageType::from_id(def.id), version);
-    let counts: Vec<usize> = layout.floating.iter().filter_map(|f| f.count_field.map(usize::from)).collect();
+    let counts: Vec<usize> = layout
+        .floating
+        .iter()
+        .filter_map(|f| f.count_field.map(usize::from))
+        .collect();
     let mut set = Vec::new();
     for (i, f) in layout.fixed.iter().enumerate() {
         if !f.present_in(c.version) || matches!(f.ty, FixedType::Bytes(_)) || counts.contains(&i) {
@@ -68,7 +83,11 @@ fn encode_case(c: &Case) -> (Vec<u8>, Vec<(usize, u32)>) {
         let include = match fl.group {
             Some(g) => {
                 // A whole record or none, decided by its first field.
-                let first = layout.floating.iter().position(|x| x.group == Some(g)).unwrap();
+                let first = layout
+                    .floating
+                    .iter()
+                    .position(|x| x.group == Some(g))
+                    .unwrap();
                 if j == first {
                     done_groups.push(g);
                 }
@@ -88,13 +107,23 @@ fn encode_case(c: &Case) -> (Vec<u8>, Vec<(usize, u32)>) {
                 enc.named_var(&format!("v_{text}"), &c.texts[(j + 1) % 48]);
             }
             TagType::NamedArray => {
-                enc.named_array(u8::try_from(j).unwrap(), &format!("a_{text}"), &c.texts[(j + 1) % 48]);
+                enc.named_array(
+                    u8::try_from(j).unwrap(),
+                    &format!("a_{text}"),
+                    &c.texts[(j + 1) % 48],
+                );
             }
             TagType::Unspec => {
-                enc.bytes(fl.tag, &text.as_bytes()[..text.len().min(usize::from(tag.unwrap().max))]);
+                enc.bytes(
+                    fl.tag,
+                    &text.as_bytes()[..text.len().min(usize::from(tag.unwrap().max))],
+                );
             }
             TagType::String | TagType::Opaque => {
-                let max = tag.map(|t| usize::from(t.max)).filter(|m| *m > 0).unwrap_or(64);
+                let max = tag
+                    .map(|t| usize::from(t.max))
+                    .filter(|m| *m > 0)
+                    .unwrap_or(64);
                 enc.string(fl.tag, &text[..text.len().min(max - 1)]);
             }
             numeric => {
@@ -132,5 +161,7 @@ proptest! {
 fn every_message_type_is_reachable_by_the_property() {
     // The strategy draws message indexes over all messages with a layout.
     assert!(with_layout().len() >= 70);
-    assert!(with_layout().iter().any(|m| m.id == wire::MessageType::SetCallDataReq.id()));
+    assert!(with_layout()
+        .iter()
+        .any(|m| m.id == wire::MessageType::SetCallDataReq.id()));
 }

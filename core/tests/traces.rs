@@ -1,6 +1,11 @@
 //! The guide's traces: text -> bytes -> text and bytes -> text -> bytes are exact, and the
 //! seed (the guide's "The Agent Skips the Contact") renders exactly as the guide prints it.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use ccx_cti::trace::{self, TextParser};
 use ccx_cti::wire::{decode, fields, tag, CallType, MessageType, WireVersion};
@@ -37,11 +42,17 @@ fn encode_all(text: &str, version: WireVersion) -> Vec<Vec<u8>> {
 }
 
 fn render_all(frames: &[Vec<u8>], version: WireVersion) -> String {
-    frames.iter().map(|f| trace::display(&decode(f, version).unwrap()).to_string()).collect()
+    frames
+        .iter()
+        .map(|f| trace::display(&decode(f, version).unwrap()).to_string())
+        .collect()
 }
 
 fn without_comments(text: &str) -> String {
-    text.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect()
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect()
 }
 
 #[test]
@@ -62,14 +73,23 @@ fn the_seeds_call_data_update_has_the_guides_bytes() {
         19 05 34303230 00 2f 05 34303230 00 52 10 4241526573706f6e7365 00 536b6970 00 5f 01 00 60 01 00";
     let expected: Vec<u8> = {
         let d: String = expected.chars().filter(char::is_ascii_hexdigit).collect();
-        (0..d.len()).step_by(2).map(|i| u8::from_str_radix(&d[i..i + 2], 16).unwrap()).collect()
+        (0..d.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&d[i..i + 2], 16).unwrap())
+            .collect()
     };
     let frames = encode_all(SEED, WireVersion::new(17));
     assert_eq!(frames[2], expected);
     let msg = decode(&frames[2], WireVersion::new(17)).unwrap();
     assert_eq!(msg.message_type(), MessageType::CallDataUpdateEvent);
-    assert_eq!(msg.get(fields::call_data_update_event::CALL_TYPE), Some(CallType::Reservation));
-    assert_eq!(msg.get(fields::call_data_update_event::NEW_CONNECTION_CALL_ID), Some(16_800_098));
+    assert_eq!(
+        msg.get(fields::call_data_update_event::CALL_TYPE),
+        Some(CallType::Reservation)
+    );
+    assert_eq!(
+        msg.get(fields::call_data_update_event::NEW_CONNECTION_CALL_ID),
+        Some(16_800_098)
+    );
     assert_eq!(msg.named_var("BAResponse"), Some("Skip"));
     assert_eq!(msg.string(tag::CUSTOMER_PHONE_NUMBER), Some(""));
 }
@@ -79,7 +99,9 @@ fn baresponse_skip_totals_18_bytes_under_version_17() {
     let frames = encode_all(SEED, WireVersion::new(17));
     let msg = decode(&frames[2], WireVersion::new(17)).unwrap();
     assert_eq!(msg.named_total_bytes(), 18);
-    assert!(trace::display(&msg).to_string().contains("  ExpandedCallContxt: <TotalBytes: 18>\n"));
+    assert!(trace::display(&msg)
+        .to_string()
+        .contains("  ExpandedCallContxt: <TotalBytes: 18>\n"));
     // Version 18's 2-byte tag makes it 19.
     let frames = encode_all(SEED, WireVersion::new(18));
     let msg = decode(&frames[2], WireVersion::new(18)).unwrap();
@@ -95,10 +117,17 @@ fn every_trace_round_trips_to_its_output_spelling() {
             let rendered = render_all(&frames, v);
             // The canonical files hold the 1-byte-tag totals; v18 tags take a byte more.
             if version < 18 {
-                assert_eq!(rendered, canonical, "{name} v{version}: text -> bytes -> text");
+                assert_eq!(
+                    rendered, canonical,
+                    "{name} v{version}: text -> bytes -> text"
+                );
             }
             // The output spelling is a fixed point, and bytes -> text -> bytes is exact.
-            assert_eq!(encode_all(&rendered, v), frames, "{name} v{version}: bytes -> text -> bytes");
+            assert_eq!(
+                encode_all(&rendered, v),
+                frames,
+                "{name} v{version}: bytes -> text -> bytes"
+            );
         }
     }
 }
@@ -130,10 +159,23 @@ fn secrets_are_masked_unless_asked_for() {
     let frames = encode_all(text, WireVersion::new(17));
     let msg = decode(&frames[0], WireVersion::new(17)).unwrap();
     let masked = trace::display(&msg).to_string();
-    assert!(masked.contains("AgentPassword: ********") && !masked.contains("hunter2"), "{masked}");
-    let shown = trace::display_with(&msg, trace::TraceOptions { show_secrets: true, indent: 2 }).to_string();
+    assert!(
+        masked.contains("AgentPassword: ********") && !masked.contains("hunter2"),
+        "{masked}"
+    );
+    let shown = trace::display_with(
+        &msg,
+        trace::TraceOptions {
+            show_secrets: true,
+            indent: 2,
+        },
+    )
+    .to_string();
     assert!(shown.contains("AgentPassword: hunter2"));
-    assert!(!format!("{msg:?}").contains("hunter2"), "Debug never shows the body");
+    assert!(
+        !format!("{msg:?}").contains("hunter2"),
+        "Debug never shows the body"
+    );
 }
 
 #[test]
@@ -170,9 +212,17 @@ fn bad_lines_name_their_line_number() {
     }
     // A field only newer versions have.
     let mut buf = [0u8; 256];
-    let err = trace::parse_message("MsgType: SET_AGENT_STATE_REQ\n  AgentCapacity: 1\n", &mut buf, WireVersion::new(11))
-        .unwrap_err();
-    assert!(err.to_string().contains("not part of the message under this protocol version"), "{err}");
+    let err = trace::parse_message(
+        "MsgType: SET_AGENT_STATE_REQ\n  AgentCapacity: 1\n",
+        &mut buf,
+        WireVersion::new(11),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("not part of the message under this protocol version"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -180,7 +230,41 @@ fn the_parser_goes_on_after_a_bad_message() {
     let text = "MsgType: HEARTBEAT_REQ\n  Bogus: 1\nMsgType: HEARTBEAT_REQ\n  InvokeID: 9\n";
     let mut parser = TextParser::new(text);
     let mut buf = [0u8; 64];
-    assert!(parser.next_message(&mut buf, WireVersion::DEFAULT).unwrap().is_err());
-    let n = parser.next_message(&mut buf, WireVersion::DEFAULT).unwrap().unwrap();
+    assert!(parser
+        .next_message(&mut buf, WireVersion::DEFAULT)
+        .unwrap()
+        .is_err());
+    let n = parser
+        .next_message(&mut buf, WireVersion::DEFAULT)
+        .unwrap()
+        .unwrap();
     assert_eq!(&buf[..n], &[0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 9]);
+}
+
+#[test]
+fn fields_are_found_by_their_trace_labels() {
+    use ccx_cti::trace::{resolve_field, FieldRef, FieldValue};
+    let frames = encode_all(SEED, WireVersion::new(17));
+    let msg = decode(&frames[2], WireVersion::new(17)).unwrap();
+    let def = msg.def();
+    let look = |label: &str, after: bool| msg.lookup(&resolve_field(def, label, after).unwrap(), 0);
+    assert_eq!(look("CallID", false), Some(FieldValue::Number(16_800_098)));
+    assert_eq!(look("CallType", false), Some(FieldValue::Number(18)));
+    assert_eq!(
+        look("NewConnectionDeviceID", false),
+        Some(FieldValue::Bytes(b"4020\0"))
+    );
+    assert_eq!(look("BAResponse", true), Some(FieldValue::Text("Skip")));
+    assert_eq!(
+        look("ExpandedCallContxt", false),
+        Some(FieldValue::Number(18))
+    );
+    assert!(
+        resolve_field(def, "BAResponse", false).is_err(),
+        "a name before ExpandedCallContxt is no field"
+    );
+    assert_eq!(
+        resolve_field(def, "Tag<47>", false).unwrap(),
+        FieldRef::Floating(47)
+    );
 }

@@ -1,6 +1,11 @@
 //! Byte-level vectors: every message with a layout, under protocol versions 10, 17 and 18, plus
 //! the worked examples of the protocol digest and a real server's bytes.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use ccx_cti::trace::{self, TraceOptions};
 use ccx_cti::wire::{self, decode, fields, tag, Encoder, MessageType, WireVersion};
@@ -15,7 +20,10 @@ struct Vector {
 
 fn hex(s: &str) -> Vec<u8> {
     let digits: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    (0..digits.len()).step_by(2).map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap()).collect()
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
+        .collect()
 }
 
 fn vectors() -> Vec<Vector> {
@@ -26,7 +34,11 @@ fn vectors() -> Vec<Vector> {
         if let Some(v) = line.strip_prefix("@version ") {
             version = v.parse().unwrap();
         } else if let Some(h) = line.strip_prefix("= ") {
-            out.push(Vector { version, text: std::mem::take(&mut text), frame: hex(h) });
+            out.push(Vector {
+                version,
+                text: std::mem::take(&mut text),
+                frame: hex(h),
+            });
         } else if line.starts_with('#') || line.is_empty() {
             continue;
         } else {
@@ -38,7 +50,14 @@ fn vectors() -> Vec<Vector> {
 }
 
 fn shown(msg: &wire::Message<'_>) -> String {
-    trace::display_with(msg, TraceOptions { show_secrets: true, indent: 2 }).to_string()
+    trace::display_with(
+        msg,
+        TraceOptions {
+            show_secrets: true,
+            indent: 2,
+        },
+    )
+    .to_string()
 }
 
 #[test]
@@ -46,7 +65,11 @@ fn every_message_with_a_layout_has_a_vector_per_version() {
     let with_layout = wire::MESSAGES.iter().filter(|m| m.layout.is_some()).count();
     let all = vectors();
     for v in [10, 17, 18] {
-        assert_eq!(all.iter().filter(|x| x.version == v).count(), with_layout, "version {v}");
+        assert_eq!(
+            all.iter().filter(|x| x.version == v).count(),
+            with_layout,
+            "version {v}"
+        );
     }
 }
 
@@ -56,7 +79,13 @@ fn encoding_the_text_gives_the_vector_bytes() {
         let mut buf = [0u8; 2048];
         let n = trace::parse_message(&v.text, &mut buf, WireVersion::new(v.version))
             .unwrap_or_else(|e| panic!("v{}: {e}\n{}", v.version, v.text));
-        assert_eq!(hex_of(&buf[..n]), hex_of(&v.frame), "v{}:\n{}", v.version, v.text);
+        assert_eq!(
+            hex_of(&buf[..n]),
+            hex_of(&v.frame),
+            "v{}:\n{}",
+            v.version,
+            v.text
+        );
     }
 }
 
@@ -73,7 +102,11 @@ fn decoding_the_vector_bytes_gives_the_text() {
 fn a_vector_decoded_under_a_version_with_other_widths_is_refused_not_misread() {
     // A v18 frame (2-byte tags) read as v17 must not pass as the same message.
     for v in vectors().iter().filter(|v| v.version == 18) {
-        let body_has_fields = decode(&v.frame, WireVersion::new(18)).unwrap().fields().next().is_some();
+        let body_has_fields = decode(&v.frame, WireVersion::new(18))
+            .unwrap()
+            .fields()
+            .next()
+            .is_some();
         if !body_has_fields {
             continue;
         }
@@ -100,12 +133,10 @@ fn heartbeat_req_worked_example() {
 #[test]
 fn open_req_worked_example() {
     use fields::open_req as f;
-    let expected = hex(
-        "00000040 00000003
+    let expected = hex("00000040 00000003
          00000001 00000011 00000050 00000000 00000007 0001EFFF 000001FF 00000000
          00000000 00000000 00000000
-         01 02 61 00 | 02 00 | 06 05 32 30 30 31 00 | C2 05 6A 64 6F 65 00",
-    );
+         01 02 61 00 | 02 00 | 06 05 32 30 30 31 00 | C2 05 6A 64 6F 65 00");
     let mut buf = [0u8; 128];
     let mut enc = Encoder::new(&mut buf, MessageType::OpenReq, WireVersion::new(17));
     enc.set(f::INVOKE_ID, 1)
@@ -130,10 +161,17 @@ fn open_req_worked_example() {
 fn floating_field_worked_examples() {
     // ClientID "ab" -> 01 03 61 62 00; NamedVariable x=1 -> 52 04 78 00 31 00.
     let mut buf = [0u8; 64];
-    let mut enc = Encoder::new(&mut buf, MessageType::CallDataUpdateEvent, WireVersion::new(17));
+    let mut enc = Encoder::new(
+        &mut buf,
+        MessageType::CallDataUpdateEvent,
+        WireVersion::new(17),
+    );
     enc.string(tag::CLIENT_ID, "ab").named_var("x", "1");
     let n = enc.finish().unwrap();
-    assert_eq!(&buf[8 + 40..n], &hex("01 03 61 62 00 52 04 78 00 31 00")[..]);
+    assert_eq!(
+        &buf[8 + 40..n],
+        &hex("01 03 61 62 00 52 04 78 00 31 00")[..]
+    );
 }
 
 #[test]
@@ -153,7 +191,15 @@ fn a_real_servers_begin_call_event_decodes() {
     assert_eq!(msg.string(tag::DNIS), Some("7000"));
     assert_eq!(msg.string(tag::DIALED_NUMBER), Some("7000"));
     let tags: Vec<u16> = msg.fields().map(|f| f.tag).collect();
-    assert_eq!(tags, [tag::ANI, tag::DIALED_NUMBER, tag::CONNECTION_DEVICE_ID, tag::DNIS]);
+    assert_eq!(
+        tags,
+        [
+            tag::ANI,
+            tag::DIALED_NUMBER,
+            tag::CONNECTION_DEVICE_ID,
+            tag::DNIS
+        ]
+    );
 }
 
 #[test]
@@ -161,7 +207,11 @@ fn version_12_adds_agent_capacity_to_set_agent_state_req() {
     use fields::set_agent_state_req as f;
     for (version, fixed) in [(11, 17), (12, 21)] {
         let mut buf = [0u8; 64];
-        let mut enc = Encoder::new(&mut buf, MessageType::SetAgentStateReq, WireVersion::new(version));
+        let mut enc = Encoder::new(
+            &mut buf,
+            MessageType::SetAgentStateReq,
+            WireVersion::new(version),
+        );
         enc.set(f::AGENT_STATE, wire::AgentState::Login);
         if version >= 12 {
             enc.set(f::AGENT_CAPACITY, 1);
@@ -173,22 +223,39 @@ fn version_12_adds_agent_capacity_to_set_agent_state_req() {
     }
     // Setting the v12 field under v11 is an error, not a silently longer message.
     let mut buf = [0u8; 64];
-    let mut enc = Encoder::new(&mut buf, MessageType::SetAgentStateReq, WireVersion::new(11));
+    let mut enc = Encoder::new(
+        &mut buf,
+        MessageType::SetAgentStateReq,
+        WireVersion::new(11),
+    );
     enc.set(f::AGENT_CAPACITY, 1);
-    assert!(matches!(enc.finish(), Err(wire::EncodeError::NotInMessage { message: 38 })));
+    assert!(matches!(
+        enc.finish(),
+        Err(wire::EncodeError::NotInMessage { message: 38 })
+    ));
 }
 
 #[test]
 fn buffer_too_small_reports_the_size_needed() {
     let mut big = [0u8; 256];
     let mut enc = Encoder::new(&mut big, MessageType::SetCallDataReq, WireVersion::new(17));
-    enc.string(tag::CONNECTION_DEVICE_ID, "4020").named_var("BAResponse", "Skip");
+    enc.string(tag::CONNECTION_DEVICE_ID, "4020")
+        .named_var("BAResponse", "Skip");
     let needed = enc.finish().unwrap();
     for size in 0..needed {
         let mut small = vec![0u8; size];
-        let mut enc = Encoder::new(&mut small, MessageType::SetCallDataReq, WireVersion::new(17));
-        enc.string(tag::CONNECTION_DEVICE_ID, "4020").named_var("BAResponse", "Skip");
-        assert_eq!(enc.finish(), Err(wire::EncodeError::BufferTooSmall { needed }), "buffer of {size}");
+        let mut enc = Encoder::new(
+            &mut small,
+            MessageType::SetCallDataReq,
+            WireVersion::new(17),
+        );
+        enc.string(tag::CONNECTION_DEVICE_ID, "4020")
+            .named_var("BAResponse", "Skip");
+        assert_eq!(
+            enc.finish(),
+            Err(wire::EncodeError::BufferTooSmall { needed }),
+            "buffer of {size}"
+        );
     }
 }
 
@@ -199,10 +266,17 @@ fn values_longer_than_their_field_are_refused() {
     enc.string(tag::AGENT_EXTENSION, "12345678901234567"); // 17 chars + NUL > 16
     assert_eq!(
         enc.finish(),
-        Err(wire::EncodeError::ValueTooLong { tag: tag::AGENT_EXTENSION, length: 18, max: 16 })
+        Err(wire::EncodeError::ValueTooLong {
+            tag: tag::AGENT_EXTENSION,
+            length: 18,
+            max: 16
+        })
     );
     let long_name = "n".repeat(33);
     let mut enc = Encoder::new(&mut buf, MessageType::SetCallDataReq, WireVersion::new(17));
     enc.named_var(&long_name, "v");
-    assert!(matches!(enc.finish(), Err(wire::EncodeError::ValueTooLong { tag: 82, .. })));
+    assert!(matches!(
+        enc.finish(),
+        Err(wire::EncodeError::ValueTooLong { tag: 82, .. })
+    ));
 }

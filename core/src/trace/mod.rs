@@ -17,9 +17,11 @@
 //! [`TextParser`] reads text back and encodes each message straight into a caller's buffer.
 //! Both follow the same table as the codec, so `decode(encode(text))` renders the text again.
 
+mod lookup;
 mod parse;
 mod render;
 
+pub use lookup::{resolve_field, FieldRef, FieldValue};
 pub use parse::{parse_message, ParseError, ParseErrorKind, TextParser};
 pub use render::{display, display_with, TraceDisplay, TraceOptions};
 

@@ -2,8 +2,9 @@
 
 use core::fmt;
 
+use super::lookup::{resolve_field, FieldRef};
 use super::render::looks_like_hex;
-use super::{float_label, is_numeric, FloatLabel, EXPANDED_CALL_CONTEXT};
+use super::{is_numeric, EXPANDED_CALL_CONTEXT};
 use crate::wire::spec::{self, EnumDef, FixedType, Layout, MessageDef, TagType};
 use crate::wire::{EncodeError, Encoder, MessageType, WireVersion};
 
@@ -78,7 +79,7 @@ impl fmt::Display for ParseError {
 
 impl core::error::Error for ParseError {}
 
-fn cut(label: &str) -> heapless::String<LABEL_CAP> {
+pub(super) fn cut(label: &str) -> heapless::String<LABEL_CAP> {
     let mut s = heapless::String::new();
     for c in label.chars() {
         if s.push(c).is_err() {
@@ -174,10 +175,12 @@ impl<'t> TextParser<'t> {
                 self.peeked = Some(line);
                 break;
             }
-            let result = state.field(line.text).and_then(|()| match state.enc.error() {
-                Some(e) => Err(ParseErrorKind::Encode(e)),
-                None => Ok(()),
-            });
+            let result = state
+                .field(line.text)
+                .and_then(|()| match state.enc.error() {
+                    Some(e) => Err(ParseErrorKind::Encode(e)),
+                    None => Ok(()),
+                });
             if let Err(kind) = result {
                 // Skip the rest of this message so the next call starts at a MsgType line.
                 while let Some(l) = self.next_line() {
@@ -244,7 +247,7 @@ struct MessageResolved {
 /// Encoding state of one message being parsed.
 struct MessageState<'b> {
     enc: Encoder<'b>,
-    name: &'static str,
+    def: Option<&'static MessageDef>,
     layout: Option<&'static Layout>,
     version: WireVersion,
     context_seen: bool,
@@ -254,7 +257,7 @@ impl<'b> MessageState<'b> {
     fn new(buf: &'b mut [u8], msg: MessageResolved, version: WireVersion) -> Self {
         MessageState {
             enc: Encoder::new(buf, msg.ty, version),
-            name: msg.def.map(|d| d.name).unwrap_or("this message"),
+            def: msg.def,
             layout: msg.def.and_then(|d| d.layout),
             version,
             context_seen: false,
@@ -271,70 +274,34 @@ impl<'b> MessageState<'b> {
             label: cut(label),
             expected,
         };
-        if label == EXPANDED_CALL_CONTEXT {
-            self.context_seen = true;
-            return Ok(());
-        }
-        if label == "Body" && self.layout.is_none() {
-            return self.hex_raw(value).ok_or(bad("hex bytes (0x…)"));
-        }
-        if let Some(n) = label.strip_prefix("Tag<").and_then(|r| r.strip_suffix('>')) {
-            let tag: u16 = n.parse().map_err(|_| bad("Tag<number>"))?;
-            return self.floating(tag, label, value);
-        }
-        let Some(layout) = self.layout else {
-            return Err(ParseErrorKind::UnknownField {
-                message: self.name,
-                label: cut(label),
-            });
-        };
-        if let Some(off) = label.strip_prefix("Reserved@") {
-            let off: u16 = off.parse().map_err(|_| bad("Reserved@OFFSET"))?;
-            let (index, def) = layout
-                .fixed
-                .iter()
-                .enumerate()
-                .find(|(_, f)| f.offset == off && f.is_reserved())
-                .ok_or(ParseErrorKind::UnknownField {
-                    message: self.name,
-                    label: cut(label),
-                })?;
-            return self.fixed(index, def.ty, def.enumeration, label, value);
-        }
-        // `Label[i]`: a field of a repeated record, or a named array element.
-        if let Some((base, index)) = split_index(label) {
-            if let Some(f) = layout.floating_named(base).filter(|f| f.group.is_some()) {
-                return self.floating(f.tag, label, value);
+        match resolve_field(self.def, label, self.context_seen)? {
+            FieldRef::ExpandedCallContext => {
+                self.context_seen = true;
+                Ok(())
             }
-            if self.context_seen {
-                let index = u8::try_from(index).map_err(|_| bad("an array index 0..=255"))?;
-                self.enc.named_array(index, base, value);
-                return Ok(());
+            FieldRef::Body => self.hex_raw(value).ok_or(bad("hex bytes (0x…)")),
+            FieldRef::Fixed(index) => {
+                let def = self
+                    .layout
+                    .and_then(|l| l.fixed.get(index))
+                    .ok_or(bad("a field of this message"))?;
+                if !def.present_in(self.version.number()) {
+                    return Err(ParseErrorKind::NotInVersion { label: cut(label) });
+                }
+                self.fixed(index, def.ty, def.enumeration, label, value)
             }
-            return Err(ParseErrorKind::UnknownField {
-                message: self.name,
-                label: cut(label),
-            });
-        }
-        if let Some((index, def)) = layout.fixed_named(label) {
-            if !def.present_in(self.version.number()) {
-                return Err(ParseErrorKind::NotInVersion { label: cut(label) });
+            FieldRef::Floating(tag) | FieldRef::Grouped { tag, .. } => {
+                self.floating(tag, label, value)
             }
-            return self.fixed(index, def.ty, def.enumeration, label, value);
-        }
-        if let Some(f) = layout.floating_named(label) {
-            if matches!(float_label(Some(layout), f.tag), FloatLabel::Plain(_)) {
-                return self.floating(f.tag, label, value);
+            FieldRef::NamedVar(name) => {
+                self.enc.named_var(name, value);
+                Ok(())
+            }
+            FieldRef::NamedArray { name, index } => {
+                self.enc.named_array(index, name, value);
+                Ok(())
             }
         }
-        if self.context_seen {
-            self.enc.named_var(label, value);
-            return Ok(());
-        }
-        Err(ParseErrorKind::UnknownField {
-            message: self.name,
-            label: cut(label),
-        })
     }
 
     fn fixed(
@@ -437,13 +404,6 @@ fn hex_digit(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
-}
-
-/// `Name[3]` -> ("Name", 3).
-fn split_index(label: &str) -> Option<(&str, usize)> {
-    let (base, rest) = label.split_once('[')?;
-    let index = rest.strip_suffix(']')?.parse().ok()?;
-    Some((base, index))
 }
 
 fn expected_of(en: Option<&EnumDef>) -> &'static str {
