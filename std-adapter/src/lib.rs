@@ -2,6 +2,8 @@
 //!
 //! - [`codec_cli`]: `ccx decode` / `ccx encode` (frames <-> the guide's trace text).
 //! - [`flow`]: the flow runner behind `ccx replay`.
+//! - [`sim`]: `ccx sim`, a Unified CCX CTI server simulator.
 
 pub mod codec_cli;
 pub mod flow;
+pub mod sim;

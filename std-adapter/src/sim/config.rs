@@ -1,0 +1,416 @@
+//! What a simulated Unified CCX knows before it starts: agents, reason codes, the inbound
+//! scenario, the outbound campaign and the faults to inject. Everything deserialises from a TOML
+//! file (`ccx sim --config sim.toml`); the contact list may also come from a CSV file.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use ccx_cti::config::DEFAULT_PORT;
+
+/// One agent the simulated Unified CCX knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AgentDef {
+    /// AgentID (login id).
+    pub id: String,
+    /// The agent's ACD extension.
+    pub extension: String,
+    /// The agent's instrument (the extension when empty).
+    pub instrument: String,
+    /// The password SET_AGENT_STATE_REQ LOGIN must carry.
+    pub password: String,
+    /// Also accept an empty password (the built-in demo agent does).
+    pub allow_empty_password: bool,
+    /// The CSQs (Contact Service Queues) the agent is skilled in.
+    pub csqs: Vec<u32>,
+}
+
+impl Default for AgentDef {
+    fn default() -> Self {
+        AgentDef {
+            id: "chli4020".into(),
+            extension: "4020".into(),
+            instrument: "4020".into(),
+            password: "secret".into(),
+            allow_empty_password: true,
+            csqs: vec![1],
+        }
+    }
+}
+
+impl AgentDef {
+    /// The instrument, or the extension when none is configured.
+    pub fn instrument(&self) -> &str {
+        if self.instrument.is_empty() {
+            &self.extension
+        } else {
+            &self.instrument
+        }
+    }
+
+    /// Whether `password` logs this agent in.
+    pub fn password_ok(&self, password: &str) -> bool {
+        password == self.password || (self.allow_empty_password && password.is_empty())
+    }
+
+    /// Agent number `i` of a generated population (load tests): `agent0001` / `10001`.
+    pub fn generated(i: usize) -> AgentDef {
+        AgentDef {
+            id: format!("agent{i:04}"),
+            extension: format!("{}", 10_000 + i),
+            instrument: String::new(),
+            password: String::new(),
+            allow_empty_password: true,
+            csqs: vec![1],
+        }
+    }
+}
+
+/// A customer-defined Not Ready / Logout reason code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonCode {
+    /// The code.
+    pub code: u16,
+    /// What it means.
+    pub label: String,
+}
+
+/// One record of the campaign's contact list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Customer account number (BAAccountNumber).
+    pub account: String,
+    /// Customer name, "First Last" or "First,Last" (BABuddyName is "First,Last").
+    pub name: String,
+    /// Phone number to dial.
+    pub phone: String,
+}
+
+impl Contact {
+    /// The name as BABuddyName prints it: "First,Last".
+    pub fn buddy_name(&self) -> String {
+        if self.name.contains(',') {
+            self.name.clone()
+        } else {
+            match self.name.split_once(' ') {
+                Some((first, last)) => format!("{},{}", first.trim(), last.trim()),
+                None => self.name.clone(),
+            }
+        }
+    }
+}
+
+/// Parse a contact list: one `account,name,phone` line per contact; blank lines, `#` comments
+/// and a header line starting with `account` are skipped. A name may be quoted to hold a comma.
+pub fn parse_contacts_csv(text: &str) -> anyhow::Result<Vec<Contact>> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty()
+            || line.starts_with('#')
+            || line.to_ascii_lowercase().starts_with("account")
+        {
+            continue;
+        }
+        let cells = split_csv_line(line);
+        match cells.as_slice() {
+            [account, name, phone, ..] => out.push(Contact {
+                account: account.clone(),
+                name: name.clone(),
+                phone: phone.clone(),
+            }),
+            _ => anyhow::bail!(
+                "line {}: expected `account,name,phone`, found `{line}`",
+                n + 1
+            ),
+        }
+    }
+    Ok(out)
+}
+
+fn split_csv_line(line: &str) -> Vec<String> {
+    let mut cells = Vec::new();
+    let mut cell = String::new();
+    let mut quoted = false;
+    for c in line.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => cells.push(std::mem::take(&mut cell).trim().to_string()),
+            _ => cell.push(c),
+        }
+    }
+    cells.push(cell.trim().to_string());
+    cells
+}
+
+/// The outbound preview campaign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Campaign {
+    /// BACampaign.
+    pub name: String,
+    /// BACampaignID (the guide's sample sends it empty).
+    pub id: String,
+    /// user.layout.
+    pub layout: String,
+    /// The contacts, in dialing order.
+    pub contacts: Vec<Contact>,
+    /// A CSV file with more contacts (`account,name,phone`).
+    pub contacts_file: Option<PathBuf>,
+    /// First BADialedListID; contact `i` gets `first_dialed_list_id + i`.
+    pub first_dialed_list_id: u32,
+    /// Milliseconds an agent is available before a contact is offered.
+    pub offer_delay_ms: u64,
+    /// Milliseconds before a rejected or skipped contact may be offered again.
+    pub retry_delay_ms: u64,
+    /// Offers of one contact before it is closed.
+    pub max_attempts: u32,
+}
+
+impl Default for Campaign {
+    fn default() -> Self {
+        Campaign {
+            name: "LoadCamp".into(),
+            id: String::new(),
+            layout: "OODefault".into(),
+            contacts: Vec::new(),
+            contacts_file: None,
+            first_dialed_list_id: 20779,
+            offer_delay_ms: 200,
+            retry_delay_ms: 60_000,
+            max_attempts: 3,
+        }
+    }
+}
+
+impl Campaign {
+    /// The guide's sample campaign: John Doe (AC111), then a second contact.
+    pub fn demo() -> Campaign {
+        Campaign {
+            contacts: vec![
+                Contact {
+                    account: "AC111".into(),
+                    name: "John Doe".into(),
+                    phone: "5550100".into(),
+                },
+                Contact {
+                    account: "AC112".into(),
+                    name: "Jane Roe".into(),
+                    phone: "5550101".into(),
+                },
+            ],
+            ..Campaign::default()
+        }
+    }
+
+    /// `n` generated contacts (load tests).
+    pub fn generated(n: usize) -> Campaign {
+        Campaign {
+            contacts: (0..n)
+                .map(|i| Contact {
+                    account: format!("AC{i:06}"),
+                    name: format!("Customer {i}"),
+                    phone: format!("555{:07}", i),
+                })
+                .collect(),
+            ..Campaign::default()
+        }
+    }
+}
+
+/// One inbound ACD call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InboundCall {
+    /// Milliseconds after the simulator starts (scripted calls only).
+    pub at_ms: u64,
+    /// The caller's number.
+    pub ani: String,
+    /// The number the caller dialed.
+    pub dnis: String,
+    /// The CSQ the call queues on (0: any agent).
+    pub csq: u32,
+    /// CallVariable1..10 values (the first ones; missing ones are not sent).
+    pub call_vars: Vec<String>,
+    /// ECC variables, `name = value`.
+    pub vars: Vec<(String, String)>,
+}
+
+impl Default for InboundCall {
+    fn default() -> Self {
+        InboundCall {
+            at_ms: 0,
+            ani: "5551234".into(),
+            dnis: "7000".into(),
+            csq: 1,
+            call_vars: Vec::new(),
+            vars: Vec::new(),
+        }
+    }
+}
+
+/// Where inbound calls come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InboundScenario {
+    /// Random arrivals per minute (Poisson); 0 for none.
+    pub rate_per_min: f64,
+    /// Explicit calls at fixed times.
+    pub calls: Vec<InboundCall>,
+    /// The caller hangs up this many milliseconds after the agent answered (never when unset).
+    pub customer_hangup_ms: Option<u64>,
+    /// Seed of the arrival process.
+    pub seed: u64,
+}
+
+impl Default for InboundScenario {
+    fn default() -> Self {
+        InboundScenario {
+            rate_per_min: 0.0,
+            calls: Vec::new(),
+            customer_hangup_ms: None,
+            seed: 1,
+        }
+    }
+}
+
+/// Faults to inject (every one off by default).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Faults {
+    /// Close a connection after it has received this many messages.
+    pub drop_after: Option<u32>,
+    /// Close a connection after any received message with this probability (0..1).
+    pub drop_probability: f64,
+    /// Seed of the random faults.
+    pub seed: u64,
+    /// Delay every frame sent by this many milliseconds.
+    pub delay_ms: u64,
+    /// Never answer HEARTBEAT_REQ.
+    pub ignore_heartbeats: bool,
+    /// Corrupt every Nth frame sent (a floating field that runs past the end of the body).
+    pub corrupt_every: Option<u32>,
+    /// Send only the first half of every Nth frame, then close the connection.
+    pub truncate_every: Option<u32>,
+    /// Send a frame of an unknown message type after every Nth frame.
+    pub unknown_message_every: Option<u32>,
+    /// Append an unknown floating field to every frame sent.
+    pub unknown_tags: bool,
+}
+
+/// Everything a simulator needs to start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SimConfig {
+    /// Address to listen on (`127.0.0.1:0` picks a free port).
+    pub listen: String,
+    /// The agents.
+    pub agents: Vec<AgentDef>,
+    /// Customer-defined reason codes; when not empty, Not Ready and Logout reasons outside
+    /// this list and the system codes are refused.
+    pub reason_codes: Vec<ReasonCode>,
+    /// The inbound scenario.
+    pub inbound: InboundScenario,
+    /// The outbound preview campaign.
+    pub campaign: Option<Campaign>,
+    /// Start as the standby side (OPEN_REQ refused with E_CTI_SERVER_NOT_MASTER).
+    pub standby: bool,
+    /// The other side's address: a standby probes it and becomes master when it stops
+    /// answering.
+    pub peer: Option<String>,
+    /// Milliseconds between probes of the peer.
+    pub probe_interval_ms: u64,
+    /// Failed probes in a row after which a standby becomes master.
+    pub probe_failures: u32,
+    /// After an ACD call the agent goes to WORK (else straight back to AVAILABLE).
+    pub auto_work: bool,
+    /// Milliseconds of WORK after which the agent becomes AVAILABLE by itself (never if unset).
+    pub wrapup_ms: Option<u64>,
+    /// Width of a floating field's length under version 18 (1 or 2).
+    pub v18_length_width: u8,
+    /// Faults to inject.
+    pub faults: Faults,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            listen: format!("127.0.0.1:{DEFAULT_PORT}"),
+            agents: vec![AgentDef::default()],
+            reason_codes: Vec::new(),
+            inbound: InboundScenario::default(),
+            campaign: None,
+            standby: false,
+            peer: None,
+            probe_interval_ms: 200,
+            probe_failures: 3,
+            auto_work: true,
+            wrapup_ms: None,
+            v18_length_width: ccx_cti::wire::V18_LENGTH_WIDTH_DEFAULT,
+            faults: Faults::default(),
+        }
+    }
+}
+
+impl SimConfig {
+    /// A configuration that listens on a free loopback port.
+    pub fn loopback() -> SimConfig {
+        SimConfig {
+            listen: "127.0.0.1:0".into(),
+            ..SimConfig::default()
+        }
+    }
+
+    /// Read a TOML file; a campaign's `contacts_file` is read relative to it.
+    pub fn from_toml_file(path: &Path) -> anyhow::Result<SimConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        let mut cfg: SimConfig =
+            toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        if let Some(campaign) = cfg.campaign.as_mut() {
+            if let Some(file) = campaign.contacts_file.clone() {
+                let file = match path.parent() {
+                    Some(dir) if file.is_relative() => dir.join(file),
+                    _ => file,
+                };
+                campaign.contacts.extend(load_contacts(&file)?);
+            }
+        }
+        Ok(cfg)
+    }
+}
+
+/// Read a contact list CSV file.
+pub fn load_contacts(path: &Path) -> anyhow::Result<Vec<Contact>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    parse_contacts_csv(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_skips_header_and_comments_and_keeps_quoted_commas() {
+        let text =
+            "account,name,phone\n# a comment\nAC1,John Doe,5550100\n\nAC2,\"Roe, Jane\",5550101\n";
+        let contacts = parse_contacts_csv(text).unwrap();
+        assert_eq!(contacts.len(), 2);
+        assert_eq!(contacts[0].buddy_name(), "John,Doe");
+        assert_eq!(contacts[1].name, "Roe, Jane");
+        assert!(parse_contacts_csv("AC1;x").is_err());
+    }
+
+    #[test]
+    fn toml_config_fills_defaults() {
+        let cfg: SimConfig = toml::from_str(
+            "listen = \"127.0.0.1:0\"\n[[agents]]\nid = \"a1\"\nextension = \"1001\"\n[campaign]\nname = \"C\"\n[[campaign.contacts]]\naccount = \"A\"\nname = \"N M\"\nphone = \"1\"\n",
+        )
+        .unwrap();
+        assert_eq!(cfg.agents[0].id, "a1");
+        assert_eq!(cfg.agents[0].instrument(), "1001");
+        assert_eq!(cfg.campaign.unwrap().contacts.len(), 1);
+        assert!(cfg.auto_work);
+    }
+}

@@ -1,0 +1,493 @@
+//! The simulator against a bare client built from the codec: the exact message sequences of
+//! the session rules and the guide's outbound flows, over loopback TCP.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use ccx_cti::wire::{
+    decode, fields, tag, AgentState, CallType, Encoder, FeedResult, FrameAccumulator,
+    LocalConnectionState, MessageType, StatusCode, WireVersion,
+};
+use ccx_cti_std::sim::{Campaign, Faults, InboundCall, SimConfig, Simulator};
+
+/// A client that speaks the protocol by hand, one message at a time.
+struct RawClient {
+    stream: TcpStream,
+    acc: Box<FrameAccumulator>,
+    pending: Vec<Vec<u8>>,
+    version: WireVersion,
+    invoke: u32,
+}
+
+impl RawClient {
+    fn connect(sim: &Simulator) -> RawClient {
+        let stream = TcpStream::connect(sim.addr()).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        RawClient {
+            stream,
+            acc: Box::default(),
+            pending: Vec::new(),
+            version: WireVersion::new(17),
+            invoke: 0,
+        }
+    }
+
+    fn send(&mut self, ty: MessageType, build: impl FnOnce(&mut Encoder<'_>)) -> u32 {
+        self.invoke += 1;
+        let id = self.invoke;
+        let mut buf = vec![0u8; 4096];
+        let mut enc = Encoder::new(&mut buf, ty, self.version);
+        enc.set_fixed_raw(0, id);
+        build(&mut enc);
+        let n = enc.finish().unwrap();
+        self.stream.write_all(&buf[..n]).unwrap();
+        id
+    }
+
+    /// The next frame, or None when the server closed the connection.
+    fn next(&mut self) -> Option<Vec<u8>> {
+        loop {
+            if !self.pending.is_empty() {
+                return Some(self.pending.remove(0));
+            }
+            let mut buf = [0u8; 4096];
+            let n = self.stream.read(&mut buf).ok()?;
+            if n == 0 {
+                return None;
+            }
+            let mut input: &[u8] = &buf[..n];
+            loop {
+                match self.acc.feed(input) {
+                    FeedResult::Consumed => break,
+                    FeedResult::Frame { frame, remaining } => {
+                        self.pending.push(frame.to_vec());
+                        input = rest_of(&buf[..n], remaining.len());
+                    }
+                    FeedResult::Error { error, .. } => panic!("framing: {error}"),
+                }
+            }
+        }
+    }
+
+    fn expect(&mut self, ty: MessageType) -> Vec<u8> {
+        let frame = self
+            .next()
+            .unwrap_or_else(|| panic!("closed while waiting for {ty:?}"));
+        let got = decode(&frame, self.version).unwrap().message_type();
+        assert_eq!(got, ty, "expected {ty:?}, got {got:?}");
+        frame
+    }
+
+    fn open(&mut self, agent: &str) -> Vec<u8> {
+        self.send(MessageType::OpenReq, |e| {
+            e.set(fields::open_req::VERSION_NUMBER, 17)
+                .set(fields::open_req::IDLE_TIMEOUT, 80)
+                .set(fields::open_req::SERVICES_REQUESTED, 7)
+                .set(fields::open_req::CALL_MSG_MASK, 0x0001_EFFF)
+                .set(fields::open_req::AGENT_STATE_MASK, 0x1FF);
+            e.string(tag::CLIENT_ID, "test")
+                .bytes(tag::CLIENT_PASSWORD, &[]);
+            e.string(tag::AGENT_ID, agent);
+        });
+        self.expect(MessageType::OpenConf)
+    }
+
+    fn set_state(&mut self, state: AgentState, capacity: u32) {
+        self.send(MessageType::SetAgentStateReq, |e| {
+            e.set(fields::set_agent_state_req::AGENT_STATE, state)
+                .set(fields::set_agent_state_req::AGENT_CAPACITY, capacity);
+            e.string(tag::AGENT_INSTRUMENT, "4020");
+            if state == AgentState::Login {
+                e.string(tag::AGENT_PASSWORD, "secret");
+            }
+        });
+        self.expect(MessageType::SetAgentStateConf);
+        let ev = self.expect(MessageType::AgentStateEvent);
+        let msg = decode(&ev, self.version).unwrap();
+        let expected = if state == AgentState::Login {
+            AgentState::NotReady
+        } else {
+            state
+        };
+        assert_eq!(
+            msg.get(fields::agent_state_event::AGENT_STATE),
+            Some(expected)
+        );
+    }
+
+    fn preview_answer(&mut self, call: u32, answer: &str) {
+        self.send(MessageType::SetCallDataReq, |e| {
+            e.set(fields::set_call_data_req::CONNECTION_CALL_ID, call)
+                .set(fields::set_call_data_req::CALL_TYPE, CallType::Reservation);
+            e.string(tag::CONNECTION_DEVICE_ID, "4020");
+            e.named_var("BAResponse", answer);
+        });
+    }
+}
+
+/// The tail of `buf` that `remaining` covers (remaining is always a suffix of the input).
+fn rest_of(buf: &[u8], remaining: usize) -> &[u8] {
+    &buf[buf.len() - remaining..]
+}
+
+fn version() -> WireVersion {
+    WireVersion::new(17)
+}
+
+fn types(client: &mut RawClient, n: usize) -> Vec<MessageType> {
+    (0..n)
+        .map(|_| {
+            let f = client.next().expect("frame");
+            decode(&f, version()).unwrap().message_type()
+        })
+        .collect()
+}
+
+fn campaign_sim() -> Simulator {
+    let mut cfg = SimConfig::loopback();
+    let mut campaign = Campaign::demo();
+    campaign.offer_delay_ms = 0;
+    cfg.campaign = Some(campaign);
+    Simulator::start(cfg).unwrap()
+}
+
+#[test]
+fn open_conf_carries_the_agent_and_v14_fields() {
+    let sim = Simulator::start(SimConfig::loopback()).unwrap();
+    let mut c = RawClient::connect(&sim);
+    let conf = c.open("chli4020");
+    let msg = decode(&conf, version()).unwrap();
+    assert_eq!(msg.get(fields::open_conf::SERVICES_GRANTED), Some(7));
+    assert_eq!(msg.get(fields::open_conf::CCX_ONLINE), Some(true));
+    assert_eq!(
+        msg.get(fields::open_conf::AGENT_STATE),
+        Some(AgentState::Logout)
+    );
+    assert_eq!(msg.string(tag::AGENT_EXTENSION), Some("4020"));
+    assert_eq!(msg.number(tag::NUM_PERIPHERALS), Some(1));
+    assert_eq!(msg.number(tag::MULTILINE_AGENT_CONTROL), Some(1));
+    c.send(MessageType::HeartbeatReq, |_| {});
+    c.expect(MessageType::HeartbeatConf);
+    c.send(MessageType::CloseReq, |_| {});
+    c.expect(MessageType::CloseConf);
+    assert!(c.next().is_none(), "the server closes after CLOSE_CONF");
+}
+
+fn refused(cfg: SimConfig, version: u32, idle: u32, agent: &str) -> u32 {
+    let sim = Simulator::start(cfg).unwrap();
+    let mut c = RawClient::connect(&sim);
+    c.send(MessageType::OpenReq, |e| {
+        e.set(fields::open_req::VERSION_NUMBER, version)
+            .set(fields::open_req::IDLE_TIMEOUT, idle)
+            .set(fields::open_req::SERVICES_REQUESTED, 7);
+        e.string(tag::CLIENT_ID, "t")
+            .bytes(tag::CLIENT_PASSWORD, &[]);
+        e.string(tag::AGENT_ID, agent);
+    });
+    let f = c.expect(MessageType::FailureConf);
+    decode(&f, WireVersion::new(17))
+        .unwrap()
+        .get(fields::failure_conf::STATUS)
+        .unwrap()
+        .value()
+}
+
+#[test]
+fn open_req_is_validated() {
+    let ok = SimConfig::loopback();
+    assert_eq!(
+        refused(ok.clone(), 9, 80, "chli4020"),
+        StatusCode::InvalidVersion.value()
+    );
+    assert_eq!(
+        refused(ok.clone(), 17, 10, "chli4020"),
+        StatusCode::InvalidTimeout.value()
+    );
+    assert_eq!(
+        refused(ok.clone(), 17, 80, "nobody"),
+        StatusCode::InvalidAgentData.value()
+    );
+    let standby = SimConfig {
+        standby: true,
+        ..ok
+    };
+    assert_eq!(
+        refused(standby, 17, 80, "chli4020"),
+        StatusCode::ServerNotMaster.value()
+    );
+}
+
+#[test]
+fn a_second_session_ends_the_first() {
+    let sim = Simulator::start(SimConfig::loopback()).unwrap();
+    let mut first = RawClient::connect(&sim);
+    first.open("chli4020");
+    let mut second = RawClient::connect(&sim);
+    second.open("chli4020");
+    let f = first.expect(MessageType::FailureEvent);
+    let status = decode(&f, version())
+        .unwrap()
+        .get(fields::failure_event::STATUS);
+    assert_eq!(status, Some(StatusCode::NewSessionOpened));
+    assert!(first.next().is_none());
+    assert_eq!(sim.counters().sessions_replaced, 1);
+}
+
+#[test]
+fn ready_while_logged_out_is_refused() {
+    let sim = Simulator::start(SimConfig::loopback()).unwrap();
+    let mut c = RawClient::connect(&sim);
+    c.open("chli4020");
+    c.send(MessageType::SetAgentStateReq, |e| {
+        e.set(
+            fields::set_agent_state_req::AGENT_STATE,
+            AgentState::Available,
+        );
+        e.string(tag::AGENT_INSTRUMENT, "4020");
+    });
+    c.expect(MessageType::ControlFailureConf);
+    assert_eq!(sim.agent("chli4020").unwrap().state, AgentState::Logout);
+}
+
+/// Log in with the outbound capacity and become ready; returns the reservation's CallID.
+fn reserved(c: &mut RawClient) -> u32 {
+    c.open("chli4020");
+    c.set_state(AgentState::Login, 1);
+    c.set_state(AgentState::Available, 0);
+    let ev = c.expect(MessageType::AgentStateEvent);
+    assert_eq!(
+        decode(&ev, version())
+            .unwrap()
+            .get(fields::agent_state_event::AGENT_STATE),
+        Some(AgentState::Reserved)
+    );
+    let begin = c.expect(MessageType::BeginCallEvent);
+    let msg = decode(&begin, version()).unwrap();
+    assert_eq!(
+        msg.get(fields::begin_call_event::CALL_TYPE),
+        Some(CallType::Reservation)
+    );
+    assert_eq!(msg.named_var("BAStatus"), Some("DO"));
+    assert_eq!(msg.named_var("BAAccountNumber"), Some("AC111"));
+    assert_eq!(msg.named_var("BABuddyName"), Some("John,Doe"));
+    assert_eq!(msg.named_var("BACampaign"), Some("LoadCamp"));
+    let id = msg
+        .get(fields::begin_call_event::CONNECTION_CALL_ID)
+        .unwrap();
+    let delivered = c.expect(MessageType::CallDeliveredEvent);
+    let d = decode(&delivered, version()).unwrap();
+    assert_eq!(
+        d.get(fields::call_delivered_event::LOCAL_CONNECTION_STATE),
+        Some(LocalConnectionState::Alerting)
+    );
+    id
+}
+
+#[test]
+fn skip_follows_the_guides_flow_and_the_next_contact_is_offered() {
+    let sim = campaign_sim();
+    let mut c = RawClient::connect(&sim);
+    let call = reserved(&mut c);
+    c.preview_answer(call, "Skip");
+    assert_eq!(
+        types(&mut c, 6),
+        vec![
+            MessageType::SetCallDataConf,
+            MessageType::AgentStateEvent,
+            MessageType::CallDataUpdateEvent,
+            MessageType::CallConnectionClearedEvent,
+            MessageType::CallClearedEvent,
+            MessageType::EndCallEvent,
+        ]
+    );
+    // The next contact.
+    c.expect(MessageType::AgentStateEvent);
+    let begin = c.expect(MessageType::BeginCallEvent);
+    assert_eq!(
+        decode(&begin, version())
+            .unwrap()
+            .named_var("BAAccountNumber"),
+        Some("AC112")
+    );
+    assert_eq!(sim.counters().contacts.get("skipped"), Some(&1));
+}
+
+#[test]
+fn accept_places_the_customer_call() {
+    let sim = campaign_sim();
+    let mut c = RawClient::connect(&sim);
+    let call = reserved(&mut c);
+    c.preview_answer(call, "Accept");
+    c.expect(MessageType::SetCallDataConf);
+    let echo = c.expect(MessageType::CallDataUpdateEvent);
+    let m = decode(&echo, version()).unwrap();
+    assert_eq!(m.named_var("BAResponse"), Some("Accept"));
+    assert_eq!(
+        m.get(fields::call_data_update_event::NUM_NAMED_VARIABLES),
+        Some(1)
+    );
+    assert_eq!(m.string(tag::CUSTOMER_PHONE_NUMBER), Some(""));
+    let cleared = c.expect(MessageType::CallConnectionClearedEvent);
+    assert_eq!(
+        decode(&cleared, version())
+            .unwrap()
+            .get(fields::call_connection_cleared_event::LOCAL_CONNECTION_STATE),
+        Some(LocalConnectionState::None)
+    );
+    c.expect(MessageType::CallClearedEvent);
+    c.expect(MessageType::EndCallEvent);
+    let begin = c.expect(MessageType::BeginCallEvent);
+    let b = decode(&begin, version()).unwrap();
+    assert_eq!(b.named_var("BAStatus"), Some("CO"));
+    let customer = b.get(fields::begin_call_event::CONNECTION_CALL_ID).unwrap();
+    assert_ne!(customer, call);
+    c.expect(MessageType::CallServiceInitiatedEvent);
+    c.expect(MessageType::CallOriginatedEvent);
+    c.expect(MessageType::CallEstablishedEvent);
+    c.expect(MessageType::AgentStateEvent);
+    let agent = sim.agent("chli4020").unwrap();
+    assert_eq!(agent.state, AgentState::Talking);
+    assert_eq!(agent.calls.len(), 1);
+    // Reclassify, then a malformed callback is refused and a good one recorded.
+    c.send(MessageType::SetCallDataReq, |e| {
+        e.set(fields::set_call_data_req::CONNECTION_CALL_ID, customer);
+        e.string(tag::CONNECTION_DEVICE_ID, "4020");
+        e.named_var("BAResponse", "Callback 13012026 10:00");
+    });
+    c.expect(MessageType::ControlFailureConf);
+    c.send(MessageType::SetCallDataReq, |e| {
+        e.set(fields::set_call_data_req::CONNECTION_CALL_ID, customer);
+        e.string(tag::CONNECTION_DEVICE_ID, "4020");
+        e.named_var("BAResponse", "Callback 12012026 10:00");
+    });
+    c.expect(MessageType::SetCallDataConf);
+    c.expect(MessageType::CallDataUpdateEvent);
+    assert_eq!(
+        sim.contacts()[0].callback.as_deref(),
+        Some("12012026 10:00")
+    );
+}
+
+#[test]
+fn cancel_reservation_makes_the_agent_not_ready() {
+    let sim = campaign_sim();
+    let mut c = RawClient::connect(&sim);
+    let call = reserved(&mut c);
+    c.preview_answer(call, "Cancel Reservation");
+    let seq = types(&mut c, 6);
+    assert_eq!(seq[0], MessageType::SetCallDataConf);
+    assert_eq!(seq[5], MessageType::AgentStateEvent);
+    let agent = sim.agent("chli4020").unwrap();
+    assert_eq!(agent.state, AgentState::NotReady);
+    assert_eq!(agent.reason, 32752);
+    assert_eq!(sim.contacts()[0].status, "open");
+}
+
+#[test]
+fn an_inbound_call_rings_is_answered_held_and_released() {
+    let sim = Simulator::start(SimConfig::loopback()).unwrap();
+    let mut c = RawClient::connect(&sim);
+    c.open("chli4020");
+    c.set_state(AgentState::Login, 0);
+    c.set_state(AgentState::Available, 0);
+    sim.offer_call(InboundCall::default());
+    c.expect(MessageType::AgentStateEvent);
+    let begin = c.expect(MessageType::BeginCallEvent);
+    let id = decode(&begin, version())
+        .unwrap()
+        .get(fields::begin_call_event::CONNECTION_CALL_ID)
+        .unwrap();
+    c.expect(MessageType::CallDeliveredEvent);
+    c.send(MessageType::AnswerCallReq, |e| {
+        e.set(fields::answer_call_req::CONNECTION_CALL_ID, id);
+        e.string(tag::CONNECTION_DEVICE_ID, "4020");
+    });
+    assert_eq!(
+        types(&mut c, 3),
+        vec![
+            MessageType::AnswerCallConf,
+            MessageType::CallEstablishedEvent,
+            MessageType::AgentStateEvent
+        ]
+    );
+    c.send(MessageType::HoldCallReq, |e| {
+        e.set(fields::hold_call_req::CONNECTION_CALL_ID, id);
+        e.string(tag::CONNECTION_DEVICE_ID, "4020");
+    });
+    assert_eq!(
+        types(&mut c, 2),
+        vec![MessageType::HoldCallConf, MessageType::CallHeldEvent]
+    );
+    c.send(MessageType::RetrieveCallReq, |e| {
+        e.set(fields::retrieve_call_req::HELD_CALL_ID, id);
+        e.string(tag::HELD_CONNECTION_DEVICE_ID, "4020");
+    });
+    assert_eq!(
+        types(&mut c, 2),
+        vec![
+            MessageType::RetrieveCallConf,
+            MessageType::CallRetrievedEvent
+        ]
+    );
+    c.send(MessageType::SnapshotDeviceReq, |e| {
+        e.string(tag::AGENT_INSTRUMENT, "4020");
+    });
+    let snap = c.expect(MessageType::SnapshotDeviceConf);
+    let s = decode(&snap, version()).unwrap();
+    assert_eq!(s.get(fields::snapshot_device_conf::NUM_CALLS), Some(1));
+    assert_eq!(s.number(tag::CALL_CONNECTION_CALL_ID), Some(id));
+    c.send(MessageType::ClearConnectionReq, |e| {
+        e.set(fields::clear_connection_req::CONNECTION_CALL_ID, id);
+        e.string(tag::CONNECTION_DEVICE_ID, "4020");
+    });
+    assert_eq!(
+        types(&mut c, 5),
+        vec![
+            MessageType::ClearConnectionConf,
+            MessageType::CallConnectionClearedEvent,
+            MessageType::CallClearedEvent,
+            MessageType::EndCallEvent,
+            MessageType::AgentStateEvent,
+        ]
+    );
+    assert_eq!(
+        sim.agent("chli4020").unwrap().state,
+        AgentState::WorkNotReady
+    );
+}
+
+#[test]
+fn fault_flags_change_what_is_sent() {
+    let cfg = SimConfig {
+        faults: Faults {
+            unknown_tags: true,
+            unknown_message_every: Some(1),
+            ..Faults::default()
+        },
+        ..SimConfig::loopback()
+    };
+    let sim = Simulator::start(cfg).unwrap();
+    let mut c = RawClient::connect(&sim);
+    let conf = c.open("chli4020");
+    let msg = decode(&conf, version()).unwrap();
+    assert!(
+        msg.fields().any(|f| f.tag == 251),
+        "an unknown tag is appended"
+    );
+    let unknown = c.next().unwrap();
+    assert_eq!(
+        decode(&unknown, version()).unwrap().message_type(),
+        MessageType::Unknown(9999)
+    );
+    let counters = sim.counters();
+    assert_eq!(counters.faults.get("unknown-message"), Some(&1));
+}
