@@ -30,7 +30,8 @@ impl Default for AgentDef {
         AgentDef {
             id: "chli4020".into(),
             extension: "4020".into(),
-            instrument: "4020".into(),
+            // The instrument is the extension (4020) unless a file says otherwise.
+            instrument: String::new(),
             password: "secret".into(),
             allow_empty_password: true,
             csqs: vec![1],
