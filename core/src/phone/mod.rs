@@ -21,12 +21,22 @@
 //! Capacities are const generics; running out of one is an [`Event`], never a panic and never
 //! a silent drop.
 
+mod calls;
+mod events;
+mod requests;
+mod session;
 mod time;
+mod tx;
+
+#[cfg(test)]
+mod tests;
 
 pub use time::{Duration, Instant};
 
 use crate::config::PhoneConfig;
 use crate::wire::{AgentState, CallType, DecodeError, FrameAccumulator, LocalConnectionState};
+use events::EventQueue;
+use tx::TxQueue;
 
 /// Default number of calls a phone tracks at once.
 pub const DEFAULT_CALLS: usize = 4;
@@ -212,6 +222,8 @@ pub enum CommandError {
     TransmitQueueFull,
     /// An argument does not fit its field.
     ArgumentTooLong,
+    /// An argument is malformed (a callback date that is not `MMDDYYYY`, a time not `HH:MM`).
+    InvalidArgument,
 }
 
 impl core::fmt::Display for CommandError {
@@ -224,6 +236,7 @@ impl core::fmt::Display for CommandError {
             CommandError::TooManyPending => "too many requests wait for their confirmation",
             CommandError::TransmitQueueFull => "the transmit queue is full",
             CommandError::ArgumentTooLong => "an argument is longer than its field allows",
+            CommandError::InvalidArgument => "an argument is malformed",
         })
     }
 }
@@ -298,6 +311,10 @@ pub enum SessionEndReason {
     },
     /// The agent closed the session.
     Closed,
+    /// OPEN_REQ got no answer within the request timeout.
+    OpenTimedOut,
+    /// The configuration does not fit OPEN_REQ (a field too long); the phone does not retry.
+    InvalidConfiguration,
 }
 
 /// Something the UI should know.
@@ -433,6 +450,29 @@ pub enum Event {
         /// How many.
         count: u32,
     },
+    /// OPEN_CONF granted fewer services than OPEN_REQ asked for.
+    ServicesNotGranted {
+        /// The requested service bits the server did not grant.
+        missing: u32,
+    },
+    /// A request was waiting for its confirmation when the session ended; it has no outcome.
+    RequestAborted {
+        /// Its InvokeID.
+        invoke_id: u32,
+        /// What it was.
+        request: RequestKind,
+    },
+    /// The server sent FAILURE_EVENT (other than E_CTI_NEW_SESSION_OPENED); the session goes on.
+    ServerReportedFailure {
+        /// Status code.
+        status: u32,
+    },
+    /// An internal request (heartbeat, resynchronisation) did not fit the transmit queue or
+    /// the pending table and was not sent.
+    TransmitQueueFull {
+        /// What was not sent.
+        request: RequestKind,
+    },
 }
 
 /// One call the phone tracks.
@@ -456,10 +496,15 @@ pub struct Call<const VAR_BYTES: usize = DEFAULT_VAR_BYTES> {
     pub disposition: u16,
     /// Named variables, packed as `name\0value\0` pairs.
     vars: heapless::Vec<u8, VAR_BYTES>,
+    /// Tracked before the session was lost and not yet confirmed by the new session.
+    stale: bool,
+    /// The agent has answered this call's preview reservation; it is not offered again.
+    preview_answered: bool,
 }
 
 impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
-    /// The named variables as (name, value) pairs.
+    /// The named variables as (name, value) pairs. A named array element is named
+    /// `Name[index]`.
     pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
         let mut parts = self.vars.split(|b| *b == 0);
         core::iter::from_fn(move || {
@@ -475,6 +520,12 @@ impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
     /// The value of the named variable `name`.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Whether this is an outbound preview reservation (CallType CALLTYPE_RESERVATION or
+    /// BAStatus `DO`): a call the phone never answers with ANSWER_CALL_REQ.
+    pub fn is_reservation(&self) -> bool {
+        self.call_type == CallType::Reservation || self.var("BAStatus") == Some("DO")
     }
 }
 
@@ -502,6 +553,18 @@ pub struct SessionView {
     pub version: u32,
 }
 
+/// A request that waits for its confirmation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct PendingRequest {
+    /// Its InvokeID.
+    pub invoke_id: u32,
+    /// What it is.
+    pub request: RequestKind,
+    /// When it times out ([`Event::RequestTimedOut`]).
+    pub deadline: Instant,
+}
+
 /// The sans-io agent phone. See the [module documentation](self).
 ///
 /// `CALLS`: calls tracked at once; `VAR_BYTES`: named-variable bytes per call; `PENDING`:
@@ -518,6 +581,13 @@ pub struct Phone<
     session: SessionView,
     agent: AgentView,
     calls: heapless::Vec<Call<VAR_BYTES>, CALLS>,
+    /// CallID of the reservation awaiting the agent's answer.
+    preview: Option<u32>,
+    pending: heapless::Vec<PendingRequest, PENDING>,
+    tx: TxQueue<TX>,
+    events: EventQueue<EVENTS>,
+    link: session::Link,
+    next_invoke_id: u32,
 }
 
 impl<
@@ -545,6 +615,12 @@ impl<
                 since: Instant::ZERO,
             },
             calls: heapless::Vec::new(),
+            preview: None,
+            pending: heapless::Vec::new(),
+            tx: TxQueue::new(),
+            events: EventQueue::new(),
+            link: session::Link::new(),
+            next_invoke_id: 1,
         }
     }
 
@@ -553,55 +629,50 @@ impl<
         &self.config
     }
 
-    /// What the adapter should do with the transport now, if anything.
-    pub fn poll_transport(&mut self, _now: Instant) -> Option<TransportAction> {
-        None
-    }
-
-    /// The transport to `config.servers[server]` is connected.
-    pub fn connected(&mut self, _now: Instant) {}
-
-    /// The connection attempt failed.
-    pub fn connect_failed(&mut self, _now: Instant) {}
-
-    /// The transport closed (by either side, or after a `Disconnect` action).
-    pub fn disconnected(&mut self, _now: Instant) {}
-
     /// Bytes arrived from the server: frame them with `acc` and handle every whole frame.
+    ///
+    /// A framing error (a length beyond `N`) ends the session ([`SessionEndReason::FramingError`]),
+    /// resets `acc` and drops the rest of `bytes`: the stream cannot be resynchronised.
+    /// Bytes that arrive while no transport is up are dropped.
     pub fn handle_bytes<const N: usize>(
         &mut self,
         now: Instant,
         acc: &mut FrameAccumulator<N>,
         bytes: &[u8],
     ) {
-        let _ = (now, acc, bytes);
+        let mut input = bytes;
+        while !input.is_empty() && self.link_is_up() {
+            let left = match acc.feed(input) {
+                crate::wire::FeedResult::Consumed => return,
+                crate::wire::FeedResult::Frame { frame, remaining } => {
+                    let left = remaining.len();
+                    self.handle_frame(now, frame);
+                    left
+                }
+                crate::wire::FeedResult::Error { .. } => {
+                    acc.reset();
+                    self.framing_error(now);
+                    return;
+                }
+            };
+            // `remaining` is always a suffix of `input`.
+            let consumed = input.len().saturating_sub(left);
+            input = input.get(consumed..).unwrap_or(&[]);
+        }
     }
 
-    /// One whole frame (header included) arrived from the server.
-    pub fn handle_frame(&mut self, _now: Instant, _frame: &[u8]) {}
-
-    /// The agent pressed a button. Returns the InvokeID of the request it queued.
-    pub fn command(&mut self, _now: Instant, _command: Command<'_>) -> Result<u32, CommandError> {
-        Err(CommandError::NotConnected)
+    /// The next frame to send, written into `buf`. Returns its length.
+    ///
+    /// A buffer of `TX` bytes ([`DEFAULT_TX_BYTES`] by default) always holds any frame. When
+    /// `buf` is too small for the next frame, the frame stays queued and this returns `None`.
+    pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
+        self.tx.pop_frame(buf)
     }
 
-    /// Time passed: fire the timers that are due.
-    pub fn handle_timeout(&mut self, _now: Instant) {}
-
-    /// The next frame to send, written into `buf` (at least [`DEFAULT_TX_BYTES`] bytes is
-    /// always enough). Returns its length.
-    pub fn poll_transmit(&mut self, _buf: &mut [u8]) -> Option<usize> {
-        None
-    }
-
-    /// The next event for the UI.
+    /// The next event for the UI. After events were dropped for lack of room, the first
+    /// call returns [`Event::EventsLost`].
     pub fn poll_event(&mut self) -> Option<Event> {
-        None
-    }
-
-    /// When `handle_timeout` must be called next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        None
+        self.events.pop()
     }
 
     /// The session.
@@ -626,6 +697,26 @@ impl<
 
     /// The pending preview reservation, if the agent has not answered it yet.
     pub fn preview(&self) -> Option<&Call<VAR_BYTES>> {
-        None
+        self.preview.and_then(|id| self.call(id))
+    }
+
+    /// The requests that wait for their confirmation (heartbeats, OPEN_REQ and CLOSE_REQ are
+    /// tracked by the session and not listed).
+    pub fn pending_requests(&self) -> impl Iterator<Item = &PendingRequest> {
+        self.pending.iter()
+    }
+
+    fn push_event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    fn fresh_invoke_id(&mut self) -> u32 {
+        let id = self.next_invoke_id;
+        // 0 is never used so that "no request" cannot collide with a real one.
+        self.next_invoke_id = match id.wrapping_add(1) {
+            0 => 1,
+            n => n,
+        };
+        id
     }
 }

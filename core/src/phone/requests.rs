@@ -1,0 +1,630 @@
+//! The agent's commands as requests: encoding, InvokeID correlation, confirmations,
+//! failures and timeouts.
+
+use super::{
+    Call, Command, CommandError, Event, Instant, PendingRequest, Phone, RequestKind, SessionState,
+};
+use crate::config::ShortText;
+use crate::wire::{
+    fields, tag, AgentState, CalledPartyDisposition, ConnectionDeviceType, ConsultType,
+    EncodeError, Encoder, EventReasonCode, Fixed, LocalConnectionState, Message, MessageType,
+    StatusCode,
+};
+
+/// Bytes of the stack buffer a request is encoded in before it enters the transmit queue.
+/// The largest request (OPEN_REQ with every identity field at its maximum) takes about 420.
+const SCRATCH_LEN: usize = 640;
+
+/// A call-control request on one connection of the agent: CallID, its ConnectionDeviceType
+/// and ConnectionDeviceID, then AgentInstrument (wire-calls.md §4).
+struct ConnectionRequest {
+    kind: RequestKind,
+    call_id: Fixed<u32>,
+    device_type: Fixed<ConnectionDeviceType>,
+    device_tag: u16,
+}
+
+const ANSWER: ConnectionRequest = ConnectionRequest {
+    kind: RequestKind::Answer,
+    call_id: fields::answer_call_req::CONNECTION_CALL_ID,
+    device_type: fields::answer_call_req::CONNECTION_DEVICE_TYPE,
+    device_tag: tag::CONNECTION_DEVICE_ID,
+};
+const RELEASE: ConnectionRequest = ConnectionRequest {
+    kind: RequestKind::Release,
+    call_id: fields::clear_connection_req::CONNECTION_CALL_ID,
+    device_type: fields::clear_connection_req::CONNECTION_DEVICE_TYPE,
+    device_tag: tag::CONNECTION_DEVICE_ID,
+};
+const HOLD: ConnectionRequest = ConnectionRequest {
+    kind: RequestKind::Hold,
+    call_id: fields::hold_call_req::CONNECTION_CALL_ID,
+    device_type: fields::hold_call_req::CONNECTION_DEVICE_TYPE,
+    device_tag: tag::CONNECTION_DEVICE_ID,
+};
+const RETRIEVE: ConnectionRequest = ConnectionRequest {
+    kind: RequestKind::Retrieve,
+    call_id: fields::retrieve_call_req::HELD_CALL_ID,
+    device_type: fields::retrieve_call_req::HELD_CONNECTION_DEVICE_TYPE,
+    device_tag: tag::HELD_CONNECTION_DEVICE_ID,
+};
+const DTMF: ConnectionRequest = ConnectionRequest {
+    kind: RequestKind::Dtmf,
+    call_id: fields::send_dtmf_signal_req::CONNECTION_CALL_ID,
+    device_type: fields::send_dtmf_signal_req::CONNECTION_DEVICE_TYPE,
+    device_tag: tag::CONNECTION_DEVICE_ID,
+};
+
+/// A request on two calls of the agent: the consult (active) call and the held call.
+struct TwoCallRequest {
+    kind: RequestKind,
+    active_call: Fixed<u32>,
+    held_call: Fixed<u32>,
+    active_type: Fixed<ConnectionDeviceType>,
+    held_type: Fixed<ConnectionDeviceType>,
+    with_instrument: bool,
+}
+
+const TRANSFER: TwoCallRequest = TwoCallRequest {
+    kind: RequestKind::Transfer,
+    active_call: fields::transfer_call_req::ACTIVE_CALL_ID,
+    held_call: fields::transfer_call_req::HELD_CALL_ID,
+    active_type: fields::transfer_call_req::ACTIVE_CONNECTION_DEVICE_TYPE,
+    held_type: fields::transfer_call_req::HELD_CONNECTION_DEVICE_TYPE,
+    with_instrument: false,
+};
+// CONFERENCE_CALL_REQ puts Held before Active (wire-calls.md §4); the handles carry the
+// offsets, so the order cannot be mixed up here.
+const CONFERENCE: TwoCallRequest = TwoCallRequest {
+    kind: RequestKind::Conference,
+    active_call: fields::conference_call_req::ACTIVE_CALL_ID,
+    held_call: fields::conference_call_req::HELD_CALL_ID,
+    active_type: fields::conference_call_req::ACTIVE_CONNECTION_DEVICE_TYPE,
+    held_type: fields::conference_call_req::HELD_CONNECTION_DEVICE_TYPE,
+    with_instrument: true,
+};
+
+fn encode_error(e: EncodeError) -> CommandError {
+    match e {
+        EncodeError::BufferTooSmall { .. } | EncodeError::ValueTooLong { .. } => {
+            CommandError::ArgumentTooLong
+        }
+        _ => CommandError::InvalidArgument,
+    }
+}
+
+/// `MMDDYYYY` and `HH:MM`, digits where digits belong.
+fn valid_callback(date: &str, time: &str) -> bool {
+    let digits = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    let t = time.as_bytes();
+    date.len() == 8
+        && digits(date.as_bytes())
+        && t.len() == 5
+        && t.get(2) == Some(&b':')
+        && digits(t.get(..2).unwrap_or(&[]))
+        && digits(t.get(3..).unwrap_or(&[]))
+}
+
+impl<
+        const CALLS: usize,
+        const VAR_BYTES: usize,
+        const PENDING: usize,
+        const TX: usize,
+        const EVENTS: usize,
+    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+{
+    /// The agent pressed a button. Returns the InvokeID of the request it queued.
+    ///
+    /// Nothing is sent when the command is refused. `Command::Login` while the phone has
+    /// stopped by itself (session replaced or closed) reconnects and logs in once the
+    /// session is open. `Command::Close` while no session is open stops reconnecting and
+    /// returns 0.
+    pub fn command(&mut self, now: Instant, command: Command<'_>) -> Result<u32, CommandError> {
+        match command {
+            Command::Close => return self.close(now),
+            Command::Login { password } if self.is_halted() => {
+                return self.login_later(now, password)
+            }
+            _ => {}
+        }
+        if self.session.state != SessionState::Open {
+            return Err(CommandError::NotConnected);
+        }
+        match command {
+            Command::Login { password } => {
+                if self.agent.state != AgentState::Logout {
+                    return Err(CommandError::InvalidState);
+                }
+                let invoke_id = self.fresh_invoke_id();
+                self.set_agent_state(now, invoke_id, AgentState::Login, 0, password)
+            }
+            Command::Logout { reason } => self.agent_command(now, AgentState::Logout, reason),
+            Command::Ready => self.agent_command(now, AgentState::Available, 0),
+            Command::NotReady { reason } => self.agent_command(now, AgentState::NotReady, reason),
+            Command::WorkReady => self.agent_command(now, AgentState::WorkReady, 0),
+            Command::WorkNotReady => self.agent_command(now, AgentState::WorkNotReady, 0),
+            Command::Answer { call } => {
+                let call = self.pick_call(call, &[LocalConnectionState::Alerting])?;
+                self.connection_request(now, &ANSWER, call, |_| {})
+            }
+            Command::Release { call } => {
+                let call = self.pick_call(
+                    call,
+                    &[
+                        LocalConnectionState::Connect,
+                        LocalConnectionState::Initiate,
+                        LocalConnectionState::Hold,
+                        LocalConnectionState::Alerting,
+                    ],
+                )?;
+                self.connection_request(now, &RELEASE, call, |_| {})
+            }
+            Command::Hold { call } => {
+                let call = self.pick_call(call, &[LocalConnectionState::Connect])?;
+                self.connection_request(now, &HOLD, call, |_| {})
+            }
+            Command::Retrieve { call } => {
+                let call = self.pick_call(call, &[LocalConnectionState::Hold])?;
+                self.connection_request(now, &RETRIEVE, call, |_| {})
+            }
+            Command::Dtmf { digits } => {
+                if digits.is_empty() {
+                    return Err(CommandError::InvalidArgument);
+                }
+                let call = self.pick_call(None, &[LocalConnectionState::Connect])?;
+                self.connection_request(now, &DTMF, call, |enc| {
+                    enc.string(tag::DTMF_STRING, digits);
+                })
+            }
+            Command::Dial { number } => {
+                if number.is_empty() {
+                    return Err(CommandError::InvalidArgument);
+                }
+                self.send_request(now, RequestKind::Dial, |p, enc| {
+                    enc.string(tag::AGENT_INSTRUMENT, p.config.instrument())
+                        .string(tag::DIALED_NUMBER, number);
+                })
+            }
+            Command::Consult { number } => {
+                if number.is_empty() {
+                    return Err(CommandError::InvalidArgument);
+                }
+                use fields::consultation_call_req as f;
+                let active = self.pick_call(None, &[LocalConnectionState::Connect])?;
+                self.send_request(now, RequestKind::Consult, |p, enc| {
+                    if let Some(c) = p.call(active) {
+                        enc.set(f::ACTIVE_CALL_ID, c.id)
+                            .set(
+                                f::ACTIVE_CONNECTION_DEVICE_TYPE,
+                                ConnectionDeviceType::from_value(c.device_type),
+                            )
+                            // CT_UNSPECIFIED: the agent decides later between transfer and
+                            // conference.
+                            .set(f::CONSULT_TYPE, ConsultType::from_value(0))
+                            .string(tag::ACTIVE_CONNECTION_DEVICE_ID, &c.device_id);
+                    }
+                    enc.string(tag::DIALED_NUMBER, number)
+                        .string(tag::AGENT_INSTRUMENT, p.config.instrument());
+                })
+            }
+            Command::Transfer => self.two_call_request(now, &TRANSFER),
+            Command::Conference => self.two_call_request(now, &CONFERENCE),
+            Command::Preview(answer) => {
+                let call = self.preview.ok_or(CommandError::NoPreview)?;
+                let invoke_id =
+                    self.set_call_data(now, call, "BAResponse", answer.ba_response())?;
+                self.preview = None;
+                if let Some(c) = self.calls.iter_mut().find(|c| c.id == call) {
+                    c.preview_answered = true;
+                }
+                self.push_event(Event::PreviewEnded { call });
+                Ok(invoke_id)
+            }
+            Command::Reclassify { value } => {
+                if value.is_empty() {
+                    return Err(CommandError::InvalidArgument);
+                }
+                let call = self.customer_call()?;
+                self.set_call_data(now, call, "BAResponse", value)
+            }
+            Command::Callback { date, time } => {
+                if !valid_callback(date, time) {
+                    return Err(CommandError::InvalidArgument);
+                }
+                let mut value: heapless::String<32> = heapless::String::new();
+                for part in ["Callback ", date, " ", time] {
+                    value
+                        .push_str(part)
+                        .map_err(|_| CommandError::ArgumentTooLong)?;
+                }
+                let call = self.customer_call()?;
+                self.set_call_data(now, call, "BAResponse", &value)
+            }
+            Command::SetVar { name, value, call } => {
+                if name.is_empty() {
+                    return Err(CommandError::InvalidArgument);
+                }
+                let call = match call {
+                    Some(id) => self
+                        .call(id)
+                        .map(|c| c.id)
+                        .ok_or(CommandError::NoSuchCall)?,
+                    None => self.customer_call()?,
+                };
+                self.set_call_data(now, call, name, value)
+            }
+            Command::Close => self.close(now),
+        }
+    }
+
+    fn close(&mut self, now: Instant) -> Result<u32, CommandError> {
+        match self.session.state {
+            SessionState::Open => {
+                let invoke_id = self.fresh_invoke_id();
+                self.queue_frame(now, MessageType::CloseReq, invoke_id, |_, enc| {
+                    enc.set(fields::close_req::STATUS, StatusCode::from_value(0));
+                })?;
+                self.link.close_invoke_id = invoke_id;
+                self.link.deadline = now + self.request_timeout();
+                self.session.state = SessionState::Closing;
+                Ok(invoke_id)
+            }
+            SessionState::Closing => Ok(self.link.close_invoke_id),
+            SessionState::Connecting | SessionState::Opening => {
+                let close_transport = true;
+                self.lose_session(
+                    now,
+                    super::SessionEndReason::Closed,
+                    super::session::Retry::Never,
+                    close_transport,
+                );
+                Ok(0)
+            }
+            SessionState::Disconnected => {
+                self.link.reconnect_at = None;
+                self.link.login_after_open = None;
+                Ok(0)
+            }
+        }
+    }
+
+    /// Login while the phone has stopped: connect now and log in once the session is open.
+    fn login_later(&mut self, now: Instant, password: Option<&str>) -> Result<u32, CommandError> {
+        let password = password.unwrap_or(self.config.agent_password.as_str());
+        let password = ShortText::try_from(password).map_err(|_| CommandError::ArgumentTooLong)?;
+        let invoke_id = self.fresh_invoke_id();
+        self.link.login_after_open = Some((invoke_id, password));
+        self.reconnect(now);
+        Ok(invoke_id)
+    }
+
+    /// The login kept by [`Self::login_later`], once the session is open.
+    pub(super) fn login_after_open(&mut self, now: Instant, invoke_id: u32, password: &str) {
+        if self.agent.state != AgentState::Logout {
+            // Already logged in (the server kept the agent while the phone was away).
+            self.push_event(Event::RequestSucceeded {
+                invoke_id,
+                request: RequestKind::SetAgentState,
+            });
+            return;
+        }
+        if self
+            .set_agent_state(now, invoke_id, AgentState::Login, 0, Some(password))
+            .is_err()
+        {
+            self.push_event(Event::TransmitQueueFull {
+                request: RequestKind::SetAgentState,
+            });
+        }
+    }
+
+    fn agent_command(
+        &mut self,
+        now: Instant,
+        state: AgentState,
+        reason: u16,
+    ) -> Result<u32, CommandError> {
+        if self.agent.state == AgentState::Logout {
+            return Err(CommandError::InvalidState);
+        }
+        let invoke_id = self.fresh_invoke_id();
+        self.set_agent_state(now, invoke_id, state, reason, None)
+    }
+
+    fn set_agent_state(
+        &mut self,
+        now: Instant,
+        invoke_id: u32,
+        state: AgentState,
+        reason: u16,
+        password: Option<&str>,
+    ) -> Result<u32, CommandError> {
+        use fields::set_agent_state_req as f;
+        let login = state == AgentState::Login;
+        self.send_request_as(now, invoke_id, RequestKind::SetAgentState, |p, enc| {
+            let c = &p.config;
+            enc.set(f::AGENT_STATE, state)
+                .set(f::EVENT_REASON_CODE, EventReasonCode::from_value(reason))
+                .set(f::FORCED_FLAG, 0);
+            if login && c.outbound && enc.version().number() >= f::AGENT_CAPACITY.since_version() {
+                // Bit 0x1: the outbound feature (wire-session.md §4.10).
+                enc.set(f::AGENT_CAPACITY, 1);
+            }
+            enc.string(tag::AGENT_INSTRUMENT, c.instrument());
+            if login {
+                let password = password.unwrap_or(c.agent_password.as_str());
+                enc.string(tag::AGENT_PASSWORD, password);
+            }
+            if !c.agent_id.is_empty() {
+                enc.string(tag::AGENT_ID, &c.agent_id);
+            }
+        })
+    }
+
+    /// The call a command acts on: the given one, or the first call (reservations left out)
+    /// whose own connection is in the first state of `states` that has one.
+    fn pick_call(
+        &self,
+        given: Option<u32>,
+        states: &[LocalConnectionState],
+    ) -> Result<u32, CommandError> {
+        match given {
+            Some(id) => {
+                let call = self.call(id).ok_or(CommandError::NoSuchCall)?;
+                if call.is_reservation() {
+                    // A reservation has no real phone call; only SET_CALL_DATA_REQ answers it.
+                    return Err(CommandError::InvalidState);
+                }
+                Ok(id)
+            }
+            None => states
+                .iter()
+                .find_map(|state| {
+                    self.calls
+                        .iter()
+                        .find(|c| c.state == *state && !c.is_reservation())
+                })
+                .map(|c| c.id)
+                .ok_or(CommandError::NoSuchCall),
+        }
+    }
+
+    /// The outbound customer call (BAStatus `CO`), else the connected call.
+    fn customer_call(&self) -> Result<u32, CommandError> {
+        self.calls
+            .iter()
+            .find(|c| c.var("BAStatus") == Some("CO"))
+            .or_else(|| {
+                self.calls
+                    .iter()
+                    .find(|c| c.state == LocalConnectionState::Connect)
+            })
+            .map(|c| c.id)
+            .ok_or(CommandError::NoSuchCall)
+    }
+
+    fn connection_request(
+        &mut self,
+        now: Instant,
+        spec: &ConnectionRequest,
+        call: u32,
+        extra: impl FnOnce(&mut Encoder<'_>),
+    ) -> Result<u32, CommandError> {
+        self.send_request(now, spec.kind, |p, enc| {
+            if let Some(c) = p.call(call) {
+                enc.set(spec.call_id, c.id)
+                    .set(
+                        spec.device_type,
+                        ConnectionDeviceType::from_value(c.device_type),
+                    )
+                    .string(spec.device_tag, &c.device_id);
+            }
+            extra(enc);
+            enc.string(tag::AGENT_INSTRUMENT, p.config.instrument());
+        })
+    }
+
+    fn two_call_request(
+        &mut self,
+        now: Instant,
+        spec: &TwoCallRequest,
+    ) -> Result<u32, CommandError> {
+        let active = self.pick_call(None, &[LocalConnectionState::Connect])?;
+        let held = self.pick_call(None, &[LocalConnectionState::Hold])?;
+        self.send_request(now, spec.kind, |p, enc| {
+            let device_type = |c: &Call<VAR_BYTES>| ConnectionDeviceType::from_value(c.device_type);
+            if let (Some(a), Some(h)) = (p.call(active), p.call(held)) {
+                enc.set(spec.active_call, a.id)
+                    .set(spec.held_call, h.id)
+                    .set(spec.active_type, device_type(a))
+                    .set(spec.held_type, device_type(h))
+                    .string(tag::ACTIVE_CONNECTION_DEVICE_ID, &a.device_id)
+                    .string(tag::HELD_CONNECTION_DEVICE_ID, &h.device_id);
+            }
+            if spec.with_instrument {
+                enc.string(tag::AGENT_INSTRUMENT, p.config.instrument());
+            }
+        })
+    }
+
+    /// SET_CALL_DATA_REQ with one named variable, echoing the call's type and disposition
+    /// (wire-calls.md §5.5).
+    fn set_call_data(
+        &mut self,
+        now: Instant,
+        call: u32,
+        name: &str,
+        value: &str,
+    ) -> Result<u32, CommandError> {
+        use fields::set_call_data_req as f;
+        if self.call(call).is_none() {
+            return Err(CommandError::NoSuchCall);
+        }
+        self.send_request(now, RequestKind::SetCallData, |p, enc| {
+            if let Some(c) = p.call(call) {
+                enc.set(
+                    f::CONNECTION_DEVICE_TYPE,
+                    ConnectionDeviceType::from_value(c.device_type),
+                )
+                .set(f::CONNECTION_CALL_ID, c.id)
+                .set(f::NUM_NAMED_VARIABLES, 1)
+                .set(f::NUM_NAMED_ARRAYS, 0)
+                .set(f::CALL_TYPE, c.call_type)
+                .set(
+                    f::CALLED_PARTY_DISPOSITION,
+                    CalledPartyDisposition::from_value(c.disposition),
+                )
+                .string(tag::CONNECTION_DEVICE_ID, &c.device_id);
+            }
+            enc.named_var(name, value);
+        })
+    }
+
+    /// Encode a message whose first fixed field is its InvokeID and queue it for sending.
+    pub(super) fn queue_frame(
+        &mut self,
+        now: Instant,
+        message_type: MessageType,
+        invoke_id: u32,
+        build: impl FnOnce(&Self, &mut Encoder<'_>),
+    ) -> Result<(), CommandError> {
+        let mut buf = [0u8; SCRATCH_LEN];
+        let mut enc = Encoder::new(&mut buf, message_type, self.config.wire_version());
+        enc.set_fixed_raw(0, invoke_id);
+        build(self, &mut enc);
+        let len = enc.finish().map_err(encode_error)?;
+        let frame = buf.get(..len).ok_or(CommandError::ArgumentTooLong)?;
+        if !self.tx.push_frame(frame) {
+            return Err(CommandError::TransmitQueueFull);
+        }
+        self.link.last_sent = now;
+        Ok(())
+    }
+
+    /// Queue a request with a fresh InvokeID and wait for its confirmation.
+    fn send_request(
+        &mut self,
+        now: Instant,
+        kind: RequestKind,
+        build: impl FnOnce(&Self, &mut Encoder<'_>),
+    ) -> Result<u32, CommandError> {
+        if self.pending.is_full() {
+            return Err(CommandError::TooManyPending);
+        }
+        let invoke_id = self.fresh_invoke_id();
+        self.send_request_as(now, invoke_id, kind, build)
+    }
+
+    fn send_request_as(
+        &mut self,
+        now: Instant,
+        invoke_id: u32,
+        kind: RequestKind,
+        build: impl FnOnce(&Self, &mut Encoder<'_>),
+    ) -> Result<u32, CommandError> {
+        if self.pending.is_full() {
+            return Err(CommandError::TooManyPending);
+        }
+        self.queue_frame(now, kind.message_type(), invoke_id, build)?;
+        let deadline = now + self.request_timeout();
+        self.pending
+            .push(PendingRequest {
+                invoke_id,
+                request: kind,
+                deadline,
+            })
+            .map_err(|_| CommandError::TooManyPending)?;
+        Ok(invoke_id)
+    }
+
+    /// A request the phone makes by itself: a refusal becomes an event.
+    pub(super) fn send_internal(
+        &mut self,
+        now: Instant,
+        kind: RequestKind,
+        build: impl FnOnce(&Self, &mut Encoder<'_>),
+    ) -> Option<u32> {
+        match self.send_request(now, kind, build) {
+            Ok(invoke_id) => Some(invoke_id),
+            Err(_) => {
+                self.push_event(Event::TransmitQueueFull { request: kind });
+                None
+            }
+        }
+    }
+
+    fn take_pending(&mut self, invoke_id: u32) -> Option<PendingRequest> {
+        let index = self.pending.iter().position(|p| p.invoke_id == invoke_id)?;
+        (index < self.pending.len()).then(|| self.pending.remove(index))
+    }
+
+    /// A positive confirmation (`*_CONF`): match it to its request by InvokeID. A
+    /// confirmation nobody waits for is ignored (a late or repeated answer).
+    pub(super) fn on_confirmation(&mut self, now: Instant, msg: &Message<'_>) {
+        let Some(invoke_id) = msg.invoke_id() else {
+            return;
+        };
+        let Some(pending) = self.take_pending(invoke_id) else {
+            return;
+        };
+        match msg.message_type() {
+            MessageType::QueryAgentStateConf => {
+                if let Some(state) = msg.get(fields::query_agent_state_conf::AGENT_STATE) {
+                    self.update_agent(now, state, self.agent.reason);
+                }
+            }
+            MessageType::SnapshotDeviceConf => self.apply_snapshot(msg),
+            _ => {}
+        }
+        self.push_event(Event::RequestSucceeded {
+            invoke_id,
+            request: pending.request,
+        });
+    }
+
+    /// FAILURE_CONF or CONTROL_FAILURE_CONF for a request; unknown InvokeIDs are ignored.
+    pub(super) fn fail_request(&mut self, invoke_id: u32, status: u32, peripheral_error: u32) {
+        let Some(pending) = self.take_pending(invoke_id) else {
+            return;
+        };
+        self.push_event(Event::RequestFailed {
+            invoke_id,
+            request: pending.request,
+            status,
+            peripheral_error,
+        });
+        if pending.request == RequestKind::SnapshotDevice {
+            self.drop_stale_calls();
+        }
+    }
+
+    /// Requests past their deadline.
+    pub(super) fn expire_requests(&mut self, now: Instant) {
+        while let Some(index) = self.pending.iter().position(|p| now >= p.deadline) {
+            if index >= self.pending.len() {
+                break;
+            }
+            let pending = self.pending.remove(index);
+            self.push_event(Event::RequestTimedOut {
+                invoke_id: pending.invoke_id,
+                request: pending.request,
+            });
+            if pending.request == RequestKind::SnapshotDevice {
+                self.drop_stale_calls();
+            }
+        }
+    }
+
+    /// The session ended: no request can be answered any more.
+    pub(super) fn abort_requests(&mut self) {
+        let mut index = 0;
+        while let Some(pending) = self.pending.get(index).copied() {
+            self.push_event(Event::RequestAborted {
+                invoke_id: pending.invoke_id,
+                request: pending.request,
+            });
+            index += 1;
+        }
+        self.pending.clear();
+    }
+}
