@@ -1,0 +1,834 @@
+//! A blocking std driver for the sans-io [`Phone`]: a thin loop that owns the TCP connection
+//! to side A or B as the phone asks, feeds it bytes and time, writes what it sends, and hands
+//! its events to the caller. It makes no protocol decision of its own.
+//!
+//! One thread runs the loop; a reader thread per connection turns socket input into messages
+//! on the loop's channel, next to the caller's commands, so that the loop sleeps until the
+//! next input or the phone's next deadline (`poll_timeout`), whichever comes first.
+//!
+//! ```no_run
+//! use ccx_cti_std::driver::{spawn, AgentCommand, DriverOptions};
+//! let handle = spawn(ccx_cti::config::PhoneConfig::default(), DriverOptions::default()).unwrap();
+//! handle.command(AgentCommand::Login { password: None });
+//! for event in handle.events().iter().take(3) {
+//!     println!("{event:?}");
+//! }
+//! handle.stop();
+//! ```
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use ccx_cti::config::PhoneConfig;
+use ccx_cti::phone::{
+    AgentView, Command, CommandError, Event, Instant, Phone, PreviewAnswer, SessionState,
+    SessionView, TransportAction,
+};
+use ccx_cti::wire::{
+    AgentState, CallType, FeedResult, FrameAccumulator, LocalConnectionState, WireVersion,
+};
+
+/// The longest the loop sleeps without a deadline (it then just looks again).
+const IDLE_WAKE: Duration = Duration::from_secs(1);
+/// Bytes of the transmit buffer (more than any frame the phone sends).
+const TX_BUF: usize = 16 * 1024;
+
+/// A button the agent pressed, owning its arguments (a [`Command`] borrows them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentCommand {
+    /// Log in; `None` uses the configured password.
+    Login {
+        /// Password to use instead of the configured one.
+        password: Option<String>,
+    },
+    /// Log out with a reason code.
+    Logout {
+        /// EventReasonCode.
+        reason: u16,
+    },
+    /// Become AVAILABLE.
+    Ready,
+    /// Become NOT_READY with a reason code.
+    NotReady {
+        /// EventReasonCode.
+        reason: u16,
+    },
+    /// WORK_READY.
+    WorkReady,
+    /// WORK_NOT_READY.
+    WorkNotReady,
+    /// Answer a call (the alerting one when `None`).
+    Answer {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// Release the agent's connection (the connected call when `None`).
+    Release {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// Hold a call.
+    Hold {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// Retrieve a held call.
+    Retrieve {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// Dial a number.
+    Dial {
+        /// DialedNumber.
+        number: String,
+    },
+    /// Consult a number from the connected call.
+    Consult {
+        /// DialedNumber.
+        number: String,
+    },
+    /// Transfer the held call to the consult call.
+    Transfer,
+    /// Conference the held call and the consult call.
+    Conference,
+    /// Send DTMF digits.
+    Dtmf {
+        /// DTMFString.
+        digits: String,
+    },
+    /// Answer the pending preview reservation.
+    Preview(PreviewAnswer),
+    /// Reclassify the customer call.
+    Reclassify {
+        /// BAResponse value.
+        value: String,
+    },
+    /// Ask for a callback: `Callback MMDDYYYY HH:MM`.
+    Callback {
+        /// MMDDYYYY.
+        date: String,
+        /// HH:MM.
+        time: String,
+    },
+    /// Set one named variable on a call.
+    SetVar {
+        /// Name.
+        name: String,
+        /// Value.
+        value: String,
+        /// CallID (the current call when `None`).
+        call: Option<u32>,
+    },
+    /// Close the session (CLOSE_REQ).
+    Close,
+}
+
+impl AgentCommand {
+    /// The borrowed [`Command`] the phone takes.
+    pub fn as_command(&self) -> Command<'_> {
+        match self {
+            AgentCommand::Login { password } => Command::Login {
+                password: password.as_deref(),
+            },
+            AgentCommand::Logout { reason } => Command::Logout { reason: *reason },
+            AgentCommand::Ready => Command::Ready,
+            AgentCommand::NotReady { reason } => Command::NotReady { reason: *reason },
+            AgentCommand::WorkReady => Command::WorkReady,
+            AgentCommand::WorkNotReady => Command::WorkNotReady,
+            AgentCommand::Answer { call } => Command::Answer { call: *call },
+            AgentCommand::Release { call } => Command::Release { call: *call },
+            AgentCommand::Hold { call } => Command::Hold { call: *call },
+            AgentCommand::Retrieve { call } => Command::Retrieve { call: *call },
+            AgentCommand::Dial { number } => Command::Dial { number },
+            AgentCommand::Consult { number } => Command::Consult { number },
+            AgentCommand::Transfer => Command::Transfer,
+            AgentCommand::Conference => Command::Conference,
+            AgentCommand::Dtmf { digits } => Command::Dtmf { digits },
+            AgentCommand::Preview(a) => Command::Preview(*a),
+            AgentCommand::Reclassify { value } => Command::Reclassify { value },
+            AgentCommand::Callback { date, time } => Command::Callback { date, time },
+            AgentCommand::SetVar { name, value, call } => Command::SetVar {
+                name,
+                value,
+                call: *call,
+            },
+            AgentCommand::Close => Command::Close,
+        }
+    }
+
+    /// Parse the agent-command syntax of the flow files (FORMAT.md §2): `login [PASSWORD]`,
+    /// `ready`, `preview skip`, `dial 5551234`, `set-var NAME VALUE [CALLID]`…
+    pub fn parse(text: &str) -> Result<AgentCommand, String> {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let num = |w: Option<&&str>| -> Result<Option<u32>, String> {
+            w.map(|s| {
+                s.parse::<u32>()
+                    .map_err(|_| format!("`{s}` is not a number"))
+            })
+            .transpose()
+        };
+        let reason = |w: Option<&&str>| -> Result<u16, String> {
+            w.map(|s| {
+                s.parse::<u16>()
+                    .map_err(|_| format!("`{s}` is not a reason code"))
+            })
+            .transpose()
+            .map(|r| r.unwrap_or(0))
+        };
+        let arg = |i: usize, what: &str| -> Result<String, String> {
+            words
+                .get(i)
+                .map(|s| s.to_string())
+                .ok_or_else(|| format!("`{}` needs {what}", words.first().unwrap_or(&"")))
+        };
+        let cmd = match words.as_slice() {
+            ["login", rest @ ..] => AgentCommand::Login {
+                password: rest.first().map(|s| s.to_string()),
+            },
+            ["logout", ..] => AgentCommand::Logout {
+                reason: reason(words.get(1))?,
+            },
+            ["ready"] => AgentCommand::Ready,
+            ["not-ready", ..] => AgentCommand::NotReady {
+                reason: reason(words.get(1))?,
+            },
+            ["work-ready"] => AgentCommand::WorkReady,
+            ["work-not-ready"] | ["work"] => AgentCommand::WorkNotReady,
+            ["answer", ..] => AgentCommand::Answer {
+                call: num(words.get(1))?,
+            },
+            ["release", ..] => AgentCommand::Release {
+                call: num(words.get(1))?,
+            },
+            ["hold", ..] => AgentCommand::Hold {
+                call: num(words.get(1))?,
+            },
+            ["retrieve", ..] => AgentCommand::Retrieve {
+                call: num(words.get(1))?,
+            },
+            ["dial", ..] => AgentCommand::Dial {
+                number: arg(1, "a number")?,
+            },
+            ["consult", ..] => AgentCommand::Consult {
+                number: arg(1, "a number")?,
+            },
+            ["transfer"] => AgentCommand::Transfer,
+            ["conference"] => AgentCommand::Conference,
+            ["dtmf", ..] => AgentCommand::Dtmf {
+                digits: arg(1, "digits")?,
+            },
+            ["preview", "accept"] => AgentCommand::Preview(PreviewAnswer::Accept),
+            ["preview", "reject"] => AgentCommand::Preview(PreviewAnswer::Reject),
+            ["preview", "reject-close"] => AgentCommand::Preview(PreviewAnswer::RejectClose),
+            ["preview", "skip"] => AgentCommand::Preview(PreviewAnswer::Skip),
+            ["preview", "skip-close"] => AgentCommand::Preview(PreviewAnswer::SkipClose),
+            ["preview", "cancel-reservation"] => {
+                AgentCommand::Preview(PreviewAnswer::CancelReservation)
+            }
+            ["preview", "reclassify", value] => AgentCommand::Reclassify {
+                value: value.to_string(),
+            },
+            ["preview", "callback", date, time] => AgentCommand::Callback {
+                date: date.to_string(),
+                time: time.to_string(),
+            },
+            ["set-var", name, value, rest @ ..] => AgentCommand::SetVar {
+                name: name.to_string(),
+                value: value.to_string(),
+                call: num(rest.first())?,
+            },
+            ["close"] => AgentCommand::Close,
+            _ => return Err(format!("unknown command `{}`", text.trim())),
+        };
+        Ok(cmd)
+    }
+}
+
+/// Which way a frame went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Phone to server.
+    Sent,
+    /// Server to phone.
+    Received,
+}
+
+/// What happened to the transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransportNote {
+    /// Connecting to `config.servers[server]` at `addr`.
+    Connecting {
+        /// Server index (0 = side A, 1 = side B).
+        server: usize,
+        /// `host:port`.
+        addr: String,
+    },
+    /// Connected.
+    Connected {
+        /// Server index.
+        server: usize,
+    },
+    /// The connection attempt failed.
+    ConnectFailed {
+        /// Server index.
+        server: usize,
+        /// Why.
+        error: String,
+    },
+    /// The connection closed (either side).
+    Closed,
+}
+
+/// Something the driver reports; `at` is the time since the driver started.
+#[derive(Debug, Clone)]
+pub enum DriverEvent {
+    /// A whole frame went over the wire (only with [`DriverOptions::trace_frames`]).
+    Frame {
+        /// When.
+        at: Duration,
+        /// Which way.
+        direction: Direction,
+        /// The frame, header included.
+        frame: Vec<u8>,
+        /// The protocol version to decode it with.
+        version: WireVersion,
+    },
+    /// An event of the phone.
+    Phone {
+        /// When.
+        at: Duration,
+        /// The event.
+        event: Event,
+    },
+    /// A command was handed to the phone.
+    CommandDone {
+        /// When.
+        at: Duration,
+        /// The command.
+        command: AgentCommand,
+        /// The InvokeID of the request it queued, or why the phone refused it.
+        result: Result<u32, CommandError>,
+    },
+    /// The transport changed.
+    Transport {
+        /// When.
+        at: Duration,
+        /// What.
+        note: TransportNote,
+    },
+}
+
+/// One call as the phone sees it (an owned copy for the caller).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallView {
+    /// CallID.
+    pub id: u32,
+    /// CallType.
+    pub call_type: CallType,
+    /// The agent's connection state.
+    pub state: LocalConnectionState,
+    /// ConnectionDeviceID of the agent's connection.
+    pub device_id: String,
+    /// ANI.
+    pub ani: String,
+    /// DNIS.
+    pub dnis: String,
+    /// Named variables.
+    pub vars: Vec<(String, String)>,
+}
+
+impl CallView {
+    /// The value of the named variable `name`.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The phone's state as the caller may read it at any time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneView {
+    /// The session.
+    pub session: SessionView,
+    /// The agent.
+    pub agent: AgentView,
+    /// The calls.
+    pub calls: Vec<CallView>,
+    /// CallID of the pending preview reservation.
+    pub preview: Option<u32>,
+    /// The phone's clock when the view was taken.
+    pub now: Instant,
+}
+
+impl PhoneView {
+    fn of<const C: usize, const V: usize, const P: usize, const T: usize, const E: usize>(
+        phone: &Phone<C, V, P, T, E>,
+        now: Instant,
+    ) -> PhoneView {
+        PhoneView {
+            session: phone.session(),
+            agent: phone.agent(),
+            calls: phone
+                .calls()
+                .map(|c| CallView {
+                    id: c.id,
+                    call_type: c.call_type,
+                    state: c.state,
+                    device_id: c.device_id.to_string(),
+                    ani: c.ani.to_string(),
+                    dnis: c.dnis.to_string(),
+                    vars: c
+                        .vars()
+                        .map(|(n, v)| (n.to_string(), v.to_string()))
+                        .collect(),
+                })
+                .collect(),
+            preview: phone.preview().map(|c| c.id),
+            now,
+        }
+    }
+
+    /// The view of a phone that has not started.
+    pub fn initial(config: &PhoneConfig) -> PhoneView {
+        PhoneView {
+            session: SessionView {
+                state: SessionState::Disconnected,
+                server: 0,
+                version: u32::from(config.protocol_version),
+            },
+            agent: AgentView {
+                state: AgentState::Logout,
+                reason: 0,
+                since: Instant::ZERO,
+            },
+            calls: Vec::new(),
+            preview: None,
+            now: Instant::ZERO,
+        }
+    }
+
+    /// The call with `id`.
+    pub fn call(&self, id: u32) -> Option<&CallView> {
+        self.calls.iter().find(|c| c.id == id)
+    }
+}
+
+/// How to run the driver.
+#[derive(Debug, Clone, Default)]
+pub struct DriverOptions {
+    /// Report every frame ([`DriverEvent::Frame`]); off for load runs.
+    pub trace_frames: bool,
+    /// Thread name suffix (for debugging many phones in one process).
+    pub name: String,
+}
+
+enum Input {
+    Command(AgentCommand),
+    Bytes(u64, Vec<u8>),
+    Closed(u64),
+    Stop,
+}
+
+/// The caller's side of a running driver.
+pub struct DriverHandle {
+    tx: Sender<Input>,
+    events: Receiver<DriverEvent>,
+    view: Arc<Mutex<PhoneView>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl DriverHandle {
+    /// Press a button. The result arrives as [`DriverEvent::CommandDone`].
+    pub fn command(&self, command: AgentCommand) {
+        let _ = self.tx.send(Input::Command(command));
+    }
+
+    /// The events of the phone, the frames (if traced) and the transport.
+    pub fn events(&self) -> &Receiver<DriverEvent> {
+        &self.events
+    }
+
+    /// The phone's state as of its last input.
+    pub fn view(&self) -> PhoneView {
+        self.view
+            .lock()
+            .map(|v| v.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Stop the loop and close the connection (without CLOSE_REQ: send
+    /// [`AgentCommand::Close`] first for an orderly end).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        let _ = self.tx.send(Input::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for DriverHandle {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Start a phone with `config` in a driver thread.
+pub fn spawn(config: PhoneConfig, options: DriverOptions) -> std::io::Result<DriverHandle> {
+    let (tx, rx) = mpsc::channel();
+    let (ev_tx, ev_rx) = mpsc::channel();
+    let view = Arc::new(Mutex::new(PhoneView::initial(&config)));
+    let name = if options.name.is_empty() {
+        "ccx-driver".to_string()
+    } else {
+        format!("ccx-driver-{}", options.name)
+    };
+    let mut driver = Driver {
+        phone: Box::new(Phone::new(config)),
+        start: std::time::Instant::now(),
+        stream: None,
+        generation: 0,
+        acc: Box::default(),
+        tap: Box::default(),
+        input_tx: tx.clone(),
+        events: ev_tx,
+        view: Arc::clone(&view),
+        trace: options.trace_frames,
+        tx_buf: vec![0u8; TX_BUF],
+    };
+    let thread = std::thread::Builder::new()
+        .name(name)
+        .spawn(move || driver.run(&rx))?;
+    Ok(DriverHandle {
+        tx,
+        events: ev_rx,
+        view,
+        thread: Some(thread),
+    })
+}
+
+struct Driver {
+    phone: Box<Phone>,
+    start: std::time::Instant,
+    stream: Option<TcpStream>,
+    /// Counts connections, so that a reader of an old one is not taken for the current one.
+    generation: u64,
+    acc: Box<FrameAccumulator>,
+    /// A second framer over the same input, only to report whole received frames.
+    tap: Box<FrameAccumulator>,
+    input_tx: Sender<Input>,
+    events: Sender<DriverEvent>,
+    view: Arc<Mutex<PhoneView>>,
+    trace: bool,
+    tx_buf: Vec<u8>,
+}
+
+impl Driver {
+    fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_millis(u64::try_from(self.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    fn emit(&self, event: DriverEvent) {
+        let _ = self.events.send(event);
+    }
+
+    fn version(&self) -> WireVersion {
+        WireVersion::new(self.phone.session().version)
+            .with_v18_length_width(self.phone.config().v18_length_width)
+    }
+
+    fn run(&mut self, rx: &Receiver<Input>) {
+        loop {
+            let now = self.now();
+            if self.phone.poll_timeout().is_some_and(|t| t <= now) {
+                self.phone.handle_timeout(now);
+            }
+            self.drive_transport();
+            self.flush();
+            self.publish();
+            let now = self.now();
+            let wait = self
+                .phone
+                .poll_timeout()
+                .map(|t| Duration::from_millis(t.as_millis().saturating_sub(now.as_millis())))
+                .unwrap_or(IDLE_WAKE)
+                .min(IDLE_WAKE);
+            if wait.is_zero() {
+                continue;
+            }
+            match rx.recv_timeout(wait) {
+                Ok(Input::Stop) | Err(RecvTimeoutError::Disconnected) => break,
+                Ok(input) => self.handle(input),
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            // Take whatever else is already waiting before writing.
+            while let Ok(input) = rx.try_recv() {
+                if matches!(input, Input::Stop) {
+                    self.close_stream();
+                    return;
+                }
+                self.handle(input);
+            }
+        }
+        self.close_stream();
+    }
+
+    fn handle(&mut self, input: Input) {
+        let now = self.now();
+        match input {
+            Input::Command(command) => {
+                let result = self.phone.command(now, command.as_command());
+                self.emit(DriverEvent::CommandDone {
+                    at: self.elapsed(),
+                    command,
+                    result,
+                });
+            }
+            Input::Bytes(generation, bytes) if generation == self.generation => {
+                if self.trace {
+                    self.tap_frames(&bytes);
+                }
+                self.phone.handle_bytes(now, &mut self.acc, &bytes);
+            }
+            Input::Closed(generation) if generation == self.generation => {
+                self.close_stream();
+                self.emit(DriverEvent::Transport {
+                    at: self.elapsed(),
+                    note: TransportNote::Closed,
+                });
+                self.phone.disconnected(now);
+            }
+            Input::Bytes(..) | Input::Closed(_) | Input::Stop => {}
+        }
+    }
+
+    fn tap_frames(&mut self, bytes: &[u8]) {
+        let version = self.version();
+        let mut offset = 0;
+        let mut frames = Vec::new();
+        while let Some(input) = bytes.get(offset..).filter(|b| !b.is_empty()) {
+            let rest = match self.tap.feed(input) {
+                FeedResult::Consumed => break,
+                FeedResult::Frame { frame, remaining } => {
+                    frames.push(frame.to_vec());
+                    remaining.len()
+                }
+                FeedResult::Error { remaining, .. } => remaining.len(),
+            };
+            offset = bytes.len() - rest;
+        }
+        for frame in frames {
+            self.emit(DriverEvent::Frame {
+                at: self.elapsed(),
+                direction: Direction::Received,
+                frame,
+                version,
+            });
+        }
+    }
+
+    fn drive_transport(&mut self) {
+        // A phone asks for one action at a time; a few rounds cover connect-then-fail chains.
+        for _ in 0..4 {
+            let now = self.now();
+            match self.phone.poll_transport(now) {
+                Some(TransportAction::Connect { server }) => self.connect(server),
+                Some(TransportAction::Disconnect) => {
+                    self.close_stream();
+                    self.emit(DriverEvent::Transport {
+                        at: self.elapsed(),
+                        note: TransportNote::Closed,
+                    });
+                    self.phone.disconnected(self.now());
+                }
+                None => return,
+            }
+        }
+    }
+
+    fn connect(&mut self, server: usize) {
+        self.close_stream();
+        let cfg = self.phone.config();
+        let Some(target) = cfg.servers.get(server) else {
+            self.emit(DriverEvent::Transport {
+                at: self.elapsed(),
+                note: TransportNote::ConnectFailed {
+                    server,
+                    error: "no such server in the configuration".into(),
+                },
+            });
+            self.phone.connect_failed(self.now());
+            return;
+        };
+        let addr = format!("{}:{}", target.host, target.port);
+        let timeout = Duration::from_secs(u64::from(cfg.connect_timeout_secs.max(1)));
+        self.emit(DriverEvent::Transport {
+            at: self.elapsed(),
+            note: TransportNote::Connecting {
+                server,
+                addr: addr.clone(),
+            },
+        });
+        match open_stream(&addr, timeout) {
+            Ok(stream) => match self.start_reader(&stream) {
+                Ok(()) => {
+                    self.stream = Some(stream);
+                    self.acc.reset();
+                    self.tap.reset();
+                    self.emit(DriverEvent::Transport {
+                        at: self.elapsed(),
+                        note: TransportNote::Connected { server },
+                    });
+                    self.phone.connected(self.now());
+                }
+                Err(e) => self.connect_failed(server, e.to_string()),
+            },
+            Err(e) => self.connect_failed(server, e.to_string()),
+        }
+    }
+
+    fn connect_failed(&mut self, server: usize, error: String) {
+        self.emit(DriverEvent::Transport {
+            at: self.elapsed(),
+            note: TransportNote::ConnectFailed { server, error },
+        });
+        self.phone.connect_failed(self.now());
+    }
+
+    fn start_reader(&mut self, stream: &TcpStream) -> std::io::Result<()> {
+        self.generation += 1;
+        let generation = self.generation;
+        let mut reader = stream.try_clone()?;
+        let tx = self.input_tx.clone();
+        std::thread::Builder::new()
+            .name("ccx-driver-read".into())
+            .spawn(move || {
+                let mut buf = vec![0u8; 16 * 1024];
+                loop {
+                    match reader.read(&mut buf) {
+                        Ok(0) | Err(_) => {
+                            let _ = tx.send(Input::Closed(generation));
+                            return;
+                        }
+                        Ok(n) => {
+                            let bytes = buf.get(..n).unwrap_or(&[]).to_vec();
+                            if tx.send(Input::Bytes(generation, bytes)).is_err() {
+                                return;
+                            }
+                        }
+                    }
+                }
+            })?;
+        Ok(())
+    }
+
+    fn close_stream(&mut self) {
+        if let Some(stream) = self.stream.take() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        // Input still in flight from the old reader is ignored from now on.
+        self.generation += 1;
+    }
+
+    fn flush(&mut self) {
+        while let Some(n) = self.phone.poll_transmit(&mut self.tx_buf) {
+            let frame = self.tx_buf.get(..n).unwrap_or(&[]);
+            let written = match self.stream.as_mut() {
+                Some(stream) => stream.write_all(frame).is_ok(),
+                None => false,
+            };
+            if self.trace {
+                let event = DriverEvent::Frame {
+                    at: self.elapsed(),
+                    direction: Direction::Sent,
+                    frame: frame.to_vec(),
+                    version: self.version(),
+                };
+                self.emit(event);
+            }
+            if !written && self.stream.is_some() {
+                self.close_stream();
+                self.emit(DriverEvent::Transport {
+                    at: self.elapsed(),
+                    note: TransportNote::Closed,
+                });
+                self.phone.disconnected(self.now());
+            }
+        }
+        while let Some(event) = self.phone.poll_event() {
+            self.emit(DriverEvent::Phone {
+                at: self.elapsed(),
+                event,
+            });
+        }
+    }
+
+    fn publish(&self) {
+        let view = PhoneView::of(&self.phone, self.now());
+        if let Ok(mut v) = self.view.lock() {
+            *v = view;
+        }
+    }
+}
+
+fn open_stream(addr: &str, timeout: Duration) -> std::io::Result<TcpStream> {
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "address did not resolve");
+    for a in addr.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&a, timeout) {
+            Ok(s) => {
+                s.set_nodelay(true)?;
+                return Ok(s);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_parse_as_the_flow_files_write_them() {
+        assert_eq!(AgentCommand::parse("ready"), Ok(AgentCommand::Ready));
+        assert_eq!(
+            AgentCommand::parse("preview cancel-reservation"),
+            Ok(AgentCommand::Preview(PreviewAnswer::CancelReservation))
+        );
+        assert_eq!(
+            AgentCommand::parse("preview callback 12312026 09:30"),
+            Ok(AgentCommand::Callback {
+                date: "12312026".into(),
+                time: "09:30".into()
+            })
+        );
+        assert_eq!(
+            AgentCommand::parse("not-ready 12"),
+            Ok(AgentCommand::NotReady { reason: 12 })
+        );
+        assert_eq!(
+            AgentCommand::parse("set-var a b 7"),
+            Ok(AgentCommand::SetVar {
+                name: "a".into(),
+                value: "b".into(),
+                call: Some(7)
+            })
+        );
+        assert!(AgentCommand::parse("dial").is_err());
+        assert!(AgentCommand::parse("fly").is_err());
+    }
+}
