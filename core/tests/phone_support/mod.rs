@@ -205,8 +205,9 @@ impl Harness {
     }
 
     /// Connect, answer OPEN_REQ with OPEN_CONF (agent in `agent_state`) and answer the
-    /// resynchronisation requests (no calls). Clears sent frames and events.
-    pub fn open(&mut self, agent_state: u32) {
+    /// resynchronisation requests (no calls). Clears events; returns the other frames the
+    /// phone sent.
+    pub fn open(&mut self, agent_state: u32) -> Vec<Vec<u8>> {
         self.connect();
         let open = self.sent_one(MessageType::OpenReq);
         let invoke = decoded(&open).invoke_id().unwrap();
@@ -221,12 +222,15 @@ impl Harness {
             &[],
         ));
         assert_eq!(self.phone.session().state, SessionState::Open);
-        self.answer_resync(agent_state, &[]);
+        let rest = self.answer_resync(agent_state, &[]);
         self.events();
+        rest
     }
 
-    /// Answer QUERY_AGENT_STATE_REQ and SNAPSHOT_DEVICE_REQ with `calls` (id, state).
-    pub fn answer_resync(&mut self, agent_state: u32, calls: &[(u32, u32)]) {
+    /// Answer QUERY_AGENT_STATE_REQ and SNAPSHOT_DEVICE_REQ with `calls` (id, state); returns
+    /// the other frames.
+    pub fn answer_resync(&mut self, agent_state: u32, calls: &[(u32, u32)]) -> Vec<Vec<u8>> {
+        let mut rest = Vec::new();
         for req in self.sent() {
             let msg = decoded(&req);
             let invoke = msg.invoke_id().unwrap();
@@ -238,9 +242,10 @@ impl Harness {
                     &[],
                 )),
                 MessageType::SnapshotDeviceReq => self.feed(&snapshot_conf(invoke, calls)),
-                other => panic!("unexpected {other:?} during resynchronisation"),
+                _ => rest.push(req.clone()),
             }
         }
+        rest
     }
 }
 

@@ -1,0 +1,554 @@
+//! Session behaviour: OPEN_REQ, resynchronisation, heartbeats, failures, failover, close.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod phone_support;
+
+use ccx_cti::phone::{
+    Command, CommandError, Event, Instant, RequestKind, SessionEndReason, SessionState,
+    TransportAction,
+};
+use ccx_cti::wire::{fields, tag, AgentState, MessageType};
+use phone_support::*;
+
+const NOT_MASTER: u32 = 92;
+const NEW_SESSION_OPENED: u32 = 11;
+const LOGOUT: u32 = 1;
+
+fn session_lost(events: &[Event]) -> Vec<(SessionEndReason, Option<Instant>)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::SessionLost {
+                reason,
+                reconnect_at,
+            } => Some((*reason, *reconnect_at)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn asks_to_connect_at_once_and_sends_open_req() {
+    let mut h = Harness::new(config());
+    assert_eq!(h.phone.session().state, SessionState::Disconnected);
+    assert_eq!(h.phone.poll_timeout(), Some(Instant::ZERO));
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        Some(TransportAction::Connect { server: 0 })
+    );
+    assert_eq!(h.phone.session().state, SessionState::Connecting);
+    assert_eq!(h.phone.poll_transport(h.now), None);
+    h.phone.connected(h.now);
+    assert_eq!(h.phone.session().state, SessionState::Opening);
+    let open = h.sent_one(MessageType::OpenReq);
+    let msg = decoded(&open);
+    use fields::open_req as f;
+    assert_eq!(msg.get(f::VERSION_NUMBER), Some(17));
+    assert_eq!(msg.get(f::IDLE_TIMEOUT), Some(80));
+    assert_eq!(msg.get(f::SERVICES_REQUESTED), Some(7));
+    assert_eq!(msg.get(f::CALL_MSG_MASK), Some(0x0001_EFFF));
+    assert_eq!(msg.get(f::AGENT_STATE_MASK), Some(0x1FF));
+    assert_eq!(msg.get(f::CONFIG_MSG_MASK), Some(0));
+    let tags: Vec<u16> = msg.fields().map(|f| f.tag).collect();
+    assert_eq!(
+        tags,
+        [
+            tag::CLIENT_ID,
+            tag::CLIENT_PASSWORD,
+            tag::AGENT_EXTENSION,
+            tag::AGENT_INSTRUMENT,
+            tag::AGENT_ID
+        ]
+    );
+    assert_eq!(msg.field(tag::CLIENT_PASSWORD), Some(&[][..]));
+    assert_eq!(msg.string(tag::CLIENT_ID), Some("phone"));
+    assert_eq!(msg.string(tag::AGENT_ID), Some("chli4020"));
+    assert_eq!(msg.fixed_part().len(), 44);
+}
+
+#[test]
+fn open_req_leaves_out_agent_fields_that_are_not_configured() {
+    let mut c = config();
+    c.agent_extension.clear();
+    c.agent_id.clear();
+    let mut h = Harness::new(c);
+    h.connect();
+    let open = h.sent_one(MessageType::OpenReq);
+    let tags: Vec<u16> = decoded(&open).fields().map(|f| f.tag).collect();
+    assert_eq!(
+        tags,
+        [tag::CLIENT_ID, tag::CLIENT_PASSWORD, tag::AGENT_INSTRUMENT]
+    );
+}
+
+#[test]
+fn open_conf_opens_reports_missing_services_and_resynchronises() {
+    let mut h = Harness::new(config());
+    h.connect();
+    let invoke = decoded(&h.sent_one(MessageType::OpenReq))
+        .invoke_id()
+        .unwrap();
+    h.feed(&frame(
+        MessageType::OpenConf,
+        &[
+            ("InvokeID", invoke),
+            ("ServicesGranted", 5),
+            ("AgentState", NOT_READY),
+        ],
+        &[],
+        &[],
+    ));
+    assert_eq!(h.phone.session().state, SessionState::Open);
+    assert_eq!(h.phone.agent().state, AgentState::NotReady);
+    let events = h.events();
+    assert_eq!(events[0], Event::SessionOpened { server: 0 });
+    assert!(events.contains(&Event::ServicesNotGranted { missing: 2 }));
+    let sent = h.sent();
+    let types: Vec<MessageType> = sent.iter().map(|f| decoded(f).message_type()).collect();
+    assert_eq!(
+        types,
+        [
+            MessageType::QueryAgentStateReq,
+            MessageType::SnapshotDeviceReq
+        ]
+    );
+    let snapshot = decoded(&sent[1]);
+    assert_eq!(
+        snapshot
+            .get(fields::snapshot_device_req::SNAPSHOT_DEVICE_TYPE)
+            .map(|t| t.value()),
+        Some(0)
+    );
+    assert_eq!(snapshot.string(tag::AGENT_INSTRUMENT), Some("4020"));
+    let query = decoded(&sent[0]);
+    assert_eq!(query.string(tag::AGENT_ID), Some("chli4020"));
+    assert_eq!(query.string(tag::AGENT_EXTENSION), Some("4020"));
+    assert_eq!(h.phone.pending_requests().count(), 2);
+}
+
+#[test]
+fn heartbeat_after_the_interval_and_failover_after_three_missed() {
+    let mut c = config();
+    // Keep the idle timeout out of the way so the heartbeat count decides.
+    c.idle_timeout_secs = 119;
+    let mut h = Harness::new(c);
+    h.open(AVAILABLE);
+    assert_eq!(h.phone.poll_timeout(), Some(Instant::from_secs(20)));
+    h.advance_ms(19_999);
+    assert!(h.sent().is_empty());
+    h.advance_ms(1);
+    let hb = h.sent_one(MessageType::HeartbeatReq);
+    // Answered: the count starts again.
+    h.feed(&conf(
+        MessageType::HeartbeatConf,
+        decoded(&hb).invoke_id().unwrap(),
+    ));
+    for _ in 0..3 {
+        h.advance_secs(20);
+        h.sent_one(MessageType::HeartbeatReq);
+        assert_eq!(h.phone.session().state, SessionState::Open);
+    }
+    assert!(session_lost(&h.events()).is_empty());
+    h.advance_secs(20);
+    assert_eq!(h.phone.session().state, SessionState::Disconnected);
+    let lost = session_lost(&h.events());
+    assert_eq!(
+        lost,
+        [(
+            SessionEndReason::HeartbeatTimeout,
+            Some(Instant::from_secs(110))
+        )]
+    );
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        Some(TransportAction::Disconnect)
+    );
+    h.phone.disconnected(h.now);
+    assert!(
+        h.events().is_empty(),
+        "the phone's own close is not reported twice"
+    );
+    assert_eq!(h.phone.poll_transport(h.now), None);
+    h.advance_secs(10);
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        Some(TransportAction::Connect { server: 1 })
+    );
+}
+
+#[test]
+fn idle_timeout_ends_a_silent_session() {
+    let mut c = config();
+    // The idle timeout expires before the heartbeat count can.
+    c.heartbeat_secs = 30;
+    c.idle_timeout_secs = 40;
+    let mut h = Harness::new(c);
+    h.open(AVAILABLE);
+    h.advance_secs(20);
+    h.feed(&agent_state_event(NOT_READY, 0));
+    h.advance_secs(30);
+    h.sent_one(MessageType::HeartbeatReq);
+    h.advance_ms(9_999);
+    assert_eq!(h.phone.session().state, SessionState::Open);
+    h.advance_ms(1);
+    assert_eq!(
+        session_lost(&h.events()),
+        [(
+            SessionEndReason::HeartbeatTimeout,
+            Some(Instant::from_secs(70))
+        )]
+    );
+}
+
+#[test]
+fn failure_conf_to_a_heartbeat_resets_the_session() {
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    h.advance_secs(20);
+    let hb = decoded(&h.sent_one(MessageType::HeartbeatReq))
+        .invoke_id()
+        .unwrap();
+    h.feed(&failure_conf(hb, 15));
+    assert_eq!(
+        session_lost(&h.events()),
+        [(
+            SessionEndReason::ServerFailure { status: 15 },
+            Some(Instant::from_secs(30))
+        )]
+    );
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        Some(TransportAction::Disconnect)
+    );
+}
+
+/// FAILURE_CONF to OPEN_REQ: (status, reconnect_secs, servers) -> (reason, wait, server).
+#[test]
+fn refused_open_backs_off_and_picks_the_side() {
+    let cases: [(u32, u16, usize, SessionEndReason, u64, usize); 4] = [
+        (
+            1,
+            1,
+            2,
+            SessionEndReason::OpenRefused { status: 1 },
+            10_000,
+            1,
+        ),
+        (
+            1,
+            30,
+            2,
+            SessionEndReason::OpenRefused { status: 1 },
+            30_000,
+            1,
+        ),
+        (NOT_MASTER, 10, 2, SessionEndReason::NotMaster, 1_000, 1),
+        (NOT_MASTER, 1, 1, SessionEndReason::NotMaster, 10_000, 0),
+    ];
+    for (status, reconnect_secs, servers, reason, wait_ms, server) in cases {
+        let mut c = config();
+        c.reconnect_secs = reconnect_secs;
+        c.servers.truncate(servers);
+        let mut h = Harness::new(c);
+        h.advance_secs(5);
+        h.connect();
+        let invoke = decoded(&h.sent_one(MessageType::OpenReq))
+            .invoke_id()
+            .unwrap();
+        h.feed(&failure_conf(invoke, status));
+        let expected_at = Instant::from_millis(5_000 + wait_ms);
+        assert_eq!(
+            session_lost(&h.events()),
+            [(reason, Some(expected_at))],
+            "status {status}"
+        );
+        assert_eq!(
+            h.phone.poll_transport(h.now),
+            Some(TransportAction::Disconnect)
+        );
+        h.phone.disconnected(h.now);
+        h.advance_ms(wait_ms - 1);
+        assert_eq!(h.phone.poll_transport(h.now), None);
+        h.advance_ms(1);
+        assert_eq!(
+            h.phone.poll_transport(h.now),
+            Some(TransportAction::Connect { server }),
+            "status {status}"
+        );
+    }
+}
+
+#[test]
+fn replaced_session_does_not_reconnect_until_asked() {
+    for replaced_by_event in [true, false] {
+        let mut h = Harness::new(config());
+        h.open(AVAILABLE);
+        if replaced_by_event {
+            h.feed(&frame(
+                MessageType::FailureEvent,
+                &[("Status", NEW_SESSION_OPENED)],
+                &[],
+                &[],
+            ));
+        } else {
+            h.feed(&failure_conf(0, NEW_SESSION_OPENED));
+        }
+        assert_eq!(
+            session_lost(&h.events()),
+            [(SessionEndReason::Replaced, None)]
+        );
+        assert_eq!(
+            h.phone.poll_transport(h.now),
+            Some(TransportAction::Disconnect)
+        );
+        h.phone.disconnected(h.now);
+        h.advance_secs(3600);
+        assert_eq!(h.phone.poll_transport(h.now), None);
+        assert_eq!(h.phone.poll_timeout(), None);
+        h.phone.reconnect(h.now);
+        assert_eq!(
+            h.phone.poll_transport(h.now),
+            Some(TransportAction::Connect { server: 0 }),
+            "the same side: nothing failed there"
+        );
+    }
+}
+
+#[test]
+fn login_after_the_session_was_replaced_reconnects_and_logs_in() {
+    let mut h = Harness::new(config());
+    h.open(LOGOUT);
+    h.feed(&failure_conf(0, NEW_SESSION_OPENED));
+    h.phone.poll_transport(h.now);
+    h.phone.disconnected(h.now);
+    let invoke = h
+        .phone
+        .command(h.now, Command::Login { password: None })
+        .unwrap();
+    let rest = h.open(LOGOUT);
+    assert_eq!(rest.len(), 1);
+    let login = &rest[0];
+    let msg = decoded(&login);
+    assert_eq!(msg.invoke_id(), Some(invoke));
+    assert_eq!(
+        msg.get(fields::set_agent_state_req::AGENT_STATE),
+        Some(AgentState::Login)
+    );
+    assert_eq!(msg.string(tag::AGENT_PASSWORD), Some("secret"));
+}
+
+#[test]
+fn server_close_reconnects_on_the_other_side_and_connect_failure_backs_off() {
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    h.advance_secs(3);
+    h.phone.disconnected(h.now);
+    assert_eq!(
+        session_lost(&h.events()),
+        [(
+            SessionEndReason::TransportClosed,
+            Some(Instant::from_secs(13))
+        )]
+    );
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        None,
+        "no Disconnect: it is closed"
+    );
+    h.advance_secs(10);
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        Some(TransportAction::Connect { server: 1 })
+    );
+    h.phone.connect_failed(h.now);
+    assert_eq!(
+        session_lost(&h.events()),
+        [(
+            SessionEndReason::ConnectFailed,
+            Some(Instant::from_secs(23))
+        )]
+    );
+    h.advance_secs(10);
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        Some(TransportAction::Connect { server: 0 })
+    );
+}
+
+#[test]
+fn open_conf_that_never_comes_times_out() {
+    let mut h = Harness::new(config());
+    h.connect();
+    h.sent();
+    assert_eq!(h.phone.poll_timeout(), Some(Instant::from_secs(10)));
+    h.advance_secs(10);
+    assert_eq!(
+        session_lost(&h.events()),
+        [(SessionEndReason::OpenTimedOut, Some(Instant::from_secs(20)))]
+    );
+}
+
+#[test]
+fn close_sends_close_req_and_stops_after_close_conf() {
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    let invoke = h.phone.command(h.now, Command::Close).unwrap();
+    let close = h.sent_one(MessageType::CloseReq);
+    let msg = decoded(&close);
+    assert_eq!(msg.invoke_id(), Some(invoke));
+    assert_eq!(
+        msg.get(fields::close_req::STATUS).map(|s| s.value()),
+        Some(0)
+    );
+    assert_eq!(h.phone.session().state, SessionState::Closing);
+    h.feed(&conf(MessageType::CloseConf, invoke));
+    assert_eq!(
+        session_lost(&h.events()),
+        [(SessionEndReason::Closed, None)]
+    );
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        Some(TransportAction::Disconnect)
+    );
+    h.advance_secs(600);
+    assert_eq!(h.phone.poll_transport(h.now), None);
+}
+
+#[test]
+fn framing_error_resets_the_accumulator_and_reconnects() {
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    h.feed(&[0x00, 0x01, 0x00, 0x00, 0, 0, 0, 9, 1, 2, 3]);
+    assert_eq!(h.acc.buffered(), 0);
+    let events = h.events();
+    assert_eq!(
+        session_lost(&events),
+        [(SessionEndReason::FramingError, Some(Instant::from_secs(10)))]
+    );
+    assert!(events[0].to_string().contains("could not be framed"));
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        Some(TransportAction::Disconnect)
+    );
+    // Same side: the server did nothing wrong that another node would fix.
+    h.phone.disconnected(h.now);
+    h.advance_secs(10);
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        Some(TransportAction::Connect { server: 0 })
+    );
+}
+
+#[test]
+fn malformed_unknown_and_system_messages_leave_the_session_up() {
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    // CALL_HELD_EVENT with a floating field that runs past the end.
+    let mut bad = call_event(MessageType::CallHeldEvent, 1, LCS_HOLD, "4020");
+    let len = bad.len();
+    bad[len - 6] = 40;
+    h.feed(&bad);
+    h.feed(&[0, 0, 0, 2, 0, 0, 0x03, 0xE7, 0xAA, 0xBB]);
+    h.feed(&frame(
+        MessageType::SystemEvent,
+        &[("CCXStatus", 0x400), ("SystemEventID", 4)],
+        &[],
+        &[],
+    ));
+    let events = h.events();
+    assert_eq!(events.len(), 3, "{events:?}");
+    assert!(matches!(events[0], Event::MalformedMessage { .. }));
+    assert!(events[0]
+        .to_string()
+        .starts_with("malformed message: CALL_HELD_EVENT"));
+    assert_eq!(events[1], Event::UnexpectedMessage { message_type: 999 });
+    assert_eq!(
+        events[2],
+        Event::SystemEvent {
+            id: 4,
+            status: 0x400
+        }
+    );
+    assert_eq!(h.phone.session().state, SessionState::Open);
+    // Bytes split anywhere still make frames.
+    let begin = begin_call(7, CALLTYPE_ACD_IN, &[]);
+    for chunk in begin.chunks(3) {
+        h.feed(chunk);
+    }
+    assert!(h.phone.call(7).is_some());
+}
+
+#[test]
+fn session_loss_reports_requests_that_will_get_no_answer() {
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    let invoke = h.phone.command(h.now, Command::Ready).unwrap();
+    h.phone.disconnected(h.now);
+    let events = h.events();
+    assert!(events.contains(&Event::RequestAborted {
+        invoke_id: invoke,
+        request: RequestKind::SetAgentState
+    }));
+    assert_eq!(h.phone.pending_requests().count(), 0);
+    assert_eq!(
+        h.sent().len(),
+        0,
+        "nothing of the old session is sent on the new one"
+    );
+    assert_eq!(
+        h.phone.command(h.now, Command::Ready),
+        Err(CommandError::NotConnected)
+    );
+}
+
+#[test]
+fn event_queue_overflow_is_reported_first() {
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    // 39 changes (the first event repeats the current state), 16 kept.
+    for i in 0..40u32 {
+        h.feed(&agent_state_event(AVAILABLE - (i % 2), i));
+    }
+    let events = h.events();
+    assert_eq!(events[0], Event::EventsLost { count: 23 });
+    assert_eq!(events.len(), 17);
+    assert_eq!(
+        events[16],
+        Event::AgentStateChanged {
+            state: AgentState::NotReady,
+            reason: 39
+        }
+    );
+}
+
+#[test]
+fn agent_state_events_about_another_agent_are_ignored() {
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    h.feed(&frame(
+        MessageType::AgentStateEvent,
+        &[("AgentState", NOT_READY)],
+        &[(tag::AGENT_ID, "someone-else")],
+        &[],
+    ));
+    h.feed(&frame(
+        MessageType::AgentStateEvent,
+        &[("AgentState", NOT_READY)],
+        &[(tag::AGENT_EXTENSION, "9999")],
+        &[],
+    ));
+    assert_eq!(h.phone.agent().state, AgentState::Available);
+    h.feed(&frame(
+        MessageType::AgentStateEvent,
+        &[("AgentState", NOT_READY), ("EventReasonCode", 32760)],
+        &[],
+        &[],
+    ));
+    assert_eq!(h.phone.agent().state, AgentState::NotReady);
+    assert_eq!(h.phone.agent().reason, 32760);
+}
