@@ -486,7 +486,7 @@ impl<const CALLS: usize> Runner<CALLS> {
             }
             while let Some(event) = self.phone.poll_event() {
                 progress = true;
-                let text = format!("{event:?}");
+                let text = event.to_string();
                 let _ = writeln!(
                     self.transcript,
                     "[{:>9.3}] event: {text}",
