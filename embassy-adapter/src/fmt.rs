@@ -1,5 +1,6 @@
-//! Logging shim: `defmt`, `log`, or nothing, chosen by feature. Format strings use `{:?}` only,
-//! which both `defmt` (Format) and `log` (Debug) accept.
+//! Logging shim: `defmt`, `log`, or nothing, chosen by feature. Format strings use `{:?}` (both
+//! `defmt` (Format) and `log` (Debug) accept it) or `{}` for values that are both Format and
+//! Display.
 #![allow(unused_macros)]
 
 macro_rules! adapter_info {

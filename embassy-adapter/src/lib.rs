@@ -11,8 +11,8 @@
 //! ```
 //!
 //! [`run`] is the whole task for a phone with the default capacities; [`drive`] takes a phone
-//! and buffers the caller owns (to choose capacities, or to look at the phone afterwards: drop
-//! the `drive` future, e.g. with `embassy_futures::select`, and the phone is the caller's again).
+//! and buffers the caller owns (to choose capacities); [`drive_until`] also stops when a future
+//! completes, closes the connection in order and hands the phone back for inspection.
 //!
 //! The same code runs on an MCU (no `std`: embassy-time gets its driver from the HAL) and on a
 //! host (feature `std`: embassy-time's std driver, a TAP device under embassy-net).
@@ -30,7 +30,9 @@ use core::net::Ipv4Addr;
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{self, Event, Phone, TransportAction};
 use ccx_cti::wire::{FrameAccumulator, DEFAULT_FRAME_CAPACITY};
-use embassy_futures::select::{select4, Either4};
+use core::future::Future;
+
+use embassy_futures::select::{select, select4, Either, Either4};
 use embassy_net::tcp::TcpSocket;
 use embassy_net::Stack;
 use embassy_sync::blocking_mutex::raw::RawMutex;
@@ -122,9 +124,6 @@ pub async fn run<M: RawMutex, const TEXT: usize, const COMMANDS: usize, const EV
 }
 
 /// Drive `phone` over a TCP socket on `stack`, forever.
-///
-/// The future holds `phone` and `buffers` only while it runs: drop it to stop the phone and
-/// inspect its state.
 pub async fn drive<
     M: RawMutex,
     const CALLS: usize,
@@ -146,6 +145,47 @@ pub async fn drive<
     commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
     events: Sender<'_, M, Event, EVENTS>,
 ) -> ! {
+    let never = drive_until(
+        stack,
+        phone,
+        buffers,
+        commands,
+        events,
+        core::future::pending::<core::convert::Infallible>(),
+    )
+    .await;
+    match never {}
+}
+
+/// Drive `phone` over a TCP socket on `stack` until `stop` completes; then close the
+/// connection in order and return `stop`'s output.
+///
+/// The phone is not told about that close: its views keep the state of the moment `stop`
+/// completed, for the caller to inspect (a device shutting down, a test checking the outcome).
+/// Call `phone.disconnected` before driving the same phone again.
+pub async fn drive_until<
+    M: RawMutex,
+    S: Future,
+    const CALLS: usize,
+    const VAR_BYTES: usize,
+    const PENDING: usize,
+    const TX: usize,
+    const QUEUED_EVENTS: usize,
+    const SOCKET_RX: usize,
+    const SOCKET_TX: usize,
+    const FRAME: usize,
+    const OUT: usize,
+    const TEXT: usize,
+    const COMMANDS: usize,
+    const EVENTS: usize,
+>(
+    stack: Stack<'_>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
+    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>,
+    commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
+    events: Sender<'_, M, Event, EVENTS>,
+    stop: S,
+) -> S::Output {
     let Buffers {
         socket_rx,
         socket_tx,
@@ -153,6 +193,49 @@ pub async fn drive<
         out,
     } = buffers;
     let mut socket = TcpSocket::new(stack, socket_rx, socket_tx);
+    let loop_io = LoopIo {
+        socket: &mut socket,
+        accumulator,
+        out,
+    };
+    let output = match select(serve(loop_io, phone, commands, events), stop).await {
+        Either::First(never) => match never {},
+        Either::Second(output) => output,
+    };
+    close(&mut socket).await;
+    output
+}
+
+/// What the loop works with besides the phone.
+struct LoopIo<'a, 's, const FRAME: usize> {
+    socket: &'a mut TcpSocket<'s>,
+    accumulator: &'a mut FrameAccumulator<FRAME>,
+    out: &'a mut [u8],
+}
+
+/// The driver's loop: transport actions, transmit, events, then wait for input or a deadline.
+async fn serve<
+    M: RawMutex,
+    const CALLS: usize,
+    const VAR_BYTES: usize,
+    const PENDING: usize,
+    const TX: usize,
+    const QUEUED_EVENTS: usize,
+    const FRAME: usize,
+    const TEXT: usize,
+    const COMMANDS: usize,
+    const EVENTS: usize,
+>(
+    io: LoopIo<'_, '_, FRAME>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
+    commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
+    events: Sender<'_, M, Event, EVENTS>,
+) -> ! {
+    let LoopIo {
+        socket,
+        accumulator,
+        out,
+    } = io;
     let mut connected = false;
     // An event the channel had no room for; sent before any newer one.
     let mut unsent: Option<Event> = None;
@@ -161,7 +244,7 @@ pub async fn drive<
         while let Some(action) = phone.poll_transport(now()) {
             match action {
                 TransportAction::Connect { server } => {
-                    match connect(&mut socket, phone.config(), server).await {
+                    match connect(socket, phone.config(), server).await {
                         Ok(()) => {
                             adapter_info!("connected to server {:?}", server);
                             accumulator.reset();
@@ -177,14 +260,14 @@ pub async fn drive<
                     }
                 }
                 TransportAction::Disconnect => {
-                    close(&mut socket).await;
+                    close(socket).await;
                     connected = false;
                     phone.disconnected(now());
                 }
             }
         }
 
-        while let Some(len) = phone.poll_transmit(out) {
+        while let Some(len) = phone.poll_transmit(&mut *out) {
             let frame = out.get(..len).unwrap_or(&[]);
             if !connected {
                 adapter_warn!("dropping a {:?}-byte frame: not connected", len);
@@ -192,7 +275,7 @@ pub async fn drive<
             }
             if let Err(error) = socket.write_all(frame).await {
                 adapter_warn!("write failed: {:?}", error);
-                lose_connection(&mut socket, &mut connected, phone).await;
+                lose_connection(socket, &mut connected, phone).await;
             }
         }
 
@@ -235,7 +318,7 @@ pub async fn drive<
             Either4::First(Ok(_)) => {}
             Either4::First(Err(error)) => {
                 adapter_info!("connection closed: {:?}", error);
-                lose_connection(&mut socket, &mut connected, phone).await;
+                lose_connection(socket, &mut connected, phone).await;
             }
             Either4::Second(command) => {
                 if let Err(error) = phone.command(now(), command.as_command()) {

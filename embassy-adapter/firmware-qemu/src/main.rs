@@ -31,7 +31,7 @@ use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
 use defmt::{error, info};
 use defmt_semihosting as _;
 use embassy_executor::Spawner;
-use embassy_futures::select::{select, select3, Either, Either3};
+use embassy_futures::select::{select3, Either3};
 use embassy_net::tcp::TcpSocket;
 use embassy_net::{Config, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
 use embassy_net_driver_channel as ch;
@@ -117,14 +117,12 @@ async fn main(spawner: Spawner) {
     let _ = core::fmt::write(&mut host, format_args!("{}", SERVER_IP));
     let phone = PHONE.init(Phone::new(story_config(&host, PORT)));
     let buffers = BUFFERS.init(Buffers::new());
-    let outcome = select(
-        ccx_cti_embassy::drive(
-            phone_stack,
-            phone,
-            buffers,
-            COMMANDS.receiver(),
-            EVENTS.sender(),
-        ),
+    let end = ccx_cti_embassy::drive_until(
+        phone_stack,
+        phone,
+        buffers,
+        COMMANDS.receiver(),
+        EVENTS.sender(),
         select3(
             AGENT_DONE.wait(),
             SCRIPT_BROKEN.wait(),
@@ -132,8 +130,6 @@ async fn main(spawner: Spawner) {
         ),
     )
     .await;
-    // `drive` never returns: the story ended one way or another, and the phone is ours again.
-    let Either::Second(end) = outcome;
     match end {
         Either3::First(()) => {}
         Either3::Second(failure) => fail_with("server script broken", failure),

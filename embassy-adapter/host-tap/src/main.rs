@@ -1,1 +1,211 @@
-fn main() {}
+//! The embassy adapter on a Linux host, over a real TAP interface.
+//!
+//! ```text
+//! host-tap serve ADDR:PORT               the scripted Unified CCX on a Linux socket; prints
+//!                                        "LISTENING ADDR:PORT", serves one phone, exits 0 when
+//!                                        the story was told without a script failure
+//! host-tap phone TAP IP/PREFIX SERVER    the phone: embassy-net on TAP device TAP with address
+//!                                        IP/PREFIX, connecting to SERVER:12028; plays the agent's
+//!                                        side and prints "PASS ..." (exit 0) or "FAIL ..." (exit 1)
+//! ```
+//!
+//! `tests/tap_e2e.rs` runs both inside a network namespace of its own.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener};
+use std::process::ExitCode;
+use std::time::Duration as StdDuration;
+
+use ccx_cti::phone::{Event, Phone};
+use ccx_cti_embassy::{Buffers, OwnedCommand};
+use ccx_cti_preview_story::{check_final_state, story_config, PreviewAgent, PreviewServer, PORT};
+use embassy_executor::{Executor, Spawner};
+use embassy_futures::select::{select, Either};
+use embassy_net::{Config, Ipv4Cidr, StackResources, StaticConfigV4};
+use embassy_net_tuntap::TunTapDevice;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::channel::Channel;
+use embassy_sync::signal::Signal;
+use embassy_time::{Duration, Timer};
+use static_cell::StaticCell;
+
+/// The story takes well under a second on a TAP link; this only stops a hang.
+const STORY_DEADLINE: Duration = Duration::from_secs(20);
+
+static EXECUTOR: StaticCell<Executor> = StaticCell::new();
+static NET: StaticCell<StackResources<3>> = StaticCell::new();
+static COMMANDS: Channel<CriticalSectionRawMutex, OwnedCommand, 4> = Channel::new();
+static EVENTS: Channel<CriticalSectionRawMutex, Event, 8> = Channel::new();
+static AGENT_DONE: Signal<CriticalSectionRawMutex, ()> = Signal::new();
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .target(env_logger::Target::Stdout)
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["serve", addr] => serve(addr),
+        ["phone", tap, cidr, server] => {
+            let Some(address) = parse_cidr(cidr) else {
+                eprintln!("not an IPv4 address/prefix: {cidr}");
+                return ExitCode::from(2);
+            };
+            let Ok(server) = server.parse::<Ipv4Addr>() else {
+                eprintln!("not an IPv4 address: {server}");
+                return ExitCode::from(2);
+            };
+            let tap = tap.to_string();
+            EXECUTOR.init(Executor::new()).run(move |spawner| {
+                spawner.spawn(phone(spawner, tap, address, server).unwrap());
+            })
+        }
+        _ => {
+            eprintln!("usage: host-tap serve ADDR:PORT | host-tap phone TAP IP/PREFIX SERVER_IP");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn parse_cidr(text: &str) -> Option<Ipv4Cidr> {
+    let (ip, prefix) = text.split_once('/')?;
+    Some(Ipv4Cidr::new(ip.parse().ok()?, prefix.parse().ok()?))
+}
+
+/// The scripted Unified CCX on a Linux socket: one phone, one story.
+fn serve(addr: &str) -> ExitCode {
+    let listener = match TcpListener::bind(addr) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("cannot listen on {addr}: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!("LISTENING {addr}");
+    let _ = std::io::stdout().flush();
+    let (mut stream, peer) = match listener.accept() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("accept failed: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    log::info!("server: phone connected from {peer}");
+    let _ = stream.set_read_timeout(Some(StdDuration::from_secs(30)));
+    let _ = stream.set_nodelay(true);
+    let mut server = PreviewServer::new();
+    let mut buf = [0u8; 2048];
+    loop {
+        if !server.output().is_empty() {
+            if let Err(e) = stream.write_all(server.output()) {
+                log::error!("server: write failed: {e}");
+                return ExitCode::FAILURE;
+            }
+            let n = server.output().len();
+            server.consume_output(n);
+        }
+        if let Some(failure) = server.failure() {
+            println!("SERVER FAIL: {failure:?}");
+            return ExitCode::FAILURE;
+        }
+        // The phone closes the connection when it has checked its state; closing first would
+        // race with its check of the session.
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => server.receive(buf.get(..n).unwrap_or(&[])),
+            Err(e) => {
+                log::error!("server: read failed: {e}");
+                break;
+            }
+        }
+    }
+    let (received, sent) = server.counts();
+    if server.finished() {
+        println!("SERVER DONE: received {received} messages, sent {sent}");
+        ExitCode::SUCCESS
+    } else {
+        println!("SERVER FAIL: the story stopped at {:?}", server.stage());
+        ExitCode::FAILURE
+    }
+}
+
+#[embassy_executor::task]
+async fn phone(spawner: Spawner, tap: String, address: Ipv4Cidr, server: Ipv4Addr) {
+    let device = match TunTapDevice::new(&tap) {
+        Ok(d) => d,
+        Err(e) => exit(&format!("cannot open TAP device {tap}: {e}")),
+    };
+    let config = Config::ipv4_static(StaticConfigV4 {
+        address,
+        gateway: None,
+        dns_servers: heapless::Vec::new(),
+    });
+    let seed = u64::from(std::process::id()) ^ 0x5eed_cafe_f00d_d00d;
+    let (stack, runner) = embassy_net::new(device, config, NET.init(StackResources::new()), seed);
+    spawner.spawn(net_task(runner).unwrap());
+    spawner.spawn(agent_task().unwrap());
+    stack.wait_config_up().await;
+    log::info!("phone: {address} on {tap}, server {server}:{PORT}");
+
+    let mut phone: Phone = Phone::new(story_config(&server.to_string(), PORT));
+    let mut buffers: Buffers = Buffers::new();
+    let end = ccx_cti_embassy::drive_until(
+        stack,
+        &mut phone,
+        &mut buffers,
+        COMMANDS.receiver(),
+        EVENTS.sender(),
+        select(AGENT_DONE.wait(), Timer::after(STORY_DEADLINE)),
+    )
+    .await;
+    if let Either::Second(()) = end {
+        exit("FAIL: the story did not finish in time");
+    }
+    match check_final_state(&phone) {
+        Ok(()) => {
+            println!(
+                "PASS: agent {:?}, {} calls, preview pending: {}, session {:?}",
+                phone.agent().state,
+                phone.calls().count(),
+                phone.preview().is_some(),
+                phone.session().state
+            );
+            std::process::exit(0)
+        }
+        Err(wrong) => exit(&format!("FAIL: wrong final phone state: {wrong:?}")),
+    }
+}
+
+fn exit(message: &str) -> ! {
+    println!("{message}");
+    std::process::exit(1)
+}
+
+#[embassy_executor::task]
+async fn net_task(mut runner: embassy_net::Runner<'static, TunTapDevice>) -> ! {
+    runner.run().await
+}
+
+/// The agent at the phone: shows each event and presses the story's buttons.
+#[embassy_executor::task]
+async fn agent_task() {
+    let mut agent = PreviewAgent::new();
+    loop {
+        let event = EVENTS.receive().await;
+        log::info!("phone event: {event:?}");
+        if let Some(command) = agent.on_event(&event) {
+            log::info!("agent presses {command:?}");
+            match OwnedCommand::try_from(command) {
+                Ok(owned) => COMMANDS.send(owned).await,
+                Err(e) => log::error!("agent: {e}"),
+            }
+        }
+        if agent.done() {
+            AGENT_DONE.signal(());
+        }
+    }
+}

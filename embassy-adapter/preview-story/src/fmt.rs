@@ -1,5 +1,6 @@
-//! Logging shim: `defmt`, `log`, or nothing, chosen by feature. Format strings use `{:?}` only,
-//! which both `defmt` (Format) and `log` (Debug) accept.
+//! Logging shim: `defmt`, `log`, or nothing, chosen by feature. Format strings use `{:?}` (both
+//! `defmt` (Format) and `log` (Debug) accept it) or `{}` for values that are both Format and
+//! Display.
 #![allow(unused_macros)]
 
 macro_rules! story_info {
@@ -34,7 +35,6 @@ macro_rules! story_warn {
         { let _ = ($($arg)*); }
     }};
 }
-
 macro_rules! story_error {
     ($($arg:tt)*) => {{
         #[cfg(feature = "defmt")]

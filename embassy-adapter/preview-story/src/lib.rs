@@ -88,7 +88,7 @@ impl<'a> Summary<'a> {
     }
 }
 
-impl core::fmt::Debug for Summary<'_> {
+impl core::fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.name())?;
         if let Some(id) = self.msg.invoke_id() {
@@ -106,6 +106,12 @@ impl core::fmt::Debug for Summary<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl core::fmt::Debug for Summary<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        core::fmt::Display::fmt(self, f)
     }
 }
 
@@ -307,7 +313,7 @@ impl PreviewServer {
             }
         };
         self.received += 1;
-        story_info!("server <- {:?}", Summary::of(&msg));
+        story_info!("server <- {}", Summary::of(&msg));
         if self.stage == Stage::Failed {
             return;
         }
@@ -318,8 +324,12 @@ impl PreviewServer {
                 if let Some(v) = msg.get(fields::open_req::VERSION_NUMBER) {
                     self.version = WireVersion::new(v);
                 }
+                let services = msg
+                    .get(fields::open_req::SERVICES_REQUESTED)
+                    .unwrap_or(0);
                 self.emit(MessageType::OpenConf, |e| {
                     e.set(fields::open_conf::INVOKE_ID, invoke_id)
+                        .set(fields::open_conf::SERVICES_GRANTED, services)
                         .set(fields::open_conf::CCX_ONLINE, true)
                         .set(fields::open_conf::AGENT_STATE, AgentState::Logout)
                         .string(tag::AGENT_EXTENSION, EXTENSION)
@@ -559,7 +569,7 @@ impl PreviewServer {
             }
         };
         if let Ok(msg) = decode(frame, self.version) {
-            story_info!("server -> {:?}", Summary::of(&msg));
+            story_info!("server -> {}", Summary::of(&msg));
         }
         if self.outbox.extend_from_slice(frame).is_err() {
             self.fail(ScriptFailure::OutputFull);
