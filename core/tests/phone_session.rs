@@ -333,7 +333,7 @@ fn login_after_the_session_was_replaced_reconnects_and_logs_in() {
     let rest = h.open(LOGOUT);
     assert_eq!(rest.len(), 1);
     let login = &rest[0];
-    let msg = decoded(&login);
+    let msg = decoded(login);
     assert_eq!(msg.invoke_id(), Some(invoke));
     assert_eq!(
         msg.get(fields::set_agent_state_req::AGENT_STATE),

@@ -136,16 +136,36 @@ pub fn decoded(frame: &[u8]) -> Message<'_> {
 }
 
 /// Drives one phone with explicit time (milliseconds).
-pub struct Harness {
-    pub phone: Phone,
+pub struct Harness<
+    const CALLS: usize = 4,
+    const VAR_BYTES: usize = 512,
+    const PENDING: usize = 8,
+    const TX: usize = 1024,
+    const EVENTS: usize = 16,
+> {
+    pub phone: Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>,
     pub now: Instant,
     pub acc: FrameAccumulator,
 }
 
 impl Harness {
+    /// A phone with the default capacities.
     pub fn new(config: PhoneConfig) -> Self {
+        Harness::with_phone(Phone::new(config))
+    }
+}
+
+impl<
+        const CALLS: usize,
+        const VAR_BYTES: usize,
+        const PENDING: usize,
+        const TX: usize,
+        const EVENTS: usize,
+    > Harness<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+{
+    pub fn with_phone(phone: Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>) -> Self {
         Harness {
-            phone: Phone::new(config),
+            phone,
             now: Instant::ZERO,
             acc: FrameAccumulator::new(),
         }
@@ -225,6 +245,25 @@ impl Harness {
         let rest = self.answer_resync(agent_state, &[]);
         self.events();
         rest
+    }
+
+    /// Like [`Self::open`] with the agent available, the snapshot listing `calls`; keeps
+    /// the events.
+    pub fn open_with_snapshot(&mut self, calls: &[(u32, u32)]) {
+        self.connect();
+        let open = self.sent_one(MessageType::OpenReq);
+        let invoke = decoded(&open).invoke_id().unwrap();
+        self.feed(&frame(
+            MessageType::OpenConf,
+            &[
+                ("InvokeID", invoke),
+                ("ServicesGranted", 7),
+                ("AgentState", AVAILABLE),
+            ],
+            &[],
+            &[],
+        ));
+        self.answer_resync(AVAILABLE, calls);
     }
 
     /// Answer QUERY_AGENT_STATE_REQ and SNAPSHOT_DEVICE_REQ with `calls` (id, state); returns
