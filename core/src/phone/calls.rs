@@ -294,6 +294,17 @@ impl<
         }
     }
 
+    /// The pending preview ends when its call's data says it is no longer a reservation.
+    fn recheck_preview(&mut self) {
+        let Some(id) = self.preview else {
+            return;
+        };
+        if !self.call(id).is_some_and(Call::is_reservation) {
+            self.preview = None;
+            self.push_event(Event::PreviewEnded { call: id });
+        }
+    }
+
     /// ANI, DNIS and named variables carried by `msg`; `true` when any was present.
     fn merge_data(&mut self, index: usize, msg: &Message<'_>) -> bool {
         let Some(call) = self.calls.get_mut(index) else {
@@ -423,6 +434,7 @@ impl<
         if self.merge_data(index, msg) && !created {
             self.push_event(Event::CallDataChanged { call: id });
         }
+        self.recheck_preview();
         self.offer_preview(index);
     }
 
@@ -522,6 +534,7 @@ impl<
             old
         };
         self.push_event(Event::CallDataChanged { call: id });
+        self.recheck_preview();
     }
 
     /// The call `old` is now called `new`; a record already called `new` gives way.
@@ -579,6 +592,7 @@ impl<
             self.set_call_state(index, state);
         }
         self.push_event(Event::CallDataChanged { call: primary });
+        self.recheck_preview();
     }
 
     /// Data of the `secondary` call that the primary lacks.

@@ -1,0 +1,459 @@
+//! Property tests: any sequence of server messages, garbage, button presses, time steps and
+//! transport changes leaves the phone within its limits and consistent.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod phone_support;
+
+use ccx_cti::phone::{
+    Command, Instant, Phone, PreviewAnswer, RequestKind, SessionState, TransportAction,
+};
+use ccx_cti::wire::{decode, tag, FrameAccumulator, MessageType, WireVersion};
+use phone_support::{config, frame, snapshot_conf};
+use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+
+/// A server message from a small vocabulary, with ids in small ranges so that they hit the
+/// phone's calls and requests often.
+#[derive(Debug, Clone)]
+enum Server {
+    Call {
+        ty: u8,
+        call: u32,
+        lcs: u32,
+        device: bool,
+    },
+    Begin {
+        call: u32,
+        reservation: bool,
+        vars: Vec<(String, String)>,
+    },
+    DataUpdate {
+        call: u32,
+        new: u32,
+        var: (String, String),
+    },
+    Merge {
+        conference: bool,
+        primary: u32,
+        secondary: u32,
+    },
+    Conf {
+        ty: u8,
+        invoke: u32,
+    },
+    Failure {
+        invoke: u32,
+        status: u32,
+    },
+    ControlFailure {
+        invoke: u32,
+    },
+    OpenConf {
+        invoke: u32,
+        state: u32,
+    },
+    Snapshot {
+        invoke: u32,
+        calls: Vec<(u32, u32)>,
+    },
+    AgentState {
+        state: u32,
+        mine: bool,
+    },
+    FailureEvent {
+        status: u32,
+    },
+}
+
+const CALL_EVENTS: [MessageType; 12] = [
+    MessageType::CallDeliveredEvent,
+    MessageType::CallEstablishedEvent,
+    MessageType::CallHeldEvent,
+    MessageType::CallRetrievedEvent,
+    MessageType::CallClearedEvent,
+    MessageType::CallConnectionClearedEvent,
+    MessageType::CallOriginatedEvent,
+    MessageType::CallFailedEvent,
+    MessageType::CallDivertedEvent,
+    MessageType::CallServiceInitiatedEvent,
+    MessageType::CallQueuedEvent,
+    MessageType::CallDequeuedEvent,
+];
+
+const CONFS: [MessageType; 8] = [
+    MessageType::HeartbeatConf,
+    MessageType::SetAgentStateConf,
+    MessageType::SetCallDataConf,
+    MessageType::AnswerCallConf,
+    MessageType::HoldCallConf,
+    MessageType::CloseConf,
+    MessageType::QueryAgentStateConf,
+    MessageType::MakeCallConf,
+];
+
+impl Server {
+    fn encode(&self) -> Vec<u8> {
+        match self {
+            Server::Call {
+                ty,
+                call,
+                lcs,
+                device,
+            } => {
+                let ty = CALL_EVENTS[usize::from(*ty) % CALL_EVENTS.len()];
+                let device = if *device { "4020" } else { "5000" };
+                let mut fixed = vec![("ConnectionCallID", *call)];
+                if ty != MessageType::CallDequeuedEvent || *lcs < 7 {
+                    fixed.push(("LocalConnectionState", *lcs));
+                }
+                frame(ty, &fixed, &[(tag::CONNECTION_DEVICE_ID, device)], &[])
+            }
+            Server::Begin {
+                call,
+                reservation,
+                vars,
+            } => {
+                let vars: Vec<(&str, &str)> =
+                    vars.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+                frame(
+                    MessageType::BeginCallEvent,
+                    &[
+                        ("ConnectionCallID", *call),
+                        ("CallType", if *reservation { 18 } else { 1 }),
+                    ],
+                    &[(tag::CONNECTION_DEVICE_ID, "4020")],
+                    &vars,
+                )
+            }
+            Server::DataUpdate { call, new, var } => frame(
+                MessageType::CallDataUpdateEvent,
+                &[("ConnectionCallID", *call), ("NewConnectionCallID", *new)],
+                &[
+                    (tag::CONNECTION_DEVICE_ID, "4020"),
+                    (tag::NEW_CONNECTION_DEVICE_ID, "4020"),
+                ],
+                &[(var.0.as_str(), var.1.as_str())],
+            ),
+            Server::Merge {
+                conference,
+                primary,
+                secondary,
+            } => frame(
+                if *conference {
+                    MessageType::CallConferencedEvent
+                } else {
+                    MessageType::CallTransferredEvent
+                },
+                &[("PrimaryCallID", *primary), ("SecondaryCallID", *secondary)],
+                &[],
+                &[],
+            ),
+            Server::Conf { ty, invoke } => frame(
+                CONFS[usize::from(*ty) % CONFS.len()],
+                &[("InvokeID", *invoke)],
+                &[],
+                &[],
+            ),
+            Server::Failure { invoke, status } => frame(
+                MessageType::FailureConf,
+                &[("InvokeID", *invoke), ("Status", *status)],
+                &[],
+                &[],
+            ),
+            Server::ControlFailure { invoke } => frame(
+                MessageType::ControlFailureConf,
+                &[
+                    ("InvokeID", *invoke),
+                    ("FailureCode", 17),
+                    ("PeripheralErrorCode", 88005),
+                ],
+                &[],
+                &[],
+            ),
+            Server::OpenConf { invoke, state } => frame(
+                MessageType::OpenConf,
+                &[
+                    ("InvokeID", *invoke),
+                    ("ServicesGranted", 7),
+                    ("AgentState", *state),
+                ],
+                &[],
+                &[],
+            ),
+            Server::Snapshot { invoke, calls } => snapshot_conf(*invoke, calls),
+            Server::AgentState { state, mine } => frame(
+                MessageType::AgentStateEvent,
+                &[("AgentState", *state)],
+                &[(tag::AGENT_ID, if *mine { "chli4020" } else { "other" })],
+                &[],
+            ),
+            Server::FailureEvent { status } => {
+                frame(MessageType::FailureEvent, &[("Status", *status)], &[], &[])
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    Server(Server),
+    /// A server message cut into two chunks at `split`.
+    Split(Server, usize),
+    Garbage(Vec<u8>),
+    Button(u8, u32),
+    Advance(u64),
+    /// OPEN_CONF for the phone's last OPEN_REQ, with this agent state.
+    AnswerOpen(u32),
+    /// Answer the phone's n-th pending request: confirm it, or refuse it.
+    AnswerPending(usize, bool, Vec<(u32, u32)>),
+    Connected,
+    Disconnected,
+    ConnectFailed,
+    Reconnect,
+}
+
+fn call_id() -> impl Strategy<Value = u32> {
+    1u32..8
+}
+
+fn invoke_id() -> impl Strategy<Value = u32> {
+    0u32..48
+}
+
+fn var() -> impl Strategy<Value = (String, String)> {
+    (
+        prop::sample::select(vec!["BAStatus", "BAResponse", "user.a", "user.b"]),
+        prop::sample::select(vec![
+            "DO",
+            "CO",
+            "",
+            "Skip",
+            "a long enough value 0123456789",
+        ]),
+    )
+        .prop_map(|(n, v)| (n.to_string(), v.to_string()))
+}
+
+fn server() -> impl Strategy<Value = Server> {
+    prop_oneof![
+        4 => (any::<u8>(), call_id(), prop_oneof![0u32..7, Just(0xFFFF)], any::<bool>())
+            .prop_map(|(ty, call, lcs, device)| Server::Call { ty, call, lcs, device }),
+        2 => (call_id(), any::<bool>(), prop::collection::vec(var(), 0..6))
+            .prop_map(|(call, reservation, vars)| Server::Begin { call, reservation, vars }),
+        1 => (call_id(), call_id(), var())
+            .prop_map(|(call, new, var)| Server::DataUpdate { call, new, var }),
+        1 => (any::<bool>(), call_id(), call_id())
+            .prop_map(|(conference, primary, secondary)| Server::Merge { conference, primary, secondary }),
+        2 => (any::<u8>(), invoke_id()).prop_map(|(ty, invoke)| Server::Conf { ty, invoke }),
+        1 => (invoke_id(), prop::sample::select(vec![2u32, 11, 15, 17, 92]))
+            .prop_map(|(invoke, status)| Server::Failure { invoke, status }),
+        1 => invoke_id().prop_map(|invoke| Server::ControlFailure { invoke }),
+        2 => (invoke_id(), 0u32..10).prop_map(|(invoke, state)| Server::OpenConf { invoke, state }),
+        1 => (invoke_id(), prop::collection::vec((call_id(), 0u32..7), 0..6))
+            .prop_map(|(invoke, calls)| Server::Snapshot { invoke, calls }),
+        1 => (0u32..10, any::<bool>()).prop_map(|(state, mine)| Server::AgentState { state, mine }),
+        1 => prop::sample::select(vec![11u32, 15]).prop_map(|status| Server::FailureEvent { status }),
+    ]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        8 => server().prop_map(Step::Server),
+        1 => (server(), 0usize..80).prop_map(|(s, at)| Step::Split(s, at)),
+        1 => prop::collection::vec(any::<u8>(), 0..40).prop_map(Step::Garbage),
+        4 => (any::<u8>(), call_id()).prop_map(|(b, c)| Step::Button(b, c)),
+        3 => prop_oneof![0u64..2_000, 5_000u64..40_000].prop_map(Step::Advance),
+        2 => (0u32..10).prop_map(Step::AnswerOpen),
+        3 => (0usize..8, any::<bool>(), prop::collection::vec((call_id(), 0u32..7), 0..4))
+            .prop_map(|(n, ok, calls)| Step::AnswerPending(n, ok, calls)),
+        2 => Just(Step::Connected),
+        1 => Just(Step::Disconnected),
+        1 => Just(Step::ConnectFailed),
+        1 => Just(Step::Reconnect),
+    ]
+}
+
+fn button(b: u8, call: u32) -> Command<'static> {
+    let some = if b & 0x80 != 0 { Some(call) } else { None };
+    match b % 21 {
+        0 => Command::Login { password: None },
+        1 => Command::Logout { reason: 3 },
+        2 => Command::Ready,
+        3 => Command::NotReady { reason: 1 },
+        4 => Command::WorkReady,
+        5 => Command::WorkNotReady,
+        6 => Command::Answer { call: some },
+        7 => Command::Release { call: some },
+        8 => Command::Hold { call: some },
+        9 => Command::Retrieve { call: some },
+        10 => Command::Dial { number: "5551234" },
+        11 => Command::Consult { number: "4021" },
+        12 => Command::Transfer,
+        13 => Command::Conference,
+        14 => Command::Dtmf { digits: "12#" },
+        15 => Command::Preview(PreviewAnswer::Skip),
+        16 => Command::Preview(PreviewAnswer::Accept),
+        17 => Command::Reclassify { value: "REX_VOICE" },
+        18 => Command::Callback {
+            date: "12312026",
+            time: "09:30",
+        },
+        19 => Command::SetVar {
+            name: "user.a",
+            value: "x",
+            call: some,
+        },
+        _ => Command::Close,
+    }
+}
+
+fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: usize>(
+    steps: &[Step],
+) -> bool {
+    let mut phone: Phone<C, V, P, T, E> = Phone::new(config());
+    let mut acc: FrameAccumulator<2048> = FrameAccumulator::new();
+    let mut now = Instant::ZERO;
+    let mut buf = vec![0u8; T];
+    let mut open_invoke = 0;
+    let mut reached_open = false;
+    for step in steps {
+        match step {
+            Step::AnswerOpen(state) => {
+                let conf = Server::OpenConf {
+                    invoke: open_invoke,
+                    state: *state,
+                };
+                phone.handle_bytes(now, &mut acc, &conf.encode());
+            }
+            Step::AnswerPending(n, ok, calls) => {
+                let pending: Vec<_> = phone.pending_requests().copied().collect();
+                if let Some(p) = pending.get(n % pending.len().max(1)) {
+                    let invoke = p.invoke_id;
+                    let answer = match (ok, p.request) {
+                        (false, _) => Server::ControlFailure { invoke },
+                        (true, RequestKind::SnapshotDevice) => Server::Snapshot {
+                            invoke,
+                            calls: calls.clone(),
+                        },
+                        (true, RequestKind::QueryAgentState) => Server::Conf { ty: 6, invoke },
+                        (true, _) => Server::Conf { ty: 1, invoke },
+                    };
+                    phone.handle_bytes(now, &mut acc, &answer.encode());
+                }
+            }
+            Step::Server(s) => phone.handle_bytes(now, &mut acc, &s.encode()),
+            Step::Split(s, at) => {
+                let bytes = s.encode();
+                let (a, b) = bytes.split_at((*at).min(bytes.len()));
+                phone.handle_bytes(now, &mut acc, a);
+                phone.handle_bytes(now, &mut acc, b);
+            }
+            Step::Garbage(bytes) => phone.handle_bytes(now, &mut acc, bytes),
+            Step::Button(b, call) => {
+                let _ = phone.command(now, button(*b, *call));
+            }
+            Step::Advance(ms) => {
+                now = Instant::from_millis(now.as_millis() + ms);
+                phone.handle_timeout(now);
+            }
+            Step::Connected => phone.connected(now),
+            Step::Disconnected => {
+                acc.reset();
+                phone.disconnected(now);
+            }
+            Step::ConnectFailed => phone.connect_failed(now),
+            Step::Reconnect => phone.reconnect(now),
+        }
+        if let Some(TransportAction::Disconnect) = phone.poll_transport(now) {
+            acc.reset();
+        }
+
+        // Every frame the phone sends decodes.
+        while let Some(n) = phone.poll_transmit(&mut buf) {
+            let frame = &buf[..n];
+            let version = WireVersion::new(17);
+            let msg = decode(frame, version);
+            assert!(msg.is_ok(), "sent an undecodable frame {frame:02x?}");
+            if let Ok(msg) = msg {
+                if msg.message_type() == MessageType::OpenReq {
+                    open_invoke = msg.invoke_id().unwrap();
+                }
+            }
+        }
+        // Every event prints.
+        while let Some(event) = phone.poll_event() {
+            assert!(!event.to_string().is_empty());
+        }
+        // The limits and the consistency of what the phone shows.
+        let ids: Vec<u32> = phone.calls().map(|c| c.id).collect();
+        assert!(ids.len() <= C);
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "a call is tracked twice: {ids:?}");
+        if let Some(preview) = phone.preview() {
+            assert!(preview.is_reservation());
+            assert!(phone.call(preview.id).is_some());
+        }
+        let pending: Vec<_> = phone.pending_requests().copied().collect();
+        assert!(pending.len() <= P);
+        for p in &pending {
+            assert!(p.deadline > now, "{p:?} is past its deadline at {now:?}");
+            assert!(p.deadline <= now + core::time::Duration::from_secs(10));
+        }
+        if let Some(first) = pending.iter().map(|p| p.deadline).min() {
+            let timeout = phone.poll_timeout();
+            assert!(
+                timeout.is_some_and(|t| t <= first),
+                "{timeout:?} after {first:?}"
+            );
+        }
+        reached_open |= phone.session().state == SessionState::Open;
+        if phone.session().state != SessionState::Open {
+            assert!(pending.is_empty() || phone.session().state == SessionState::Closing);
+        }
+    }
+    reached_open
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn default_phone_survives_anything(steps in prop::collection::vec(step(), 1..120)) {
+        run::<4, 512, 8, 1024, 16>(&steps);
+    }
+
+    #[test]
+    fn tiny_phone_survives_anything(steps in prop::collection::vec(step(), 1..120)) {
+        run::<2, 24, 2, 160, 3>(&steps);
+    }
+}
+
+/// The walks must get past the opening often, or the properties above say little.
+#[test]
+fn walks_reach_an_open_session() {
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let strategy = prop::collection::vec(step(), 60..120);
+    let runs = 64;
+    let opened = (0..runs)
+        .filter(|_| {
+            let steps = strategy.new_tree(&mut runner).unwrap().current();
+            run::<4, 512, 8, 1024, 16>(&steps)
+        })
+        .count();
+    println!("{opened} of {runs} walks opened a session");
+    assert!(
+        opened * 4 >= runs,
+        "only {opened} of {runs} walks opened a session"
+    );
+}
