@@ -394,16 +394,20 @@ def generate(table):
     return "\n".join(L)
 
 
-def main():
-    text = generate(load())
+def write_or_check(path, text, script):
+    """Write `text` to `path`, or with --check exit 1 when the file differs from it."""
     if "--check" in sys.argv:
-        with open(OUT) as f:
+        with open(path) as f:
             if f.read() != text:
-                print(f"{OUT} is out of date: run python3 core/codegen/generate.py", file=sys.stderr)
+                print(f"{path} is out of date: run python3 {script}", file=sys.stderr)
                 sys.exit(1)
         return
-    with open(OUT, "w") as f:
+    with open(path, "w") as f:
         f.write(text)
+
+
+def main():
+    write_or_check(OUT, generate(load()), "core/codegen/generate.py")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate import load  # noqa: E402  (the same table loader, not the same encoder)
+from generate import load, write_or_check  # noqa: E402  (the table loader, not the encoder)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(os.path.dirname(HERE), "tests", "data", "vectors.txt")
@@ -152,16 +152,7 @@ def main():
             out.append(text)
             out.append(f"= {hexframe}")
             out.append("")
-    text = "\n".join(out)
-    if "--check" in sys.argv:
-        with open(OUT) as f:
-            if f.read() != text:
-                print(f"{OUT} is out of date: run python3 core/codegen/vectors.py", file=sys.stderr)
-                sys.exit(1)
-        return
-    with open(OUT, "w") as f:
-        f.write(text)
-
+    write_or_check(OUT, "\n".join(out), "core/codegen/vectors.py")
 
 if __name__ == "__main__":
     main()

@@ -219,28 +219,12 @@ impl<'b> Encoder<'b> {
 
     fn field_parts(&mut self, tag_id: u16, parts: &[&[u8]]) -> &mut Self {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        if len > self.version.max_field_len() {
-            self.fail(EncodeError::ValueTooLong {
-                tag: tag_id,
-                length: len,
-                max: self.version.max_field_len(),
-            });
-            return self;
-        }
-        let (tw, lw) = (self.version.tag_width(), self.version.length_width());
-        let start = self.len;
-        self.len += tw + lw + len;
-        if !self.fits() {
-            return self;
-        }
-        write_uint(self.buf, start, tw, u32::from(tag_id));
-        write_uint(self.buf, start + tw, lw, u32::try_from(len).unwrap_or(0));
-        let mut at = start + tw + lw;
-        for p in parts {
-            if let Some(dst) = self.buf.get_mut(at..at + p.len()) {
-                dst.copy_from_slice(p);
+        let before = self.error;
+        self.field_header(tag_id, len);
+        if self.error == before {
+            for p in parts {
+                self.raw(p);
             }
-            at += p.len();
         }
         self
     }

@@ -314,12 +314,21 @@ impl EnumDef {
     }
 }
 
+/// The entry with key `key` of a table sorted by that key.
+fn sorted_lookup<T, K: Ord>(
+    table: &'static [T],
+    key: K,
+    key_of: impl Fn(&T) -> K,
+) -> Option<&'static T> {
+    table
+        .binary_search_by_key(&key, key_of)
+        .ok()
+        .and_then(|i| table.get(i))
+}
+
 /// The message with type number `id`.
 pub fn message_def(id: u32) -> Option<&'static MessageDef> {
-    let all = super::generated::MESSAGES;
-    all.binary_search_by_key(&id, |m| m.id)
-        .ok()
-        .and_then(|i| all.get(i))
+    sorted_lookup(super::generated::MESSAGES, id, |m| m.id)
 }
 
 /// The message named `name` (name or alias).
@@ -329,10 +338,7 @@ pub fn message_named(name: &str) -> Option<&'static MessageDef> {
 
 /// The tag with number `id`.
 pub fn tag_def(id: u16) -> Option<&'static TagDef> {
-    let all = super::generated::TAGS;
-    all.binary_search_by_key(&id, |t| t.id)
-        .ok()
-        .and_then(|i| all.get(i))
+    sorted_lookup(super::generated::TAGS, id, |t| t.id)
 }
 
 /// The tag named `name` (name or alias).
