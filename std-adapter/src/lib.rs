@@ -3,9 +3,17 @@
 //! - [`codec_cli`]: `ccx decode` / `ccx encode` (frames <-> the guide's trace text).
 //! - [`flow`]: the flow runner behind `ccx replay`.
 //! - [`driver`]: a blocking std driver that runs the sans-io phone over TCP.
+//! - [`config_file`]: the phone configuration as TOML and as a postcard blob.
+//! - [`demo`]: `ccx demo`, the whole story of a phone against the simulator.
+//! - [`load`]: `ccx load`, many phones against a simulator.
+//! - [`tui`]: `ccx phone`, a terminal agent phone.
 //! - [`sim`]: `ccx sim`, a Unified CCX CTI server simulator.
 
 pub mod codec_cli;
+pub mod config_file;
+pub mod demo;
 pub mod driver;
 pub mod flow;
+pub mod load;
 pub mod sim;
+pub mod tui;

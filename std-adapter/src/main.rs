@@ -1,2 +1,309 @@
-//! The `ccx` command-line tool.
-fn main() {}
+//! The `ccx` command-line tool: codec, flow replay, the Unified CCX simulator, a terminal
+//! agent phone, the demo, a load generator and the configuration blob.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+use ccx_cti_std::sim::{InboundCall, SimConfig, Simulator};
+use ccx_cti_std::{codec_cli, config_file, demo, flow};
+
+#[derive(Debug, Parser)]
+#[command(name = "ccx", version, about = "Unified CCX CTI agent phone tools")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Binary or hex frames -> the guide's trace text.
+    Decode(codec_cli::DecodeArgs),
+    /// Trace text -> binary or hex frames.
+    Encode(codec_cli::EncodeArgs),
+    /// Run flow files against the phone (PASS/FAIL per flow).
+    Replay(flow::ReplayArgs),
+    /// Run a simulated Unified CCX CTI server.
+    Sim(SimArgs),
+    /// A terminal agent phone for a real or simulated server.
+    Phone(ccx_cti_std::tui::PhoneArgs),
+    /// The whole story of a phone against a simulator, printed as trace text.
+    Demo(DemoArgs),
+    /// Many phones against a simulator: throughput, latency, consistency.
+    Load(ccx_cti_std::load::LoadArgs),
+    /// The phone configuration as a postcard blob (what firmware stores in flash).
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+/// `ccx sim` options. Commands on stdin while it runs: `status`, `promote`, `demote`,
+/// `call [ANI]`, `quit`.
+#[derive(Debug, Args)]
+struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:12028")]
+    listen: String,
+    /// A TOML file: agents, reason codes, inbound scenario, campaign, faults.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// A contact list CSV (`account,name,phone`) for the preview campaign.
+    #[arg(long)]
+    contacts: Option<PathBuf>,
+    /// Generate this many agents (agent0000 / extension 10000 …) instead of the default one.
+    #[arg(long)]
+    agents: Option<usize>,
+    /// Start as the standby side (OPEN_REQ refused with E_CTI_SERVER_NOT_MASTER).
+    #[arg(long)]
+    standby: bool,
+    /// The other side: a standby probes it and takes over when it stops answering.
+    #[arg(long)]
+    peer: Option<String>,
+    /// Inbound ACD calls per minute (random arrivals).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// After a call the agent goes straight back to AVAILABLE instead of WORK.
+    #[arg(long)]
+    no_auto_work: bool,
+    /// Milliseconds of WORK after which the agent becomes AVAILABLE by itself.
+    #[arg(long)]
+    wrapup_ms: Option<u64>,
+    /// Stop after this many seconds (0: run until `quit`).
+    #[arg(long, default_value_t = 0)]
+    duration: u64,
+    /// Fault: close a connection after it received N messages.
+    #[arg(long, value_name = "N")]
+    drop_after: Option<u32>,
+    /// Fault: close a connection after any message with this probability.
+    #[arg(long, value_name = "P")]
+    drop_probability: Option<f64>,
+    /// Seed of the random faults.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Fault: delay every frame sent by this many milliseconds.
+    #[arg(long, value_name = "MS")]
+    delay_ms: Option<u64>,
+    /// Fault: never answer HEARTBEAT_REQ.
+    #[arg(long)]
+    ignore_heartbeats: bool,
+    /// Fault: corrupt every Nth frame sent.
+    #[arg(long, value_name = "N")]
+    corrupt_every: Option<u32>,
+    /// Fault: send half of every Nth frame, then close.
+    #[arg(long, value_name = "N")]
+    truncate_every: Option<u32>,
+    /// Fault: send an unknown message type after every Nth frame.
+    #[arg(long, value_name = "N")]
+    unknown_message_every: Option<u32>,
+    /// Fault: append an unknown floating field to every frame.
+    #[arg(long)]
+    unknown_tags: bool,
+    /// Log level (error, warn, info, debug).
+    #[arg(long, default_value = "info")]
+    log: String,
+}
+
+/// `ccx demo` options.
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Print only the summary, not the messages.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Protocol version the phone asks for.
+    #[arg(long, default_value_t = 17, value_parser = clap::value_parser!(u8).range(10..=18))]
+    protocol_version: u8,
+    /// The longest one step may take, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    step_timeout_ms: u64,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// TOML file -> postcard blob on stdout (`ccx config encode phone.toml > phone.bin`).
+    Encode {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// Postcard blob -> TOML on stdout; passwords masked.
+    Decode {
+        /// The blob.
+        file: PathBuf,
+        /// Print passwords instead of `********`.
+        #[arg(long)]
+        show_secrets: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Cmd::Decode(args) => codec_cli::decode_main(&args),
+        Cmd::Encode(args) => codec_cli::encode_main(&args),
+        Cmd::Replay(args) => flow::replay_main(&args),
+        Cmd::Sim(args) => report(sim_main(args)),
+        Cmd::Phone(args) => ccx_cti_std::tui::phone_main(&args),
+        Cmd::Demo(args) => demo_main(&args),
+        Cmd::Load(args) => ccx_cti_std::load::load_main(&args),
+        Cmd::Config(cmd) => report(config_main(cmd)),
+    }
+}
+
+fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ccx: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn demo_main(args: &DemoArgs) -> ExitCode {
+    let opts = demo::DemoOptions {
+        trace: !args.quiet,
+        version: args.protocol_version,
+        step_timeout: Duration::from_millis(args.step_timeout_ms),
+        ..demo::DemoOptions::default()
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let report = demo::run(&opts, &mut out);
+    let _ = out.flush();
+    if report.completed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn config_main(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ConfigCmd::Encode { file } => {
+            let cfg = config_file::PhoneFile::read(&file)?.to_config()?;
+            let blob = config_file::encode_blob(&cfg)?;
+            std::io::stdout().write_all(&blob)?;
+        }
+        ConfigCmd::Decode { file, show_secrets } => {
+            let bytes =
+                std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            let cfg = config_file::decode_blob(&bytes)?;
+            print!(
+                "{}",
+                config_file::PhoneFile::from_config(&cfg, show_secrets).to_toml()?
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sim_config(args: &SimArgs) -> anyhow::Result<SimConfig> {
+    let mut cfg = match &args.config {
+        Some(path) => SimConfig::from_toml_file(path)?,
+        None => SimConfig::default(),
+    };
+    cfg.listen = args.listen.clone();
+    if let Some(n) = args.agents {
+        cfg.agents = (0..n).map(ccx_cti_std::sim::AgentDef::generated).collect();
+    }
+    if let Some(path) = &args.contacts {
+        let contacts = ccx_cti_std::sim::config::load_contacts(path)?;
+        cfg.campaign
+            .get_or_insert_with(Default::default)
+            .contacts
+            .extend(contacts);
+    }
+    cfg.standby |= args.standby;
+    if args.peer.is_some() {
+        cfg.peer = args.peer.clone();
+    }
+    if let Some(rate) = args.rate {
+        cfg.inbound.rate_per_min = rate;
+    }
+    if args.no_auto_work {
+        cfg.auto_work = false;
+    }
+    if args.wrapup_ms.is_some() {
+        cfg.wrapup_ms = args.wrapup_ms;
+    }
+    let f = &mut cfg.faults;
+    if args.drop_after.is_some() {
+        f.drop_after = args.drop_after;
+    }
+    if let Some(p) = args.drop_probability {
+        f.drop_probability = p;
+    }
+    if let Some(s) = args.seed {
+        f.seed = s;
+    }
+    if let Some(d) = args.delay_ms {
+        f.delay_ms = d;
+    }
+    f.ignore_heartbeats |= args.ignore_heartbeats;
+    if args.corrupt_every.is_some() {
+        f.corrupt_every = args.corrupt_every;
+    }
+    if args.truncate_every.is_some() {
+        f.truncate_every = args.truncate_every;
+    }
+    if args.unknown_message_every.is_some() {
+        f.unknown_message_every = args.unknown_message_every;
+    }
+    f.unknown_tags |= args.unknown_tags;
+    Ok(cfg)
+}
+
+fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
+    env_logger::Builder::new()
+        .parse_filters(&args.log)
+        .format_timestamp_millis()
+        .init();
+    let cfg = sim_config(&args)?;
+    let sim = Simulator::start(cfg)?;
+    println!(
+        "ccx sim: listening on {} as {} ({} agents). Commands: status, promote, demote, call [ANI], quit",
+        sim.addr(),
+        if sim.is_master() { "master" } else { "standby" },
+        sim.config().agents.len()
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    // Commands come from stdin; at its end the simulator keeps running until --duration.
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let deadline =
+        (args.duration > 0).then(|| std::time::Instant::now() + Duration::from_secs(args.duration));
+    loop {
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            break;
+        }
+        let line = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) => line,
+            Err(_) => continue,
+        };
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["quit"] | ["exit"] | ["stop"] => break,
+            ["status"] => print!("{}", sim.summary()),
+            ["promote"] => sim.promote(),
+            ["demote"] => sim.demote(),
+            ["call", rest @ ..] => sim.offer_call(InboundCall {
+                ani: rest
+                    .first()
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| "5551234".into()),
+                ..InboundCall::default()
+            }),
+            [] => {}
+            _ => println!("commands: status, promote, demote, call [ANI], quit"),
+        }
+    }
+    print!("{}", sim.summary());
+    sim.stop();
+    Ok(ExitCode::SUCCESS)
+}

@@ -299,6 +299,12 @@ impl Simulator {
         w.tick(Instant::now());
     }
 
+    /// Hold still (`true`): no new calls, no routing, no contact offers, no timers; the
+    /// sessions go on. For checks that need a quiet contact center.
+    pub fn set_paused(&self, paused: bool) {
+        lock(&self.world).paused = paused;
+    }
+
     /// The configuration the simulator runs with.
     pub fn config(&self) -> &SimConfig {
         &self.cfg

@@ -142,6 +142,8 @@ pub(crate) struct World {
     rng: StdRng,
     scheduled: Vec<(Instant, Action)>,
     pub(crate) counters: Counters,
+    /// No arrivals, no routing, no offers, no timers: the contact center holds still.
+    pub(crate) paused: bool,
 }
 
 fn encode_frame(
@@ -252,6 +254,7 @@ impl World {
             rng,
             scheduled: Vec::new(),
             counters: Counters::default(),
+            paused: false,
             cfg,
         };
         world.next_arrival = world.draw_arrival(now);
@@ -1847,6 +1850,10 @@ impl World {
 
     /// Let time pass: arrivals, routing, campaign offers, timers, idle sessions.
     pub(crate) fn tick(&mut self, now: Instant) {
+        if self.paused {
+            self.expire_idle(now);
+            return;
+        }
         let elapsed = now.saturating_duration_since(self.start);
         while self
             .script

@@ -1,0 +1,552 @@
+//! `ccx phone`: a terminal agent phone (ratatui + crossterm) for a real or simulated Unified
+//! CCX. The phone runs in the [driver](crate::driver); this module turns keys into commands and
+//! the phone's view and traffic into a [`view::ViewModel`] that [`view::render`] draws.
+
+pub mod view;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use crossterm::event::{self, Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::terminal;
+use crossterm::ExecutableCommand;
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+use ccx_cti::config::PhoneConfig;
+use ccx_cti::phone::PreviewAnswer;
+
+use crate::config_file::{parse_server, PhoneFile};
+use crate::demo::frame_text;
+use crate::driver::{self, AgentCommand, Direction, DriverEvent, DriverHandle, DriverOptions};
+use view::{status_for, Status, ViewModel};
+
+/// Lines of trace kept for scrolling.
+const TRACE_LINES: usize = 5000;
+/// Environment variable with the agent's password (never a flag).
+pub const PASSWORD_ENV: &str = "CCX_AGENT_PASSWORD";
+
+const KEYS: &str = "\
+Keys:
+  l  log in                      o  log out (reason prompt)
+  r  ready (AVAILABLE)           n  not ready (reason prompt)
+  w  work (WORK_NOT_READY)       W  work ready (WORK_READY)
+  a  answer the ringing call     x  release the connected call
+  h  hold                        u  retrieve the held call
+  d  dial a number               c  consult a number
+  t  transfer (held -> consult)  f  conference (held + consult)
+  m  send DTMF digits            s  set a call variable (NAME VALUE)
+  Preview contact (reservation call):
+  1  Accept   2  Reject   3  Reject-Close   4  Skip   5  Skip-Close   6  Cancel Reservation
+  During the customer call:
+  v  reclassify (REX_VOICE, REX_ANS_MACHINE, REX_FAX, REX_INVALID, DO_NOT_CALL, BUSY)
+  b  callback (MMDDYYYY HH:MM)
+  :  any command in flow syntax, e.g. `preview callback 12312026 09:30`
+  PgUp/PgDn/Home/End  scroll the trace      q  close the session and quit      Q  quit now
+
+The password comes from CCX_AGENT_PASSWORD or a prompt, never from a flag.";
+
+/// `ccx phone` options (a TOML file and/or flags; flags win).
+#[derive(Debug, Clone, Args)]
+#[command(after_help = KEYS)]
+pub struct PhoneArgs {
+    /// A TOML phone configuration (see `ccx config`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Side A (and with a second --server, side B), `host:port`.
+    #[arg(long = "server", value_name = "HOST:PORT")]
+    pub servers: Vec<String>,
+    /// AgentID.
+    #[arg(long)]
+    pub agent_id: Option<String>,
+    /// Agent extension.
+    #[arg(long)]
+    pub extension: Option<String>,
+    /// Agent instrument (the extension when left out).
+    #[arg(long)]
+    pub instrument: Option<String>,
+    /// Protocol version (10..=18).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(10..=18))]
+    pub protocol_version: Option<u8>,
+    /// Seconds between heartbeats.
+    #[arg(long)]
+    pub heartbeat_secs: Option<u16>,
+    /// IdleTimeout of OPEN_REQ in seconds.
+    #[arg(long)]
+    pub idle_timeout_secs: Option<u16>,
+    /// Seconds before reconnecting after a failure.
+    #[arg(long)]
+    pub reconnect_secs: Option<u16>,
+    /// Do not prompt for a password when CCX_AGENT_PASSWORD is not set (use the file's or none).
+    #[arg(long)]
+    pub no_password_prompt: bool,
+}
+
+impl PhoneArgs {
+    /// The configuration: defaults, then the file, then the flags.
+    pub fn phone_config(&self) -> anyhow::Result<PhoneConfig> {
+        let mut file = match &self.config {
+            Some(path) => PhoneFile::read(path)?,
+            None => PhoneFile::default(),
+        };
+        if !self.servers.is_empty() {
+            for s in &self.servers {
+                parse_server(s)?;
+            }
+            file.servers = Some(self.servers.clone());
+        }
+        macro_rules! over {
+            ($($flag:ident => $key:ident),*) => { $( if self.$flag.is_some() { file.$key = self.$flag.clone(); } )* };
+        }
+        over!(
+            agent_id => agent_id,
+            extension => agent_extension,
+            instrument => agent_instrument,
+            protocol_version => protocol_version,
+            heartbeat_secs => heartbeat_secs,
+            idle_timeout_secs => idle_timeout_secs,
+            reconnect_secs => reconnect_secs
+        );
+        file.to_config()
+    }
+}
+
+/// A prompt waiting for text, and what to do with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    Dial,
+    Consult,
+    Dtmf,
+    Reclassify,
+    Callback,
+    SetVar,
+    NotReady,
+    Logout,
+    Line,
+}
+
+impl Pending {
+    fn label(self) -> &'static str {
+        match self {
+            Pending::Dial => "dial number",
+            Pending::Consult => "consult number",
+            Pending::Dtmf => "DTMF digits",
+            Pending::Reclassify => "reclassify as",
+            Pending::Callback => "callback MMDDYYYY HH:MM",
+            Pending::SetVar => "set variable NAME VALUE",
+            Pending::NotReady => "not ready reason code",
+            Pending::Logout => "logout reason code",
+            Pending::Line => "command",
+        }
+    }
+
+    fn command(self, text: &str) -> Result<AgentCommand, String> {
+        let t = text.trim();
+        let reason = || {
+            t.parse::<u16>().or_else(|_| {
+                if t.is_empty() {
+                    Ok(0)
+                } else {
+                    Err(format!("`{t}` is not a reason code"))
+                }
+            })
+        };
+        match self {
+            Pending::Dial => AgentCommand::parse(&format!("dial {t}")),
+            Pending::Consult => AgentCommand::parse(&format!("consult {t}")),
+            Pending::Dtmf => AgentCommand::parse(&format!("dtmf {t}")),
+            Pending::Reclassify => AgentCommand::parse(&format!("preview reclassify {t}")),
+            Pending::Callback => AgentCommand::parse(&format!("preview callback {t}")),
+            Pending::SetVar => AgentCommand::parse(&format!("set-var {t}")),
+            Pending::NotReady => reason().map(|reason| AgentCommand::NotReady { reason }),
+            Pending::Logout => reason().map(|reason| AgentCommand::Logout { reason }),
+            Pending::Line => AgentCommand::parse(t),
+        }
+    }
+}
+
+/// What a key does outside a prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyAction {
+    /// Send a command.
+    Command(AgentCommand),
+    /// Ask for text first.
+    Prompt(&'static str),
+    /// Scroll the trace by this many lines (positive: up).
+    Scroll(isize),
+    /// Close the session, then quit.
+    CloseAndQuit,
+    /// Quit at once.
+    Quit,
+    /// Nothing.
+    None,
+}
+
+fn key_prompt(c: char) -> Option<Pending> {
+    Some(match c {
+        'd' => Pending::Dial,
+        'c' => Pending::Consult,
+        'm' => Pending::Dtmf,
+        'v' => Pending::Reclassify,
+        'b' => Pending::Callback,
+        's' => Pending::SetVar,
+        'n' => Pending::NotReady,
+        'o' => Pending::Logout,
+        ':' => Pending::Line,
+        _ => return None,
+    })
+}
+
+/// The action of a key (outside a prompt): the mapping `ccx phone --help` documents.
+pub fn key_action(key: KeyEvent) -> KeyAction {
+    let cmd = KeyAction::Command;
+    match key.code {
+        KeyCode::Char(c) => {
+            if let Some(p) = key_prompt(c) {
+                return KeyAction::Prompt(p.label());
+            }
+            match c {
+                'l' => cmd(AgentCommand::Login { password: None }),
+                'r' => cmd(AgentCommand::Ready),
+                'w' => cmd(AgentCommand::WorkNotReady),
+                'W' => cmd(AgentCommand::WorkReady),
+                'a' => cmd(AgentCommand::Answer { call: None }),
+                'x' => cmd(AgentCommand::Release { call: None }),
+                'h' => cmd(AgentCommand::Hold { call: None }),
+                'u' => cmd(AgentCommand::Retrieve { call: None }),
+                't' => cmd(AgentCommand::Transfer),
+                'f' => cmd(AgentCommand::Conference),
+                '1' => cmd(AgentCommand::Preview(PreviewAnswer::Accept)),
+                '2' => cmd(AgentCommand::Preview(PreviewAnswer::Reject)),
+                '3' => cmd(AgentCommand::Preview(PreviewAnswer::RejectClose)),
+                '4' => cmd(AgentCommand::Preview(PreviewAnswer::Skip)),
+                '5' => cmd(AgentCommand::Preview(PreviewAnswer::SkipClose)),
+                '6' => cmd(AgentCommand::Preview(PreviewAnswer::CancelReservation)),
+                'q' => KeyAction::CloseAndQuit,
+                'Q' => KeyAction::Quit,
+                'c' if key.modifiers.contains(KeyModifiers::CONTROL) => KeyAction::Quit,
+                _ => KeyAction::None,
+            }
+        }
+        KeyCode::PageUp => KeyAction::Scroll(10),
+        KeyCode::PageDown => KeyAction::Scroll(-10),
+        KeyCode::Up => KeyAction::Scroll(1),
+        KeyCode::Down => KeyAction::Scroll(-1),
+        KeyCode::Home => KeyAction::Scroll(isize::MAX),
+        KeyCode::End => KeyAction::Scroll(isize::MIN),
+        _ => KeyAction::None,
+    }
+}
+
+/// Read the password from the environment, or ask for it without echo.
+fn password(args: &PhoneArgs) -> anyhow::Result<Option<String>> {
+    if let Ok(p) = std::env::var(PASSWORD_ENV) {
+        return Ok(Some(p));
+    }
+    if args.no_password_prompt {
+        return Ok(None);
+    }
+    print!("Agent password (or set {PASSWORD_ENV}): ");
+    std::io::stdout().flush()?;
+    terminal::enable_raw_mode()?;
+    let mut text = String::new();
+    let result = loop {
+        match event::read() {
+            Ok(TermEvent::Key(k)) if k.kind == KeyEventKind::Press => match k.code {
+                KeyCode::Enter => break Ok(()),
+                KeyCode::Esc => break Err(anyhow::anyhow!("no password given")),
+                KeyCode::Backspace => {
+                    text.pop();
+                }
+                KeyCode::Char('c') if k.modifiers.contains(KeyModifiers::CONTROL) => {
+                    break Err(anyhow::anyhow!("interrupted"))
+                }
+                KeyCode::Char(c) => text.push(c),
+                _ => {}
+            },
+            Ok(_) => {}
+            Err(e) => break Err(e.into()),
+        }
+    };
+    terminal::disable_raw_mode()?;
+    println!();
+    result.map(|()| Some(text))
+}
+
+struct App {
+    handle: DriverHandle,
+    vm: ViewModel,
+    prompt: Option<(Pending, String)>,
+    closing: bool,
+}
+
+impl App {
+    fn push_trace(&mut self, text: &str) {
+        for line in text.lines() {
+            self.vm.trace.push(line.to_string());
+        }
+        if self.vm.trace.len() > TRACE_LINES {
+            let extra = self.vm.trace.len() - TRACE_LINES;
+            self.vm.trace.drain(..extra);
+        }
+    }
+
+    fn on_driver_event(&mut self, event: DriverEvent) {
+        match event {
+            DriverEvent::Frame {
+                at,
+                direction,
+                frame,
+                version,
+            } => {
+                let arrow = match direction {
+                    Direction::Sent => "phone -> server",
+                    Direction::Received => "server -> phone",
+                };
+                self.push_trace(&format!("[{:8.3}] {arrow}", at.as_secs_f64()));
+                self.push_trace(&frame_text(&frame, version));
+            }
+            DriverEvent::Phone { at, event } => {
+                self.push_trace(&format!("# [{:8.3}] {event:?}", at.as_secs_f64()));
+                if let Some(s) = status_for(&event) {
+                    self.vm.status = Some(s);
+                }
+            }
+            DriverEvent::CommandDone {
+                command, result, ..
+            } => {
+                if let Err(e) = result {
+                    self.vm.status = Some(Status {
+                        error: true,
+                        text: format!("{command:?}: {e}"),
+                    });
+                }
+            }
+            DriverEvent::Transport { at, note } => {
+                self.push_trace(&format!("# [{:8.3}] transport: {note:?}", at.as_secs_f64()));
+            }
+        }
+    }
+
+    /// Handle a key; false when the app should end.
+    fn on_key(&mut self, key: KeyEvent) -> bool {
+        if key.kind != KeyEventKind::Press {
+            return true;
+        }
+        if let Some((pending, mut text)) = self.prompt.take() {
+            match key.code {
+                KeyCode::Enter => match pending.command(&text) {
+                    Ok(c) => self.handle.command(c),
+                    Err(e) => {
+                        self.vm.status = Some(Status {
+                            error: true,
+                            text: e,
+                        })
+                    }
+                },
+                KeyCode::Esc => {}
+                KeyCode::Backspace => {
+                    text.pop();
+                    self.prompt = Some((pending, text));
+                }
+                KeyCode::Char(c) => {
+                    text.push(c);
+                    self.prompt = Some((pending, text));
+                }
+                _ => self.prompt = Some((pending, text)),
+            }
+            return true;
+        }
+        match key_action(key) {
+            KeyAction::Command(c) => self.handle.command(c),
+            KeyAction::Prompt(_) => {
+                if let KeyCode::Char(c) = key.code {
+                    self.prompt = key_prompt(c).map(|p| (p, String::new()));
+                }
+            }
+            KeyAction::Scroll(n) => {
+                let max = self.vm.trace.len();
+                self.vm.scroll = if n >= 0 {
+                    self.vm.scroll.saturating_add(n.unsigned_abs()).min(max)
+                } else {
+                    self.vm.scroll.saturating_sub(n.unsigned_abs())
+                };
+            }
+            KeyAction::CloseAndQuit => {
+                self.handle.command(AgentCommand::Close);
+                self.closing = true;
+                self.vm.status = Some(Status {
+                    error: false,
+                    text: "closing the session…".into(),
+                });
+            }
+            KeyAction::Quit => return false,
+            KeyAction::None => {}
+        }
+        true
+    }
+}
+
+fn run_app(app: &mut App) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout();
+    terminal::enable_raw_mode()?;
+    stdout.execute(terminal::EnterAlternateScreen)?;
+    let mut terminal = Terminal::new(CrosstermBackend::new(stdout))?;
+    let mut closing_since: Option<std::time::Instant> = None;
+    let result = loop {
+        while let Ok(ev) = app.handle.events().try_recv() {
+            app.on_driver_event(ev);
+        }
+        let view = app.handle.view();
+        app.vm.update(&view);
+        app.vm.prompt = app
+            .prompt
+            .as_ref()
+            .map(|(p, t)| (p.label().to_string(), t.clone()));
+        if let Err(e) = terminal.draw(|f| view::render(f, &app.vm)) {
+            break Err(e.into());
+        }
+        if app.closing {
+            let since = *closing_since.get_or_insert_with(std::time::Instant::now);
+            let closed = view.session.state == ccx_cti::phone::SessionState::Disconnected;
+            if closed || since.elapsed() > Duration::from_secs(3) {
+                break Ok(());
+            }
+        }
+        match event::poll(Duration::from_millis(50)) {
+            Ok(true) => match event::read() {
+                Ok(TermEvent::Key(k)) => {
+                    if !app.on_key(k) {
+                        break Ok(());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => break Err(e.into()),
+            },
+            Ok(false) => {}
+            Err(e) => break Err(e.into()),
+        }
+    };
+    terminal::disable_raw_mode()?;
+    terminal
+        .backend_mut()
+        .execute(terminal::LeaveAlternateScreen)?;
+    terminal.show_cursor()?;
+    result
+}
+
+/// `ccx phone`.
+pub fn phone_main(args: &PhoneArgs) -> ExitCode {
+    let result = (|| -> anyhow::Result<()> {
+        let mut cfg = args.phone_config()?;
+        if let Some(p) = password(args)? {
+            cfg.agent_password.clear();
+            cfg.agent_password
+                .push_str(&p)
+                .map_err(|_| anyhow::anyhow!("the password is too long"))?;
+        }
+        let servers: Vec<String> = cfg
+            .servers
+            .iter()
+            .map(|s| format!("{}:{}", s.host, s.port))
+            .collect();
+        let title = format!(
+            "agent {} ext {} @ {}",
+            cfg.agent_id,
+            cfg.agent_extension,
+            servers.join(" / ")
+        );
+        let handle = driver::spawn(
+            cfg,
+            DriverOptions {
+                trace_frames: true,
+                name: "phone".into(),
+            },
+        )?;
+        let mut app = App {
+            handle,
+            vm: ViewModel {
+                title,
+                ..ViewModel::default()
+            },
+            prompt: None,
+            closing: false,
+        };
+        run_app(&mut app)
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ccx phone: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    #[test]
+    fn keys_map_to_the_documented_commands() {
+        assert_eq!(
+            key_action(key('r')),
+            KeyAction::Command(AgentCommand::Ready)
+        );
+        assert_eq!(
+            key_action(key('4')),
+            KeyAction::Command(AgentCommand::Preview(PreviewAnswer::Skip))
+        );
+        assert_eq!(
+            key_action(key('6')),
+            KeyAction::Command(AgentCommand::Preview(PreviewAnswer::CancelReservation))
+        );
+        assert_eq!(key_action(key('d')), KeyAction::Prompt("dial number"));
+        assert_eq!(key_action(key('q')), KeyAction::CloseAndQuit);
+        assert!(KEYS.contains("Cancel Reservation"));
+    }
+
+    #[test]
+    fn prompts_build_commands() {
+        assert_eq!(
+            Pending::Callback.command("12312026 09:30"),
+            Ok(AgentCommand::Callback {
+                date: "12312026".into(),
+                time: "09:30".into()
+            })
+        );
+        assert_eq!(
+            Pending::NotReady.command(""),
+            Ok(AgentCommand::NotReady { reason: 0 })
+        );
+        assert!(Pending::NotReady.command("x").is_err());
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let args = PhoneArgs {
+            config: None,
+            servers: vec!["10.1.1.1:2000".into(), "10.1.1.2".into()],
+            agent_id: Some("a7".into()),
+            extension: Some("7007".into()),
+            instrument: None,
+            protocol_version: Some(16),
+            heartbeat_secs: None,
+            idle_timeout_secs: None,
+            reconnect_secs: None,
+            no_password_prompt: true,
+        };
+        let cfg = args.phone_config().unwrap();
+        assert_eq!(cfg.servers.len(), 2);
+        assert_eq!(cfg.servers[0].port, 2000);
+        assert_eq!(cfg.agent_id.as_str(), "a7");
+        assert_eq!(cfg.protocol_version, 16);
+    }
+}
