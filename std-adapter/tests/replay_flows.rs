@@ -90,3 +90,41 @@ fn an_unreadable_or_unparsable_file_is_unusable() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn without_start_the_phone_begins_disconnected_and_opens_when_asked() {
+    let flow = "\
+config:
+  AgentID: chli4020
+  AgentExtension: 4020
+expect: session.state = disconnected
+client:
+  MsgType: OPEN_REQ
+    VersionNumber: 17
+    IdleTimeout: 80
+    ServicesRequested: 7
+    AgentID: chli4020
+    AgentExtension: 4020
+expect: session.state = opening
+server:
+  MsgType: OPEN_CONF
+    ServicesGranted: 7
+    CCXOnline: 1
+    AgentState: LOGOUT
+expect: session.state = open
+client:
+  MsgType: QUERY_AGENT_STATE_REQ
+    AgentID: chli4020
+  MsgType: SNAPSHOT_DEVICE_REQ
+server:
+  MsgType: QUERY_AGENT_STATE_CONF
+    AgentState: NOT_READY
+  MsgType: SNAPSHOT_DEVICE_CONF
+    NumCalls: 0
+expect: agent.state = NOT_READY
+";
+    match replay_text("no-start", flow) {
+        FileResult::Passed => {}
+        other => panic!("{other:?}"),
+    }
+}

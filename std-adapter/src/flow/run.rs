@@ -383,7 +383,8 @@ impl<const CALLS: usize> Runner<CALLS> {
             acc: FrameAccumulator::new(),
             now: 0,
             connected: false,
-            accept_connections: false,
+            // Connection attempts succeed until `net: drop`; `net: reconnect` lets them through again.
+            accept_connections: true,
             sent: Vec::new(),
             outstanding: Vec::new(),
             reports: Vec::new(),
@@ -555,6 +556,14 @@ impl<const CALLS: usize> Runner<CALLS> {
         }
         for located in &file.located {
             let line = located.line;
+            // The phone acts on what is due before the runner does anything; checks of its
+            // state see it as the last action left it.
+            if !matches!(
+                located.item,
+                Item::Expect { .. } | Item::ExpectError(_) | Item::Step { .. }
+            ) {
+                self.pump();
+            }
             match &located.item {
                 Item::Step { label } => self.step = label.clone(),
                 Item::Server(block) => self.server(block)?,
