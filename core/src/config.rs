@@ -43,17 +43,23 @@ pub struct PhoneConfig {
     pub protocol_version: u8,
     /// Width of a floating field's length under version 18 (1 or 2).
     pub v18_length_width: u8,
-    /// Seconds between heartbeats (the server accepts at most 30).
+    /// Seconds without sending anything after which the phone sends HEARTBEAT_REQ (the
+    /// server accepts at most 30). 0 sends no heartbeats.
     pub heartbeat_secs: u16,
-    /// IdleTimeout of OPEN_REQ in seconds (20..=119, 4 × heartbeat by default).
+    /// IdleTimeout of OPEN_REQ in seconds (20..=119, 4 × heartbeat by default). The phone
+    /// also gives the session up when it has received nothing for this long; 0 turns that
+    /// check off (the server still gets the value).
     pub idle_timeout_secs: u16,
-    /// Unanswered heartbeats after which the session is declared dead.
+    /// Unanswered heartbeats after which the session is declared dead (0 counts as 1).
     pub missed_heartbeats: u8,
-    /// Seconds a request may wait for its confirmation.
+    /// Seconds a request (OPEN_REQ and CLOSE_REQ included) may wait for its confirmation
+    /// (0 counts as 1).
     pub request_timeout_secs: u16,
-    /// Seconds to wait before reconnecting after a failure (at least 10 after FAILURE_CONF).
+    /// Seconds to wait before reconnecting after a failure. After a refused OPEN_REQ the
+    /// phone waits at least 10 s whatever this says (wire-session.md §4.12); after
+    /// E_CTI_SERVER_NOT_MASTER it tries the other side after 1 s.
     pub reconnect_secs: u16,
-    /// Seconds a TCP connect may take.
+    /// Seconds a TCP connect may take before the phone gives the attempt up (0 counts as 1).
     pub connect_timeout_secs: u16,
     /// ServicesRequested of OPEN_REQ.
     pub services_requested: u32,

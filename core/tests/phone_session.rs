@@ -552,3 +552,17 @@ fn agent_state_events_about_another_agent_are_ignored() {
     assert_eq!(h.phone.agent().state, AgentState::NotReady);
     assert_eq!(h.phone.agent().reason, 32760);
 }
+
+#[test]
+fn a_frame_cut_by_a_dropped_connection_does_not_spoil_the_next() {
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    let begin = begin_call(7, CALLTYPE_ACD_IN, &[]);
+    h.feed(&begin[..5]);
+    h.phone.disconnected(h.now);
+    h.advance_secs(10);
+    h.open(AVAILABLE);
+    assert_eq!(h.phone.session().server, 1);
+    h.feed(&begin);
+    assert!(h.phone.call(7).is_some());
+}

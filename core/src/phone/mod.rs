@@ -313,7 +313,8 @@ pub enum SessionEndReason {
     Closed,
     /// OPEN_REQ got no answer within the request timeout.
     OpenTimedOut,
-    /// The configuration does not fit OPEN_REQ (a field too long); the phone does not retry.
+    /// OPEN_REQ cannot be built from the configuration (a field too long for its tag, or
+    /// the frame larger than the transmit queue); the phone does not retry.
     InvalidConfiguration,
 }
 
@@ -633,13 +634,19 @@ impl<
     ///
     /// A framing error (a length beyond `N`) ends the session ([`SessionEndReason::FramingError`]),
     /// resets `acc` and drops the rest of `bytes`: the stream cannot be resynchronised.
-    /// Bytes that arrive while no transport is up are dropped.
+    /// Bytes that arrive while no transport is up are dropped. The first bytes after
+    /// `connected` reset `acc`, so that a frame cut short by the old connection cannot
+    /// spoil the new one.
     pub fn handle_bytes<const N: usize>(
         &mut self,
         now: Instant,
         acc: &mut FrameAccumulator<N>,
         bytes: &[u8],
     ) {
+        if self.link.fresh_stream && self.link_is_up() {
+            acc.reset();
+            self.link.fresh_stream = false;
+        }
         let mut input = bytes;
         while !input.is_empty() && self.link_is_up() {
             let left = match acc.feed(input) {

@@ -59,6 +59,9 @@ pub(super) struct Link {
     pub(super) unanswered_heartbeats: u8,
     /// A login the agent asked for while the session was down: (InvokeID, password).
     pub(super) login_after_open: Option<(u32, ShortText)>,
+    /// A new transport is up: the adapter's accumulator may still hold part of a frame of
+    /// the old one, so the next `handle_bytes` starts it afresh.
+    pub(super) fresh_stream: bool,
 }
 
 impl Link {
@@ -75,6 +78,7 @@ impl Link {
             heartbeat_ids: heapless::Deque::new(),
             unanswered_heartbeats: 0,
             login_after_open: None,
+            fresh_stream: false,
         }
     }
 }
@@ -132,6 +136,7 @@ impl<
             return;
         }
         self.session.state = SessionState::Opening;
+        self.link.fresh_stream = true;
         self.session.version = u32::from(self.config.protocol_version);
         self.link.last_received = now;
         self.link.heartbeat_ids.clear();
