@@ -220,8 +220,8 @@ impl Story<'_> {
         loop {
             let view = self.handle.view();
             if done(&view, &self.events) {
-                // The driver reports before it publishes its view: what led here is queued.
-                while let Ok(event) = self.handle.events().try_recv() {
+                // What led here is reported right after the view: print it before the next step.
+                while let Ok(event) = self.handle.events().recv_timeout(Duration::from_millis(5)) {
                     self.show(event);
                 }
                 self.report.steps.push((title.to_string(), true));

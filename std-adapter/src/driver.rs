@@ -558,7 +558,6 @@ impl Driver {
             }
             self.drive_transport();
             self.flush();
-            self.publish();
             let now = self.now();
             let wait = self
                 .phone
@@ -768,6 +767,8 @@ impl Driver {
                 self.phone.disconnected(self.now());
             }
         }
+        // The view first: a caller that gets an event finds the view at least that new.
+        self.publish();
         while let Some(event) = self.phone.poll_event() {
             self.emit(DriverEvent::Phone {
                 at: self.elapsed(),

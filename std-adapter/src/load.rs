@@ -18,11 +18,14 @@ use rand::{Rng, SeedableRng};
 
 use ccx_cti::config::{PhoneConfig, ShortText};
 use ccx_cti::phone::{Event, PreviewAnswer, SessionState};
-use ccx_cti::wire::{AgentState, LocalConnectionState};
+use ccx_cti::wire::{AgentState, CallType, LocalConnectionState};
 
 use crate::config_file::parse_server;
 use crate::driver::{self, AgentCommand, DriverEvent, DriverHandle, DriverOptions, PhoneView};
 use crate::sim::{AgentDef, Campaign, SimConfig, Simulator};
+
+/// How long an agent waits before pressing the same button again.
+const REPEAT_GUARD: Duration = Duration::from_millis(500);
 
 /// `ccx load` options.
 #[derive(Debug, Clone, Args)]
@@ -73,6 +76,7 @@ struct AgentStats {
     latencies: Vec<Duration>,
     sessions: u64,
     refused: u64,
+    refusals: std::collections::BTreeMap<String, u64>,
     timed_out: u64,
     command_errors: u64,
     malformed: u64,
@@ -100,6 +104,8 @@ pub struct LoadReport {
     pub never_opened: usize,
     /// Requests refused by the server.
     pub refused: u64,
+    /// Refusals by request and status.
+    pub refusals: std::collections::BTreeMap<String, u64>,
     /// Requests without an answer in time.
     pub timed_out: u64,
     /// Commands the phone refused locally.
@@ -183,6 +189,14 @@ impl LoadReport {
             "  reconnects {}, phones never opened {}, refused {}, timed out {}, local command errors {}, malformed {}, events lost {}",
             self.reconnects, self.never_opened, self.refused, self.timed_out, self.command_errors, self.malformed, self.events_lost
         );
+        if !self.refusals.is_empty() {
+            let parts: Vec<String> = self
+                .refusals
+                .iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect();
+            let _ = writeln!(s, "  refused: {}", parts.join(", "));
+        }
         if self.mismatches.is_empty() {
             let _ = writeln!(s, "  consistency: every phone agrees with the simulator");
         } else {
@@ -232,6 +246,9 @@ struct Agent {
     waiting: Option<(Option<u32>, Instant)>,
     talking_since: Option<(u32, Instant)>,
     reclassified: bool,
+    /// The last button pressed: the same one is not pressed again until the view moved on
+    /// (a confirmation may arrive before the event that changes the call).
+    last: Option<(AgentCommand, Instant)>,
 }
 
 impl Agent {
@@ -275,8 +292,18 @@ impl Agent {
                     self.stats.latencies.push(at.elapsed());
                 }
             }
-            Event::RequestFailed { invoke_id, .. } => {
+            Event::RequestFailed {
+                invoke_id,
+                request,
+                status,
+                ..
+            } => {
                 self.stats.refused += 1;
+                let key = format!(
+                    "{} status {status}",
+                    crate::tui::view::request_name(request)
+                );
+                *self.stats.refusals.entry(key).or_default() += 1;
                 if done(&self.waiting, invoke_id) {
                     self.waiting = None;
                 }
@@ -299,7 +326,6 @@ impl Agent {
             return None;
         }
         if let Some(call) = view.preview {
-            self.stats.previews += 1;
             let answer = match self.rng.gen_range(0..100) {
                 0..=39 => PreviewAnswer::Accept,
                 40..=59 => PreviewAnswer::Skip,
@@ -314,9 +340,11 @@ impl Agent {
         if let Some(ringing) = view
             .calls
             .iter()
-            .find(|c| c.state == LocalConnectionState::Alerting)
+            // A reservation also "alerts", but it is answered with BAResponse only.
+            .find(|c| {
+                c.state == LocalConnectionState::Alerting && c.call_type != CallType::Reservation
+            })
         {
-            self.stats.answers += 1;
             return Some(AgentCommand::Answer {
                 call: Some(ringing.id),
             });
@@ -379,7 +407,19 @@ impl Agent {
             if self.waiting.is_none() {
                 let view = self.handle.view();
                 if let Some(cmd) = self.next_action(&view) {
-                    self.press(cmd);
+                    let repeat = self
+                        .last
+                        .as_ref()
+                        .is_some_and(|(c, at)| *c == cmd && at.elapsed() < REPEAT_GUARD);
+                    if !repeat {
+                        match cmd {
+                            AgentCommand::Answer { .. } => self.stats.answers += 1,
+                            AgentCommand::Preview(_) => self.stats.previews += 1,
+                            _ => {}
+                        }
+                        self.last = Some((cmd.clone(), Instant::now()));
+                        self.press(cmd);
+                    }
                 }
             }
         }
@@ -438,6 +478,7 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
             waiting: None,
             talking_since: None,
             reclassified: false,
+            last: None,
         };
         let stop = Arc::clone(&stop);
         threads.push(
@@ -485,6 +526,9 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
         report.reconnects += stats.sessions.saturating_sub(1);
         report.never_opened += usize::from(stats.sessions == 0);
         report.refused += stats.refused;
+        for (k, v) in stats.refusals {
+            *report.refusals.entry(k).or_default() += v;
+        }
         report.timed_out += stats.timed_out;
         report.command_errors += stats.command_errors;
         report.malformed += stats.malformed;

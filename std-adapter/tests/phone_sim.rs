@@ -156,6 +156,27 @@ fn the_demo_story_completes() {
     assert!(text.contains("contact answers: accepted 1, skipped 1"));
 }
 
+#[test]
+fn the_demo_story_completes_at_versions_10_and_18() {
+    for version in [10, 18] {
+        let mut out = Vec::new();
+        let report = demo::run(
+            &DemoOptions {
+                trace: false,
+                version,
+                ..DemoOptions::default()
+            },
+            &mut out,
+        );
+        assert!(
+            report.completed(),
+            "version {version}: {:?}\n{}",
+            report.failure,
+            String::from_utf8_lossy(&out)
+        );
+    }
+}
+
 /// Offer one contact, answer it, and check both sides.
 fn answer_preview(answer: PreviewAnswer) -> (Simulator, TestPhone) {
     let sim = campaign_sim(1);

@@ -491,3 +491,41 @@ fn fault_flags_change_what_is_sent() {
     let counters = sim.counters();
     assert_eq!(counters.faults.get("unknown-message"), Some(&1));
 }
+
+#[test]
+fn a_silent_session_is_closed_after_its_idle_timeout() {
+    let sim = Simulator::start(SimConfig {
+        idle_timeout_override_ms: Some(100),
+        ..SimConfig::loopback()
+    })
+    .unwrap();
+    let mut c = RawClient::connect(&sim);
+    c.open("chli4020");
+    // Nothing more is sent: the server closes the connection by itself.
+    assert!(c.next().is_none());
+    assert_eq!(sim.counters().idle_timeouts, 1);
+    assert!(!sim.agent("chli4020").unwrap().connected);
+}
+
+#[test]
+fn version_18_is_answered_with_two_byte_tags() {
+    let sim = Simulator::start(SimConfig::loopback()).unwrap();
+    let mut c = RawClient::connect(&sim);
+    c.version = WireVersion::new(18);
+    c.send(MessageType::OpenReq, |e| {
+        e.set(fields::open_req::VERSION_NUMBER, 18)
+            .set(fields::open_req::IDLE_TIMEOUT, 80)
+            .set(fields::open_req::SERVICES_REQUESTED, 7);
+        e.string(tag::CLIENT_ID, "t")
+            .bytes(tag::CLIENT_PASSWORD, &[]);
+        e.string(tag::AGENT_ID, "chli4020");
+    });
+    let conf = c.expect(MessageType::OpenConf);
+    let msg = decode(&conf, WireVersion::new(18)).unwrap();
+    assert_eq!(msg.string(tag::AGENT_ID), Some("chli4020"));
+    assert_eq!(msg.number(tag::CONFIG_MSG_MASK_GRANTED), Some(0));
+    // The same bytes do not read as version 17.
+    assert!(decode(&conf, WireVersion::new(17))
+        .map(|m| m.string(tag::AGENT_ID) != Some("chli4020"))
+        .unwrap_or(true));
+}

@@ -329,6 +329,9 @@ pub struct SimConfig {
     pub wrapup_ms: Option<u64>,
     /// Width of a floating field's length under version 18 (1 or 2).
     pub v18_length_width: u8,
+    /// Close a silent session after this many milliseconds instead of its IdleTimeout (tests;
+    /// the IdleTimeout a client may ask for is at least 20 s).
+    pub idle_timeout_override_ms: Option<u64>,
     /// Faults to inject.
     pub faults: Faults,
 }
@@ -348,6 +351,7 @@ impl Default for SimConfig {
             auto_work: true,
             wrapup_ms: None,
             v18_length_width: ccx_cti::wire::V18_LENGTH_WIDTH_DEFAULT,
+            idle_timeout_override_ms: None,
             faults: Faults::default(),
         }
     }

@@ -582,7 +582,10 @@ impl World {
         if let Some(conn) = self.conns.get_mut(&conn_id) {
             conn.version = Some(version);
             conn.agent = Some(a);
-            conn.idle_timeout = (idle != u32::MAX).then(|| Duration::from_secs(u64::from(idle)));
+            conn.idle_timeout = match self.cfg.idle_timeout_override_ms {
+                Some(ms) => Some(Duration::from_millis(ms)),
+                None => (idle != u32::MAX).then(|| Duration::from_secs(u64::from(idle))),
+            };
             conn.call_mask = msg.get(fields::open_req::CALL_MSG_MASK).unwrap_or(0);
             conn.agent_mask = msg.get(fields::open_req::AGENT_STATE_MASK).unwrap_or(0);
             conn.last_rx = now;
@@ -709,8 +712,11 @@ impl World {
                 }
                 let capacity = msg.get(f::AGENT_CAPACITY).unwrap_or(0);
                 self.confirm(conn_id, MessageType::SetAgentStateConf, msg);
+                // AgentCapacity exists from version 12; an older client cannot say, so its
+                // agent is taken as configured for outbound.
+                let old_client = msg.version().number() < 12;
                 if let Some(agent) = self.agents.get_mut(a) {
-                    agent.outbound = capacity & 1 != 0;
+                    agent.outbound = capacity & 1 != 0 || old_client;
                 }
                 if msg.get(f::FORCED_FLAG) == Some(2) {
                     return; // authenticate only, no state change (v12+)
