@@ -20,6 +20,26 @@
 //!
 //! Capacities are const generics; running out of one is an [`Event`], never a panic and never
 //! a silent drop.
+//!
+//! # Session life
+//!
+//! After `connected` the phone sends OPEN_REQ; OPEN_CONF opens the session and the phone
+//! asks for the agent's state (QUERY_AGENT_STATE_REQ) and the calls at the agent's device
+//! (SNAPSHOT_DEVICE_REQ). Calls tracked before a reconnect that the snapshot does not list
+//! are reported as [`Event::CallLost`]; if the snapshot is refused or unanswered, all of them
+//! are. When the session ends, [`Event::SessionLost`] says why and when the next attempt is
+//! due, and every request still waiting is reported as [`Event::RequestAborted`]:
+//!
+//! | what happened | next attempt |
+//! |---|---|
+//! | OPEN_REQ refused | after `max(`[`OPEN_REFUSED_MIN_WAIT`]`, reconnect_secs)`, other side |
+//! | E_CTI_SERVER_NOT_MASTER | after [`NOT_MASTER_RETRY`], other side (one server: as refused) |
+//! | heartbeats unanswered, nothing received for IdleTimeout, FAILURE_CONF to a heartbeat | after `reconnect_secs`, other side |
+//! | the server closed the connection, connect failed or timed out, OPEN_CONF timed out | after `reconnect_secs`, other side |
+//! | framing error | after `reconnect_secs`, same side |
+//! | E_CTI_NEW_SESSION_OPENED, CLOSE_CONF | none until [`Phone::reconnect`] or `Command::Login` |
+//!
+//! "Other side" alternates between `config.servers[0]` and `[1]` when two are configured.
 
 mod calls;
 mod events;
@@ -31,6 +51,7 @@ mod tx;
 #[cfg(test)]
 mod tests;
 
+pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
 pub use time::{Duration, Instant};
 
 use crate::config::PhoneConfig;

@@ -53,7 +53,6 @@ pub(super) struct Link {
     pub(super) deadline: Instant,
     pub(super) last_sent: Instant,
     pub(super) last_received: Instant,
-    pub(super) open_invoke_id: u32,
     pub(super) close_invoke_id: u32,
     pub(super) heartbeat_ids: heapless::Deque<u32, TRACKED_HEARTBEATS>,
     pub(super) unanswered_heartbeats: u8,
@@ -73,7 +72,6 @@ impl Link {
             deadline: Instant::ZERO,
             last_sent: Instant::ZERO,
             last_received: Instant::ZERO,
-            open_invoke_id: 0,
             close_invoke_id: 0,
             heartbeat_ids: heapless::Deque::new(),
             unanswered_heartbeats: 0,
@@ -143,7 +141,6 @@ impl<
         self.link.unanswered_heartbeats = 0;
         self.tx.clear();
         let invoke_id = self.fresh_invoke_id();
-        self.link.open_invoke_id = invoke_id;
         self.link.deadline = now + self.request_timeout();
         if self.queue_open_req(now, invoke_id).is_err() {
             self.lose_session(
@@ -418,9 +415,9 @@ impl<
 
     fn on_open_conf(&mut self, now: Instant, msg: &Message<'_>) {
         use fields::open_conf as f;
-        if self.session.state != SessionState::Opening
-            || msg.get(f::INVOKE_ID) != Some(self.link.open_invoke_id)
-        {
+        // OPEN_REQ is the only request of a session being opened, so the InvokeID is not
+        // checked: a server that echoes a wrong one still opens the session.
+        if self.session.state != SessionState::Opening {
             self.push_event(Event::UnexpectedMessage {
                 message_type: msg.message_type().id(),
             });
@@ -452,7 +449,8 @@ impl<
             self.lose_session(now, SessionEndReason::Replaced, Retry::Never, true);
             return;
         }
-        if self.session.state == SessionState::Opening && invoke_id == self.link.open_invoke_id {
+        // While opening, OPEN_REQ is the only request a FAILURE_CONF can answer.
+        if self.session.state == SessionState::Opening {
             let long_wait = secs(self.config.reconnect_secs).max(OPEN_REFUSED_MIN_WAIT);
             if status == STATUS_SERVER_NOT_MASTER {
                 let retry = if self.config.servers.len() >= 2 {
