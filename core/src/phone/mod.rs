@@ -22,6 +22,7 @@
 //! a silent drop.
 
 mod calls;
+mod command;
 mod events;
 mod requests;
 mod session;
@@ -31,6 +32,7 @@ mod tx;
 #[cfg(test)]
 mod tests;
 
+pub use command::{CommandParseError, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT};
 pub use time::{Duration, Instant};
 
 use crate::config::PhoneConfig;
