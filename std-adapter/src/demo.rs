@@ -138,9 +138,13 @@ impl Story<'_> {
 
     /// Take one driver event (waiting at most `wait`), print it, remember phone events.
     fn pump(&mut self, wait: Duration) {
-        let Ok(event) = self.handle.events().recv_timeout(wait) else {
-            return;
-        };
+        if let Ok(event) = self.handle.events().recv_timeout(wait) {
+            self.show(event);
+        }
+    }
+
+    /// Print one driver event and remember phone events.
+    fn show(&mut self, event: DriverEvent) {
         match event {
             DriverEvent::Frame {
                 at,
@@ -216,6 +220,10 @@ impl Story<'_> {
         loop {
             let view = self.handle.view();
             if done(&view, &self.events) {
+                // The driver reports before it publishes its view: what led here is queued.
+                while let Ok(event) = self.handle.events().try_recv() {
+                    self.show(event);
+                }
                 self.report.steps.push((title.to_string(), true));
                 return Ok(view);
             }

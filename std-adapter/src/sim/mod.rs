@@ -253,6 +253,8 @@ impl Simulator {
         }
         self.node.master.store(false, Ordering::SeqCst);
         lock(&self.world).close_node(&self.node);
+        // Wake the acceptor from its blocking accept.
+        let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
         let threads = self
             .threads
             .lock()

@@ -20,7 +20,7 @@ use super::config::{Faults, SimConfig};
 use super::world::{After, Out, World};
 use super::{lock, NodeState};
 
-/// How often the acceptor looks at the stop flag.
+/// Pause after a failed accept (out of descriptors), so as not to spin.
 const ACCEPT_POLL: Duration = Duration::from_millis(10);
 /// A tag no message of the protocol table uses, for the unknown-tag fault.
 const UNKNOWN_TAG_V17: u16 = 251;
@@ -39,19 +39,19 @@ pub(super) fn spawn_acceptor(
     world: Arc<Mutex<World>>,
     cfg: SimConfig,
 ) -> std::io::Result<JoinHandle<()>> {
-    listener.set_nonblocking(true)?;
     spawn_named("sim-accept", move || loop {
+        let accepted = listener.accept();
+        // `stop` sets the flag, then connects once to wake this blocking accept.
         if node.stopped.load(Ordering::SeqCst) {
             return;
         }
-        match listener.accept() {
+        match accepted {
             Ok((stream, peer)) => {
                 log::debug!("simulator: connection from {peer}");
                 if let Err(e) = serve(stream, &node, &world, &cfg.faults) {
                     log::warn!("simulator: cannot serve {peer}: {e}");
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(ACCEPT_POLL),
             Err(e) => {
                 log::warn!("simulator: accept failed: {e}");
                 std::thread::sleep(ACCEPT_POLL);

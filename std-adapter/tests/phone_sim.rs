@@ -1,0 +1,540 @@
+//! The phone (through the std driver) against the simulator over loopback TCP: the demo
+//! story, every preview answer, an inbound call through hold, consult, transfer and
+//! conference, failover from side A to side B, a simulator restart, and every fault flag.
+//! Every wait is bounded; nothing asserts on wall-clock durations.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use ccx_cti::config::{PhoneConfig, ServerAddr, ShortText};
+use ccx_cti::phone::{Event, PreviewAnswer, SessionEndReason, SessionState};
+use ccx_cti::wire::{AgentState, LocalConnectionState};
+use ccx_cti_std::demo::{self, DemoOptions};
+use ccx_cti_std::driver::{
+    self, AgentCommand, DriverEvent, DriverHandle, DriverOptions, PhoneView,
+};
+use ccx_cti_std::sim::{Campaign, Faults, InboundCall, SimConfig, Simulator};
+
+const LIMIT: Duration = Duration::from_secs(15);
+
+struct TestPhone {
+    handle: DriverHandle,
+    events: Vec<Event>,
+}
+
+fn config(servers: &[SocketAddr]) -> PhoneConfig {
+    let mut cfg = demo::phone_config(servers[0], 17);
+    cfg.servers.clear();
+    for s in servers {
+        let mut host = ShortText::new();
+        host.push_str(&s.ip().to_string()).unwrap();
+        cfg.servers
+            .push(ServerAddr {
+                host,
+                port: s.port(),
+            })
+            .unwrap();
+    }
+    cfg.reconnect_secs = 1;
+    cfg
+}
+
+impl TestPhone {
+    fn start(cfg: PhoneConfig) -> TestPhone {
+        let handle = driver::spawn(cfg, DriverOptions::default()).unwrap();
+        TestPhone {
+            handle,
+            events: Vec::new(),
+        }
+    }
+
+    fn pump(&mut self) {
+        while let Ok(e) = self.handle.events().recv_timeout(Duration::from_millis(5)) {
+            if let DriverEvent::Phone { event, .. } = e {
+                self.events.push(event);
+            }
+        }
+    }
+
+    fn wait(&mut self, what: &str, done: impl Fn(&PhoneView) -> bool) -> PhoneView {
+        let end = Instant::now() + LIMIT;
+        loop {
+            let view = self.handle.view();
+            if done(&view) {
+                return view;
+            }
+            assert!(
+                Instant::now() < end,
+                "gave up waiting for {what}: session {:?}, agent {:?}, calls {:?}, events {:?}",
+                view.session.state,
+                view.agent.state,
+                view.calls,
+                self.events
+            );
+            self.pump();
+        }
+    }
+
+    fn wait_event(&mut self, what: &str, found: impl Fn(&Event) -> bool) {
+        let end = Instant::now() + LIMIT;
+        while !self.events.iter().any(&found) {
+            assert!(
+                Instant::now() < end,
+                "gave up waiting for {what}: {:?}",
+                self.events
+            );
+            self.pump();
+        }
+    }
+
+    fn count(&self, f: impl Fn(&Event) -> bool) -> usize {
+        self.events.iter().filter(|e| f(e)).count()
+    }
+
+    fn press(&self, c: AgentCommand) {
+        self.handle.command(c);
+    }
+
+    fn state(&mut self, s: AgentState) -> PhoneView {
+        self.wait(&format!("agent {s:?}"), |v| v.agent.state == s)
+    }
+
+    fn login_ready(&mut self) {
+        self.wait("an open session", |v| v.session.state == SessionState::Open);
+        self.press(AgentCommand::Login { password: None });
+        self.state(AgentState::NotReady);
+        self.press(AgentCommand::Ready);
+    }
+}
+
+fn campaign_sim(contacts: usize) -> Simulator {
+    let mut campaign = Campaign::generated(contacts);
+    campaign.offer_delay_ms = 0;
+    campaign.retry_delay_ms = 600_000;
+    Simulator::start(SimConfig {
+        campaign: Some(campaign),
+        ..SimConfig::loopback()
+    })
+    .unwrap()
+}
+
+/// The phone agrees with the simulator about the agent and the calls.
+fn agree(sim: &Simulator, view: &PhoneView) {
+    let agent = sim.agent("chli4020").unwrap();
+    assert_eq!(view.agent.state, agent.state);
+    let mut ours: Vec<(u32, LocalConnectionState)> =
+        view.calls.iter().map(|c| (c.id, c.state)).collect();
+    let mut theirs: Vec<(u32, LocalConnectionState)> =
+        agent.calls.iter().map(|c| (c.id, c.state)).collect();
+    ours.sort_by_key(|c| c.0);
+    theirs.sort_by_key(|c| c.0);
+    assert_eq!(ours, theirs);
+}
+
+#[test]
+fn the_demo_story_completes() {
+    let mut out = Vec::new();
+    let report = demo::run(
+        &DemoOptions {
+            trace: true,
+            ..DemoOptions::default()
+        },
+        &mut out,
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert!(report.completed(), "{:?}\n{text}", report.failure);
+    assert!(text.contains("phone -> server\nMsgType: OPEN_REQ"));
+    assert!(text.contains("BAResponse: Skip"));
+    assert!(text.contains("BAResponse: Accept"));
+    assert!(text.contains("MsgType: CLOSE_CONF"));
+    assert!(text.contains("contact answers: accepted 1, skipped 1"));
+}
+
+/// Offer one contact, answer it, and check both sides.
+fn answer_preview(answer: PreviewAnswer) -> (Simulator, TestPhone) {
+    let sim = campaign_sim(1);
+    let mut phone = TestPhone::start(config(&[sim.addr()]));
+    phone.login_ready();
+    let view = phone.wait("a preview offer", |v| v.preview.is_some());
+    let call = view.preview.unwrap();
+    assert_eq!(view.call(call).unwrap().var("BAStatus"), Some("DO"));
+    assert_eq!(view.agent.state, AgentState::Reserved);
+    phone.press(AgentCommand::Preview(answer));
+    phone.wait("the reservation to go", |v| {
+        v.call(call).is_none() && v.preview.is_none()
+    });
+    (sim, phone)
+}
+
+#[test]
+fn accept_then_reclassify_and_callback() {
+    let (sim, mut phone) = answer_preview(PreviewAnswer::Accept);
+    let view = phone.wait("the customer call", |v| {
+        v.agent.state == AgentState::Talking
+            && v.calls.iter().any(|c| c.var("BAStatus") == Some("CO"))
+    });
+    let customer = view.calls[0].id;
+    agree(&sim, &view);
+    phone.press(AgentCommand::Reclassify {
+        value: "REX_ANS_MACHINE".into(),
+    });
+    let end = Instant::now() + LIMIT;
+    while sim.contacts()[0].outcome != "REX_ANS_MACHINE" {
+        assert!(Instant::now() < end, "{:?}", sim.contacts());
+        phone.pump();
+    }
+    phone.press(AgentCommand::Callback {
+        date: "12312026".into(),
+        time: "09:30".into(),
+    });
+    while sim.contacts()[0].callback.is_none() {
+        assert!(Instant::now() < end, "{:?}", sim.contacts());
+        phone.pump();
+    }
+    assert_eq!(
+        sim.contacts()[0].callback.as_deref(),
+        Some("12312026 09:30")
+    );
+    phone.press(AgentCommand::Release {
+        call: Some(customer),
+    });
+    let view = phone.state(AgentState::WorkNotReady);
+    assert!(view.calls.is_empty());
+    agree(&sim, &view);
+    assert_eq!(sim.contacts()[0].status, "dialed");
+}
+
+#[test]
+fn reject_keeps_the_contact_for_a_retry() {
+    let (sim, mut phone) = answer_preview(PreviewAnswer::Reject);
+    let view = phone.state(AgentState::Available);
+    agree(&sim, &view);
+    let c = &sim.contacts()[0];
+    assert_eq!(
+        (c.status.as_str(), c.outcome.as_str()),
+        ("open", "rejected")
+    );
+}
+
+#[test]
+fn reject_close_closes_the_contact() {
+    let (sim, mut phone) = answer_preview(PreviewAnswer::RejectClose);
+    let view = phone.state(AgentState::Available);
+    agree(&sim, &view);
+    assert_eq!(sim.contacts()[0].status, "closed");
+}
+
+#[test]
+fn skip_makes_the_agent_available_again() {
+    let (sim, mut phone) = answer_preview(PreviewAnswer::Skip);
+    let view = phone.state(AgentState::Available);
+    agree(&sim, &view);
+    let c = &sim.contacts()[0];
+    assert_eq!((c.status.as_str(), c.outcome.as_str()), ("open", "skipped"));
+}
+
+#[test]
+fn skip_close_closes_the_contact() {
+    let (sim, mut phone) = answer_preview(PreviewAnswer::SkipClose);
+    let view = phone.state(AgentState::Available);
+    agree(&sim, &view);
+    assert_eq!(sim.contacts()[0].status, "closed");
+}
+
+#[test]
+fn cancel_reservation_makes_the_agent_not_ready() {
+    let (sim, mut phone) = answer_preview(PreviewAnswer::CancelReservation);
+    let view = phone.wait("not ready for cancel reservation", |v| {
+        v.agent.state == AgentState::NotReady && v.agent.reason == 32752
+    });
+    agree(&sim, &view);
+    assert_eq!(sim.contacts()[0].outcome, "reservation-cancelled");
+}
+
+fn ringing(phone: &mut TestPhone, sim: &Simulator) -> u32 {
+    phone.state(AgentState::Available);
+    sim.offer_call(InboundCall::default());
+    let view = phone.wait("a ringing call", |v| {
+        v.calls
+            .iter()
+            .any(|c| c.state == LocalConnectionState::Alerting)
+    });
+    assert_eq!(view.calls[0].ani, "5551234");
+    view.calls[0].id
+}
+
+#[test]
+fn inbound_call_hold_consult_conference_then_transfer() {
+    let sim = Simulator::start(SimConfig::loopback()).unwrap();
+    let mut phone = TestPhone::start(config(&[sim.addr()]));
+    phone.login_ready();
+
+    // First call: answer, hold, retrieve, consult, conference, release.
+    let call = ringing(&mut phone, &sim);
+    phone.press(AgentCommand::Answer { call: None });
+    phone.wait("talking", |v| {
+        v.agent.state == AgentState::Talking
+            && v.call(call)
+                .is_some_and(|c| c.state == LocalConnectionState::Connect)
+    });
+    phone.press(AgentCommand::Hold { call: None });
+    phone.wait("held", |v| {
+        v.call(call)
+            .is_some_and(|c| c.state == LocalConnectionState::Hold)
+    });
+    phone.press(AgentCommand::Retrieve { call: None });
+    phone.wait("retrieved", |v| {
+        v.call(call)
+            .is_some_and(|c| c.state == LocalConnectionState::Connect)
+    });
+    phone.press(AgentCommand::Dtmf {
+        digits: "123#".into(),
+    });
+    phone.press(AgentCommand::Consult {
+        number: "5000".into(),
+    });
+    let view = phone.wait("a consult call", |v| {
+        v.calls.len() == 2
+            && v.call(call)
+                .is_some_and(|c| c.state == LocalConnectionState::Hold)
+            && v.calls
+                .iter()
+                .any(|c| c.id != call && c.state == LocalConnectionState::Connect)
+    });
+    agree(&sim, &view);
+    phone.press(AgentCommand::Conference);
+    let view = phone.wait("the conference", |v| {
+        v.calls.len() == 1
+            && v.call(call)
+                .is_some_and(|c| c.state == LocalConnectionState::Connect)
+    });
+    agree(&sim, &view);
+    phone.press(AgentCommand::Release { call: None });
+    let view = phone.wait("wrap-up", |v| {
+        v.calls.is_empty() && v.agent.state == AgentState::WorkNotReady
+    });
+    agree(&sim, &view);
+
+    // Second call: consult, then transfer.
+    phone.press(AgentCommand::Ready);
+    let call = ringing(&mut phone, &sim);
+    phone.press(AgentCommand::Answer { call: Some(call) });
+    phone.wait("talking", |v| v.agent.state == AgentState::Talking);
+    phone.press(AgentCommand::Consult {
+        number: "5001".into(),
+    });
+    phone.wait("a consult call", |v| v.calls.len() == 2);
+    phone.press(AgentCommand::Transfer);
+    let view = phone.wait("the transfer", |v| {
+        v.calls.is_empty() && v.agent.state == AgentState::WorkNotReady
+    });
+    agree(&sim, &view);
+    let c = sim.counters();
+    assert_eq!(
+        (c.conferences, c.transfers, c.consults, c.dtmf),
+        (1, 1, 2, 1)
+    );
+}
+
+#[test]
+fn failover_to_side_b_keeps_the_agent_state() {
+    let a = Simulator::start(SimConfig::loopback()).unwrap();
+    let b = Simulator::start_pair_of(
+        &a,
+        SimConfig {
+            standby: true,
+            peer: Some(a.addr().to_string()),
+            probe_interval_ms: 50,
+            probe_failures: 2,
+            ..SimConfig::loopback()
+        },
+    )
+    .unwrap();
+    assert!(!b.is_master());
+    let mut phone = TestPhone::start(config(&[a.addr(), b.addr()]));
+    phone.login_ready();
+    let before = phone.state(AgentState::Available);
+    assert_eq!(before.session.server, 0);
+    a.stop();
+    phone.wait("a session on side B", |v| {
+        v.session.state == SessionState::Open && v.session.server == 1
+    });
+    assert!(b.is_master());
+    let view = phone.wait("the agent state after failover", |v| {
+        v.agent.state == AgentState::Available
+    });
+    assert_eq!(view.session.server, 1);
+    agree(&b, &view);
+    // Side B works: a call rings on the phone.
+    ringing(&mut phone, &b);
+}
+
+#[test]
+fn a_restarted_simulator_is_found_again() {
+    let first = Simulator::start(SimConfig::loopback()).unwrap();
+    let addr = first.addr();
+    let mut phone = TestPhone::start(config(&[addr]));
+    phone.login_ready();
+    phone.state(AgentState::Available);
+    first.stop();
+    drop(first);
+    phone.wait_event("the session loss", |e| {
+        matches!(e, Event::SessionLost { .. })
+    });
+    let second = Simulator::start(SimConfig {
+        listen: addr.to_string(),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    // The new server knows nothing of the agent: the phone takes its word for it.
+    let view = phone.wait("a new session and the fresh agent state", |v| {
+        v.session.state == SessionState::Open && v.agent.state == AgentState::Logout
+    });
+    agree(&second, &view);
+    phone.press(AgentCommand::Login { password: None });
+    let view = phone.state(AgentState::NotReady);
+    agree(&second, &view);
+}
+
+fn faulty(faults: Faults) -> (Simulator, TestPhone) {
+    let sim = Simulator::start(SimConfig {
+        faults,
+        ..SimConfig::loopback()
+    })
+    .unwrap();
+    let mut cfg = config(&[sim.addr()]);
+    cfg.heartbeat_secs = 1;
+    cfg.missed_heartbeats = 2;
+    cfg.request_timeout_secs = 2;
+    let phone = TestPhone::start(cfg);
+    (sim, phone)
+}
+
+fn opened(e: &Event) -> bool {
+    matches!(e, Event::SessionOpened { .. })
+}
+
+#[test]
+fn fault_drop_after_n_messages_the_phone_reconnects() {
+    let (sim, mut phone) = faulty(Faults {
+        drop_after: Some(4),
+        ..Faults::default()
+    });
+    let end = Instant::now() + LIMIT;
+    while phone.count(opened) < 2 {
+        assert!(Instant::now() < end, "{:?}", phone.events);
+        phone.pump();
+    }
+    assert!(phone.count(|e| matches!(e, Event::SessionLost { .. })) >= 1);
+    assert!(
+        sim.counters()
+            .faults
+            .get("drop-after")
+            .copied()
+            .unwrap_or(0)
+            >= 1
+    );
+}
+
+#[test]
+fn fault_random_drops_the_phone_reconnects() {
+    let (sim, mut phone) = faulty(Faults {
+        drop_probability: 0.5,
+        seed: 7,
+        ..Faults::default()
+    });
+    let end = Instant::now() + LIMIT;
+    while phone.count(opened) < 2 {
+        assert!(Instant::now() < end, "{:?}", phone.events);
+        phone.pump();
+    }
+    assert!(
+        sim.counters()
+            .faults
+            .get("drop-random")
+            .copied()
+            .unwrap_or(0)
+            >= 1
+    );
+}
+
+#[test]
+fn fault_delayed_replies_still_log_in() {
+    let (_sim, mut phone) = faulty(Faults {
+        delay_ms: 30,
+        ..Faults::default()
+    });
+    phone.login_ready();
+    phone.state(AgentState::Available);
+}
+
+#[test]
+fn fault_unanswered_heartbeats_end_the_session_and_it_comes_back() {
+    let (_sim, mut phone) = faulty(Faults {
+        ignore_heartbeats: true,
+        ..Faults::default()
+    });
+    phone.wait_event("a heartbeat timeout", |e| {
+        matches!(
+            e,
+            Event::SessionLost {
+                reason: SessionEndReason::HeartbeatTimeout,
+                ..
+            }
+        )
+    });
+    let end = Instant::now() + LIMIT;
+    while phone.count(opened) < 2 {
+        assert!(Instant::now() < end, "{:?}", phone.events);
+        phone.pump();
+    }
+}
+
+#[test]
+fn fault_corrupt_frames_are_reported_and_skipped() {
+    let (_sim, mut phone) = faulty(Faults {
+        corrupt_every: Some(5),
+        ..Faults::default()
+    });
+    phone.wait_event("a malformed message", |e| {
+        matches!(e, Event::MalformedMessage { .. })
+    });
+    phone.wait("an open session afterwards", |v| {
+        v.session.state == SessionState::Open
+    });
+}
+
+#[test]
+fn fault_truncated_frames_end_the_session_and_it_comes_back() {
+    let (sim, mut phone) = faulty(Faults {
+        truncate_every: Some(3),
+        ..Faults::default()
+    });
+    let end = Instant::now() + LIMIT;
+    while phone.count(opened) < 2 {
+        assert!(Instant::now() < end, "{:?}", phone.events);
+        phone.pump();
+    }
+    assert!(sim.counters().faults.get("truncate").copied().unwrap_or(0) >= 1);
+}
+
+#[test]
+fn fault_unknown_messages_and_tags_are_tolerated() {
+    let (_sim, mut phone) = faulty(Faults {
+        unknown_message_every: Some(2),
+        unknown_tags: true,
+        ..Faults::default()
+    });
+    phone.login_ready();
+    phone.state(AgentState::Available);
+    phone.wait_event("an unexpected message report", |e| {
+        matches!(e, Event::UnexpectedMessage { message_type: 9999 })
+    });
+    assert_eq!(phone.count(opened), 1, "no reconnect: {:?}", phone.events);
+}
