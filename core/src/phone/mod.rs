@@ -42,6 +42,7 @@
 //! "Other side" alternates between `config.servers[0]` and `[1]` when two are configured.
 
 mod calls;
+mod command;
 mod events;
 mod requests;
 mod session;
@@ -51,6 +52,7 @@ mod tx;
 #[cfg(test)]
 mod tests;
 
+pub use command::{CommandParseError, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT};
 pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
 pub use time::{Duration, Instant};
 

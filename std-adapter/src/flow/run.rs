@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use ccx_cti::config::{PhoneConfig, ServerAddr};
-use ccx_cti::phone::{Command, Instant, Phone, PreviewAnswer, SessionState, TransportAction};
+use ccx_cti::phone::{Command, Instant, Phone, SessionState, TransportAction};
 use ccx_cti::trace::{self, resolve_field, FieldRef, FieldValue, TraceOptions, SECRET_MASK};
 use ccx_cti::wire::{
     self, decode, fields, message_named, tag, AgentState, CallType, Encoder, FrameAccumulator,
@@ -131,164 +131,14 @@ pub fn flow_config(file: &FlowFile) -> Result<(PhoneConfig, usize), SetupError> 
     Ok((config, calls))
 }
 
-/// Parse an `agent:` command line into owned parts the runner turns into a [`Command`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentCommand {
-    /// `login [PASSWORD]`
-    Login(Option<String>),
-    /// `logout [REASON]`
-    Logout(u16),
-    /// `ready`
-    Ready,
-    /// `not-ready [REASON]`
-    NotReady(u16),
-    /// `work-ready`
-    WorkReady,
-    /// `work-not-ready`
-    WorkNotReady,
-    /// `answer|release|hold|retrieve [CALLID]`
-    Call(&'static str, Option<u32>),
-    /// `dial NUMBER`
-    Dial(String),
-    /// `consult NUMBER`
-    Consult(String),
-    /// `transfer`
-    Transfer,
-    /// `conference`
-    Conference,
-    /// `dtmf DIGITS`
-    Dtmf(String),
-    /// `preview ANSWER`
-    Preview(PreviewAnswer),
-    /// `preview reclassify VALUE`
-    Reclassify(String),
-    /// `preview callback MMDDYYYY HH:MM`
-    Callback(String, String),
-    /// `set-var NAME VALUE [CALLID]`
-    SetVar(String, String, Option<u32>),
-    /// `close`
-    Close,
-}
-
-/// Read an `agent:` line.
-pub fn parse_agent_command(text: &str) -> Result<AgentCommand, String> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let reason = |w: Option<&&str>| -> Result<u16, String> {
-        w.map(|r| {
-            r.parse::<u16>()
-                .map_err(|_| format!("`{r}` is not a reason code (0–65535)"))
-        })
-        .unwrap_or(Ok(0))
-    };
-    let call_id = |w: Option<&&str>| -> Result<Option<u32>, String> {
-        w.map(|c| {
-            c.parse::<u32>()
-                .map_err(|_| format!("`{c}` is not a call ID"))
-        })
-        .transpose()
-    };
-    let need = |w: Option<&&str>, what: &str| -> Result<String, String> {
-        w.map(|s| s.to_string())
-            .ok_or_else(|| format!("`{text}` needs {what}"))
-    };
-    let cmd = match words.first().copied().unwrap_or("") {
-        "login" => AgentCommand::Login(words.get(1).map(|s| s.to_string())),
-        "logout" => AgentCommand::Logout(reason(words.get(1))?),
-        "ready" => AgentCommand::Ready,
-        "not-ready" => AgentCommand::NotReady(reason(words.get(1))?),
-        "work-ready" => AgentCommand::WorkReady,
-        "work-not-ready" | "work" => AgentCommand::WorkNotReady,
-        c @ ("answer" | "release" | "hold" | "retrieve") => {
-            let name = match c {
-                "answer" => "answer",
-                "release" => "release",
-                "hold" => "hold",
-                _ => "retrieve",
-            };
-            AgentCommand::Call(name, call_id(words.get(1))?)
-        }
-        "dial" => AgentCommand::Dial(need(words.get(1), "a number")?),
-        "consult" => AgentCommand::Consult(need(words.get(1), "a number")?),
-        "transfer" => AgentCommand::Transfer,
-        "conference" => AgentCommand::Conference,
-        "dtmf" => AgentCommand::Dtmf(need(words.get(1), "digits")?),
-        "close" => AgentCommand::Close,
-        "preview" => match words.get(1).copied().unwrap_or("") {
-            "accept" => AgentCommand::Preview(PreviewAnswer::Accept),
-            "reject" => AgentCommand::Preview(PreviewAnswer::Reject),
-            "reject-close" => AgentCommand::Preview(PreviewAnswer::RejectClose),
-            "skip" => AgentCommand::Preview(PreviewAnswer::Skip),
-            "skip-close" => AgentCommand::Preview(PreviewAnswer::SkipClose),
-            "cancel-reservation" | "cancel" => {
-                AgentCommand::Preview(PreviewAnswer::CancelReservation)
-            }
-            "reclassify" => AgentCommand::Reclassify(need(words.get(2), "a value")?),
-            "callback" => AgentCommand::Callback(
-                need(words.get(2), "MMDDYYYY")?,
-                need(words.get(3), "HH:MM")?,
-            ),
-            other => return Err(format!("unknown preview answer `{other}`")),
-        },
-        "set-var" => {
-            let name = need(words.get(1), "a name and a value")?;
-            let rest = &words[2.min(words.len())..];
-            if rest.is_empty() {
-                return Err(format!("`{text}` needs a value"));
-            }
-            let (value, call) = match rest.split_last() {
-                Some((last, before)) if !before.is_empty() && last.parse::<u32>().is_ok() => {
-                    (before.join(" "), last.parse().ok())
-                }
-                _ => (rest.join(" "), None),
-            };
-            AgentCommand::SetVar(name, value, call)
-        }
-        other => return Err(format!("unknown agent command `{other}`")),
-    };
-    Ok(cmd)
-}
-
-impl AgentCommand {
-    fn as_command(&self) -> Command<'_> {
-        match self {
-            AgentCommand::Login(p) => Command::Login {
-                password: p.as_deref(),
-            },
-            AgentCommand::Logout(r) => Command::Logout { reason: *r },
-            AgentCommand::Ready => Command::Ready,
-            AgentCommand::NotReady(r) => Command::NotReady { reason: *r },
-            AgentCommand::WorkReady => Command::WorkReady,
-            AgentCommand::WorkNotReady => Command::WorkNotReady,
-            AgentCommand::Call("answer", c) => Command::Answer { call: *c },
-            AgentCommand::Call("release", c) => Command::Release { call: *c },
-            AgentCommand::Call("hold", c) => Command::Hold { call: *c },
-            AgentCommand::Call(_, c) => Command::Retrieve { call: *c },
-            AgentCommand::Dial(n) => Command::Dial { number: n },
-            AgentCommand::Consult(n) => Command::Consult { number: n },
-            AgentCommand::Transfer => Command::Transfer,
-            AgentCommand::Conference => Command::Conference,
-            AgentCommand::Dtmf(d) => Command::Dtmf { digits: d },
-            AgentCommand::Preview(a) => Command::Preview(*a),
-            AgentCommand::Reclassify(v) => Command::Reclassify { value: v },
-            AgentCommand::Callback(d, t) => Command::Callback { date: d, time: t },
-            AgentCommand::SetVar(n, v, c) => Command::SetVar {
-                name: n,
-                value: v,
-                call: *c,
-            },
-            AgentCommand::Close => Command::Close,
-        }
-    }
-}
-
 /// Check a flow's settings and commands before running it.
 pub fn validate(file: &FlowFile) -> Result<(), SetupError> {
     flow_config(file)?;
     for l in &file.located {
         if let Item::Agent(text) = &l.item {
-            parse_agent_command(text).map_err(|reason| SetupError {
+            Command::parse(text).map_err(|e| SetupError {
                 line: l.line,
-                reason,
+                reason: format!("`{text}`: {e}"),
             })?;
         }
         if let Item::Server(b) | Item::Client(b) = &l.item {
@@ -569,9 +419,10 @@ impl<const CALLS: usize> Runner<CALLS> {
                 Item::Server(block) => self.server(block)?,
                 Item::Client(block) => self.client(block)?,
                 Item::Agent(text) => {
-                    let cmd = parse_agent_command(text).map_err(|r| self.fail(line, r))?;
+                    let cmd = Command::parse(text)
+                        .map_err(|e| self.fail(line, format!("`{text}`: {e}")))?;
                     let now = self.instant();
-                    if let Err(e) = self.phone.command(now, cmd.as_command()) {
+                    if let Err(e) = self.phone.command(now, cmd) {
                         let msg = format!("command `{text}` refused: {e}");
                         let _ =
                             writeln!(self.transcript, "[{:>9.3}] {msg}", self.now as f64 / 1000.0);

@@ -1,0 +1,502 @@
+//! Commands as text and as owned values.
+//!
+//! [`Command::parse`] reads the agent commands of the flow format (`preview skip`,
+//! `not-ready 7`, `dial 5551234`, `set-var BAResponse Callback 12312026 14:30 16800099`) without
+//! copying: the arguments borrow the text. [`OwnedCommand`] holds the same buttons with each
+//! text argument in a `heapless::String`, so a command can travel through a queue or channel
+//! (from a UI task to the phone task) and be lent back to the phone with
+//! [`OwnedCommand::as_command`].
+
+use heapless::String;
+
+use super::{Command, PreviewAnswer};
+
+/// Default capacity of each text argument of an [`OwnedCommand`]: room for a dialed number, a
+/// password, a callback date or a named variable's name.
+pub const DEFAULT_COMMAND_TEXT: usize = 64;
+
+/// A command line that is not one of the agent commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CommandParseError {
+    /// The first word names no command.
+    UnknownCommand,
+    /// `preview` with a word that is no preview answer.
+    UnknownPreviewAnswer,
+    /// A required argument is missing.
+    MissingArgument(&'static str),
+    /// A reason code is not a number from 0 to 65535.
+    BadReason,
+    /// A call ID is not a number.
+    BadCallId,
+}
+
+impl core::fmt::Display for CommandParseError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::UnknownCommand => f.write_str("unknown agent command"),
+            Self::UnknownPreviewAnswer => f.write_str(
+                "unknown preview answer (accept, reject, reject-close, skip, skip-close, cancel-reservation, reclassify VALUE, callback MMDDYYYY HH:MM)",
+            ),
+            Self::MissingArgument(what) => write!(f, "missing {what}"),
+            Self::BadReason => f.write_str("a reason code is a number from 0 to 65535"),
+            Self::BadCallId => f.write_str("a call ID is a number"),
+        }
+    }
+}
+
+impl core::error::Error for CommandParseError {}
+
+impl<'a> Command<'a> {
+    /// Read an agent command in the flow format's words (FORMAT.md §2):
+    /// `login [PASSWORD]`, `logout [REASON]`, `ready`, `not-ready [REASON]`, `work-ready`,
+    /// `work-not-ready`, `answer|release|hold|retrieve [CALLID]`, `dial NUMBER`,
+    /// `consult NUMBER`, `transfer`, `conference`, `dtmf DIGITS`, `preview ANSWER`,
+    /// `preview reclassify VALUE`, `preview callback MMDDYYYY HH:MM`,
+    /// `set-var NAME VALUE [CALLID]`, `close`.
+    pub fn parse(text: &'a str) -> Result<Self, CommandParseError> {
+        let mut words = text.split_whitespace();
+        let first = words.next().unwrap_or("");
+        let second = words.next();
+        let reason = |w: Option<&str>| match w {
+            None => Ok(0),
+            Some(r) => r.parse::<u16>().map_err(|_| CommandParseError::BadReason),
+        };
+        let call = |w: Option<&str>| match w {
+            None => Ok(None),
+            Some(c) => c
+                .parse::<u32>()
+                .map(Some)
+                .map_err(|_| CommandParseError::BadCallId),
+        };
+        let need = |w: Option<&'a str>, what| w.ok_or(CommandParseError::MissingArgument(what));
+        Ok(match first {
+            "login" => Command::Login { password: second },
+            "logout" => Command::Logout {
+                reason: reason(second)?,
+            },
+            "ready" => Command::Ready,
+            "not-ready" => Command::NotReady {
+                reason: reason(second)?,
+            },
+            "work-ready" => Command::WorkReady,
+            "work-not-ready" | "work" => Command::WorkNotReady,
+            "answer" => Command::Answer {
+                call: call(second)?,
+            },
+            "release" => Command::Release {
+                call: call(second)?,
+            },
+            "hold" => Command::Hold {
+                call: call(second)?,
+            },
+            "retrieve" => Command::Retrieve {
+                call: call(second)?,
+            },
+            "dial" => Command::Dial {
+                number: need(second, "the number to dial")?,
+            },
+            "consult" => Command::Consult {
+                number: need(second, "the number to consult")?,
+            },
+            "transfer" => Command::Transfer,
+            "conference" => Command::Conference,
+            "dtmf" => Command::Dtmf {
+                digits: need(second, "the digits")?,
+            },
+            "close" => Command::Close,
+            "preview" => match need(second, "the preview answer")? {
+                "accept" => Command::Preview(PreviewAnswer::Accept),
+                "reject" => Command::Preview(PreviewAnswer::Reject),
+                "reject-close" => Command::Preview(PreviewAnswer::RejectClose),
+                "skip" => Command::Preview(PreviewAnswer::Skip),
+                "skip-close" => Command::Preview(PreviewAnswer::SkipClose),
+                "cancel-reservation" | "cancel" => {
+                    Command::Preview(PreviewAnswer::CancelReservation)
+                }
+                "reclassify" => Command::Reclassify {
+                    value: need(words.next(), "the reclassification")?,
+                },
+                "callback" => Command::Callback {
+                    date: need(words.next(), "the callback date MMDDYYYY")?,
+                    time: need(words.next(), "the callback time HH:MM")?,
+                },
+                _ => return Err(CommandParseError::UnknownPreviewAnswer),
+            },
+            "set-var" => {
+                let name = need(second, "the variable name")?;
+                // The value is the rest of the line, less a trailing call ID.
+                let rest = text
+                    .trim_start()
+                    .get("set-var".len()..)
+                    .unwrap_or("")
+                    .trim_start();
+                let rest = rest.get(name.len()..).unwrap_or("").trim();
+                if rest.is_empty() {
+                    return Err(CommandParseError::MissingArgument("the value"));
+                }
+                match rest.rsplit_once(char::is_whitespace) {
+                    Some((value, id)) if id.parse::<u32>().is_ok() => Command::SetVar {
+                        name,
+                        value: value.trim_end(),
+                        call: id.parse().ok(),
+                    },
+                    _ => Command::SetVar {
+                        name,
+                        value: rest,
+                        call: None,
+                    },
+                }
+            }
+            _ => return Err(CommandParseError::UnknownCommand),
+        })
+    }
+}
+
+/// An owned copy of [`Command`]: the same buttons, with each text argument in a
+/// `heapless::String<TEXT>`.
+///
+/// Build one from a [`Command`] with `TryFrom` (fails when a text does not fit) and lend it
+/// back to the phone with [`OwnedCommand::as_command`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum OwnedCommand<const TEXT: usize = DEFAULT_COMMAND_TEXT> {
+    /// [`Command::Login`].
+    Login {
+        /// Password to use instead of the configured one.
+        password: Option<String<TEXT>>,
+    },
+    /// [`Command::Logout`].
+    Logout {
+        /// EventReasonCode.
+        reason: u16,
+    },
+    /// [`Command::Ready`].
+    Ready,
+    /// [`Command::NotReady`].
+    NotReady {
+        /// EventReasonCode.
+        reason: u16,
+    },
+    /// [`Command::WorkReady`].
+    WorkReady,
+    /// [`Command::WorkNotReady`].
+    WorkNotReady,
+    /// [`Command::Answer`].
+    Answer {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// [`Command::Release`].
+    Release {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// [`Command::Hold`].
+    Hold {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// [`Command::Retrieve`].
+    Retrieve {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// [`Command::Dial`].
+    Dial {
+        /// DialedNumber.
+        number: String<TEXT>,
+    },
+    /// [`Command::Consult`].
+    Consult {
+        /// DialedNumber.
+        number: String<TEXT>,
+    },
+    /// [`Command::Transfer`].
+    Transfer,
+    /// [`Command::Conference`].
+    Conference,
+    /// [`Command::Dtmf`].
+    Dtmf {
+        /// DTMFString.
+        digits: String<TEXT>,
+    },
+    /// [`Command::Preview`].
+    Preview(PreviewAnswer),
+    /// [`Command::Reclassify`].
+    Reclassify {
+        /// BAResponse value.
+        value: String<TEXT>,
+    },
+    /// [`Command::Callback`].
+    Callback {
+        /// `MMDDYYYY`.
+        date: String<TEXT>,
+        /// `HH:MM`.
+        time: String<TEXT>,
+    },
+    /// [`Command::SetVar`].
+    SetVar {
+        /// Variable name.
+        name: String<TEXT>,
+        /// Value.
+        value: String<TEXT>,
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// [`Command::Close`].
+    Close,
+}
+
+/// A text argument is longer than the [`OwnedCommand`]'s `TEXT` capacity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct TextTooLong {
+    /// Bytes of the text.
+    pub length: usize,
+    /// The capacity.
+    pub capacity: usize,
+}
+
+impl core::fmt::Display for TextTooLong {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "a command argument of {} bytes does not fit {} bytes",
+            self.length, self.capacity
+        )
+    }
+}
+
+impl core::error::Error for TextTooLong {}
+
+fn owned<const TEXT: usize>(text: &str) -> Result<String<TEXT>, TextTooLong> {
+    let mut s = String::new();
+    s.push_str(text).map_err(|_| TextTooLong {
+        length: text.len(),
+        capacity: TEXT,
+    })?;
+    Ok(s)
+}
+
+impl<const TEXT: usize> OwnedCommand<TEXT> {
+    /// The borrowed command the phone takes.
+    pub fn as_command(&self) -> Command<'_> {
+        match self {
+            Self::Login { password } => Command::Login {
+                password: password.as_deref(),
+            },
+            Self::Logout { reason } => Command::Logout { reason: *reason },
+            Self::Ready => Command::Ready,
+            Self::NotReady { reason } => Command::NotReady { reason: *reason },
+            Self::WorkReady => Command::WorkReady,
+            Self::WorkNotReady => Command::WorkNotReady,
+            Self::Answer { call } => Command::Answer { call: *call },
+            Self::Release { call } => Command::Release { call: *call },
+            Self::Hold { call } => Command::Hold { call: *call },
+            Self::Retrieve { call } => Command::Retrieve { call: *call },
+            Self::Dial { number } => Command::Dial { number },
+            Self::Consult { number } => Command::Consult { number },
+            Self::Transfer => Command::Transfer,
+            Self::Conference => Command::Conference,
+            Self::Dtmf { digits } => Command::Dtmf { digits },
+            Self::Preview(answer) => Command::Preview(*answer),
+            Self::Reclassify { value } => Command::Reclassify { value },
+            Self::Callback { date, time } => Command::Callback { date, time },
+            Self::SetVar { name, value, call } => Command::SetVar {
+                name,
+                value,
+                call: *call,
+            },
+            Self::Close => Command::Close,
+        }
+    }
+}
+
+impl<const TEXT: usize> TryFrom<Command<'_>> for OwnedCommand<TEXT> {
+    type Error = TextTooLong;
+
+    fn try_from(command: Command<'_>) -> Result<Self, TextTooLong> {
+        Ok(match command {
+            Command::Login { password } => Self::Login {
+                password: password.map(owned).transpose()?,
+            },
+            Command::Logout { reason } => Self::Logout { reason },
+            Command::Ready => Self::Ready,
+            Command::NotReady { reason } => Self::NotReady { reason },
+            Command::WorkReady => Self::WorkReady,
+            Command::WorkNotReady => Self::WorkNotReady,
+            Command::Answer { call } => Self::Answer { call },
+            Command::Release { call } => Self::Release { call },
+            Command::Hold { call } => Self::Hold { call },
+            Command::Retrieve { call } => Self::Retrieve { call },
+            Command::Dial { number } => Self::Dial {
+                number: owned(number)?,
+            },
+            Command::Consult { number } => Self::Consult {
+                number: owned(number)?,
+            },
+            Command::Transfer => Self::Transfer,
+            Command::Conference => Self::Conference,
+            Command::Dtmf { digits } => Self::Dtmf {
+                digits: owned(digits)?,
+            },
+            Command::Preview(answer) => Self::Preview(answer),
+            Command::Reclassify { value } => Self::Reclassify {
+                value: owned(value)?,
+            },
+            Command::Callback { date, time } => Self::Callback {
+                date: owned(date)?,
+                time: owned(time)?,
+            },
+            Command::SetVar { name, value, call } => Self::SetVar {
+                name: owned(name)?,
+                value: owned(value)?,
+                call,
+            },
+            Command::Close => Self::Close,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_command_word_parses() {
+        let cases: &[(&str, Command<'_>)] = &[
+            ("login", Command::Login { password: None }),
+            (
+                "login s3cret",
+                Command::Login {
+                    password: Some("s3cret"),
+                },
+            ),
+            ("logout 7", Command::Logout { reason: 7 }),
+            ("ready", Command::Ready),
+            ("not-ready", Command::NotReady { reason: 0 }),
+            ("not-ready 32760", Command::NotReady { reason: 32760 }),
+            ("work-ready", Command::WorkReady),
+            ("work-not-ready", Command::WorkNotReady),
+            ("answer", Command::Answer { call: None }),
+            (
+                "answer 16800098",
+                Command::Answer {
+                    call: Some(16_800_098),
+                },
+            ),
+            ("release", Command::Release { call: None }),
+            ("hold 5", Command::Hold { call: Some(5) }),
+            ("retrieve", Command::Retrieve { call: None }),
+            ("dial 5551234", Command::Dial { number: "5551234" }),
+            ("consult 2007", Command::Consult { number: "2007" }),
+            ("transfer", Command::Transfer),
+            ("conference", Command::Conference),
+            ("dtmf 1234#", Command::Dtmf { digits: "1234#" }),
+            ("preview accept", Command::Preview(PreviewAnswer::Accept)),
+            ("preview reject", Command::Preview(PreviewAnswer::Reject)),
+            (
+                "preview reject-close",
+                Command::Preview(PreviewAnswer::RejectClose),
+            ),
+            ("preview skip", Command::Preview(PreviewAnswer::Skip)),
+            (
+                "preview skip-close",
+                Command::Preview(PreviewAnswer::SkipClose),
+            ),
+            (
+                "preview cancel-reservation",
+                Command::Preview(PreviewAnswer::CancelReservation),
+            ),
+            (
+                "preview reclassify REX_FAX",
+                Command::Reclassify { value: "REX_FAX" },
+            ),
+            (
+                "preview callback 12312026 14:30",
+                Command::Callback {
+                    date: "12312026",
+                    time: "14:30",
+                },
+            ),
+            (
+                "set-var user.note hello",
+                Command::SetVar {
+                    name: "user.note",
+                    value: "hello",
+                    call: None,
+                },
+            ),
+            (
+                "set-var BAResponse Callback 12312026 14:30 16800099",
+                Command::SetVar {
+                    name: "BAResponse",
+                    value: "Callback 12312026 14:30",
+                    call: Some(16_800_099),
+                },
+            ),
+            (
+                "  set-var  x  two words ",
+                Command::SetVar {
+                    name: "x",
+                    value: "two words",
+                    call: None,
+                },
+            ),
+            ("close", Command::Close),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(Command::parse(text), Ok(*expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_commands_say_why() {
+        assert_eq!(
+            Command::parse("fly"),
+            Err(CommandParseError::UnknownCommand)
+        );
+        assert_eq!(Command::parse(""), Err(CommandParseError::UnknownCommand));
+        assert_eq!(
+            Command::parse("preview maybe"),
+            Err(CommandParseError::UnknownPreviewAnswer)
+        );
+        assert_eq!(
+            Command::parse("not-ready soon"),
+            Err(CommandParseError::BadReason)
+        );
+        assert_eq!(Command::parse("hold x"), Err(CommandParseError::BadCallId));
+        assert!(matches!(
+            Command::parse("dial"),
+            Err(CommandParseError::MissingArgument(_))
+        ));
+        assert!(matches!(
+            Command::parse("set-var x"),
+            Err(CommandParseError::MissingArgument(_))
+        ));
+        assert!(matches!(
+            Command::parse("preview callback 12312026"),
+            Err(CommandParseError::MissingArgument(_))
+        ));
+    }
+
+    #[test]
+    fn owned_commands_round_trip_and_refuse_what_does_not_fit() {
+        let cmd = Command::SetVar {
+            name: "BAResponse",
+            value: "Callback 11242026 10:30",
+            call: Some(16_800_098),
+        };
+        let owned: OwnedCommand = OwnedCommand::try_from(cmd).unwrap();
+        assert_eq!(owned.as_command(), cmd);
+        let err = OwnedCommand::<4>::try_from(Command::Dial { number: "12345" }).unwrap_err();
+        assert_eq!(
+            err,
+            TextTooLong {
+                length: 5,
+                capacity: 4
+            }
+        );
+    }
+}
