@@ -566,3 +566,62 @@ fn a_frame_cut_by_a_dropped_connection_does_not_spoil_the_next() {
     h.feed(&begin);
     assert!(h.phone.call(7).is_some());
 }
+
+#[test]
+fn other_failure_events_are_reported_and_the_session_goes_on() {
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    h.feed(&frame(
+        MessageType::FailureEvent,
+        &[("Status", 15)],
+        &[],
+        &[],
+    ));
+    let events = h.events();
+    assert_eq!(events, [Event::ServerReportedFailure { status: 15 }]);
+    assert!(events[0].to_string().contains("status 15"));
+    assert_eq!(h.phone.session().state, SessionState::Open);
+}
+
+#[test]
+fn a_heartbeat_that_does_not_fit_is_reported_and_counted() {
+    // 104 bytes: OPEN_REQ (85) fits; two SET_AGENT_STATE_REQs (47 each) that nobody
+    // drains leave no room for a 12-byte heartbeat.
+    let phone: ccx_cti::phone::Phone<4, 512, 8, 104, 16> = ccx_cti::phone::Phone::new(config());
+    let mut h = Harness::with_phone(phone);
+    h.open(AVAILABLE);
+    for _ in 0..2 {
+        h.phone.command(h.now, Command::Ready).unwrap();
+    }
+    h.advance_secs(20);
+    assert!(h.events().contains(&Event::TransmitQueueFull {
+        request: RequestKind::Heartbeat
+    }));
+    // Still unanswered three intervals later: the session is declared dead.
+    h.advance_secs(60);
+    let lost = session_lost(&h.events());
+    assert_eq!(lost.len(), 1);
+    assert_eq!(lost[0].0, SessionEndReason::HeartbeatTimeout);
+}
+
+#[test]
+fn close_while_connecting_stops_without_a_session() {
+    let mut h = Harness::new(config());
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        Some(TransportAction::Connect { server: 0 })
+    );
+    assert_eq!(h.phone.command(h.now, Command::Close), Ok(0));
+    assert_eq!(
+        session_lost(&h.events()),
+        [(SessionEndReason::Closed, None)]
+    );
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        Some(TransportAction::Disconnect)
+    );
+    // A late `connected` for the abandoned attempt changes nothing.
+    h.phone.connected(h.now);
+    assert_eq!(h.phone.session().state, SessionState::Disconnected);
+    assert!(h.sent().is_empty());
+}
