@@ -625,3 +625,17 @@ fn close_while_connecting_stops_without_a_session() {
     assert_eq!(h.phone.session().state, SessionState::Disconnected);
     assert!(h.sent().is_empty());
 }
+
+#[test]
+fn version_18_writes_two_byte_tags() {
+    let mut c = config();
+    c.protocol_version = 18;
+    let mut h = Harness::new(c);
+    h.connect();
+    let open = h.sent_one_raw();
+    let msg = ccx_cti::wire::decode(&open, ccx_cti::wire::WireVersion::new(18)).unwrap();
+    assert_eq!(msg.get(fields::open_req::VERSION_NUMBER), Some(18));
+    assert_eq!(msg.string(tag::AGENT_ID), Some("chli4020"));
+    // ClientID is the first floating field: tag 1 as two bytes, then its length.
+    assert_eq!(msg.floating_part()[..3], [0, 1, 6]);
+}

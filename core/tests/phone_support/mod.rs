@@ -192,6 +192,18 @@ impl<
         out
     }
 
+    /// The one frame the phone queued since the last call, not decoded.
+    pub fn sent_one_raw(&mut self) -> Vec<u8> {
+        let sent = self.sent();
+        assert_eq!(
+            sent.len(),
+            1,
+            "expected exactly one frame, got {}",
+            sent.len()
+        );
+        sent.into_iter().next().unwrap()
+    }
+
     /// The one frame the phone queued since the last call, of type `ty`.
     pub fn sent_one(&mut self, ty: MessageType) -> Vec<u8> {
         let sent = self.sent();
