@@ -694,9 +694,16 @@ impl<
     /// The next frame to send, written into `buf`. Returns its length.
     ///
     /// A buffer of `TX` bytes ([`DEFAULT_TX_BYTES`] by default) always holds any frame. When
-    /// `buf` is too small for the next frame, the frame stays queued and this returns `None`.
+    /// `buf` is too small for the next frame, the frame stays queued and this returns `None`
+    /// ([`Self::next_transmit_len`] tells how much room it needs).
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
         self.tx.pop_frame(buf)
+    }
+
+    /// Bytes of the next frame `poll_transmit` would hand out, if any: a buffer at least this
+    /// long takes it.
+    pub fn next_transmit_len(&self) -> Option<usize> {
+        self.tx.front_len()
     }
 
     /// The next event for the UI. After events were dropped for lack of room, the first

@@ -35,7 +35,7 @@ impl<const N: usize> TxQueue<N> {
     }
 
     /// Frame length of the frame at the front, from its header.
-    fn front_len(&self) -> Option<usize> {
+    pub(super) fn front_len(&self) -> Option<usize> {
         let mut header = [0u8; 4];
         for (i, slot) in header.iter_mut().enumerate() {
             *slot = *self.bytes.get(i)?;
