@@ -325,7 +325,7 @@ impl Agent {
         if view.session.state != SessionState::Open {
             return None;
         }
-        if let Some(call) = view.preview {
+        if view.preview.is_some() {
             let answer = match self.rng.gen_range(0..100) {
                 0..=39 => PreviewAnswer::Accept,
                 40..=59 => PreviewAnswer::Skip,
@@ -334,7 +334,6 @@ impl Agent {
                 85..=94 => PreviewAnswer::SkipClose,
                 _ => PreviewAnswer::CancelReservation,
             };
-            let _ = call;
             return Some(AgentCommand::Preview(answer));
         }
         if let Some(ringing) = view

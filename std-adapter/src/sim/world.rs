@@ -779,22 +779,14 @@ impl World {
                     }
                     return;
                 }
-                let target = if requested == AgentState::WorkReady {
-                    AgentState::WorkReady
+                // Only Not Ready carries the agent's reason code.
+                let reason = if requested == AgentState::NotReady {
+                    reason
                 } else {
-                    requested
+                    0
                 };
                 self.confirm(conn_id, MessageType::SetAgentStateConf, msg);
-                self.set_state(
-                    a,
-                    target,
-                    if requested == AgentState::NotReady {
-                        reason
-                    } else {
-                        0
-                    },
-                    now,
-                );
+                self.set_state(a, requested, reason, now);
             }
             _ => refuse(
                 self,
@@ -1476,13 +1468,11 @@ impl World {
         self.counters.conferences += 1;
         // The consult call merges into the original one, which talks again.
         self.calls.remove(&active);
-        let ext2 = ext.clone();
         self.emit(a, MessageType::EndCallEvent, |e| {
             use fields::end_call_event as t;
             e.set(t::CONNECTION_DEVICE_TYPE, ConnectionDeviceType::Static)
                 .set(t::CONNECTION_CALL_ID, active);
             e.string(tag::CONNECTION_DEVICE_ID, "");
-            let _ = ext2;
         });
         if let Some(c) = self.calls.get_mut(&held) {
             c.lcs = LocalConnectionState::Connect;
@@ -1884,11 +1874,10 @@ impl World {
         self.expire_idle(now);
     }
 
-    fn ready_agent(&self, a: usize, now: Instant) -> bool {
+    fn ready_agent(&self, a: usize) -> bool {
         let Some(agent) = self.agents.get(a) else {
             return false;
         };
-        let _ = now;
         agent.state == AgentState::Available
             && agent.conn.is_some()
             && self.agent_calls(a).next().is_none()
@@ -1898,7 +1887,7 @@ impl World {
         while let Some(call) = self.queue.front() {
             let csq = call.csq;
             let best = (0..self.agents.len())
-                .filter(|a| self.ready_agent(*a, now))
+                .filter(|a| self.ready_agent(*a))
                 .filter(|a| {
                     csq == 0
                         || self
@@ -1945,7 +1934,7 @@ impl World {
             return;
         }
         for a in 0..self.agents.len() {
-            let eligible = self.ready_agent(a, now)
+            let eligible = self.ready_agent(a)
                 && self
                     .agents
                     .get(a)
