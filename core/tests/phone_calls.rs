@@ -151,9 +151,10 @@ fn clearing_removes_only_the_agents_connection_and_ignores_unknown_calls() {
             message_type: 11
         }]
     );
-    assert!(events[0]
-        .to_string()
-        .contains("CALL_HELD_EVENT for call 99"));
+    assert_eq!(
+        events[0].to_string(),
+        "unknown call 99: CALL_HELD_EVENT ignored"
+    );
     h.feed(&call_event(
         MessageType::CallConnectionClearedEvent,
         3,

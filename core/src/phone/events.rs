@@ -98,12 +98,15 @@ impl fmt::Display for SessionEndReason {
                 write!(f, "OPEN_REQ refused with status {}", Status(status))
             }
             SessionEndReason::NotMaster => {
-                f.write_str("the server is a standby (E_CTI_SERVER_NOT_MASTER)")
+                f.write_str("the server is not the master (E_CTI_SERVER_NOT_MASTER)")
             }
-            SessionEndReason::Replaced => {
-                f.write_str("another session opened for this agent (E_CTI_NEW_SESSION_OPENED)")
+            SessionEndReason::Replaced => f.write_str(
+                "the session was replaced: another session opened for this agent \
+                 (E_CTI_NEW_SESSION_OPENED)",
+            ),
+            SessionEndReason::FramingError => {
+                f.write_str("framing error: the byte stream could not be framed")
             }
-            SessionEndReason::FramingError => f.write_str("the byte stream could not be framed"),
             SessionEndReason::ServerFailure { status } => {
                 write!(f, "the server reported failure status {}", Status(status))
             }
@@ -188,11 +191,13 @@ impl fmt::Display for Event {
                 f,
                 "variable storage full: call {call} keeps only the variables that fit"
             ),
-            Event::UnknownCall { call, message_type } => write!(
-                f,
-                "{} for call {call}, which is not tracked: ignored",
-                message_name(message_type)
-            ),
+            Event::UnknownCall { call, message_type } => {
+                write!(
+                    f,
+                    "unknown call {call}: {} ignored",
+                    message_name(message_type)
+                )
+            }
             Event::CallLost { call } => {
                 write!(f, "call {call} lost: the server no longer reports it")
             }
@@ -216,7 +221,10 @@ impl fmt::Display for Event {
                 write!(f, "{count} events lost: the event queue was full")
             }
             Event::ServicesNotGranted { missing } => {
-                write!(f, "the server did not grant services 0x{missing:X}")
+                write!(
+                    f,
+                    "services not granted: 0x{missing:X} requested but refused"
+                )
             }
             Event::ServerReportedFailure { status } => {
                 write!(f, "the server reported failure: status {}", Status(status))
