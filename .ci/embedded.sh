@@ -4,8 +4,9 @@
 #   2. the qemu firmware plays the outbound preview story (exit status from semihosting), and
 #      the release image's section sizes against a baseline image without the phone
 #   3. the core's tests on the emulated MCU (defmt-test)
-#   4. the host crates' tests, among them the TAP run in a network namespace (needs root; it
-#      prints SKIP and passes without)
+#   4. the host crates' tests, among them the TAP runs in network namespaces against the
+#      scripted server and against the std adapter's `ccx sim` (they need root; without it they
+#      print SKIP and pass)
 # Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -88,7 +89,9 @@ echo "baseline (2 stacks + TCP echo, no phone):               $(sections "$basel
 section "embedded: core tests on the emulated Cortex-M4 (defmt-test)"
 (cd "$adapter/target-tests" && cargo test --test core) || fail "the on-target core tests failed"
 
-section "embedded: host tests, with the TAP run in a network namespace"
+section "embedded: host tests, with the TAP runs in network namespaces"
+(cd "$repo" && cargo build -p ccx-cti-std --bin ccx) || fail "the std adapter's ccx binary did not build"
+export CCX_BIN="$CARGO_TARGET_DIR/debug/ccx"
 (cd "$adapter" && cargo test --workspace -- --nocapture) || fail "the host tests failed"
 
 section "embedded: all passed"

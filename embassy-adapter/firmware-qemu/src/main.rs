@@ -23,7 +23,8 @@ use core::net::Ipv4Addr;
 use ccx_cti::phone::{Event, Phone};
 use ccx_cti_embassy::{Buffers, OwnedCommand};
 use ccx_cti_preview_story::{
-    check_final_state, story_config, PreviewAgent, PreviewServer, ScriptFailure, Stage, PORT,
+    check_final_state, story_config, Ending, PreviewAgent, PreviewServer, ScriptFailure, Stage,
+    PORT,
 };
 use cortex_m as _; // links the critical-section implementation
 use cortex_m_rt::{exception, ExceptionFrame};
@@ -142,7 +143,7 @@ async fn main(spawner: Spawner) {
     if stage != Stage::Done {
         fail_with("the server's script is not done", stage);
     }
-    if let Err(wrong) = check_final_state(phone) {
+    if let Err(wrong) = check_final_state(phone, Ending::Available) {
         fail_with("wrong final phone state", wrong);
     }
     info!(
@@ -230,7 +231,7 @@ async fn server_task(stack: Stack<'static>) {
 /// The agent at the phone: shows each event and presses the story's buttons.
 #[embassy_executor::task]
 async fn agent_task() {
-    let mut agent = PreviewAgent::new();
+    let mut agent = PreviewAgent::new(Ending::Available);
     loop {
         let event = EVENTS.receive().await;
         info!("phone event: {:?}", event);

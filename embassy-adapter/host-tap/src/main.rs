@@ -4,9 +4,13 @@
 //! host-tap serve ADDR:PORT               the scripted Unified CCX on a Linux socket; prints
 //!                                        "LISTENING ADDR:PORT", serves one phone, exits 0 when
 //!                                        the story was told without a script failure
-//! host-tap phone TAP IP/PREFIX SERVER    the phone: embassy-net on TAP device TAP with address
+//! host-tap phone TAP IP/PREFIX SERVER [--ends-talking]
+//!                                        the phone: embassy-net on TAP device TAP with address
 //!                                        IP/PREFIX, connecting to SERVER:12028; plays the agent's
-//!                                        side and prints "PASS ..." (exit 0) or "FAIL ..." (exit 1)
+//!                                        side and prints "PASS ..." (exit 0) or "FAIL ..." (exit 1).
+//!                                        `--ends-talking`: the server is a full Unified CCX
+//!                                        (`ccx sim`) that dials the accepted contact, so the
+//!                                        story ends with the agent TALKING to the customer
 //! ```
 //!
 //! `tests/tap_e2e.rs` runs both inside a network namespace of its own.
@@ -18,7 +22,9 @@ use std::time::Duration as StdDuration;
 
 use ccx_cti::phone::{Event, Phone};
 use ccx_cti_embassy::{Buffers, OwnedCommand};
-use ccx_cti_preview_story::{check_final_state, story_config, PreviewAgent, PreviewServer, PORT};
+use ccx_cti_preview_story::{
+    check_final_state, story_config, Ending, PreviewAgent, PreviewServer, PORT,
+};
 use embassy_executor::{Executor, Spawner};
 use embassy_futures::select::{select, Either};
 use embassy_net::{Config, Ipv4Cidr, StackResources, StaticConfigV4};
@@ -50,7 +56,15 @@ fn main() -> ExitCode {
         .as_slice()
     {
         ["serve", addr] => serve(addr),
-        ["phone", tap, cidr, server] => {
+        ["phone", tap, cidr, server, rest @ ..] => {
+            let ending = match rest {
+                [] => Ending::Available,
+                ["--ends-talking"] => Ending::TalkingToCustomer,
+                _ => {
+                    eprintln!("unknown options: {rest:?}");
+                    return ExitCode::from(2);
+                }
+            };
             let Some(address) = parse_cidr(cidr) else {
                 eprintln!("not an IPv4 address/prefix: {cidr}");
                 return ExitCode::from(2);
@@ -61,11 +75,13 @@ fn main() -> ExitCode {
             };
             let tap = tap.to_string();
             EXECUTOR.init(Executor::new()).run(move |spawner| {
-                spawner.spawn(phone(spawner, tap, address, server).unwrap());
+                spawner.spawn(phone(spawner, tap, address, server, ending).unwrap());
             })
         }
         _ => {
-            eprintln!("usage: host-tap serve ADDR:PORT | host-tap phone TAP IP/PREFIX SERVER_IP");
+            eprintln!(
+                "usage: host-tap serve ADDR:PORT | host-tap phone TAP IP/PREFIX SERVER_IP [--ends-talking]"
+            );
             ExitCode::from(2)
         }
     }
@@ -134,7 +150,7 @@ fn serve(addr: &str) -> ExitCode {
 }
 
 #[embassy_executor::task]
-async fn phone(spawner: Spawner, tap: String, address: Ipv4Cidr, server: Ipv4Addr) {
+async fn phone(spawner: Spawner, tap: String, address: Ipv4Cidr, server: Ipv4Addr, ending: Ending) {
     let device = match TunTapDevice::new(&tap) {
         Ok(d) => d,
         Err(e) => exit(&format!("cannot open TAP device {tap}: {e}")),
@@ -147,7 +163,7 @@ async fn phone(spawner: Spawner, tap: String, address: Ipv4Cidr, server: Ipv4Add
     let seed = u64::from(std::process::id()) ^ 0x5eed_cafe_f00d_d00d;
     let (stack, runner) = embassy_net::new(device, config, NET.init(StackResources::new()), seed);
     spawner.spawn(net_task(runner).unwrap());
-    spawner.spawn(agent_task().unwrap());
+    spawner.spawn(agent_task(ending).unwrap());
     stack.wait_config_up().await;
     log::info!("phone: {address} on {tap}, server {server}:{PORT}");
 
@@ -165,7 +181,7 @@ async fn phone(spawner: Spawner, tap: String, address: Ipv4Cidr, server: Ipv4Add
     if let Either::Second(()) = end {
         exit("FAIL: the story did not finish in time");
     }
-    match check_final_state(&phone) {
+    match check_final_state(&phone, ending) {
         Ok(()) => {
             println!(
                 "PASS: agent {:?}, {} calls, preview pending: {}, session {:?}",
@@ -192,8 +208,8 @@ async fn net_task(mut runner: embassy_net::Runner<'static, TunTapDevice>) -> ! {
 
 /// The agent at the phone: shows each event and presses the story's buttons.
 #[embassy_executor::task]
-async fn agent_task() {
-    let mut agent = PreviewAgent::new();
+async fn agent_task(ending: Ending) {
+    let mut agent = PreviewAgent::new(ending);
     loop {
         let event = EVENTS.receive().await;
         log::info!("phone event: {event:?}");

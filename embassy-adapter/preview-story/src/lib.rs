@@ -324,9 +324,7 @@ impl PreviewServer {
                 if let Some(v) = msg.get(fields::open_req::VERSION_NUMBER) {
                     self.version = WireVersion::new(v);
                 }
-                let services = msg
-                    .get(fields::open_req::SERVICES_REQUESTED)
-                    .unwrap_or(0);
+                let services = msg.get(fields::open_req::SERVICES_REQUESTED).unwrap_or(0);
                 self.emit(MessageType::OpenConf, |e| {
                     e.set(fields::open_conf::INVOKE_ID, invoke_id)
                         .set(fields::open_conf::SERVICES_GRANTED, services)
@@ -579,23 +577,38 @@ impl PreviewServer {
     }
 }
 
-/// The agent's side of the story: which button to press on which event.
-#[derive(Debug, Default)]
+/// How the story ends for the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Ending {
+    /// [`PreviewServer`]: the accepted reservation is cleared and the agent is AVAILABLE again,
+    /// with no calls.
+    Available,
+    /// A full Unified CCX (the std adapter's `ccx sim`): the accepted contact is dialed and the
+    /// agent is TALKING on the customer call.
+    TalkingToCustomer,
+}
+
+/// The agent's side of the story: which button to press on which event. The first contact
+/// offered is skipped, the next one accepted.
+#[derive(Debug)]
 pub struct PreviewAgent {
+    ending: Ending,
     ready_pressed: bool,
-    skipped: bool,
-    accepted: bool,
+    skipped: Option<u32>,
+    accepted: Option<u32>,
     accepted_call_gone: bool,
     done: bool,
 }
 
 impl PreviewAgent {
     /// An agent who has not pressed anything yet.
-    pub const fn new() -> Self {
+    pub const fn new(ending: Ending) -> Self {
         PreviewAgent {
+            ending,
             ready_pressed: false,
-            skipped: false,
-            accepted: false,
+            skipped: None,
+            accepted: None,
             accepted_call_gone: false,
             done: false,
         }
@@ -612,31 +625,36 @@ impl PreviewAgent {
                 self.ready_pressed = true;
                 Some(Command::Ready)
             }
-            Event::PreviewOffered { call: SKIP_CALL } if !self.skipped => {
-                self.skipped = true;
+            Event::PreviewOffered { call } if self.skipped.is_none() => {
+                self.skipped = Some(call);
                 Some(Command::Preview(PreviewAnswer::Skip))
             }
-            Event::PreviewOffered { call: ACCEPT_CALL } if !self.accepted => {
-                self.accepted = true;
+            Event::PreviewOffered { call }
+                if self.accepted.is_none() && self.skipped != Some(call) =>
+            {
+                self.accepted = Some(call);
                 Some(Command::Preview(PreviewAnswer::Accept))
             }
-            Event::CallRemoved { call: ACCEPT_CALL } if self.accepted => {
+            Event::CallRemoved { call } if self.accepted == Some(call) => {
                 self.accepted_call_gone = true;
                 None
             }
-            Event::AgentStateChanged {
-                state: AgentState::Available,
-                ..
-            } if self.accepted_call_gone => {
-                self.done = true;
+            Event::AgentStateChanged { state, .. } => {
+                let end_state = match self.ending {
+                    Ending::Available => AgentState::Available,
+                    Ending::TalkingToCustomer => AgentState::Talking,
+                };
+                if state == end_state && self.accepted_call_gone {
+                    self.done = true;
+                }
                 None
             }
             _ => None,
         }
     }
 
-    /// The agent skipped the first reservation, accepted the second, saw it cleared and is
-    /// AVAILABLE again.
+    /// The agent skipped the first contact, accepted the next, saw its reservation cleared and
+    /// reached the story's end state.
     pub fn done(&self) -> bool {
         self.done
     }
@@ -648,15 +666,19 @@ impl PreviewAgent {
 pub enum FinalStateError {
     /// The session is not open.
     Session(SessionState),
-    /// The agent is not AVAILABLE.
+    /// The agent is not in the story's end state.
     Agent(AgentView),
-    /// The phone still tracks calls.
+    /// The phone tracks the wrong number of calls.
     Calls(usize),
+    /// The call the phone tracks is not the customer call.
+    NotACustomerCall(u32),
     /// A preview is still pending.
     PreviewPending(u32),
 }
 
-/// The phone must end with the session open, the agent AVAILABLE, no calls and no preview.
+/// The phone must end with the session open and no preview pending; for
+/// [`Ending::Available`] the agent AVAILABLE with no calls, for [`Ending::TalkingToCustomer`]
+/// the agent TALKING on one call that is not a reservation.
 pub fn check_final_state<
     const CALLS: usize,
     const VAR_BYTES: usize,
@@ -665,21 +687,29 @@ pub fn check_final_state<
     const EVENTS: usize,
 >(
     phone: &Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>,
+    ending: Ending,
 ) -> Result<(), FinalStateError> {
     let session = phone.session();
     if session.state != SessionState::Open {
         return Err(FinalStateError::Session(session.state));
     }
-    let agent = phone.agent();
-    if agent.state != AgentState::Available {
-        return Err(FinalStateError::Agent(agent));
-    }
-    let calls = phone.calls().count();
-    if calls != 0 {
-        return Err(FinalStateError::Calls(calls));
-    }
     if let Some(call) = phone.preview() {
         return Err(FinalStateError::PreviewPending(call.id));
+    }
+    let agent = phone.agent();
+    let (state, calls) = match ending {
+        Ending::Available => (AgentState::Available, 0),
+        Ending::TalkingToCustomer => (AgentState::Talking, 1),
+    };
+    if agent.state != state {
+        return Err(FinalStateError::Agent(agent));
+    }
+    let count = phone.calls().count();
+    if count != calls {
+        return Err(FinalStateError::Calls(count));
+    }
+    if let Some(call) = phone.calls().find(|c| c.call_type == CallType::Reservation) {
+        return Err(FinalStateError::NotACustomerCall(call.id));
     }
     Ok(())
 }
@@ -711,7 +741,7 @@ pub fn play_in_memory<
 ) -> Result<(u32, u32), StoryError> {
     let now = Instant::from_millis(1_000);
     let mut server = PreviewServer::new();
-    let mut agent = PreviewAgent::new();
+    let mut agent = PreviewAgent::new(Ending::Available);
     let mut accumulator: FrameAccumulator<FRAME> = FrameAccumulator::new();
     let mut out = [0u8; FRAME];
     // Each round must make progress; a bounded number of rounds keeps a broken phone from
@@ -747,7 +777,7 @@ pub fn play_in_memory<
             }
         }
         if agent.done() && server.finished() {
-            check_final_state(phone).map_err(StoryError::FinalState)?;
+            check_final_state(phone, Ending::Available).map_err(StoryError::FinalState)?;
             return Ok(server.counts());
         }
         if !progressed {

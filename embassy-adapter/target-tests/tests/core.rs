@@ -80,8 +80,8 @@ mod tests {
         Encoder, FeedResult, FrameAccumulator, MessageType, WireVersion,
     };
     use ccx_cti_preview_story::{
-        check_final_state, play_in_memory, story_config, PreviewServer, Stage, ACCEPT_CALL, PORT,
-        SKIP_CALL,
+        check_final_state, play_in_memory, story_config, Ending, PreviewServer, Stage, ACCEPT_CALL,
+        PORT, SKIP_CALL,
     };
     use ccx_cti_target_tests::hex;
     use defmt::{assert, assert_eq};
@@ -236,7 +236,7 @@ mod tests {
             .unwrap();
         exchange(&mut phone, &mut server, &mut acc);
         assert!(server.finished());
-        assert_eq!(check_final_state(&phone), Ok(()));
+        assert_eq!(check_final_state(&phone, Ending::Available), Ok(()));
     }
 
     #[test]
