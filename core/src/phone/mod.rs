@@ -594,6 +594,31 @@ pub struct PendingRequest {
 /// `CALLS`: calls tracked at once; `VAR_BYTES`: named-variable bytes per call; `PENDING`:
 /// requests awaiting confirmation; `TX`: bytes of queued outgoing frames; `EVENTS`: queued
 /// events.
+///
+/// ```
+/// use ccx_cti::config::PhoneConfig;
+/// use ccx_cti::phone::{Event, Instant, Phone, SessionState, TransportAction};
+/// use ccx_cti::wire::{fields::open_conf, Encoder, FrameAccumulator, MessageType, WireVersion};
+///
+/// let mut phone: Phone = Phone::new(PhoneConfig::default());
+/// let mut acc: FrameAccumulator = FrameAccumulator::new();
+/// let now = Instant::ZERO;
+/// assert_eq!(phone.poll_transport(now), Some(TransportAction::Connect { server: 0 }));
+/// phone.connected(now);
+/// let mut frame = [0u8; 1024];
+/// assert!(phone.poll_transmit(&mut frame).is_some());
+/// assert_eq!(frame[4..8], [0, 0, 0, 3]); // OPEN_REQ
+///
+/// // The server opens the session.
+/// let invoke_id = u32::from_be_bytes([frame[8], frame[9], frame[10], frame[11]]);
+/// let mut reply = [0u8; 64];
+/// let mut enc = Encoder::new(&mut reply, MessageType::OpenConf, WireVersion::DEFAULT);
+/// enc.set(open_conf::INVOKE_ID, invoke_id).set(open_conf::SERVICES_GRANTED, 7);
+/// let len = enc.finish().unwrap();
+/// phone.handle_bytes(now, &mut acc, &reply[..len]);
+/// assert_eq!(phone.session().state, SessionState::Open);
+/// assert_eq!(phone.poll_event(), Some(Event::SessionOpened { server: 0 }));
+/// ```
 pub struct Phone<
     const CALLS: usize = DEFAULT_CALLS,
     const VAR_BYTES: usize = DEFAULT_VAR_BYTES,
