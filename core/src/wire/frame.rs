@@ -151,7 +151,7 @@ impl<const N: usize> FrameAccumulator<N> {
     pub fn feed<'f, 'i: 'f>(&'f mut self, input: &'i [u8]) -> FeedResult<'f, 'i> {
         self.drop_consumed();
         let max = self.max_body_len();
-        if self.len == 0 {
+        if self.len == 0 && input.len() >= HEADER_LEN {
             // Fast path: whole frames straight out of the input.
             if let Some(length) = read_uint(input, 0, 4) {
                 if length as usize > max {
