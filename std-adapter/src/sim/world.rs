@@ -2,7 +2,8 @@
 //! message. One `World` sits behind a mutex shared by the connections of both sides of a
 //! cluster; it never touches a socket: frames go out through each connection's channel.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -136,6 +137,10 @@ pub(crate) struct World {
     next_call_id: u32,
     next_conn_id: u64,
     contacts: Vec<ContactRec>,
+    /// Open contacts that may be offered now, in dialing order (stale entries are skipped).
+    contacts_ready: VecDeque<usize>,
+    /// Open contacts waiting for their retry time.
+    contacts_later: BinaryHeap<Reverse<(Instant, usize)>>,
     queue: VecDeque<InboundCall>,
     script: VecDeque<InboundCall>,
     next_arrival: Option<Instant>,
@@ -144,14 +149,27 @@ pub(crate) struct World {
     pub(crate) counters: Counters,
     /// No arrivals, no routing, no offers, no timers: the contact center holds still.
     pub(crate) paused: bool,
+    last_idle_check: Instant,
 }
 
 fn encode_frame(
     ty: MessageType,
     version: WireVersion,
-    build: impl FnOnce(&mut Encoder<'_>),
+    build: impl Fn(&mut Encoder<'_>),
 ) -> Option<Vec<u8>> {
-    let mut buf = vec![0u8; wire::DEFAULT_FRAME_CAPACITY];
+    // Nearly every frame fits a small buffer; the largest one a message may take is the retry.
+    let mut small = [0u8; 2048];
+    let mut enc = Encoder::new(&mut small, ty, version);
+    build(&mut enc);
+    let needed = match enc.finish() {
+        Ok(n) => return small.get(..n).map(<[u8]>::to_vec),
+        Err(wire::EncodeError::BufferTooSmall { needed }) => needed,
+        Err(e) => {
+            log::error!("simulator could not encode {ty:?}: {e}");
+            return None;
+        }
+    };
+    let mut buf = vec![0u8; needed.min(wire::DEFAULT_FRAME_CAPACITY)];
     let mut enc = Encoder::new(&mut buf, ty, version);
     build(&mut enc);
     match enc.finish() {
@@ -202,7 +220,7 @@ fn is_logged_in(state: AgentState) -> bool {
 impl World {
     pub(crate) fn new(cfg: SimConfig) -> World {
         let now = Instant::now();
-        let contacts = cfg
+        let contacts: Vec<ContactRec> = cfg
             .campaign
             .as_ref()
             .map(|c| {
@@ -247,6 +265,8 @@ impl World {
             calls: BTreeMap::new(),
             next_call_id: FIRST_CALL_ID,
             next_conn_id: 1,
+            contacts_ready: (0..contacts.len()).collect(),
+            contacts_later: BinaryHeap::new(),
             contacts,
             queue: VecDeque::new(),
             script: script.into(),
@@ -255,6 +275,7 @@ impl World {
             scheduled: Vec::new(),
             counters: Counters::default(),
             paused: false,
+            last_idle_check: now,
             cfg,
         };
         world.next_arrival = world.draw_arrival(now);
@@ -326,6 +347,7 @@ impl World {
             self.calls.remove(&id);
             if let Some(rec) = self.contacts.get_mut(contact) {
                 rec.status = ContactStatus::Open;
+                self.contacts_ready.push_front(contact);
             }
             if let Some(agent) = self.agents.get_mut(a) {
                 agent.state = AgentState::Available;
@@ -359,7 +381,7 @@ impl World {
     }
 
     /// Send a frame to a connection.
-    fn send(&mut self, conn_id: u64, ty: MessageType, build: impl FnOnce(&mut Encoder<'_>)) {
+    fn send(&mut self, conn_id: u64, ty: MessageType, build: impl Fn(&mut Encoder<'_>)) {
         let version = self.version_of(conn_id);
         self.send_with(conn_id, version, ty, build);
     }
@@ -369,7 +391,7 @@ impl World {
         conn_id: u64,
         version: WireVersion,
         ty: MessageType,
-        build: impl FnOnce(&mut Encoder<'_>),
+        build: impl Fn(&mut Encoder<'_>),
     ) {
         let Some(conn) = self.conns.get(&conn_id) else {
             return;
@@ -382,7 +404,7 @@ impl World {
     }
 
     /// Send an event to an agent's session, if it has one and its masks ask for it.
-    fn emit(&mut self, a: usize, ty: MessageType, build: impl FnOnce(&mut Encoder<'_>)) {
+    fn emit(&mut self, a: usize, ty: MessageType, build: impl Fn(&mut Encoder<'_>)) {
         let Some(conn_id) = self.agents.get(a).and_then(|ag| ag.conn) else {
             return;
         };
@@ -1705,14 +1727,15 @@ impl World {
             match response {
                 "Accept" => rec.status = ContactStatus::Dialed,
                 "Reject-Close" | "Skip-Close" => rec.status = ContactStatus::Closed,
-                "Cancel Reservation" => rec.status = ContactStatus::Open,
+                "Cancel Reservation" => {
+                    rec.status = ContactStatus::Open;
+                    self.contacts_ready.push_back(contact);
+                }
+                _ if rec.attempts >= max_attempts => rec.status = ContactStatus::Closed,
                 _ => {
-                    rec.status = if rec.attempts >= max_attempts {
-                        ContactStatus::Closed
-                    } else {
-                        ContactStatus::Open
-                    };
+                    rec.status = ContactStatus::Open;
                     rec.next_try = now + retry;
+                    self.contacts_later.push(Reverse((rec.next_try, contact)));
                 }
             }
         }
@@ -1868,40 +1891,51 @@ impl World {
             });
             self.next_arrival = self.draw_arrival(at);
         }
-        self.route_inbound(now);
-        self.offer_contacts(now);
+        if !self.queue.is_empty() || self.cfg.campaign.is_some() {
+            let mut idle = self.idle_agents();
+            if !idle.is_empty() {
+                self.route_inbound(now, &mut idle);
+                self.offer_contacts(now, &mut idle);
+            }
+        }
         self.run_scheduled(now);
         self.expire_idle(now);
     }
 
-    fn ready_agent(&self, a: usize) -> bool {
-        let Some(agent) = self.agents.get(a) else {
-            return false;
-        };
-        agent.state == AgentState::Available
-            && agent.conn.is_some()
-            && self.agent_calls(a).next().is_none()
+    /// Agents that may take work: AVAILABLE, with a session, without calls.
+    fn idle_agents(&self) -> Vec<usize> {
+        let busy: HashSet<usize> = self.calls.values().map(|c| c.agent).collect();
+        self.agents
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| {
+                a.state == AgentState::Available && a.conn.is_some() && !busy.contains(i)
+            })
+            .map(|(i, _)| i)
+            .collect()
     }
 
-    fn route_inbound(&mut self, now: Instant) {
+    fn route_inbound(&mut self, now: Instant, idle: &mut Vec<usize>) {
         while let Some(call) = self.queue.front() {
             let csq = call.csq;
-            let best = (0..self.agents.len())
-                .filter(|a| self.ready_agent(*a))
-                .filter(|a| {
-                    csq == 0
-                        || self
-                            .agents
-                            .get(*a)
-                            .is_some_and(|ag| ag.def.csqs.is_empty() || ag.def.csqs.contains(&csq))
-                })
-                .min_by_key(|a| self.agents.get(*a).map(|ag| ag.available_since));
-            let Some(a) = best else {
+            let best =
+                idle.iter()
+                    .enumerate()
+                    .filter(|(_, a)| {
+                        csq == 0
+                            || self.agents.get(**a).is_some_and(|ag| {
+                                ag.def.csqs.is_empty() || ag.def.csqs.contains(&csq)
+                            })
+                    })
+                    .min_by_key(|(_, a)| self.agents.get(**a).map(|ag| ag.available_since))
+                    .map(|(i, a)| (i, *a));
+            let Some((slot, a)) = best else {
                 break;
             };
             let Some(call) = self.queue.pop_front() else {
                 break;
             };
+            idle.swap_remove(slot);
             self.offer_inbound(a, call, now);
         }
     }
@@ -1929,27 +1963,47 @@ impl World {
         self.ev_delivered(id);
     }
 
-    fn offer_contacts(&mut self, now: Instant) {
+    fn offer_contacts(&mut self, now: Instant, idle: &mut Vec<usize>) {
         if self.cfg.campaign.is_none() {
             return;
         }
-        for a in 0..self.agents.len() {
-            let eligible = self.ready_agent(a)
-                && self
-                    .agents
-                    .get(a)
-                    .is_some_and(|ag| ag.outbound && ag.next_offer_at <= now);
-            if !eligible {
+        while let Some(Reverse((at, contact))) = self.contacts_later.peek().copied() {
+            if at > now {
+                break;
+            }
+            self.contacts_later.pop();
+            self.contacts_ready.push_back(contact);
+        }
+        let mut i = 0;
+        while let Some(&a) = idle.get(i) {
+            let due = self
+                .agents
+                .get(a)
+                .is_some_and(|ag| ag.outbound && ag.next_offer_at <= now);
+            if !due {
+                i += 1;
                 continue;
             }
-            let next = self
-                .contacts
-                .iter()
-                .position(|c| c.status == ContactStatus::Open && c.next_try <= now);
-            match next {
-                Some(contact) => self.offer_contact(a, contact, now),
-                None => break,
-            }
+            // The next open contact; entries of contacts that changed since are dropped.
+            let next = loop {
+                match self.contacts_ready.pop_front() {
+                    Some(c)
+                        if self
+                            .contacts
+                            .get(c)
+                            .is_some_and(|r| r.status == ContactStatus::Open) =>
+                    {
+                        break Some(c)
+                    }
+                    Some(_) => continue,
+                    None => break None,
+                }
+            };
+            let Some(contact) = next else {
+                return;
+            };
+            idle.swap_remove(i);
+            self.offer_contact(a, contact, now);
         }
     }
 
@@ -1980,6 +2034,11 @@ impl World {
     }
 
     fn expire_idle(&mut self, now: Instant) {
+        // Idle timeouts are seconds long: a look every 50 ms is plenty.
+        if now.saturating_duration_since(self.last_idle_check) < Duration::from_millis(50) {
+            return;
+        }
+        self.last_idle_check = now;
         let expired: Vec<u64> = self
             .conns
             .iter()
