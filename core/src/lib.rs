@@ -6,7 +6,11 @@
 //! - [`wire`]: framing ([`wire::FrameAccumulator`]), [`wire::decode`] into borrowed
 //!   [`wire::Message`] views, [`wire::Encoder`] into caller buffers, and the generated protocol
 //!   table that declares every message once.
-//! - [`trace`]: the guide's decoded text form of messages, both ways, without allocation.
+//! - [`trace`]: the guide's decoded text form of messages, both ways, without allocation, and
+//!   field lookup by the guide's labels.
+//! - [`phone`]: the sans-io agent phone: session, agent state, calls, outbound preview and
+//!   requests, driven by bytes, commands and time passed in by an adapter.
+//! - [`config`]: [`config::PhoneConfig`], the serde type firmware keeps in flash (postcard).
 //!
 //! Nothing here allocates, reads a clock, does I/O or panics on any input: the workspace lints
 //! deny `unwrap`, `expect`, `panic!` and panicking indexing in this crate.

@@ -456,7 +456,7 @@ fn malformed_unknown_and_system_messages_leave_the_session_up() {
     h.feed(&[0, 0, 0, 2, 0, 0, 0x03, 0xE7, 0xAA, 0xBB]);
     h.feed(&frame(
         MessageType::SystemEvent,
-        &[("CCXStatus", 0x400), ("SystemEventID", 4)],
+        &[("CCXStatus", 0x400), ("SystemEventID", 10)],
         &[],
         &[],
     ));
@@ -470,7 +470,7 @@ fn malformed_unknown_and_system_messages_leave_the_session_up() {
     assert_eq!(
         events[2],
         Event::SystemEvent {
-            id: 4,
+            id: 10,
             status: 0x400
         }
     );
@@ -481,6 +481,42 @@ fn malformed_unknown_and_system_messages_leave_the_session_up() {
         h.feed(chunk);
     }
     assert!(h.phone.call(7).is_some());
+}
+
+#[test]
+fn ccx_offline_ends_the_session_and_reconnects_to_the_other_side() {
+    let mut cfg = config();
+    cfg.servers.clear();
+    for host in ["10.0.0.1", "10.0.0.2"] {
+        cfg.servers
+            .push(ccx_cti::config::ServerAddr {
+                host: host.try_into().unwrap(),
+                port: 12028,
+            })
+            .unwrap();
+    }
+    let mut h = Harness::new(cfg);
+    h.open(AVAILABLE);
+    assert_eq!(h.phone.session().server, 0);
+    h.feed(&frame(
+        MessageType::SystemEvent,
+        &[("CCXStatus", 0x600), ("SystemEventID", 4)],
+        &[],
+        &[],
+    ));
+    let events = h.events();
+    assert!(
+        events.iter().any(|e| matches!(
+            e,
+            Event::SessionLost {
+                reason: ccx_cti::phone::SessionEndReason::ServerOffline,
+                reconnect_at: Some(_)
+            }
+        )),
+        "{events:?}"
+    );
+    assert_ne!(h.phone.session().state, SessionState::Open);
+    assert_eq!(h.phone.session().server, 1, "the other side is tried next");
 }
 
 #[test]

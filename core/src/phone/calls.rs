@@ -275,6 +275,20 @@ impl<
         }
     }
 
+    /// An agent holds one reservation at a time, so a new one means the answered ones are
+    /// over even if the server never cleared them (the guide's samples clear a reservation
+    /// under another CallID than the one offered); without this they would fill the table.
+    fn retire_answered_reservations(&mut self, except: u32) {
+        while let Some(id) = self
+            .calls
+            .iter()
+            .find(|c| c.id != except && c.preview_answered && c.is_reservation())
+            .map(|c| c.id)
+        {
+            self.remove_call(id, Removal::Removed);
+        }
+    }
+
     /// Calls from before a reconnect that the new session did not confirm.
     pub(super) fn drop_stale_calls(&mut self) {
         while let Some(id) = self.calls.iter().find(|c| c.stale).map(|c| c.id) {
@@ -408,6 +422,11 @@ impl<
             return;
         };
         let created = self.index_of(id).is_none();
+        let reservation = msg.get(f::CALL_TYPE) == Some(CallType::Reservation)
+            || msg.named_var("BAStatus") == Some("DO");
+        if created && reservation {
+            self.retire_answered_reservations(id);
+        }
         let index = match self.index_of(id) {
             Some(index) => index,
             None => match self.add_call(Call::new(id)) {

@@ -112,6 +112,9 @@ impl fmt::Display for SessionEndReason {
             }
             SessionEndReason::Closed => f.write_str("closed by the agent"),
             SessionEndReason::OpenTimedOut => f.write_str("OPEN_REQ got no answer"),
+            SessionEndReason::ServerOffline => {
+                f.write_str("the server reported Unified CCX offline (SYS_CCX_OFFLINE)")
+            }
             SessionEndReason::InvalidConfiguration => {
                 f.write_str("the configuration does not fit OPEN_REQ")
             }

@@ -336,6 +336,9 @@ pub enum SessionEndReason {
     Closed,
     /// OPEN_REQ got no answer within the request timeout.
     OpenTimedOut,
+    /// The server announced that Unified CCX went offline (SYSTEM_EVENT SYS_CCX_OFFLINE): the
+    /// phone reconnects, to the other side when there is one (wire-session.md §4.12).
+    ServerOffline,
     /// OPEN_REQ cannot be built from the configuration (a field too long for its tag, or
     /// the frame larger than the transmit queue); the phone does not retry.
     InvalidConfiguration,

@@ -7,6 +7,7 @@ use super::{
 use crate::config::ShortText;
 use crate::wire::{
     decode, fields, spec::Direction, tag, AgentState, Message, MessageType, StatusCode,
+    SystemEventID,
 };
 
 /// Wait before retrying on the other side after E_CTI_SERVER_NOT_MASTER: the standby said
@@ -388,10 +389,19 @@ impl<
             }
             MessageType::SystemEvent => {
                 use fields::system_event as f;
+                let id = msg
+                    .get(f::SYSTEM_EVENT_ID)
+                    .unwrap_or(SystemEventID::Unknown(0));
                 self.push_event(Event::SystemEvent {
-                    id: msg.get(f::SYSTEM_EVENT_ID).map_or(0, |v| v.value()),
+                    id: id.value(),
                     status: msg.get(f::CCX_STATUS).map_or(0, |v| v.value()),
                 });
+                // A client learns to reconnect from SYS_CCX_OFFLINE (wire-session.md §4.12): in a
+                // high-availability pair the other side becomes master.
+                if id == SystemEventID::CcxOffline {
+                    let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+                    self.lose_session(now, SessionEndReason::ServerOffline, retry, true);
+                }
             }
             MessageType::AgentStateEvent => self.on_agent_state_event(now, &msg),
             _ => {
