@@ -109,6 +109,9 @@ enum ConnectFailure {
 
 /// Run a phone with the default capacities for `config`, forever: the whole phone task.
 ///
+/// The future holds the phone and its [`Buffers`] (about 22 KB with the defaults), so spawn it
+/// as a task (whose storage is static) rather than awaiting it on a small stack.
+///
 /// Commands come from `commands`; events go to `events` (when the channel is full the driver
 /// waits for room and leaves further events queued in the phone, whose own queue reports
 /// overflow as [`Event::EventsLost`]).
@@ -244,6 +247,11 @@ async fn serve<
         while let Some(action) = phone.poll_transport(now()) {
             match action {
                 TransportAction::Connect { server } => {
+                    if connected {
+                        // The phone has given up on the old connection; do not leave it open.
+                        close(socket).await;
+                        connected = false;
+                    }
                     match connect(socket, phone.config(), server).await {
                         Ok(()) => {
                             adapter_info!("connected to server {:?}", server);

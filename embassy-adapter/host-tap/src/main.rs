@@ -1,9 +1,12 @@
 //! The embassy adapter on a Linux host, over a real TAP interface.
 //!
 //! ```text
-//! host-tap serve ADDR:PORT               the scripted Unified CCX on a Linux socket; prints
+//! host-tap serve ADDR:PORT [--drop-first]
+//!                                        the scripted Unified CCX on a Linux socket; prints
 //!                                        "LISTENING ADDR:PORT", serves one phone, exits 0 when
-//!                                        the story was told without a script failure
+//!                                        the story was told without a script failure.
+//!                                        `--drop-first`: close the first connection right after
+//!                                        OPEN_CONF, then play the story on the next one
 //! host-tap phone TAP IP/PREFIX SERVER [--ends-talking]
 //!                                        the phone: embassy-net on TAP device TAP with address
 //!                                        IP/PREFIX, connecting to SERVER:12028; plays the agent's
@@ -55,7 +58,8 @@ fn main() -> ExitCode {
         .collect::<Vec<_>>()
         .as_slice()
     {
-        ["serve", addr] => serve(addr),
+        ["serve", addr] => serve(addr, false),
+        ["serve", addr, "--drop-first"] => serve(addr, true),
         ["phone", tap, cidr, server, rest @ ..] => {
             let ending = match rest {
                 [] => Ending::Available,
@@ -80,7 +84,7 @@ fn main() -> ExitCode {
         }
         _ => {
             eprintln!(
-                "usage: host-tap serve ADDR:PORT | host-tap phone TAP IP/PREFIX SERVER_IP [--ends-talking]"
+                "usage: host-tap serve ADDR:PORT [--drop-first] | host-tap phone TAP IP/PREFIX SERVER_IP [--ends-talking]"
             );
             ExitCode::from(2)
         }
@@ -92,8 +96,10 @@ fn parse_cidr(text: &str) -> Option<Ipv4Cidr> {
     Some(Ipv4Cidr::new(ip.parse().ok()?, prefix.parse().ok()?))
 }
 
-/// The scripted Unified CCX on a Linux socket: one phone, one story.
-fn serve(addr: &str) -> ExitCode {
+/// The scripted Unified CCX on a Linux socket: one phone, one story. With `drop_first`, the
+/// first connection is closed right after OPEN_CONF (a fault), and the story is played on the
+/// phone's next connection.
+fn serve(addr: &str, drop_first: bool) -> ExitCode {
     let listener = match TcpListener::bind(addr) {
         Ok(l) => l,
         Err(e) => {
@@ -103,6 +109,12 @@ fn serve(addr: &str) -> ExitCode {
     };
     println!("LISTENING {addr}");
     let _ = std::io::stdout().flush();
+    if drop_first {
+        if let Err(e) = open_then_drop(&listener) {
+            log::error!("server: first connection: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let (mut stream, peer) = match listener.accept() {
         Ok(s) => s,
         Err(e) => {
@@ -147,6 +159,25 @@ fn serve(addr: &str) -> ExitCode {
         println!("SERVER FAIL: the story stopped at {:?}", server.stage());
         ExitCode::FAILURE
     }
+}
+
+/// Accept a connection, answer its OPEN_REQ, and close it.
+fn open_then_drop(listener: &TcpListener) -> std::io::Result<()> {
+    let (mut stream, peer) = listener.accept()?;
+    log::info!("server: phone connected from {peer}; it will be dropped after OPEN_CONF");
+    let _ = stream.set_read_timeout(Some(StdDuration::from_secs(30)));
+    let mut server = PreviewServer::new();
+    let mut buf = [0u8; 2048];
+    while server.output().is_empty() {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        server.receive(buf.get(..n).unwrap_or(&[]));
+    }
+    stream.write_all(server.output())?;
+    log::info!("server: dropping the connection (fault)");
+    stream.shutdown(std::net::Shutdown::Both)
 }
 
 #[embassy_executor::task]

@@ -198,6 +198,37 @@ fn preview_story_over_a_tap_link() {
 }
 
 #[test]
+fn preview_story_survives_a_dropped_connection() {
+    let Some(netns) = Netns::create("drop") else {
+        println!("{SKIP_NO_NETNS}");
+        return;
+    };
+    netns.add_tap();
+    let listen = format!("{SERVER}:12028");
+    let (mut server, lines, reader) =
+        netns.start_server(BIN, &["serve", &listen, "--drop-first"], "LISTENING");
+    let (phone_status, phone_out) = netns.run_phone(&[]);
+    if !phone_status.success() {
+        let _ = server.0.kill();
+    }
+    let server_status = wait_for(&mut server.0, "the scripted server");
+    reader.join().unwrap();
+    let server_out: Vec<String> = lines.try_iter().collect();
+    println!("--- server ---\n{}", server_out.join("\n"));
+
+    assert!(phone_status.success(), "phone failed: {phone_status}");
+    assert!(phone_out.contains("SessionLost { reason: TransportClosed"));
+    assert_eq!(phone_out.matches("connected to server 0").count(), 2);
+    assert_eq!(phone_out.matches("SessionOpened").count(), 2);
+    assert!(phone_out.contains("PASS: agent Available"), "no PASS line");
+    assert!(server_status.success(), "server failed: {server_status}");
+    assert!(server_out
+        .iter()
+        .any(|l| l.contains("dropping the connection (fault)")));
+    assert!(server_out.iter().any(|l| l.starts_with("SERVER DONE")));
+}
+
+#[test]
 fn preview_story_over_a_tap_link_against_ccx_sim() {
     let Some(ccx) = std::env::var("CCX_BIN").ok().filter(|p| !p.is_empty()) else {
         println!("SKIP: CCX_BIN does not name the std adapter's `ccx` binary");

@@ -62,6 +62,8 @@ pub fn story_config(host: &str, port: u16) -> PhoneConfig {
     config.agent_instrument.clear();
     let _ = config.agent_instrument.push_str(EXTENSION);
     config.connect_timeout_secs = 2;
+    // The runs are short: a lost connection is retried after a second, not ten.
+    config.reconnect_secs = 1;
     config
 }
 
