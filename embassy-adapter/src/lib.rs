@@ -291,6 +291,7 @@ async fn serve<
             while let Some(event) = phone.poll_event() {
                 adapter_debug!("event {:?}", event);
                 if let Err(TrySendError::Full(event)) = events.try_send(event) {
+                    adapter_debug!("event channel full: {:?} waits for room", event);
                     unsent = Some(event);
                     break;
                 }

@@ -60,7 +60,9 @@ static PHONE: StaticCell<Phone> = StaticCell::new();
 static BUFFERS: StaticCell<Buffers> = StaticCell::new();
 
 static COMMANDS: Channel<CriticalSectionRawMutex, OwnedCommand, 4> = Channel::new();
-static EVENTS: Channel<CriticalSectionRawMutex, Event, 8> = Channel::new();
+/// Small on purpose: the phone reports up to seven events at once, so the driver's path that
+/// waits for room (and must not lose an event) runs in every story.
+static EVENTS: Channel<CriticalSectionRawMutex, Event, 2> = Channel::new();
 /// The agent has seen the whole story.
 static AGENT_DONE: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 /// The server's script broke.
