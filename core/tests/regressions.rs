@@ -88,3 +88,28 @@ fn a_nul_inside_a_named_variable_is_refused_by_the_encoder() {
         }
     }
 }
+
+/// no-panic link check (tools/no-panic): `{:pad$}` with a run-time width panics in
+/// `core::fmt` when the width exceeds `u16::MAX`, so a huge `TraceOptions::indent` made
+/// rendering panic. The indent is now capped.
+#[test]
+fn a_huge_indent_does_not_panic() {
+    let mut buf = [0u8; 64];
+    let n = trace::parse_message(
+        "MsgType: HEARTBEAT_REQ\n  InvokeID: 7\n",
+        &mut buf,
+        WireVersion::DEFAULT,
+    )
+    .unwrap();
+    let msg = decode(&buf[..n], WireVersion::DEFAULT).unwrap();
+    let text = trace::display_with(
+        &msg,
+        trace::TraceOptions {
+            show_secrets: false,
+            indent: 70_000,
+        },
+    )
+    .to_string();
+    assert!(text.starts_with("MsgType: HEARTBEAT_REQ\n"));
+    assert!(text.ends_with("InvokeID: 7\n"));
+}

@@ -169,7 +169,8 @@ fn floating_value(f: &mut dyn Write, data: &[u8], tag_id: u16, opts: TraceOption
 impl fmt::Display for TraceDisplay<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let msg = self.msg;
-        let pad = self.opts.indent;
+        // core::fmt refuses a run-time width beyond u16::MAX (it panics).
+        let pad = self.opts.indent.min(usize::from(u16::MAX));
         match msg.def() {
             Some(def) => writeln!(f, "MsgType: {}", def.name)?,
             None => writeln!(f, "MsgType: {}", msg.message_type().id())?,
