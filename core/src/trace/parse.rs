@@ -111,15 +111,25 @@ struct Line<'t> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TextParser<'t> {
-    lines: core::iter::Enumerate<core::str::Lines<'t>>,
+    lines: core::iter::Enumerate<Lines<'t>>,
     peeked: Option<Line<'t>>,
+}
+
+/// The text's lines, numbered from 0.
+type Lines<'t> = core::str::Split<'t, fn(char) -> bool>;
+
+fn is_newline(c: char) -> bool {
+    c == '\n'
 }
 
 impl<'t> TextParser<'t> {
     /// A parser over `text` (line numbers count from its first line).
     pub fn new(text: &'t str) -> Self {
         TextParser {
-            lines: text.lines().enumerate(),
+            // Split on '\n' by predicate rather than `lines()`: the same lines here (blank
+            // ones and a trailing '\r' are dropped by `trim`), without the memchr search
+            // whose bounds checks keep a panic path in firmware images.
+            lines: text.split(is_newline as fn(char) -> bool).enumerate(),
             peeked: None,
         }
     }

@@ -136,8 +136,10 @@ impl<const N: usize> FrameAccumulator<N> {
 
     fn drop_consumed(&mut self) {
         if self.pending_consume > 0 {
-            let n = self.pending_consume.min(self.len);
-            self.buf.copy_within(n..self.len, 0);
+            // `len <= N` always; saying so lets the compiler drop copy_within's panic path.
+            let end = self.len.min(N);
+            let n = self.pending_consume.min(end);
+            self.buf.copy_within(n..end, 0);
             self.len -= n;
             self.stream_offset += n as u64;
             self.pending_consume = 0;
