@@ -1,0 +1,160 @@
+//! A firmware image whose panic handler calls a function that does not exist.
+//!
+//! Built in release (LTO, `panic = "abort"`), every function the entry point cannot reach is
+//! dropped before linking. If any path from the entry points below can still panic (an
+//! `unwrap`, an index out of bounds, an overflow check, a `panic!` in the core library's
+//! formatting), the panic handler is kept, it names `ccx_cti_panic_path_is_reachable`, and the
+//! link fails. A link that succeeds proves that no panic is reachable from them.
+//!
+//! The inputs come through `core::hint::black_box`, so the optimiser cannot know them and
+//! cannot drop a check by constant folding. The crate links no allocator either: if the core
+//! used `alloc`, the link would fail for lack of a global allocator.
+#![no_std]
+#![no_main]
+
+use core::fmt::Write;
+use core::hint::black_box;
+
+use ccx_cti::config::PhoneConfig;
+use ccx_cti::phone::{Command, Instant, Phone, PreviewAnswer};
+use ccx_cti::trace::{self, TraceOptions};
+use ccx_cti::wire::{decode, FrameAccumulator, WireVersion};
+
+#[cfg(not(feature = "locate"))]
+extern "C" {
+    /// Never defined: referencing it fails the link.
+    fn ccx_cti_panic_path_is_reachable() -> !;
+}
+
+#[cfg(not(feature = "locate"))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    // SAFETY: the symbol does not exist; a reachable call is exactly what the link detects.
+    unsafe { ccx_cti_panic_path_is_reachable() }
+}
+
+/// With `--features locate` the image links, so that a disassembly can show which functions
+/// still call into the panic machinery (scripts: `.ci/hardening.sh` prints them on failure).
+#[cfg(feature = "locate")]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    loop {
+        black_box(());
+    }
+}
+
+/// Input the optimiser cannot see (a receive buffer, in a real image).
+static INPUT: [u8; 2048] = [0; 2048];
+
+/// Counts rendered text instead of storing it: any `fmt::Write` would do.
+struct Sink(usize);
+
+impl Write for Sink {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0 = self.0.wrapping_add(s.len());
+        Ok(())
+    }
+}
+
+fn bytes(len: usize) -> &'static [u8] {
+    let input: &'static [u8] = black_box(&INPUT);
+    input.get(..len.min(input.len())).unwrap_or(&[])
+}
+
+fn text(len: usize) -> &'static str {
+    core::str::from_utf8(bytes(len)).unwrap_or("")
+}
+
+fn command(which: u8) -> Command<'static> {
+    let t = text(black_box(16));
+    let call = black_box(Some(16_800_098));
+    match which % 20 {
+        0 => Command::Login { password: Some(t) },
+        1 => Command::Logout {
+            reason: black_box(7),
+        },
+        2 => Command::Ready,
+        3 => Command::NotReady {
+            reason: black_box(3),
+        },
+        4 => Command::WorkReady,
+        5 => Command::WorkNotReady,
+        6 => Command::Answer { call },
+        7 => Command::Release { call },
+        8 => Command::Hold { call },
+        9 => Command::Retrieve { call },
+        10 => Command::Dial { number: t },
+        11 => Command::Consult { number: t },
+        12 => Command::Transfer,
+        13 => Command::Conference,
+        14 => Command::Dtmf { digits: t },
+        15 => Command::Preview(black_box(PreviewAnswer::Skip)),
+        16 => Command::Reclassify { value: t },
+        17 => Command::Callback { date: t, time: t },
+        18 => Command::SetVar {
+            name: t,
+            value: t,
+            call,
+        },
+        _ => Command::Close,
+    }
+}
+
+/// The entry point: every public entry of the codec, the trace text and the phone, on input
+/// the optimiser cannot know.
+#[no_mangle]
+pub extern "C" fn _start() -> ! {
+    let version = WireVersion::new(black_box(17)).with_v18_length_width(black_box(2));
+
+    // Decode and render.
+    let frame = bytes(black_box(512));
+    if let Ok(msg) = decode(frame, version) {
+        let mut sink = Sink(0);
+        let opts = TraceOptions {
+            show_secrets: black_box(false),
+            indent: black_box(2),
+        };
+        let _ = write!(sink, "{}", trace::display_with(&msg, opts));
+        let _ = write!(sink, "{}", trace::display(&msg));
+        black_box(sink.0);
+    }
+
+    // Parse trace text.
+    let mut buf = [0u8; 1024];
+    let mut parser = trace::TextParser::new(text(black_box(1024)));
+    while let Some(r) = parser.next_message(&mut buf, version) {
+        let _ = black_box(r);
+    }
+
+    // The phone.
+    let mut phone: Phone = Phone::new(black_box(PhoneConfig::default()));
+    let mut acc: FrameAccumulator = FrameAccumulator::new();
+    let mut tx = [0u8; 1024];
+    let mut now = Instant::from_millis(black_box(0));
+    loop {
+        match black_box(0u8) {
+            0 => {
+                let _ = black_box(phone.poll_transport(now));
+            }
+            1 => phone.connected(now),
+            2 => phone.connect_failed(now),
+            3 => phone.disconnected(now),
+            4 => phone.handle_bytes(now, &mut acc, bytes(black_box(300))),
+            5 => phone.handle_frame(now, bytes(black_box(300))),
+            6 => {
+                let _ = black_box(phone.command(now, command(black_box(0))));
+            }
+            7 => phone.handle_timeout(now),
+            8 => phone.reconnect(now),
+            _ => now = Instant::from_millis(black_box(now.as_millis())),
+        }
+        while let Some(n) = phone.poll_transmit(&mut tx) {
+            black_box(n);
+        }
+        while let Some(e) = phone.poll_event() {
+            black_box(e);
+        }
+        black_box(phone.poll_timeout());
+        black_box((phone.preview().is_some(), phone.calls().count()));
+    }
+}
