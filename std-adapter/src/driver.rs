@@ -18,6 +18,7 @@
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -435,11 +436,21 @@ enum Input {
     Stop,
 }
 
+/// Frames counted by a driver (with or without tracing).
+#[derive(Debug, Default)]
+pub struct FrameCounts {
+    /// Frames the phone sent.
+    pub sent: AtomicU64,
+    /// Whole frames the phone received.
+    pub received: AtomicU64,
+}
+
 /// The caller's side of a running driver.
 pub struct DriverHandle {
     tx: Sender<Input>,
     events: Receiver<DriverEvent>,
     view: Arc<Mutex<PhoneView>>,
+    counts: Arc<FrameCounts>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -452,6 +463,14 @@ impl DriverHandle {
     /// The events of the phone, the frames (if traced) and the transport.
     pub fn events(&self) -> &Receiver<DriverEvent> {
         &self.events
+    }
+
+    /// Frames sent and received so far.
+    pub fn frames(&self) -> (u64, u64) {
+        (
+            self.counts.sent.load(Ordering::Relaxed),
+            self.counts.received.load(Ordering::Relaxed),
+        )
     }
 
     /// The phone's state as of its last input.
@@ -487,6 +506,7 @@ pub fn spawn(config: PhoneConfig, options: DriverOptions) -> std::io::Result<Dri
     let (tx, rx) = mpsc::channel();
     let (ev_tx, ev_rx) = mpsc::channel();
     let view = Arc::new(Mutex::new(PhoneView::initial(&config)));
+    let counts = Arc::new(FrameCounts::default());
     let name = if options.name.is_empty() {
         "ccx-driver".to_string()
     } else {
@@ -502,6 +522,7 @@ pub fn spawn(config: PhoneConfig, options: DriverOptions) -> std::io::Result<Dri
         input_tx: tx.clone(),
         events: ev_tx,
         view: Arc::clone(&view),
+        counts: Arc::clone(&counts),
         trace: options.trace_frames,
         tx_buf: vec![0u8; TX_BUF],
     };
@@ -512,6 +533,7 @@ pub fn spawn(config: PhoneConfig, options: DriverOptions) -> std::io::Result<Dri
         tx,
         events: ev_rx,
         view,
+        counts,
         thread: Some(thread),
     })
 }
@@ -523,11 +545,12 @@ struct Driver {
     /// Counts connections, so that a reader of an old one is not taken for the current one.
     generation: u64,
     acc: Box<FrameAccumulator>,
-    /// A second framer over the same input, only to report whole received frames.
+    /// A second framer over the same input, only to count and report whole received frames.
     tap: Box<FrameAccumulator>,
     input_tx: Sender<Input>,
     events: Sender<DriverEvent>,
     view: Arc<Mutex<PhoneView>>,
+    counts: Arc<FrameCounts>,
     trace: bool,
     tx_buf: Vec<u8>,
 }
@@ -597,9 +620,7 @@ impl Driver {
                 });
             }
             Input::Bytes(generation, bytes) if generation == self.generation => {
-                if self.trace {
-                    self.tap_frames(&bytes);
-                }
+                self.tap_frames(&bytes);
                 self.phone.handle_bytes(now, &mut self.acc, &bytes);
             }
             Input::Closed(generation) if generation == self.generation => {
@@ -622,7 +643,10 @@ impl Driver {
             let rest = match self.tap.feed(input) {
                 FeedResult::Consumed => break,
                 FeedResult::Frame { frame, remaining } => {
-                    frames.push(frame.to_vec());
+                    self.counts.received.fetch_add(1, Ordering::Relaxed);
+                    if self.trace {
+                        frames.push(frame.to_vec());
+                    }
                     remaining.len()
                 }
                 FeedResult::Error { remaining, .. } => remaining.len(),
@@ -745,6 +769,7 @@ impl Driver {
     fn flush(&mut self) {
         while let Some(n) = self.phone.poll_transmit(&mut self.tx_buf) {
             let frame = self.tx_buf.get(..n).unwrap_or(&[]);
+            self.counts.sent.fetch_add(1, Ordering::Relaxed);
             let written = match self.stream.as_mut() {
                 Some(stream) => stream.write_all(frame).is_ok(),
                 None => false,

@@ -24,6 +24,8 @@ use crate::config_file::parse_server;
 use crate::driver::{self, AgentCommand, DriverEvent, DriverHandle, DriverOptions, PhoneView};
 use crate::sim::{AgentDef, Campaign, SimConfig, Simulator};
 
+/// The longest an agent sleeps without an event.
+const AGENT_TICK: Duration = Duration::from_millis(500);
 /// How long an agent waits before pressing the same button again.
 const REPEAT_GUARD: Duration = Duration::from_millis(500);
 
@@ -259,10 +261,8 @@ impl Agent {
 
     fn on_event(&mut self, event: DriverEvent) {
         match event {
-            DriverEvent::Frame { direction, .. } => match direction {
-                driver::Direction::Sent => self.stats.sent += 1,
-                driver::Direction::Received => self.stats.received += 1,
-            },
+            // Frames are counted by the driver (`frames()`), not traced here.
+            DriverEvent::Frame { .. } => {}
             DriverEvent::CommandDone { result, .. } => match result {
                 Ok(id) => {
                     if let Some((slot @ None, _)) = self.waiting.as_mut() {
@@ -388,9 +388,28 @@ impl Agent {
         }
     }
 
+    /// How long the agent may sleep when no event comes: until its talk or repeat timer ends.
+    fn next_wake(&self) -> Duration {
+        let talk = self
+            .talking_since
+            .map(|(_, at)| self.talk.saturating_sub(at.elapsed()));
+        let repeat = self
+            .last
+            .as_ref()
+            .map(|(_, at)| REPEAT_GUARD.saturating_sub(at.elapsed()));
+        [talk, repeat]
+            .into_iter()
+            .flatten()
+            .filter(|d| !d.is_zero())
+            .min()
+            .unwrap_or(AGENT_TICK)
+            .clamp(Duration::from_millis(1), AGENT_TICK)
+    }
+
     fn run(mut self, stop: &AtomicBool) -> (AgentStats, DriverHandle) {
         while !stop.load(Ordering::SeqCst) {
-            if let Ok(event) = self.handle.events().recv_timeout(Duration::from_millis(20)) {
+            // Events wake the agent; the timeout covers its own timers (talking, repeats).
+            if let Ok(event) = self.handle.events().recv_timeout(self.next_wake()) {
                 self.on_event(event);
                 while let Ok(event) = self.handle.events().try_recv() {
                     self.on_event(event);
@@ -430,6 +449,9 @@ impl Agent {
         {
             self.on_event(event);
         }
+        let (sent, received) = self.handle.frames();
+        self.stats.sent = sent;
+        self.stats.received = received;
         (self.stats, self.handle)
     }
 }
@@ -465,7 +487,7 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
         let handle = driver::spawn(
             cfg,
             DriverOptions {
-                trace_frames: true,
+                trace_frames: false,
                 name: format!("{i}"),
             },
         )?;
@@ -524,6 +546,9 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
         report.latencies.extend(stats.latencies);
         report.reconnects += stats.sessions.saturating_sub(1);
         report.never_opened += usize::from(stats.sessions == 0);
+        if stats.sessions == 0 && std::env::var_os("CCX_LOAD_DEBUG").is_some() {
+            eprintln!("never opened: {:?}", handle.view());
+        }
         report.refused += stats.refused;
         for (k, v) in stats.refusals {
             *report.refusals.entry(k).or_default() += v;

@@ -182,46 +182,75 @@ fn every(n: Option<u32>, count: u32) -> bool {
     n.is_some_and(|n| n > 0 && count.is_multiple_of(n))
 }
 
+/// Apply the per-frame faults to `frame` and append it to `batch`; false when the
+/// connection is to be cut after the batch (a truncated frame).
+fn add_frame(
+    batch: &mut Vec<u8>,
+    mut frame: Vec<u8>,
+    version: WireVersion,
+    sent: u32,
+    faults: &Faults,
+    node: &NodeState,
+) -> bool {
+    if faults.unknown_tags && frame.len() >= HEADER_LEN {
+        let t = if version.tag_width() == 1 {
+            UNKNOWN_TAG_V17
+        } else {
+            UNKNOWN_TAG_V18
+        };
+        append_field(&mut frame, version, t, 2, &[0xAB, 0xCD]);
+        node.count_fault("unknown-tag");
+    }
+    if every(faults.corrupt_every, sent) {
+        // A field that declares more data than the body holds: the frame still frames,
+        // but does not decode.
+        append_field(&mut frame, version, tag::CONNECTION_DEVICE_ID, 200, &[]);
+        node.count_fault("corrupt");
+    }
+    if every(faults.truncate_every, sent) {
+        let half = frame.len() / 2;
+        batch.extend_from_slice(frame.get(..half).unwrap_or(&[]));
+        node.count_fault("truncate");
+        return false;
+    }
+    batch.extend_from_slice(&frame);
+    if every(faults.unknown_message_every, sent) {
+        batch.extend_from_slice(&unknown_message(version));
+        node.count_fault("unknown-message");
+    }
+    true
+}
+
 fn write_loop(mut stream: TcpStream, rx: Receiver<Out>, faults: &Faults, node: &NodeState) {
     let mut sent: u32 = 0;
-    for out in rx {
-        let (mut frame, version) = match out {
-            Out::Frame(frame, version) => (frame, version),
-            Out::Close => break,
-        };
+    let mut batch = Vec::with_capacity(4096);
+    // Frames queued together (an event burst) go out in one write, so the client wakes once.
+    'outer: while let Ok(first) = rx.recv() {
+        let mut next = Some(first);
+        let mut keep = true;
+        let mut close = false;
+        batch.clear();
+        while let Some(out) = next.take() {
+            match out {
+                Out::Frame(frame, version) => {
+                    sent = sent.wrapping_add(1);
+                    keep = add_frame(&mut batch, frame, version, sent, faults, node);
+                    if !keep {
+                        break;
+                    }
+                }
+                Out::Close => {
+                    close = true;
+                    break;
+                }
+            }
+            next = rx.try_recv().ok();
+        }
         if faults.delay_ms > 0 {
             std::thread::sleep(Duration::from_millis(faults.delay_ms));
         }
-        sent = sent.wrapping_add(1);
-        if faults.unknown_tags && frame.len() >= HEADER_LEN {
-            let t = if version.tag_width() == 1 {
-                UNKNOWN_TAG_V17
-            } else {
-                UNKNOWN_TAG_V18
-            };
-            append_field(&mut frame, version, t, 2, &[0xAB, 0xCD]);
-            node.count_fault("unknown-tag");
-        }
-        if every(faults.corrupt_every, sent) {
-            // A field that declares more data than the body holds: the frame still frames,
-            // but does not decode.
-            append_field(&mut frame, version, tag::CONNECTION_DEVICE_ID, 200, &[]);
-            node.count_fault("corrupt");
-        }
-        if every(faults.truncate_every, sent) {
-            let half = frame.len() / 2;
-            let _ = stream.write_all(frame.get(..half).unwrap_or(&[]));
-            node.count_fault("truncate");
-            break;
-        }
-        if stream.write_all(&frame).is_err() {
-            break;
-        }
-        if every(faults.unknown_message_every, sent) {
-            if stream.write_all(&unknown_message(version)).is_err() {
-                break;
-            }
-            node.count_fault("unknown-message");
+        if stream.write_all(&batch).is_err() || !keep || close {
+            break 'outer;
         }
     }
     let _ = stream.shutdown(Shutdown::Both);
