@@ -21,9 +21,8 @@
 
 #[macro_use]
 mod fmt;
-mod command;
 
-pub use command::{OwnedCommand, TextTooLong, DEFAULT_TEXT};
+pub use ccx_cti::phone::{OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT};
 
 use core::net::Ipv4Addr;
 
