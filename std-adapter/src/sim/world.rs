@@ -1770,7 +1770,7 @@ impl World {
     }
 
     fn offer_contact(&mut self, a: usize, contact: usize, now: Instant) {
-        let Some(campaign) = self.cfg.campaign.clone() else {
+        let Some(campaign) = self.cfg.campaign.as_ref() else {
             return;
         };
         let Some(rec) = self.contacts.get_mut(contact) else {
@@ -1812,7 +1812,7 @@ impl World {
     }
 
     fn place_customer_call(&mut self, a: usize, contact: usize, now: Instant) {
-        let Some(campaign) = self.cfg.campaign.clone() else {
+        let Some(campaign) = self.cfg.campaign.as_ref() else {
             return;
         };
         let Some(rec) = self.contacts.get(contact) else {
