@@ -39,10 +39,14 @@ enum Cmd {
     Config(ConfigCmd),
 }
 
-/// `ccx sim` options. Commands on stdin while it runs: `status`, `promote`, `demote`,
-/// `call [ANI]`, `quit`.
+/// `ccx sim` options. With `--interactive`, commands on stdin while it runs: `status`,
+/// `promote`, `demote`, `call [ANI]`, `quit` (prints the summary).
 #[derive(Debug, Args)]
 struct SimArgs {
+    /// Read commands from stdin (status, promote, demote, call [ANI], quit). Off by default
+    /// so that `ccx sim &` is not stopped for reading the terminal in the background.
+    #[arg(long, short)]
+    interactive: bool,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:12028")]
     listen: String,
@@ -262,20 +266,27 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
     let cfg = sim_config(&args)?;
     let sim = Simulator::start(cfg)?;
     println!(
-        "ccx sim: listening on {} as {} ({} agents). Commands: status, promote, demote, call [ANI], quit",
+        "ccx sim: listening on {} as {} ({} agents){}",
         sim.addr(),
         if sim.is_master() { "master" } else { "standby" },
-        sim.config().agents.len()
+        sim.config().agents.len(),
+        if args.interactive {
+            ". Commands: status, promote, demote, call [ANI], quit"
+        } else {
+            ""
+        }
     );
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    // Commands come from stdin; at its end the simulator keeps running until --duration.
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
+    if args.interactive {
+        // At the end of stdin the simulator keeps running until --duration.
+        std::thread::spawn(move || {
+            for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
             }
-        }
-    });
+        });
+    }
     let deadline =
         (args.duration > 0).then(|| std::time::Instant::now() + Duration::from_secs(args.duration));
     loop {

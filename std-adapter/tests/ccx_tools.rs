@@ -87,7 +87,14 @@ fn config_encode_then_decode_masks_the_password() {
 #[test]
 fn sim_prints_its_summary_on_quit() {
     let mut child = ccx()
-        .args(["sim", "--listen", "127.0.0.1:0", "--log", "error"])
+        .args([
+            "sim",
+            "--interactive",
+            "--listen",
+            "127.0.0.1:0",
+            "--log",
+            "error",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -103,4 +110,24 @@ fn sim_prints_its_summary_on_quit() {
     assert!(out.status.success(), "{text}");
     assert!(text.contains("listening on 127.0.0.1:"), "{text}");
     assert!(text.contains("sessions opened 0"), "{text}");
+}
+
+#[test]
+fn sim_stops_after_its_duration_with_a_summary() {
+    let out = ccx()
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--duration",
+            "1",
+            "--log",
+            "error",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("agent chli4020 ext 4020"), "{text}");
 }
