@@ -529,3 +529,32 @@ fn version_18_is_answered_with_two_byte_tags() {
         .map(|m| m.string(tag::AGENT_ID) != Some("chli4020"))
         .unwrap_or(true));
 }
+
+#[test]
+fn a_scripted_call_rings_at_a_ready_agent() {
+    let mut cfg = SimConfig::loopback();
+    cfg.inbound.calls = vec![InboundCall {
+        at_ms: 0,
+        ani: "5559999".into(),
+        call_vars: vec!["order 42".into()],
+        vars: vec![("user.layout".into(), "Default".into())],
+        ..InboundCall::default()
+    }];
+    let sim = Simulator::start(cfg).unwrap();
+    let mut c = RawClient::connect(&sim);
+    c.open("chli4020");
+    c.set_state(AgentState::Login, 0);
+    c.set_state(AgentState::Available, 0);
+    c.expect(MessageType::AgentStateEvent);
+    let begin = c.expect(MessageType::BeginCallEvent);
+    let m = decode(&begin, version()).unwrap();
+    assert_eq!(
+        m.get(fields::begin_call_event::CALL_TYPE),
+        Some(CallType::AcdIn)
+    );
+    assert_eq!(m.string(tag::ANI), Some("5559999"));
+    assert_eq!(m.string(tag::CALL_VAR1), Some("order 42"));
+    assert_eq!(m.named_var("user.layout"), Some("Default"));
+    c.expect(MessageType::CallDeliveredEvent);
+    assert_eq!(sim.counters().inbound_offered, 1);
+}

@@ -1,9 +1,58 @@
 //! What a simulated Unified CCX knows before it starts: agents, reason codes, the inbound
 //! scenario, the outbound campaign and the faults to inject. Everything deserialises from a TOML
-//! file (`ccx sim --config sim.toml`); the contact list may also come from a CSV file.
+//! file (`ccx sim --config sim.toml`, see [`EXAMPLE_TOML`]); the contact list may also come
+//! from a CSV file.
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// A simulator configuration file with every section (`ccx sim --config FILE`).
+pub const EXAMPLE_TOML: &str = r#"listen = "127.0.0.1:12028"
+auto_work = true          # after a call the agent goes to WORK
+wrapup_ms = 30000         # ...and back to AVAILABLE after 30 s
+
+[[agents]]
+id = "chli4020"
+extension = "4020"
+password = "secret"
+csqs = [1]
+
+[[agents]]
+id = "agt2007"
+extension = "2007"
+password = "pw2007"
+allow_empty_password = false
+csqs = [1, 2]
+
+[[reason_codes]]
+code = 10
+label = "Lunch"
+
+[inbound]
+rate_per_min = 2.0        # random arrivals
+customer_hangup_ms = 60000
+[[inbound.calls]]         # and scripted ones
+at_ms = 5000
+ani = "5551234"
+dnis = "7000"
+csq = 1
+call_vars = ["order 42"]
+vars = [["user.layout", "Default"]]
+
+[campaign]
+name = "LoadCamp"
+contacts_file = "contacts.csv"   # account,name,phone (relative to this file)
+offer_delay_ms = 2000
+retry_delay_ms = 600000
+[[campaign.contacts]]
+account = "AC111"
+name = "John Doe"
+phone = "5550100"
+
+[faults]
+delay_ms = 0
+unknown_tags = false
+"#;
 
 use ccx_cti::config::DEFAULT_PORT;
 
@@ -405,6 +454,20 @@ mod tests {
         assert_eq!(contacts[0].buddy_name(), "John,Doe");
         assert_eq!(contacts[1].name, "Roe, Jane");
         assert!(parse_contacts_csv("AC1;x").is_err());
+    }
+
+    #[test]
+    fn the_example_file_parses() {
+        let mut cfg: SimConfig = toml::from_str(EXAMPLE_TOML).unwrap();
+        assert_eq!(cfg.agents.len(), 2);
+        assert_eq!(cfg.reason_codes[0].code, 10);
+        assert_eq!(cfg.inbound.calls[0].vars[0].1, "Default");
+        let campaign = cfg.campaign.take().unwrap();
+        assert_eq!(
+            campaign.contacts_file.as_deref(),
+            Some(Path::new("contacts.csv"))
+        );
+        assert_eq!(campaign.contacts.len(), 1);
     }
 
     #[test]
