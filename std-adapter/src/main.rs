@@ -47,6 +47,9 @@ struct SimArgs {
     /// so that `ccx sim &` is not stopped for reading the terminal in the background.
     #[arg(long, short)]
     interactive: bool,
+    /// Print an example configuration file (every section) and exit.
+    #[arg(long)]
+    example_config: bool,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:12028")]
     listen: String,
@@ -259,6 +262,10 @@ fn sim_config(args: &SimArgs) -> anyhow::Result<SimConfig> {
 }
 
 fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
+    if args.example_config {
+        print!("{}", ccx_cti_std::sim::config::EXAMPLE_TOML);
+        return Ok(ExitCode::SUCCESS);
+    }
     env_logger::Builder::new()
         .parse_filters(&args.log)
         .format_timestamp_millis()
