@@ -77,7 +77,8 @@ struct SimArgs {
     /// Milliseconds of WORK after which the agent becomes AVAILABLE by itself.
     #[arg(long)]
     wrapup_ms: Option<u64>,
-    /// Stop after this many seconds (0: run until `quit`).
+    /// Stop after this many seconds and print the summary (0: run until `quit` with
+    /// --interactive, or until killed).
     #[arg(long, default_value_t = 0)]
     duration: u64,
     /// Fault: close a connection after it received N messages.
