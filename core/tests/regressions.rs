@@ -113,3 +113,66 @@ fn a_huge_indent_does_not_panic() {
     assert!(text.starts_with("MsgType: HEARTBEAT_REQ\n"));
     assert!(text.ends_with("InvokeID: 7\n"));
 }
+
+/// fuzz `decode`: frames that decode but whose trace text does not read back as the same
+/// message. The first byte picks the version as in the fuzz target (0: v10, 1: v17, 2: v18,
+/// 3: v18 with 2-byte lengths).
+///
+/// - a reserved byte slot that is neither all 00 nor all ff (TEAM_CONFIG_REQ): rendered as
+///   hex, refused by the parser on purpose;
+/// - a value longer than its tag's maximum (ANI_II): decoded, but the encoder refuses it;
+/// - a named-variable name that reads as something else in text: `#` (a comment), `a:b`
+///   (split at the colon), `Tag<…` and `CallVar9` (taken for fields of the message).
+///
+/// The fuzz target skips these classes; the fix is a decision on the text format (escape or
+/// quote such names and values, and carry raw reserved bytes), or refusing them in `decode`.
+#[test]
+#[ignore = "open finding: trace text cannot carry every frame that decodes"]
+fn every_decodable_frame_survives_a_text_round_trip() {
+    const CASES: [&str; 5] = [
+        "020000000e000000f2000186a000010000090000000000",
+        "0100000060000000ed0001b7020000d004000000d0bd020002be055331393000d6055332313400cf055332\
+         3037008a05533133380089055331333700d7055331373300860553313334008d040000008dbf0200bf3e04\
+         0000003e40020040f70200f7f6055332343600",
+        "000000001a00000055000186a000013804000000383902383553043a2300000002003d",
+        "01000000c1000000170000000000000001001500000008000000120000010059610000190534303230005214\
+         424143616d706169676e004c6f616443616d7000520e424143616d706169676e49440000520c424153746174\
+         757300444f00520c4241526573706f6e736500005216757365722e6c3a796f75744f656100664f44756c7400\
+         521642414163636f756e744e756d62657200414331313200521542414469616c65644c697374494400323037\
+         3739005215424142756464794e616d65004a6f686e2c446f6500",
+        "03000000d3000000170000000000000001001500000008000000120000190061010000005900053431323000\
+         005200145461673c6d706169676e004c6f616443616d70000052000e424143616d706169676e494400000052\
+         000c43616c6c5661723900444f000052000c4241526573706f6e7365000000520016757365722e6c61796f75\
+         74004f4f44656661756c74000052001642414163636f756e744e756d626572004143313131000052001542414\
+         469616c65644c69737449440032303737390000520015424142756464794e616d65004a6f686e2c446f6500",
+    ];
+    let mut failures = Vec::new();
+    for hex in CASES {
+        let digits: Vec<u8> = hex.bytes().filter(u8::is_ascii_hexdigit).collect();
+        let bytes: Vec<u8> = digits
+            .chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).unwrap(), 16).unwrap())
+            .collect();
+        let version = match bytes[0] % 4 {
+            0 => WireVersion::new(10),
+            1 => WireVersion::new(17),
+            2 => WireVersion::new(18),
+            _ => WireVersion::new(18).with_v18_length_width(2),
+        };
+        let msg = decode(&bytes[1..], version).unwrap();
+        let opts = trace::TraceOptions {
+            show_secrets: true,
+            indent: 2,
+        };
+        let text = trace::display_with(&msg, opts).to_string();
+        let mut buf = vec![0u8; 8192];
+        let again = trace::parse_message(&text, &mut buf, version)
+            .ok()
+            .and_then(|n| decode(&buf[..n], version).ok())
+            .map(|m| trace::display_with(&m, opts).to_string());
+        if again.as_deref() != Some(text.as_str()) {
+            failures.push(text);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
