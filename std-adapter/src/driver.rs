@@ -26,8 +26,8 @@ use std::time::Duration;
 
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{
-    AgentView, Command, CommandError, Event, Instant, Phone, PreviewAnswer, SessionState,
-    SessionView, TransportAction,
+    AgentView, Command, CommandError, Event, Instant, OwnedCommand, Phone, SessionState,
+    SessionView, TextTooLong, TransportAction,
 };
 use ccx_cti::wire::{
     AgentState, CallType, FeedResult, FrameAccumulator, LocalConnectionState, WireVersion,
@@ -38,215 +38,21 @@ const IDLE_WAKE: Duration = Duration::from_secs(1);
 /// Bytes of the transmit buffer (more than any frame the phone sends).
 const TX_BUF: usize = 16 * 1024;
 
-/// A button the agent pressed, owning its arguments (a [`Command`] borrows them).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AgentCommand {
-    /// Log in; `None` uses the configured password.
-    Login {
-        /// Password to use instead of the configured one.
-        password: Option<String>,
-    },
-    /// Log out with a reason code.
-    Logout {
-        /// EventReasonCode.
-        reason: u16,
-    },
-    /// Become AVAILABLE.
-    Ready,
-    /// Become NOT_READY with a reason code.
-    NotReady {
-        /// EventReasonCode.
-        reason: u16,
-    },
-    /// WORK_READY.
-    WorkReady,
-    /// WORK_NOT_READY.
-    WorkNotReady,
-    /// Answer a call (the alerting one when `None`).
-    Answer {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// Release the agent's connection (the connected call when `None`).
-    Release {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// Hold a call.
-    Hold {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// Retrieve a held call.
-    Retrieve {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// Dial a number.
-    Dial {
-        /// DialedNumber.
-        number: String,
-    },
-    /// Consult a number from the connected call.
-    Consult {
-        /// DialedNumber.
-        number: String,
-    },
-    /// Transfer the held call to the consult call.
-    Transfer,
-    /// Conference the held call and the consult call.
-    Conference,
-    /// Send DTMF digits.
-    Dtmf {
-        /// DTMFString.
-        digits: String,
-    },
-    /// Answer the pending preview reservation.
-    Preview(PreviewAnswer),
-    /// Reclassify the customer call.
-    Reclassify {
-        /// BAResponse value.
-        value: String,
-    },
-    /// Ask for a callback: `Callback MMDDYYYY HH:MM`.
-    Callback {
-        /// MMDDYYYY.
-        date: String,
-        /// HH:MM.
-        time: String,
-    },
-    /// Set one named variable on a call.
-    SetVar {
-        /// Name.
-        name: String,
-        /// Value.
-        value: String,
-        /// CallID (the current call when `None`).
-        call: Option<u32>,
-    },
-    /// Close the session (CLOSE_REQ).
-    Close,
+/// A button the agent pressed, owning its arguments: the core's [`OwnedCommand`], so that it
+/// can travel through the driver's channel.
+pub type AgentCommand = OwnedCommand;
+
+/// An owned command from a borrowed one (an argument longer than the command's text
+/// capacity is refused).
+pub fn owned(command: Command<'_>) -> Result<AgentCommand, TextTooLong> {
+    AgentCommand::try_from(command)
 }
 
-impl AgentCommand {
-    /// The borrowed [`Command`] the phone takes.
-    pub fn as_command(&self) -> Command<'_> {
-        match self {
-            AgentCommand::Login { password } => Command::Login {
-                password: password.as_deref(),
-            },
-            AgentCommand::Logout { reason } => Command::Logout { reason: *reason },
-            AgentCommand::Ready => Command::Ready,
-            AgentCommand::NotReady { reason } => Command::NotReady { reason: *reason },
-            AgentCommand::WorkReady => Command::WorkReady,
-            AgentCommand::WorkNotReady => Command::WorkNotReady,
-            AgentCommand::Answer { call } => Command::Answer { call: *call },
-            AgentCommand::Release { call } => Command::Release { call: *call },
-            AgentCommand::Hold { call } => Command::Hold { call: *call },
-            AgentCommand::Retrieve { call } => Command::Retrieve { call: *call },
-            AgentCommand::Dial { number } => Command::Dial { number },
-            AgentCommand::Consult { number } => Command::Consult { number },
-            AgentCommand::Transfer => Command::Transfer,
-            AgentCommand::Conference => Command::Conference,
-            AgentCommand::Dtmf { digits } => Command::Dtmf { digits },
-            AgentCommand::Preview(a) => Command::Preview(*a),
-            AgentCommand::Reclassify { value } => Command::Reclassify { value },
-            AgentCommand::Callback { date, time } => Command::Callback { date, time },
-            AgentCommand::SetVar { name, value, call } => Command::SetVar {
-                name,
-                value,
-                call: *call,
-            },
-            AgentCommand::Close => Command::Close,
-        }
-    }
-
-    /// Parse the agent-command syntax of the flow files (FORMAT.md §2): `login [PASSWORD]`,
-    /// `ready`, `preview skip`, `dial 5551234`, `set-var NAME VALUE [CALLID]`…
-    pub fn parse(text: &str) -> Result<AgentCommand, String> {
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let num = |w: Option<&&str>| -> Result<Option<u32>, String> {
-            w.map(|s| {
-                s.parse::<u32>()
-                    .map_err(|_| format!("`{s}` is not a number"))
-            })
-            .transpose()
-        };
-        let reason = |w: Option<&&str>| -> Result<u16, String> {
-            w.map(|s| {
-                s.parse::<u16>()
-                    .map_err(|_| format!("`{s}` is not a reason code"))
-            })
-            .transpose()
-            .map(|r| r.unwrap_or(0))
-        };
-        let arg = |i: usize, what: &str| -> Result<String, String> {
-            words
-                .get(i)
-                .map(|s| s.to_string())
-                .ok_or_else(|| format!("`{}` needs {what}", words.first().unwrap_or(&"")))
-        };
-        let cmd = match words.as_slice() {
-            ["login", rest @ ..] => AgentCommand::Login {
-                password: rest.first().map(|s| s.to_string()),
-            },
-            ["logout", ..] => AgentCommand::Logout {
-                reason: reason(words.get(1))?,
-            },
-            ["ready"] => AgentCommand::Ready,
-            ["not-ready", ..] => AgentCommand::NotReady {
-                reason: reason(words.get(1))?,
-            },
-            ["work-ready"] => AgentCommand::WorkReady,
-            ["work-not-ready"] | ["work"] => AgentCommand::WorkNotReady,
-            ["answer", ..] => AgentCommand::Answer {
-                call: num(words.get(1))?,
-            },
-            ["release", ..] => AgentCommand::Release {
-                call: num(words.get(1))?,
-            },
-            ["hold", ..] => AgentCommand::Hold {
-                call: num(words.get(1))?,
-            },
-            ["retrieve", ..] => AgentCommand::Retrieve {
-                call: num(words.get(1))?,
-            },
-            ["dial", ..] => AgentCommand::Dial {
-                number: arg(1, "a number")?,
-            },
-            ["consult", ..] => AgentCommand::Consult {
-                number: arg(1, "a number")?,
-            },
-            ["transfer"] => AgentCommand::Transfer,
-            ["conference"] => AgentCommand::Conference,
-            ["dtmf", ..] => AgentCommand::Dtmf {
-                digits: arg(1, "digits")?,
-            },
-            ["preview", "accept"] => AgentCommand::Preview(PreviewAnswer::Accept),
-            ["preview", "reject"] => AgentCommand::Preview(PreviewAnswer::Reject),
-            ["preview", "reject-close"] => AgentCommand::Preview(PreviewAnswer::RejectClose),
-            ["preview", "skip"] => AgentCommand::Preview(PreviewAnswer::Skip),
-            ["preview", "skip-close"] => AgentCommand::Preview(PreviewAnswer::SkipClose),
-            ["preview", "cancel-reservation"] => {
-                AgentCommand::Preview(PreviewAnswer::CancelReservation)
-            }
-            ["preview", "reclassify", value] => AgentCommand::Reclassify {
-                value: value.to_string(),
-            },
-            ["preview", "callback", date, time] => AgentCommand::Callback {
-                date: date.to_string(),
-                time: time.to_string(),
-            },
-            ["set-var", name, value, rest @ ..] => AgentCommand::SetVar {
-                name: name.to_string(),
-                value: value.to_string(),
-                call: num(rest.first())?,
-            },
-            ["close"] => AgentCommand::Close,
-            _ => return Err(format!("unknown command `{}`", text.trim())),
-        };
-        Ok(cmd)
-    }
+/// Read a command in the flow files' words (FORMAT.md §2: `ready`, `preview skip`,
+/// `dial 5551234`, `set-var NAME VALUE [CALLID]`…) into an owned command.
+pub fn parse_command(text: &str) -> Result<AgentCommand, String> {
+    let command = Command::parse(text).map_err(|e| format!("`{}`: {e}", text.trim()))?;
+    owned(command).map_err(|e| format!("`{}`: {e}", text.trim()))
 }
 
 /// Which way a frame went.
@@ -827,34 +633,25 @@ fn open_stream(addr: &str, timeout: Duration) -> std::io::Result<TcpStream> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ccx_cti::phone::PreviewAnswer;
 
     #[test]
     fn commands_parse_as_the_flow_files_write_them() {
-        assert_eq!(AgentCommand::parse("ready"), Ok(AgentCommand::Ready));
+        assert_eq!(parse_command("ready"), Ok(AgentCommand::Ready));
         assert_eq!(
-            AgentCommand::parse("preview cancel-reservation"),
+            parse_command("preview cancel-reservation"),
             Ok(AgentCommand::Preview(PreviewAnswer::CancelReservation))
         );
         assert_eq!(
-            AgentCommand::parse("preview callback 12312026 09:30"),
-            Ok(AgentCommand::Callback {
-                date: "12312026".into(),
-                time: "09:30".into()
-            })
+            parse_command("preview callback 12312026 09:30").map(|c| c.as_command()
+                == Command::Callback {
+                    date: "12312026",
+                    time: "09:30"
+                }),
+            Ok(true)
         );
-        assert_eq!(
-            AgentCommand::parse("not-ready 12"),
-            Ok(AgentCommand::NotReady { reason: 12 })
-        );
-        assert_eq!(
-            AgentCommand::parse("set-var a b 7"),
-            Ok(AgentCommand::SetVar {
-                name: "a".into(),
-                value: "b".into(),
-                call: Some(7)
-            })
-        );
-        assert!(AgentCommand::parse("dial").is_err());
-        assert!(AgentCommand::parse("fly").is_err());
+        assert!(parse_command("dial").is_err());
+        assert!(parse_command("fly").is_err());
+        assert!(parse_command(&format!("dial {}", "9".repeat(200))).is_err());
     }
 }

@@ -17,7 +17,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use ccx_cti::config::{PhoneConfig, ShortText};
-use ccx_cti::phone::{Event, PreviewAnswer, SessionState};
+use ccx_cti::phone::{Command, Event, PreviewAnswer, SessionState};
 use ccx_cti::wire::{AgentState, CallType, LocalConnectionState};
 
 use crate::config_file::parse_server;
@@ -375,9 +375,7 @@ impl Agent {
                 self.reclassified = true;
                 let value = ["REX_VOICE", "REX_ANS_MACHINE", "BUSY", "DO_NOT_CALL"]
                     [self.rng.gen_range(0..4)];
-                return Some(AgentCommand::Reclassify {
-                    value: value.into(),
-                });
+                return driver::owned(Command::Reclassify { value }).ok();
             }
             return Some(AgentCommand::Release {
                 call: Some(talking.id),

