@@ -172,7 +172,7 @@ impl Story<'_> {
             }
             DriverEvent::Phone { at, event } => {
                 if self.trace {
-                    self.print(&format!("# [{:8.3}] phone: {event:?}\n", at.as_secs_f64()));
+                    self.print(&format!("# [{:8.3}] phone: {event}\n", at.as_secs_f64()));
                 }
                 self.events.push(event);
             }
@@ -187,8 +187,9 @@ impl Story<'_> {
                         Err(e) => format!("refused: {e}"),
                     };
                     self.print(&format!(
-                        "# [{:8.3}] agent: {command:?} -> {r}\n",
-                        at.as_secs_f64()
+                        "# [{:8.3}] agent: {} -> {r}\n",
+                        at.as_secs_f64(),
+                        driver::command_text(&command)
                     ));
                 }
             }

@@ -55,6 +55,14 @@ pub fn parse_command(text: &str) -> Result<AgentCommand, String> {
     owned(command).map_err(|e| format!("`{}`: {e}", text.trim()))
 }
 
+/// A command as text for a trace or a status line, its password masked.
+pub fn command_text(command: &AgentCommand) -> String {
+    match command {
+        AgentCommand::Login { password: Some(_) } => "Login { password: ******** }".to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
 /// Which way a frame went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -651,6 +659,8 @@ mod tests {
             Ok(true)
         );
         assert!(parse_command("dial").is_err());
+        let login = parse_command("login hunter2").unwrap();
+        assert!(!command_text(&login).contains("hunter2"));
         assert!(parse_command("fly").is_err());
         assert!(parse_command(&format!("dial {}", "9".repeat(200))).is_err());
     }

@@ -310,7 +310,7 @@ impl App {
                 self.push_trace(&frame_text(&frame, version));
             }
             DriverEvent::Phone { at, event } => {
-                self.push_trace(&format!("# [{:8.3}] {event:?}", at.as_secs_f64()));
+                self.push_trace(&format!("# [{:8.3}] {event}", at.as_secs_f64()));
                 if let Some(s) = status_for(&event) {
                     self.vm.status = Some(s);
                 }
@@ -321,7 +321,7 @@ impl App {
                 if let Err(e) = result {
                     self.vm.status = Some(Status {
                         error: true,
-                        text: format!("{command:?}: {e}"),
+                        text: format!("{}: {e}", driver::command_text(&command)),
                     });
                 }
             }
