@@ -1,6 +1,6 @@
 //! `ccx demo`: the whole story of an agent phone against a simulated Unified CCX, in a few
 //! seconds. A simulator starts on a free loopback port, one phone connects to it through the
-//! [driver](crate::driver), and the agent opens the session, logs in, becomes ready, skips the
+//! [driver], and the agent opens the session, logs in, becomes ready, skips the
 //! first preview contact (the guide's skip flow), accepts the next one, talks to the customer,
 //! releases, wraps up, becomes ready, logs out and closes. Every message in both directions is
 //! printed as the guide's trace text with a timestamp and its direction.

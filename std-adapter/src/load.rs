@@ -1,6 +1,6 @@
 //! `ccx load`: many phones in one process against a simulator (its own, or `--server`).
 //!
-//! Each phone runs in its own [driver](crate::driver) with a small agent thread that logs in,
+//! Each phone runs in its own [driver] with a small agent thread that logs in,
 //! becomes ready, answers inbound calls, answers preview reservations at random, talks for a
 //! while, releases and wraps up. The report gives messages per second, the latency from a
 //! request to its confirmation (p50/p90/p99), reconnects and errors. At the end the simulator

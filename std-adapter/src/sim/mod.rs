@@ -3,7 +3,7 @@
 //! It speaks the server side of the same codec the phone uses ([`ccx_cti::wire`]): OPEN_REQ
 //! validation, heartbeats, idle timeout, agent states, inbound ACD calls, an outbound preview
 //! campaign, side A / side B, and fault injection. Each connection has a reader thread and a
-//! writer thread; the simulated contact center ([`world`]) sits behind one mutex, which both
+//! writer thread; the simulated contact center (the `world` module) sits behind one mutex, which both
 //! sides of a pair share when they run in one process (a replicated cluster), so that the
 //! agent's state survives a failover.
 //!

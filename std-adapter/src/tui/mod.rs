@@ -1,5 +1,5 @@
 //! `ccx phone`: a terminal agent phone (ratatui + crossterm) for a real or simulated Unified
-//! CCX. The phone runs in the [driver](crate::driver); this module turns keys into commands and
+//! CCX. The phone runs in the [driver]; this module turns keys into commands and
 //! the phone's view and traffic into a [`view::ViewModel`] that [`view::render`] draws.
 
 pub mod view;
