@@ -43,7 +43,7 @@ enum Cmd {
 /// `promote`, `demote`, `call [ANI]`, `quit` (prints the summary).
 #[derive(Debug, Args)]
 struct SimArgs {
-    /// Read commands from stdin (status, promote, demote, call [ANI], quit). Off by default
+    /// Read commands from stdin (`status`, `promote`, `demote`, `call [ANI]`, `quit`). Off by default
     /// so that `ccx sim &` is not stopped for reading the terminal in the background.
     #[arg(long, short)]
     interactive: bool,
