@@ -251,6 +251,8 @@ fn preview_story_over_a_tap_link_against_ccx_sim() {
         &ccx,
         &[
             "sim",
+            // Reads `status` and `quit` from stdin, which the test sends at the end.
+            "--interactive",
             "--listen",
             &listen,
             "--contacts",
