@@ -9,7 +9,149 @@
 
 use heapless::String;
 
-use super::{Command, PreviewAnswer};
+use super::PreviewAnswer;
+
+/// A command whose text arguments borrow from the caller (what [`super::Phone::command`]
+/// takes).
+pub type Command<'a> = CommandWith<&'a str>;
+
+/// A command that owns its text arguments, each in a `heapless::String<TEXT>`, so it can travel
+/// through a queue or a channel. Build one from a [`Command`] with `TryFrom` (fails when a text
+/// does not fit) and lend it back to the phone with [`OwnedCommand::as_command`].
+pub type OwnedCommand<const TEXT: usize = DEFAULT_COMMAND_TEXT> = CommandWith<String<TEXT>>;
+
+/// A button the agent pressed (FORMAT.md §2 agent commands), with its text arguments of type
+/// `S`: borrowed in [`Command`], owned in [`OwnedCommand`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum CommandWith<S> {
+    /// Log in (SET_AGENT_STATE_REQ LOGIN); `None` uses the configured password.
+    Login {
+        /// Password to use instead of the configured one.
+        password: Option<S>,
+    },
+    /// Log out with a reason code.
+    Logout {
+        /// EventReasonCode (0 = none).
+        reason: u16,
+    },
+    /// Become ready (AVAILABLE).
+    Ready,
+    /// Become not ready with a reason code.
+    NotReady {
+        /// EventReasonCode (0 = none).
+        reason: u16,
+    },
+    /// WORK_READY.
+    WorkReady,
+    /// WORK_NOT_READY.
+    WorkNotReady,
+    /// Answer a call (the alerting one when `None`).
+    Answer {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// Release the agent's own connection (CLEAR_CONNECTION_REQ); the connected call when `None`.
+    Release {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// Hold a call (the connected one when `None`).
+    Hold {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// Retrieve a held call (the held one when `None`).
+    Retrieve {
+        /// CallID.
+        call: Option<u32>,
+    },
+    /// MAKE_CALL_REQ to a number.
+    Dial {
+        /// DialedNumber.
+        number: S,
+    },
+    /// CONSULTATION_CALL_REQ from the connected call.
+    Consult {
+        /// DialedNumber.
+        number: S,
+    },
+    /// TRANSFER_CALL_REQ of the held call to the consult call.
+    Transfer,
+    /// CONFERENCE_CALL_REQ of the held call and the consult call.
+    Conference,
+    /// SEND_DTMF_SIGNAL_REQ on the connected call.
+    Dtmf {
+        /// DTMFString.
+        digits: S,
+    },
+    /// Answer the pending preview reservation.
+    Preview(PreviewAnswer),
+    /// Reclassify the customer call (REX_VOICE, REX_ANS_MACHINE, REX_FAX, REX_INVALID,
+    /// DO_NOT_CALL, BUSY).
+    Reclassify {
+        /// BAResponse value.
+        value: S,
+    },
+    /// Ask for a callback of the customer call: `Callback MMDDYYYY HH:MM`.
+    Callback {
+        /// `MMDDYYYY`.
+        date: S,
+        /// `HH:MM`.
+        time: S,
+    },
+    /// SET_CALL_DATA_REQ with one named variable.
+    SetVar {
+        /// Variable name.
+        name: S,
+        /// Value.
+        value: S,
+        /// CallID (the current call when `None`).
+        call: Option<u32>,
+    },
+    /// Close the session in order (CLOSE_REQ).
+    Close,
+}
+
+impl<S> CommandWith<S> {
+    /// The same command with every text argument passed through `f`; the first error stops.
+    pub fn try_map_text<'s, T, E>(
+        &'s self,
+        mut f: impl FnMut(&'s S) -> Result<T, E>,
+    ) -> Result<CommandWith<T>, E> {
+        Ok(match self {
+            Self::Login { password } => CommandWith::Login {
+                password: password.as_ref().map(&mut f).transpose()?,
+            },
+            Self::Logout { reason } => CommandWith::Logout { reason: *reason },
+            Self::Ready => CommandWith::Ready,
+            Self::NotReady { reason } => CommandWith::NotReady { reason: *reason },
+            Self::WorkReady => CommandWith::WorkReady,
+            Self::WorkNotReady => CommandWith::WorkNotReady,
+            Self::Answer { call } => CommandWith::Answer { call: *call },
+            Self::Release { call } => CommandWith::Release { call: *call },
+            Self::Hold { call } => CommandWith::Hold { call: *call },
+            Self::Retrieve { call } => CommandWith::Retrieve { call: *call },
+            Self::Dial { number } => CommandWith::Dial { number: f(number)? },
+            Self::Consult { number } => CommandWith::Consult { number: f(number)? },
+            Self::Transfer => CommandWith::Transfer,
+            Self::Conference => CommandWith::Conference,
+            Self::Dtmf { digits } => CommandWith::Dtmf { digits: f(digits)? },
+            Self::Preview(answer) => CommandWith::Preview(*answer),
+            Self::Reclassify { value } => CommandWith::Reclassify { value: f(value)? },
+            Self::Callback { date, time } => CommandWith::Callback {
+                date: f(date)?,
+                time: f(time)?,
+            },
+            Self::SetVar { name, value, call } => CommandWith::SetVar {
+                name: f(name)?,
+                value: f(value)?,
+                call: *call,
+            },
+            Self::Close => CommandWith::Close,
+        })
+    }
+}
 
 /// Default capacity of each text argument of an [`OwnedCommand`]: room for a dialed number, a
 /// password, a callback date or a named variable's name.
@@ -47,7 +189,7 @@ impl core::fmt::Display for CommandParseError {
 
 impl core::error::Error for CommandParseError {}
 
-impl<'a> Command<'a> {
+impl<'a> CommandWith<&'a str> {
     /// Read an agent command in the flow format's words (FORMAT.md §2):
     /// `login [PASSWORD]`, `logout [REASON]`, `ready`, `not-ready [REASON]`, `work-ready`,
     /// `work-not-ready`, `answer|release|hold|retrieve [CALLID]`, `dial NUMBER`,
@@ -153,101 +295,6 @@ impl<'a> Command<'a> {
     }
 }
 
-/// An owned copy of [`Command`]: the same buttons, with each text argument in a
-/// `heapless::String<TEXT>`.
-///
-/// Build one from a [`Command`] with `TryFrom` (fails when a text does not fit) and lend it
-/// back to the phone with [`OwnedCommand::as_command`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum OwnedCommand<const TEXT: usize = DEFAULT_COMMAND_TEXT> {
-    /// [`Command::Login`].
-    Login {
-        /// Password to use instead of the configured one.
-        password: Option<String<TEXT>>,
-    },
-    /// [`Command::Logout`].
-    Logout {
-        /// EventReasonCode.
-        reason: u16,
-    },
-    /// [`Command::Ready`].
-    Ready,
-    /// [`Command::NotReady`].
-    NotReady {
-        /// EventReasonCode.
-        reason: u16,
-    },
-    /// [`Command::WorkReady`].
-    WorkReady,
-    /// [`Command::WorkNotReady`].
-    WorkNotReady,
-    /// [`Command::Answer`].
-    Answer {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// [`Command::Release`].
-    Release {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// [`Command::Hold`].
-    Hold {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// [`Command::Retrieve`].
-    Retrieve {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// [`Command::Dial`].
-    Dial {
-        /// DialedNumber.
-        number: String<TEXT>,
-    },
-    /// [`Command::Consult`].
-    Consult {
-        /// DialedNumber.
-        number: String<TEXT>,
-    },
-    /// [`Command::Transfer`].
-    Transfer,
-    /// [`Command::Conference`].
-    Conference,
-    /// [`Command::Dtmf`].
-    Dtmf {
-        /// DTMFString.
-        digits: String<TEXT>,
-    },
-    /// [`Command::Preview`].
-    Preview(PreviewAnswer),
-    /// [`Command::Reclassify`].
-    Reclassify {
-        /// BAResponse value.
-        value: String<TEXT>,
-    },
-    /// [`Command::Callback`].
-    Callback {
-        /// `MMDDYYYY`.
-        date: String<TEXT>,
-        /// `HH:MM`.
-        time: String<TEXT>,
-    },
-    /// [`Command::SetVar`].
-    SetVar {
-        /// Variable name.
-        name: String<TEXT>,
-        /// Value.
-        value: String<TEXT>,
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// [`Command::Close`].
-    Close,
-}
-
 /// A text argument is longer than the [`OwnedCommand`]'s `TEXT` capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -282,33 +329,11 @@ fn owned<const TEXT: usize>(text: &str) -> Result<String<TEXT>, TextTooLong> {
 impl<const TEXT: usize> OwnedCommand<TEXT> {
     /// The borrowed command the phone takes.
     pub fn as_command(&self) -> Command<'_> {
-        match self {
-            Self::Login { password } => Command::Login {
-                password: password.as_deref(),
-            },
-            Self::Logout { reason } => Command::Logout { reason: *reason },
-            Self::Ready => Command::Ready,
-            Self::NotReady { reason } => Command::NotReady { reason: *reason },
-            Self::WorkReady => Command::WorkReady,
-            Self::WorkNotReady => Command::WorkNotReady,
-            Self::Answer { call } => Command::Answer { call: *call },
-            Self::Release { call } => Command::Release { call: *call },
-            Self::Hold { call } => Command::Hold { call: *call },
-            Self::Retrieve { call } => Command::Retrieve { call: *call },
-            Self::Dial { number } => Command::Dial { number },
-            Self::Consult { number } => Command::Consult { number },
-            Self::Transfer => Command::Transfer,
-            Self::Conference => Command::Conference,
-            Self::Dtmf { digits } => Command::Dtmf { digits },
-            Self::Preview(answer) => Command::Preview(*answer),
-            Self::Reclassify { value } => Command::Reclassify { value },
-            Self::Callback { date, time } => Command::Callback { date, time },
-            Self::SetVar { name, value, call } => Command::SetVar {
-                name,
-                value,
-                call: *call,
-            },
-            Self::Close => Command::Close,
+        let lent: Result<Command<'_>, core::convert::Infallible> =
+            self.try_map_text(|s| Ok(s.as_str()));
+        match lent {
+            Ok(command) => command,
+            Err(never) => match never {},
         }
     }
 }
@@ -317,45 +342,7 @@ impl<const TEXT: usize> TryFrom<Command<'_>> for OwnedCommand<TEXT> {
     type Error = TextTooLong;
 
     fn try_from(command: Command<'_>) -> Result<Self, TextTooLong> {
-        Ok(match command {
-            Command::Login { password } => Self::Login {
-                password: password.map(owned).transpose()?,
-            },
-            Command::Logout { reason } => Self::Logout { reason },
-            Command::Ready => Self::Ready,
-            Command::NotReady { reason } => Self::NotReady { reason },
-            Command::WorkReady => Self::WorkReady,
-            Command::WorkNotReady => Self::WorkNotReady,
-            Command::Answer { call } => Self::Answer { call },
-            Command::Release { call } => Self::Release { call },
-            Command::Hold { call } => Self::Hold { call },
-            Command::Retrieve { call } => Self::Retrieve { call },
-            Command::Dial { number } => Self::Dial {
-                number: owned(number)?,
-            },
-            Command::Consult { number } => Self::Consult {
-                number: owned(number)?,
-            },
-            Command::Transfer => Self::Transfer,
-            Command::Conference => Self::Conference,
-            Command::Dtmf { digits } => Self::Dtmf {
-                digits: owned(digits)?,
-            },
-            Command::Preview(answer) => Self::Preview(answer),
-            Command::Reclassify { value } => Self::Reclassify {
-                value: owned(value)?,
-            },
-            Command::Callback { date, time } => Self::Callback {
-                date: owned(date)?,
-                time: owned(time)?,
-            },
-            Command::SetVar { name, value, call } => Self::SetVar {
-                name: owned(name)?,
-                value: owned(value)?,
-                call,
-            },
-            Command::Close => Self::Close,
-        })
+        command.try_map_text(|s| owned(s))
     }
 }
 

@@ -52,7 +52,9 @@ mod tx;
 #[cfg(test)]
 mod tests;
 
-pub use command::{CommandParseError, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT};
+pub use command::{
+    Command, CommandParseError, CommandWith, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT,
+};
 pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
 pub use time::{Duration, Instant};
 
@@ -132,98 +134,6 @@ impl PreviewAnswer {
             Self::CancelReservation => "Cancel Reservation",
         }
     }
-}
-
-/// A button the agent pressed (FORMAT.md §2 agent commands).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Command<'a> {
-    /// Log in (SET_AGENT_STATE_REQ LOGIN); `None` uses the configured password.
-    Login {
-        /// Password to use instead of the configured one.
-        password: Option<&'a str>,
-    },
-    /// Log out with a reason code.
-    Logout {
-        /// EventReasonCode (0 = none).
-        reason: u16,
-    },
-    /// Become ready (AVAILABLE).
-    Ready,
-    /// Become not ready with a reason code.
-    NotReady {
-        /// EventReasonCode (0 = none).
-        reason: u16,
-    },
-    /// WORK_READY.
-    WorkReady,
-    /// WORK_NOT_READY.
-    WorkNotReady,
-    /// Answer a call (the alerting one when `None`).
-    Answer {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// Release the agent's own connection (CLEAR_CONNECTION_REQ); the connected call when `None`.
-    Release {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// Hold a call (the connected one when `None`).
-    Hold {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// Retrieve a held call (the held one when `None`).
-    Retrieve {
-        /// CallID.
-        call: Option<u32>,
-    },
-    /// MAKE_CALL_REQ to a number.
-    Dial {
-        /// DialedNumber.
-        number: &'a str,
-    },
-    /// CONSULTATION_CALL_REQ from the connected call.
-    Consult {
-        /// DialedNumber.
-        number: &'a str,
-    },
-    /// TRANSFER_CALL_REQ of the held call to the consult call.
-    Transfer,
-    /// CONFERENCE_CALL_REQ of the held call and the consult call.
-    Conference,
-    /// SEND_DTMF_SIGNAL_REQ on the connected call.
-    Dtmf {
-        /// DTMFString.
-        digits: &'a str,
-    },
-    /// Answer the pending preview reservation.
-    Preview(PreviewAnswer),
-    /// Reclassify the customer call (REX_VOICE, REX_ANS_MACHINE, REX_FAX, REX_INVALID,
-    /// DO_NOT_CALL, BUSY).
-    Reclassify {
-        /// BAResponse value.
-        value: &'a str,
-    },
-    /// Ask for a callback of the customer call: `Callback MMDDYYYY HH:MM`.
-    Callback {
-        /// `MMDDYYYY`.
-        date: &'a str,
-        /// `HH:MM`.
-        time: &'a str,
-    },
-    /// SET_CALL_DATA_REQ with one named variable.
-    SetVar {
-        /// Variable name.
-        name: &'a str,
-        /// Value.
-        value: &'a str,
-        /// CallID (the current call when `None`).
-        call: Option<u32>,
-    },
-    /// Close the session in order (CLOSE_REQ).
-    Close,
 }
 
 /// A command the phone refused before sending anything.
