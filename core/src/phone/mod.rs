@@ -414,6 +414,7 @@ pub enum Event {
 
 /// One call the phone tracks.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Call<const VAR_BYTES: usize = DEFAULT_VAR_BYTES> {
     /// CallID.
     pub id: u32,
@@ -693,5 +694,52 @@ impl<
             n => n,
         };
         id
+    }
+}
+
+impl<
+        const CALLS: usize,
+        const VAR_BYTES: usize,
+        const PENDING: usize,
+        const TX: usize,
+        const EVENTS: usize,
+    > core::fmt::Debug for Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+{
+    /// A summary: the session, the agent and the tracked calls (never the configuration's
+    /// passwords).
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Phone")
+            .field("session", &self.session())
+            .field("agent", &self.agent())
+            .field(
+                "calls",
+                &self
+                    .calls()
+                    .map(|c| c.id)
+                    .collect::<heapless::Vec<u32, CALLS>>(),
+            )
+            .field("preview", &self.preview().map(|c| c.id))
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl<
+        const CALLS: usize,
+        const VAR_BYTES: usize,
+        const PENDING: usize,
+        const TX: usize,
+        const EVENTS: usize,
+    > defmt::Format for Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+{
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(
+            f,
+            "Phone {{ session: {}, agent: {}, calls: {}, preview: {} }}",
+            self.session(),
+            self.agent(),
+            self.calls().count(),
+            self.preview().map(|c| c.id)
+        )
     }
 }

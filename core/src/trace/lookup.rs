@@ -7,6 +7,7 @@ use crate::wire::{read_uint, Message};
 
 /// Which part of a message a trace label names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum FieldRef<'t> {
     /// `ExpandedCallContxt`: the named variables' total size.
     ExpandedCallContext,
@@ -36,6 +37,7 @@ pub enum FieldRef<'t> {
 
 /// A value found by [`Message::lookup`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum FieldValue<'a> {
     /// A number (fixed fields, numeric floating fields, the named-variable total).
     Number(u32),

@@ -13,6 +13,7 @@ const LABEL_CAP: usize = 48;
 
 /// What is wrong with a line of trace text.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
 pub enum ParseErrorKind {
     /// A field line came before any `MsgType:` line.
@@ -46,6 +47,7 @@ pub enum ParseErrorKind {
 
 /// A line of trace text that cannot be read, with its 1-based line number.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ParseError {
     /// 1-based line number in the text given to the parser.
     pub line: usize,
@@ -458,4 +460,11 @@ fn parse_number(value: &str, size: usize, en: Option<&EnumDef>) -> Option<u32> {
         return None;
     }
     u32::try_from(n).ok()
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for TextParser<'_> {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(f, "TextParser")
+    }
 }

@@ -238,3 +238,10 @@ impl fmt::Display for TraceDisplay<'_, '_> {
         Ok(())
     }
 }
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for TraceDisplay<'_, '_> {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(f, "TraceDisplay({})", self.msg)
+    }
+}

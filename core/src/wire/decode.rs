@@ -618,3 +618,17 @@ impl<'a> Iterator for NamedVars<'a> {
         None
     }
 }
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for FloatingFields<'_> {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(f, "FloatingFields {{ remaining: {} }}", self.rest.len())
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for NamedVars<'_> {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(f, "NamedVars {{ remaining: {} }}", self.fields.rest.len())
+    }
+}

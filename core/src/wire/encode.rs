@@ -407,3 +407,16 @@ impl<'b> Encoder<'b> {
         }
     }
 }
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Encoder<'_> {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(
+            f,
+            "Encoder {{ type: {}, len: {}, error: {} }}",
+            self.ty,
+            self.len,
+            self.error
+        )
+    }
+}

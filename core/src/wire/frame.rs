@@ -221,3 +221,40 @@ impl<const N: usize> FrameAccumulator<N> {
         }
     }
 }
+
+#[cfg(feature = "defmt")]
+impl<const N: usize> defmt::Format for FrameAccumulator<N> {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(
+            f,
+            "FrameAccumulator {{ capacity: {}, buffered: {} }}",
+            N,
+            self.buffered()
+        )
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for FeedResult<'_, '_> {
+    fn format(&self, f: defmt::Formatter) {
+        match self {
+            FeedResult::Consumed => defmt::write!(f, "Consumed"),
+            FeedResult::Frame { frame, remaining } => {
+                defmt::write!(
+                    f,
+                    "Frame {{ len: {}, remaining: {} }}",
+                    frame.len(),
+                    remaining.len()
+                )
+            }
+            FeedResult::Error { error, remaining } => {
+                defmt::write!(
+                    f,
+                    "Error {{ error: {}, remaining: {} }}",
+                    error,
+                    remaining.len()
+                )
+            }
+        }
+    }
+}

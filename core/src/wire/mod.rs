@@ -245,3 +245,10 @@ pub(crate) fn write_uint(bytes: &mut [u8], offset: usize, size: usize, value: u3
         _ => false,
     }
 }
+
+#[cfg(feature = "defmt")]
+impl<T> defmt::Format for Fixed<T> {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(f, "Fixed(message {}, offset {})", self.message, self.offset)
+    }
+}

@@ -69,6 +69,7 @@ impl FixedType {
 
 /// One field of a message's fixed part.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FixedDef {
     /// The guide's label; empty for a reserved slot.
     pub label: &'static str,
@@ -111,6 +112,7 @@ impl FixedDef {
 
 /// One floating field a message may carry.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FloatDef {
     /// Tag number (FieldDataID).
     pub tag: u16,
@@ -128,6 +130,7 @@ pub struct FloatDef {
 
 /// The layout of a message body.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Layout {
     /// Size of the fixed part under the newest version.
     pub fixed_size: u16,
@@ -181,6 +184,7 @@ impl Layout {
 
 /// One message of the protocol table.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct MessageDef {
     /// Message type number.
     pub id: u32,
@@ -248,6 +252,7 @@ impl TagType {
 
 /// One floating-field tag.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct TagDef {
     /// Tag number.
     pub id: u16,
@@ -265,6 +270,7 @@ pub struct TagDef {
 
 /// Whether an enumeration lists values or bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum EnumKind {
     /// One value at a time.
     Values,
@@ -274,6 +280,7 @@ pub enum EnumKind {
 
 /// One named value of an enumeration.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct EnumValue {
     /// Wire value.
     pub value: u32,
@@ -285,6 +292,7 @@ pub struct EnumValue {
 
 /// An enumeration of the protocol table.
 #[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct EnumDef {
     /// Its name (`AgentState`).
     pub name: &'static str,
