@@ -7,25 +7,12 @@
     clippy::panic
 )]
 
+mod common;
+
 use ccx_cti::wire::{FeedResult, FrameAccumulator, FrameError};
+use common::{hex, vector_frames};
 
-const VECTORS: &str = include_str!("data/vectors.txt");
 const PEER_FRAMING: &str = include_str!("data/uccertweb-framing.jsonl");
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn vector_frames() -> Vec<Vec<u8>> {
-    VECTORS
-        .lines()
-        .filter_map(|l| l.strip_prefix("= "))
-        .map(hex)
-        .collect()
-}
 
 /// Feed `chunks` and collect every frame (owned) until the input runs out.
 fn run<const N: usize>(

@@ -7,6 +7,8 @@
     clippy::panic
 )]
 
+mod common;
+
 use ccx_cti::wire::{decode, tag, AgentState, DecodeErrorKind, Encoder, MessageType, WireVersion};
 
 const V17: WireVersion = WireVersion::new(17);
@@ -247,16 +249,7 @@ fn handles_of_another_message_read_nothing() {
 
 #[test]
 fn every_truncation_and_every_byte_flip_of_every_vector_is_handled() {
-    let frames: Vec<Vec<u8>> = include_str!("data/vectors.txt")
-        .lines()
-        .filter_map(|l| l.strip_prefix("= "))
-        .map(|h| {
-            (0..h.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
-                .collect()
-        })
-        .collect();
+    let frames = common::vector_frames();
     for frame in frames.iter().take(80) {
         for cut in 0..frame.len() {
             let _ = decode(&frame[..cut], V17);

@@ -15,7 +15,6 @@
     clippy::panic
 )]
 
-
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{Command, Instant, Phone, TransportAction};
 use ccx_cti::trace::{self, TraceOptions};

@@ -7,6 +7,8 @@
     clippy::panic
 )]
 
+mod common;
+
 use ccx_cti::trace::{self, TextParser};
 use ccx_cti::wire::{decode, fields, tag, CallType, MessageType, WireVersion};
 
@@ -71,13 +73,7 @@ fn the_seeds_call_data_update_has_the_guides_bytes() {
     let expected = "0000004e00000019\
         00000000 00000001 0015 0000 0001 0000 0012 0000 01005962 0000 01005962 0000 00000000 00000000\
         19 05 34303230 00 2f 05 34303230 00 52 10 4241526573706f6e7365 00 536b6970 00 5f 01 00 60 01 00";
-    let expected: Vec<u8> = {
-        let d: String = expected.chars().filter(char::is_ascii_hexdigit).collect();
-        (0..d.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&d[i..i + 2], 16).unwrap())
-            .collect()
-    };
+    let expected = common::hex(expected);
     let frames = encode_all(SEED, WireVersion::new(17));
     assert_eq!(frames[2], expected);
     let msg = decode(&frames[2], WireVersion::new(17)).unwrap();

@@ -7,47 +7,11 @@
     clippy::panic
 )]
 
+mod common;
+
 use ccx_cti::trace::{self, TraceOptions};
 use ccx_cti::wire::{self, decode, fields, tag, Encoder, MessageType, WireVersion};
-
-const VECTORS: &str = include_str!("data/vectors.txt");
-
-struct Vector {
-    version: u32,
-    text: String,
-    frame: Vec<u8>,
-}
-
-fn hex(s: &str) -> Vec<u8> {
-    let digits: String = s.chars().filter(|c| c.is_ascii_hexdigit()).collect();
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn vectors() -> Vec<Vector> {
-    let mut out = Vec::new();
-    let mut version = 17;
-    let mut text = String::new();
-    for line in VECTORS.lines() {
-        if let Some(v) = line.strip_prefix("@version ") {
-            version = v.parse().unwrap();
-        } else if let Some(h) = line.strip_prefix("= ") {
-            out.push(Vector {
-                version,
-                text: std::mem::take(&mut text),
-                frame: hex(h),
-            });
-        } else if line.starts_with('#') || line.is_empty() {
-            continue;
-        } else {
-            text.push_str(line);
-            text.push('\n');
-        }
-    }
-    out
-}
+use common::{hex, hex_of, vectors};
 
 fn shown(msg: &wire::Message<'_>) -> String {
     trace::display_with(
@@ -113,10 +77,6 @@ fn a_vector_decoded_under_a_version_with_other_widths_is_refused_not_misread() {
         let as_17 = decode(&v.frame, WireVersion::new(17)).map(|m| shown(&m));
         assert_ne!(as_17.ok().as_deref(), Some(v.text.as_str()));
     }
-}
-
-fn hex_of(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 // ---- the digest's worked examples (wire-session.md §1.5, §1.6, §6) ----
