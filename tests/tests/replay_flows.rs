@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use ccx_cti_std::flow::{replay_file, FileResult};
 
 fn flows_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/flows")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("flows")
 }
 
 fn all_flows() -> Vec<PathBuf> {
