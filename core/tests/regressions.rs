@@ -176,3 +176,24 @@ fn every_decodable_frame_survives_a_text_round_trip() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// fuzz `trace_parse`: named variables and arrays of more than 2000 bytes in all are encoded,
+/// but `decode` refuses the frame (`named variables take 2030 bytes; at most 2000 allowed`).
+/// Fix: `Encoder::named_var`/`named_array` keep the running total and fail past
+/// `MAX_NAMED_DATA`, as `check_named` does for one name or value.
+#[test]
+#[ignore = "open finding: the encoder does not enforce the 2000-byte named-data total"]
+fn named_data_past_2000_bytes_is_refused_by_the_encoder() {
+    let mut buf = [0u8; 4096];
+    let mut enc = Encoder::new(&mut buf, MessageType::SetCallDataReq, WireVersion::DEFAULT);
+    let value = "v".repeat(200);
+    for i in 0..10 {
+        enc.named_var(&format!("user.var{i}"), &value);
+    }
+    match enc.finish() {
+        Err(_) => {}
+        Ok(n) => {
+            decode(&buf[..n], WireVersion::DEFAULT).unwrap();
+        }
+    }
+}

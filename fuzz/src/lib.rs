@@ -266,6 +266,9 @@ pub fn trace_parse_target(data: &[u8]) {
             {
                 continue
             }
+            // Known: the encoder does not hold named variables to the 2000-byte total that
+            // decode enforces (regressions.rs documents it).
+            Err(e) if matches!(e.kind, DecodeErrorKind::TooMuchNamedData { .. }) => continue,
             // By design: hex given for a numeric field is written as it is, whatever its
             // length (the escape hatch for building malformed frames).
             Err(e)

@@ -1,0 +1,243 @@
+#!/usr/bin/env bash
+# Measures the core and writes the table between <!-- numbers:begin --> and
+# <!-- numbers:end --> in README.md (or docs/numbers.md when the markers are missing).
+#
+#   - criterion benchmarks in quick mode (core/benches/codec.rs), with the naive reference
+#   - instruction counts: valgrind --tool=callgrind on core/benches/callgrind_cases.rs, each
+#     case run N1 and N2 times, (I(N2) - I(N1)) / (N2 - N1) per run (start-up cancels out)
+#   - footprint on thumbv7em-none-eabihf (tools/footprint, opt-level "s", fat LTO), minus an
+#     empty image; size_of on the target
+#   - `ccx load` with 100, 400 and 1000 phones, when the std adapter builds
+#
+# Usage: scripts/numbers.sh [--no-load]. Timing figures depend on the machine and its load;
+# the instruction counts and sizes do not.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TARGET=${NUMBERS_TARGET_DIR:-$ROOT/target/numbers}
+WORK=$TARGET/work
+mkdir -p "$WORK"
+RUN_LOAD=1
+[ "${1:-}" = "--no-load" ] && RUN_LOAD=0
+
+LLVM_BIN=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin
+if [ ! -x "$LLVM_BIN/llvm-size" ]; then
+    rustup component add llvm-tools
+fi
+rustup target list --installed | grep -q '^thumbv7em-none-eabihf$' ||
+    rustup target add thumbv7em-none-eabihf
+
+# NUMBERS_TABLE_ONLY=1 rewrites the table from the last run's results.
+if [ "${NUMBERS_TABLE_ONLY:-0}" != 1 ]; then
+echo "== criterion (quick)"
+rm -rf "$TARGET/criterion"
+NUMBERS_QUICK=1 CARGO_TARGET_DIR=$TARGET nice -n 5 cargo bench -q -p ccx-cti --bench codec \
+    >"$WORK/criterion.log" 2>&1 || {
+    tail -30 "$WORK/criterion.log"
+    exit 1
+}
+
+echo "== callgrind"
+CASES_BIN=$(CARGO_TARGET_DIR=$TARGET cargo bench -q -p ccx-cti --bench callgrind_cases --no-run \
+    --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "callgrind_cases" and m.get("executable"):
+        print(m["executable"])')
+: >"$WORK/callgrind.tsv"
+instructions() { # case runs
+    local out=$WORK/cg.$1.$2.out
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$CASES_BIN" "$1" "$2" >/dev/null 2>&1
+    sed -n 's/^summary: *//p;s/^totals: *//p' "$out" | head -1 | awk '{print $1}'
+}
+for spec in decode_call_event:1001 decode_begin_call:1001 naive_decode_begin_call:1001 \
+    encode_set_call_data_req:1001 render_begin_call:201 parse_begin_call:201 \
+    phone_agent_state_event:1001 seed_flow_7_messages:1001 busy_shift_frame_decode:11; do
+    case=${spec%%:*}
+    n2=${spec##*:}
+    i1=$(instructions "$case" 1)
+    i2=$(instructions "$case" "$n2")
+    echo "$case	$(((i2 - i1) / (n2 - 1)))" | tee -a "$WORK/callgrind.tsv"
+done
+
+echo "== footprint (thumbv7em-none-eabihf)"
+: >"$WORK/footprint.tsv"
+for features in baseline codec phone trace; do
+    flag=()
+    [ "$features" != baseline ] && flag=(--features "$features")
+    (cd tools/footprint && CARGO_TARGET_DIR=$TARGET/footprint cargo build -q --release "${flag[@]}")
+    elf=$TARGET/footprint/thumbv7em-none-eabihf/release/ccx-cti-footprint
+    "$LLVM_BIN/llvm-size" -A "$elf" | awk -v f="$features" '
+        $1 == ".text" { t = $2 } $1 == ".rodata" { r = $2 } $1 == ".bss" { b = $2 } $1 == ".data" { d = $2 }
+        END { printf "%s\t%d\t%d\t%d\t%d\n", f, t, r, d, b }' | tee -a "$WORK/footprint.tsv"
+done
+(cd tools/footprint && CARGO_TARGET_DIR=$TARGET/footprint cargo build -q --release --features sizes)
+"$LLVM_BIN/llvm-nm" -S "$TARGET/footprint/thumbv7em-none-eabihf/release/ccx-cti-footprint" |
+    grep SIZE_OF_ | while read -r _ size _ name; do
+    printf '%s\t%d\n' "$name" "$((16#$size))"
+done | tee "$WORK/sizes.tsv"
+
+: >"$WORK/load.tsv"
+if [ "$RUN_LOAD" = 1 ]; then
+    echo "== ccx load"
+    if CARGO_TARGET_DIR=$TARGET cargo build -q --release -p ccx-cti-std 2>"$WORK/load-build.log" &&
+        "$TARGET/release/ccx" load --help >/dev/null 2>&1; then
+        for phones in 100 400 1000; do
+            if "$TARGET/release/ccx" load --phones "$phones" --duration 10 >"$WORK/load-$phones.log" 2>&1; then
+                echo "$phones	ok" >>"$WORK/load.tsv"
+            else
+                echo "$phones	failed" >>"$WORK/load.tsv"
+            fi
+            head -4 "$WORK/load-$phones.log"
+        done
+    else
+        echo "ccx load is not available: $(tail -1 "$WORK/load-build.log")" | tee "$WORK/load.note"
+    fi
+fi
+
+fi
+
+echo "== table"
+python3 - "$ROOT" "$TARGET" "$WORK" <<'EOF'
+import json, os, re, subprocess, sys, datetime
+root, target, work = sys.argv[1:4]
+
+def ns(group, name):
+    p = os.path.join(target, "criterion", group, name.replace("/", "_"), "new", "estimates.json")
+    with open(p) as f:
+        e = json.load(f)
+    return e["mean"]["point_estimate"]
+
+def fmt_ns(v):
+    return f"{v / 1000:.2f} µs" if v >= 1000 else f"{v:.0f} ns"
+
+def read_tsv(name):
+    p = os.path.join(work, name)
+    if not os.path.exists(p):
+        return []
+    return [l.rstrip("\n").split("\t") for l in open(p) if l.strip()]
+
+cg = {k: int(v) for k, v in read_tsv("callgrind.tsv")}
+fp = {r[0]: [int(x) for x in r[1:]] for r in read_tsv("footprint.tsv")}
+sizes = {k: int(v) for k, v in read_tsv("sizes.tsv")}
+
+cpu = "unknown"
+for line in open("/proc/cpuinfo"):
+    if line.startswith("model name"):
+        cpu = line.split(":", 1)[1].strip()
+        break
+rustc = subprocess.run(["rustc", "-V"], capture_output=True, text=True).stdout.strip()
+nproc = os.cpu_count()
+date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+load = subprocess.run(["cat", "/proc/loadavg"], capture_output=True, text=True).stdout.split()[:3]
+
+def mark(ok):
+    return "met" if ok else "**missed**"
+
+out = []
+out.append(f"Measured by `scripts/numbers.sh` on {date}: {nproc} cores, {cpu}, {rustc}, "
+           f"load average {' '.join(load)} (timings are from a shared machine; instruction counts "
+           f"and sizes do not depend on it).")
+out.append("")
+out.append("| what | time (criterion, mean) | instructions (callgrind) | target |")
+out.append("|---|---|---|---|")
+
+seed = ns("seed_flow", "7_messages_frame_decode_phone")
+out.append(f"| seed flow: 7 messages, framing + decode + phone | {fmt_ns(seed)} | "
+           f"{cg.get('seed_flow_7_messages', 0):,} | ≤ 1 µs: {mark(seed <= 1000)} |")
+enc = ns("encode", "set_call_data_req_ba_response")
+out.append(f"| encode SET_CALL_DATA_REQ with BAResponse | {fmt_ns(enc)} | "
+           f"{cg.get('encode_set_call_data_req', 0):,} | ≤ 50 ns: {mark(enc <= 50)} |")
+for name in ["set_agent_state_req", "answer_call_req", "heartbeat_req"]:
+    out.append(f"| encode {name.upper()} | {fmt_ns(ns('encode', name))} | | |")
+def bench_bytes(group, name):
+    p = os.path.join(target, "criterion", group, name.replace("/", "_"), "new", "benchmark.json")
+    with open(p) as f:
+        b = json.load(f)
+    t = b.get("throughput") or {}
+    return t.get("Bytes") or t.get("BytesDecimal")
+for name, label in [("guide_traces", "the guide traces"), ("busy_shift_300_calls", "a busy shift (300 calls)")]:
+    t = ns("frame_and_decode", name)
+    n = bench_bytes("frame_and_decode", name)
+    gbs = n / t  # bytes per ns = GB/s
+    extra = ""
+    if name.startswith("busy"):
+        per = cg.get("busy_shift_frame_decode")
+        extra = f"{per:,} per shift of 100 calls" if per else ""
+    out.append(f"| framing + decode, {label}, TCP-sized reads | {gbs * 1000:.0f} MB/s ({fmt_ns(t)} for {n:,} B) | {extra} | ≥ 1 GB/s: {mark(gbs >= 1.0)} |")
+for fam, label in [("call_event", "call event (CALL_DELIVERED)"), ("agent_event", "agent event (AGENT_STATE)"),
+                   ("confirmation", "confirmation (SET_CALL_DATA_CONF)"), ("begin_call_8_vars", "BEGIN_CALL, 8 ECC variables")]:
+    view = ns("decode", f"{fam}/view")
+    full = ns("decode", f"{fam}/read_all")
+    naive = ns("decode", f"{fam}/naive")
+    ratio = naive / full
+    icount = ""
+    if fam == "begin_call_8_vars" and "decode_begin_call" in cg:
+        icount = f"{cg['decode_begin_call']:,} vs naive {cg.get('naive_decode_begin_call', 0):,}"
+    if fam == "call_event" and "decode_call_event" in cg:
+        icount = f"{cg['decode_call_event']:,}"
+    out.append(f"| decode {label}: view / every field read / naive | {fmt_ns(view)} / {fmt_ns(full)} / {fmt_ns(naive)} | {icount} | ≥ 10× naive: {ratio:.1f}× {mark(ratio >= 10)} |")
+out.append(f"| trace text: render / parse BEGIN_CALL | {fmt_ns(ns('trace', 'render_begin_call'))} / {fmt_ns(ns('trace', 'parse_begin_call'))} | "
+           f"{cg.get('render_begin_call', 0):,} / {cg.get('parse_begin_call', 0):,} | |")
+out.append(f"| phone: one AGENT_STATE_EVENT / READY command round trip | {fmt_ns(ns('phone', 'handle_event_agent_state'))} / "
+           f"{fmt_ns(ns('phone', 'command_ready_round_trip'))} | {cg.get('phone_agent_state_event', 0):,} / | |")
+out.append("| allocations in decode, render, parse, phone | 0 (core/tests/no_alloc.rs) | | zero: met |")
+out.append("")
+if fp:
+    base = fp["baseline"]
+    out.append("Footprint on thumbv7em-none-eabihf (opt-level \"s\", fat LTO, panic = abort), bytes added to an empty image:")
+    out.append("")
+    out.append("| image | .text | .rodata | .data | .bss | target |")
+    out.append("|---|---|---|---|---|---|")
+    targets = {"codec": ("", None), "phone": ("≤ 32 KiB .text", 32768), "trace": ("≤ 64 KiB .text", 65536)}
+    names = {"codec": "codec (decode + encode)", "phone": "codec + phone", "trace": "codec + phone + trace text"}
+    for k in ["codec", "phone", "trace"]:
+        t, r, d, b = [x - y for x, y in zip(fp[k], base)]
+        label, lim = targets[k]
+        verdict = f"{label}: {mark(t <= lim)} (with .rodata: {t + r:,})" if lim else ""
+        out.append(f"| {names[k]} | {t:,} | {r:,} | {d:,} | {b:,} | {verdict} |")
+    out.append("")
+if sizes:
+    pd = sizes.get("SIZE_OF_PHONE_DEFAULT", 0)
+    out.append(f"RAM on the target: `Phone` with default capacities {pd:,} B (≤ 8 KiB: {mark(pd <= 8192)}); "
+               f"`Phone<1, 128, 2, 256, 4>` {sizes.get('SIZE_OF_PHONE_MINIMAL', 0):,} B; "
+               f"`FrameAccumulator` {sizes.get('SIZE_OF_FRAME_ACCUMULATOR_DEFAULT', 0):,} B "
+               f"(12,500-byte default), `FrameAccumulator<2048>` {sizes.get('SIZE_OF_FRAME_ACCUMULATOR_2048', 0):,} B.")
+    out.append("")
+loads = read_tsv("load.tsv")
+if loads:
+    out.append("`ccx load` (own simulator, 10 s, release build):")
+    out.append("")
+    out.append("| phones | messages/s | request → confirmation p50 / p99 | result |")
+    out.append("|---|---|---|---|")
+    for phones, status in loads:
+        text = open(os.path.join(work, f"load-{phones}.log")).read()
+        m = re.search(r"messages: (\d+) sent, (\d+) received, (\d+) per second", text)
+        lat = re.search(r"p50 ([^,]+), p90 [^,]+, p99 ([^,]+),", text)
+        mps = m.group(3) if m else "?"
+        l = f"{lat.group(1)} / {lat.group(2)}" if lat else "?"
+        out.append(f"| {phones} | {mps} | {l} | {status} |")
+    out.append("")
+elif os.path.exists(os.path.join(work, "load.note")):
+    out.append(open(os.path.join(work, "load.note")).read().strip())
+    out.append("")
+
+table = "\n".join(out).rstrip() + "\n"
+readme = os.path.join(root, "README.md")
+text = open(readme).read() if os.path.exists(readme) else ""
+begin, end = "<!-- numbers:begin -->", "<!-- numbers:end -->"
+if begin in text and end in text:
+    a = text.index(begin) + len(begin)
+    b = text.index(end)
+    text = text[:a] + "\n" + table + text[b:]
+    open(readme, "w").write(text)
+    print(f"written to {readme}")
+else:
+    os.makedirs(os.path.join(root, "docs"), exist_ok=True)
+    p = os.path.join(root, "docs", "numbers.md")
+    open(p, "w").write("# Numbers\n\n" + table)
+    print(f"README.md has no numbers markers; written to {p}")
+print(table)
+EOF
