@@ -223,11 +223,22 @@ fn an_unknown_enum_value_is_kept_as_a_number() {
 
 #[test]
 fn too_much_named_data() {
+    let mut refused = vec![0u8; 4096];
+    let mut typed = Encoder::new(&mut refused, MessageType::CallDataUpdateEvent, V17);
+    for i in 0..10 {
+        typed.named_var(&format!("v{i}"), &"x".repeat(200));
+    }
+    assert!(matches!(
+        typed.finish(),
+        Err(ccx_cti::wire::EncodeError::TooMuchNamedData { .. })
+    ));
     let mut buf = vec![0u8; 4096];
     let mut enc = Encoder::new(&mut buf, MessageType::CallDataUpdateEvent, V17);
     let value = "x".repeat(200);
+    // The typed writer refuses to go past 2000 bytes; raw fields craft what a faulty server sends.
     for i in 0..10 {
-        enc.named_var(&format!("v{i}"), &value);
+        let data = [format!("v{i}").as_bytes(), &[0], value.as_bytes(), &[0]].concat();
+        enc.field(tag::NAMED_VARIABLE, &data);
     }
     let n = enc.finish().unwrap();
     let e = decode(&buf[..n], V17).unwrap_err();

@@ -329,19 +329,25 @@ impl<'b> MessageState<'b> {
             expected,
         };
         if let FixedType::Bytes(n) = ty {
-            // Only all-zero or all-ones reserved byte slots exist; anything else is refused.
-            let digits = value.strip_prefix("0x").ok_or(bad("hex bytes (0x…)"))?;
+            // A reserved byte slot carries its exact bytes.
+            let digits = value
+                .strip_prefix("0x")
+                .ok_or(bad("hex bytes (0x…)"))?
+                .as_bytes();
             if digits.len() != 2 * usize::from(n) {
                 return Err(bad("hex bytes of the slot's size"));
             }
-            let raw = if digits.bytes().all(|b| b == b'0') {
-                0
-            } else if digits.bytes().all(|b| b == b'f' || b == b'F') {
-                1
-            } else {
-                return Err(bad("all 00 or all ff bytes"));
-            };
-            self.enc.set_fixed_raw(index, raw);
+            let mut bytes = [0u8; 255];
+            for (dst, pair) in bytes.iter_mut().zip(digits.chunks(2)) {
+                let hi = pair.first().copied().and_then(hex_digit);
+                let lo = pair.get(1).copied().and_then(hex_digit);
+                let (Some(hi), Some(lo)) = (hi, lo) else {
+                    return Err(bad("hex bytes (0x…)"));
+                };
+                *dst = (hi << 4) | lo;
+            }
+            self.enc
+                .set_fixed_bytes(index, bytes.get(..usize::from(n)).unwrap_or(&[]));
             return Ok(());
         }
         let raw = parse_number(value, ty.size(), en).ok_or(bad(expected_of(en)))?;

@@ -211,13 +211,25 @@ impl fmt::Display for TraceDisplay<'_, '_> {
                         context_printed = true;
                     }
                     if let Some(var) = named.next() {
-                        match var.index {
-                            Some(ix) => write!(f, "{:pad$}{}[{}]:", "", var.name, ix)?,
-                            None => write!(f, "{:pad$}{}:", "", var.name)?,
+                        if plain_named(msg, &var) {
+                            match var.index {
+                                Some(ix) => write!(f, "{:pad$}{}[{}]:", "", var.name, ix)?,
+                                None => write!(f, "{:pad$}{}:", "", var.name)?,
+                            }
+                            ValueWriter { f, started: false }.write_str(var.value)?;
+                        } else {
+                            // A name or value that would read back as something else in
+                            // text travels as its raw bytes.
+                            write!(f, "{:pad$}Tag<{}>: {}", "", field.tag, Hex(field.data))?;
                         }
-                        ValueWriter { f, started: false }.write_str(var.value)?;
                         f.write_char('\n')?;
                     }
+                    continue;
+                }
+                // A value longer than its field allows decodes, but could not be encoded again
+                // under its label: it travels as raw bytes.
+                _ if exceeds_max(field.tag, field.data) => {
+                    writeln!(f, "{:pad$}Tag<{}>: {}", "", field.tag, Hex(field.data))?;
                     continue;
                 }
                 FloatLabel::Plain(label) => write!(f, "{:pad$}{label}:", "")?,
@@ -244,4 +256,27 @@ impl defmt::Format for TraceDisplay<'_, '_> {
     fn format(&self, f: defmt::Formatter) {
         defmt::write!(f, "TraceDisplay({})", self.msg)
     }
+}
+
+/// Whether a named variable can be written as `Name: value` (or `Name[i]: value`) and read
+/// back as the same variable.
+fn plain_named(msg: &Message<'_>, var: &crate::wire::NamedVar<'_>) -> bool {
+    let name = var.name;
+    let text_ok = |t: &str| t.trim() == t && !t.chars().any(char::is_control);
+    let name_ok = !name.is_empty()
+        && text_ok(name)
+        && !name.starts_with('#')
+        && !name.contains([':', '[', ']'])
+        && super::resolve_field(msg.def(), name, true)
+            .is_ok_and(|r| r == super::FieldRef::NamedVar(name));
+    name_ok && text_ok(var.value)
+}
+
+/// Whether `data` is longer than the tag's documented maximum.
+fn exceeds_max(tag_id: u16, data: &[u8]) -> bool {
+    spec::tag_def(tag_id).is_some_and(|d| {
+        d.max > 0
+            && matches!(d.ty, TagType::String | TagType::Unspec)
+            && data.len() > usize::from(d.max)
+    })
 }

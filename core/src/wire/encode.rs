@@ -1,6 +1,6 @@
 //! Encoding: write a message into a caller's buffer.
 
-use super::decode::{MAX_VARIABLE_NAME, MAX_VARIABLE_VALUE};
+use super::decode::{MAX_NAMED_DATA, MAX_VARIABLE_NAME, MAX_VARIABLE_VALUE};
 use super::spec::{self, FixedType, Layout, MessageDef, TagType};
 use super::{read_uint, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN};
 
@@ -33,6 +33,23 @@ pub enum EncodeError {
         /// The field's tag.
         tag: u16,
     },
+    /// A named variable's name or value holds a NUL, which would end it early on the wire.
+    NulInText {
+        /// NamedVariable (82) or NamedArray (83).
+        tag: u16,
+    },
+    /// Named variables and arrays of one message would take more than 2000 bytes in all.
+    TooMuchNamedData {
+        /// Their total size, tag and length bytes included.
+        total: usize,
+    },
+    /// A reserved byte slot was given a value of another size.
+    WrongSize {
+        /// Bytes given.
+        length: usize,
+        /// The slot's size.
+        size: usize,
+    },
 }
 
 impl core::fmt::Display for EncodeError {
@@ -59,6 +76,19 @@ impl core::fmt::Display for EncodeError {
             }
             EncodeError::NotNumeric { tag } => {
                 write!(f, "field {tag} takes a number of its own size")
+            }
+            EncodeError::NulInText { tag } => {
+                let name = spec::tag_def(tag)
+                    .map(|t| t.name)
+                    .unwrap_or("named variable");
+                write!(f, "{name}: a name or value holds a NUL byte")
+            }
+            EncodeError::TooMuchNamedData { total } => write!(
+                f,
+                "named variables would take {total} bytes; at most {MAX_NAMED_DATA} allowed"
+            ),
+            EncodeError::WrongSize { length, size } => {
+                write!(f, "{length} bytes given for a slot of {size}")
             }
         }
     }
@@ -92,6 +122,8 @@ pub struct Encoder<'b> {
     fixed_len: usize,
     /// Fixed-field indexes the caller set (bit i = field i), so `finish` fills only the rest.
     set_mask: u64,
+    /// Bytes of the named variables and arrays written so far (tag and length included).
+    named_total: usize,
     error: Option<EncodeError>,
 }
 
@@ -111,6 +143,7 @@ impl<'b> Encoder<'b> {
             len: HEADER_LEN + fixed_len,
             fixed_len,
             set_mask: 0,
+            named_total: 0,
             error: None,
         };
         if enc.buf.len() >= enc.len {
@@ -212,6 +245,42 @@ impl<'b> Encoder<'b> {
         self
     }
 
+    /// Set the raw-bytes fixed field (a reserved byte slot) at `index` of the layout to `data`,
+    /// which must have the slot's size.
+    pub fn set_fixed_bytes(&mut self, index: usize, data: &[u8]) -> &mut Self {
+        let def = self.layout.and_then(|l| l.fixed.get(index));
+        match def {
+            Some(def) if def.present_in(self.version.number()) => {
+                let FixedType::Bytes(size) = def.ty else {
+                    self.fail(EncodeError::NotInMessage {
+                        message: self.ty.id(),
+                    });
+                    return self;
+                };
+                if data.len() != usize::from(size) {
+                    self.fail(EncodeError::WrongSize {
+                        length: data.len(),
+                        size: usize::from(size),
+                    });
+                    return self;
+                }
+                self.set_mask |= 1u64
+                    .checked_shl(u32::try_from(index).unwrap_or(64))
+                    .unwrap_or(0);
+                let at = HEADER_LEN + usize::from(def.offset);
+                if self.fits() {
+                    if let Some(dst) = self.buf.get_mut(at..at + data.len()) {
+                        dst.copy_from_slice(data);
+                    }
+                }
+            }
+            _ => self.fail(EncodeError::NotInMessage {
+                message: self.ty.id(),
+            }),
+        }
+        self
+    }
+
     /// Append a floating field with raw data.
     pub fn field(&mut self, tag: u16, data: &[u8]) -> &mut Self {
         self.field_parts(tag, &[data])
@@ -274,7 +343,19 @@ impl<'b> Encoder<'b> {
         self.field(tag_id, be.get(4 - size..).unwrap_or(&be))
     }
 
-    fn check_named(&mut self, tag_id: u16, name: &str, value: &str) -> bool {
+    /// Whether a named variable or array element of `data_len` bytes may be written: name and
+    /// value within their limits, no NUL inside them, the message's total within 2000 bytes.
+    fn check_named(&mut self, tag_id: u16, name: &str, value: &str, data_len: usize) -> bool {
+        if name.contains('\0') || value.contains('\0') {
+            self.fail(EncodeError::NulInText { tag: tag_id });
+            return false;
+        }
+        let total = self.named_total + self.version.field_header_len() + data_len;
+        if total > MAX_NAMED_DATA {
+            self.fail(EncodeError::TooMuchNamedData { total });
+            return false;
+        }
+        self.named_total = total;
         if name.len() + 1 > MAX_VARIABLE_NAME {
             self.fail(EncodeError::ValueTooLong {
                 tag: tag_id,
@@ -296,7 +377,12 @@ impl<'b> Encoder<'b> {
 
     /// Append a named variable (ECC variable): `name\0value\0`.
     pub fn named_var(&mut self, name: &str, value: &str) -> &mut Self {
-        if self.check_named(tag::NAMED_VARIABLE, name, value) {
+        if self.check_named(
+            tag::NAMED_VARIABLE,
+            name,
+            value,
+            name.len() + value.len() + 2,
+        ) {
             self.field_parts(
                 tag::NAMED_VARIABLE,
                 &[name.as_bytes(), &[0], value.as_bytes(), &[0]],
@@ -307,7 +393,7 @@ impl<'b> Encoder<'b> {
 
     /// Append a named array element: `index name\0value\0`.
     pub fn named_array(&mut self, index: u8, name: &str, value: &str) -> &mut Self {
-        if self.check_named(tag::NAMED_ARRAY, name, value) {
+        if self.check_named(tag::NAMED_ARRAY, name, value, name.len() + value.len() + 3) {
             self.field_parts(
                 tag::NAMED_ARRAY,
                 &[&[index], name.as_bytes(), &[0], value.as_bytes(), &[0]],
