@@ -235,7 +235,7 @@ pub fn decode_target(data: &[u8]) {
 }
 
 /// The trace-text target: `data[0]` picks the version, the rest is text. Every message the
-/// parser encodes must decode, and render/parse back to the same bytes.
+/// parser encodes must decode, and its rendering must read back to the same text.
 pub fn trace_parse_target(data: &[u8]) {
     let Some((&v, text)) = data.split_first() else {
         return;
@@ -284,7 +284,11 @@ pub fn trace_parse_target(data: &[u8]) {
         let shown = render_shown(&msg);
         let m = trace::parse_message(&shown, &mut again, version)
             .unwrap_or_else(|e| panic!("rendered text does not parse back: {e}\n{shown}"));
-        assert_eq!(&again[..m], &buf[..n], "bytes -> text -> bytes\n{shown}");
+        // Compared as text: an empty string sent as a lone NUL and one sent with no byte at
+        // all render alike (a known ambiguity of the text form), so the bytes may differ.
+        let reread = decode(&again[..m], version)
+            .unwrap_or_else(|e| panic!("re-encoded text does not decode: {e}\n{shown}"));
+        assert_eq!(render_shown(&reread), shown, "text -> bytes -> text");
     }
 }
 
