@@ -170,7 +170,9 @@ impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
         if let Some((start, end)) = range {
             let len = self.vars.len();
             if let Some(bytes) = self.vars.get_mut(start..len) {
-                bytes.rotate_left(end - start);
+                // `min` lets the optimiser drop rotate_left's length assertion (no panic path).
+                let mid = (end - start).min(bytes.len());
+                bytes.rotate_left(mid);
             }
             self.vars.truncate(len - (end - start));
         }
