@@ -185,14 +185,26 @@ fn passwords_are_masked_everywhere_unless_asked_for() {
     assert!(texts.iter().any(|(w, _)| w == "Event Debug"));
 }
 
-/// `Command::Login { password }` derives `Debug` (and `defmt::Format`), so formatting a login
-/// command prints the password the agent typed. Fix: a hand-written `Debug`/`Format` for
-/// `Command` that masks `password`, as `PhoneConfig` does.
+/// `Command::Login { password }` used to derive `Debug` (and `defmt::Format`), so formatting
+/// a login command printed the password the agent typed; both now mask it.
 #[test]
-#[ignore = "open finding: Command's derived Debug prints Login's password"]
 fn a_login_command_does_not_print_its_password() {
     let cmd = Command::Login {
         password: Some(AGENT_PASSWORD),
     };
-    assert_no_leak("Command Debug", &format!("{cmd:?}"));
+    assert_no_leak("Command Debug", &format!("{cmd:?} {cmd:#?}"));
+    assert_eq!(format!("{cmd:?}"), "Login { password: Some(********) }");
+    let owned = ccx_cti::phone::OwnedCommand::<64>::try_from(cmd).unwrap();
+    assert_no_leak("OwnedCommand Debug", &format!("{owned:?}"));
+    assert_eq!(
+        format!(
+            "{:?}",
+            Command::SetVar {
+                name: "n",
+                value: "v",
+                call: Some(1)
+            }
+        ),
+        r#"SetVar { name: "n", value: "v", call: Some(1) }"#
+    );
 }

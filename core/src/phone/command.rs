@@ -22,8 +22,9 @@ pub type OwnedCommand<const TEXT: usize = DEFAULT_COMMAND_TEXT> = CommandWith<St
 
 /// A button the agent pressed (FORMAT.md §2 agent commands), with its text arguments of type
 /// `S`: borrowed in [`Command`], owned in [`OwnedCommand`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+///
+/// `Debug` and `defmt::Format` print `Login`'s password as `********`.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub enum CommandWith<S> {
     /// Log in (SET_AGENT_STATE_REQ LOGIN); `None` uses the configured password.
     Login {
@@ -111,6 +112,59 @@ pub enum CommandWith<S> {
     },
     /// Close the session in order (CLOSE_REQ).
     Close,
+}
+
+/// Prints `********` in place of a password.
+struct Masked;
+
+impl core::fmt::Debug for Masked {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("********")
+    }
+}
+
+impl<S: core::fmt::Debug> core::fmt::Debug for CommandWith<S> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // `Name { field: value, … }`, as a derived Debug prints it.
+        macro_rules! with_fields {
+            ($name:literal $(, $field:ident)*) => {
+                f.debug_struct($name)$(.field(stringify!($field), $field))*.finish()
+            };
+        }
+        match self {
+            Self::Login { password } => f
+                .debug_struct("Login")
+                .field("password", &password.as_ref().map(|_| Masked))
+                .finish(),
+            Self::Logout { reason } => with_fields!("Logout", reason),
+            Self::Ready => f.write_str("Ready"),
+            Self::NotReady { reason } => with_fields!("NotReady", reason),
+            Self::WorkReady => f.write_str("WorkReady"),
+            Self::WorkNotReady => f.write_str("WorkNotReady"),
+            Self::Answer { call } => with_fields!("Answer", call),
+            Self::Release { call } => with_fields!("Release", call),
+            Self::Hold { call } => with_fields!("Hold", call),
+            Self::Retrieve { call } => with_fields!("Retrieve", call),
+            Self::Dial { number } => with_fields!("Dial", number),
+            Self::Consult { number } => with_fields!("Consult", number),
+            Self::Transfer => f.write_str("Transfer"),
+            Self::Conference => f.write_str("Conference"),
+            Self::Dtmf { digits } => with_fields!("Dtmf", digits),
+            Self::Preview(answer) => f.debug_tuple("Preview").field(answer).finish(),
+            Self::Reclassify { value } => with_fields!("Reclassify", value),
+            Self::Callback { date, time } => with_fields!("Callback", date, time),
+            Self::SetVar { name, value, call } => with_fields!("SetVar", name, value, call),
+            Self::Close => f.write_str("Close"),
+        }
+    }
+}
+
+/// Through `Debug`, so the password is masked the same way.
+#[cfg(feature = "defmt")]
+impl<S: core::fmt::Debug> defmt::Format for CommandWith<S> {
+    fn format(&self, f: defmt::Formatter) {
+        defmt::write!(f, "{}", defmt::Debug2Format(self))
+    }
 }
 
 impl<S> CommandWith<S> {

@@ -159,7 +159,6 @@ fn floating_value(f: &mut dyn Write, data: &[u8], tag_id: u16, opts: TraceOption
     match ty {
         TagType::String | TagType::Opaque => match printable_text(data) {
             Some(s) => f.write_str(s),
-            None if ty == TagType::String && data.is_empty() => Ok(()),
             None => write!(f, "{}", Hex(data)),
         },
         _ => write!(f, "{}", Hex(data)),
@@ -268,7 +267,9 @@ fn plain_named(msg: &Message<'_>, var: &crate::wire::NamedVar<'_>) -> bool {
         && !name.starts_with('#')
         && !name.contains([':', '[', ']'])
         && super::resolve_field(msg.def(), name, true)
-            .is_ok_and(|r| r == super::FieldRef::NamedVar(name));
+            .is_ok_and(|r| r == super::FieldRef::NamedVar(name))
+        // `Name[i]` of a record label would read back as that record's field.
+        && msg.layout().is_none_or(|l| l.floating_named(name).is_none());
     name_ok && text_ok(var.value)
 }
 
