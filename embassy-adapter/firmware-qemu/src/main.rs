@@ -15,11 +15,12 @@
 #![no_std]
 #![no_main]
 
+mod board;
 mod time_driver;
 
 use core::cell::Cell;
-use core::net::Ipv4Addr;
 
+use board::exit_failure;
 use ccx_cti::phone::{Event, Phone};
 use ccx_cti_embassy::{Buffers, OwnedCommand};
 use ccx_cti_preview_story::{
@@ -27,15 +28,13 @@ use ccx_cti_preview_story::{
     PORT,
 };
 use cortex_m as _; // links the critical-section implementation
-use cortex_m_rt::{exception, ExceptionFrame};
-use cortex_m_semihosting::debug::{self, EXIT_FAILURE, EXIT_SUCCESS};
+use cortex_m_semihosting::debug::{self, EXIT_SUCCESS};
 use defmt::{error, info};
 use defmt_semihosting as _;
 use embassy_executor::Spawner;
 use embassy_futures::select::{select3, Either3};
 use embassy_net::tcp::TcpSocket;
-use embassy_net::{Config, Ipv4Cidr, Stack, StackResources, StaticConfigV4};
-use embassy_net_driver_channel as ch;
+use embassy_net::Stack;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::channel::Channel;
@@ -43,19 +42,9 @@ use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Timer};
 use static_cell::StaticCell;
 
-const MTU: usize = 1514;
-const PHONE_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 2);
-const SERVER_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
 /// The whole story takes well under a second of emulated time; this only stops a hang.
 const STORY_DEADLINE: Duration = Duration::from_secs(10);
 
-type Link = ch::State<MTU, 2, 2>;
-type Device = ch::Device<'static, MTU>;
-
-static PHONE_LINK: StaticCell<Link> = StaticCell::new();
-static SERVER_LINK: StaticCell<Link> = StaticCell::new();
-static PHONE_NET: StaticCell<StackResources<2>> = StaticCell::new();
-static SERVER_NET: StaticCell<StackResources<2>> = StaticCell::new();
 static PHONE: StaticCell<Phone> = StaticCell::new();
 static BUFFERS: StaticCell<Buffers> = StaticCell::new();
 
@@ -73,51 +62,16 @@ static SERVER_LISTENING: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 static SERVER_STAGE: Mutex<CriticalSectionRawMutex, Cell<Stage>> =
     Mutex::new(Cell::new(Stage::AwaitOpen));
 
-defmt::timestamp!("{=u64:ms}", embassy_time::Instant::now().as_millis());
-
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
-    let Some(peripherals) = cortex_m::Peripherals::take() else {
-        fail("core peripherals taken twice");
-    };
-    time_driver::init(peripherals.SYST);
+    let (phone_stack, server_stack) = board::start(spawner);
     info!("ccx-cti phone on an emulated Cortex-M4: outbound preview story");
-
-    let (phone_runner, phone_device) = ch::new(
-        PHONE_LINK.init(Link::new()),
-        ch::driver::HardwareAddress::Ethernet([0x02, 0, 0, 0, 0, 2]),
-    );
-    let (server_runner, server_device) = ch::new(
-        SERVER_LINK.init(Link::new()),
-        ch::driver::HardwareAddress::Ethernet([0x02, 0, 0, 0, 0, 1]),
-    );
-    let (phone_state, phone_rx, phone_tx) = phone_runner.split();
-    let (server_state, server_rx, server_tx) = server_runner.split();
-    phone_state.set_link_state(ch::driver::LinkState::Up);
-    server_state.set_link_state(ch::driver::LinkState::Up);
-    spawner.spawn(bridge(phone_tx, server_rx).unwrap());
-    spawner.spawn(bridge(server_tx, phone_rx).unwrap());
-
-    let (phone_stack, phone_net) = embassy_net::new(
-        phone_device,
-        static_config(PHONE_IP),
-        PHONE_NET.init(StackResources::new()),
-        0x0123_4567_89ab_cdef,
-    );
-    let (server_stack, server_net) = embassy_net::new(
-        server_device,
-        static_config(SERVER_IP),
-        SERVER_NET.init(StackResources::new()),
-        0xfedc_ba98_7654_3210,
-    );
-    spawner.spawn(net_task(phone_net).unwrap());
-    spawner.spawn(net_task(server_net).unwrap());
     spawner.spawn(server_task(server_stack).unwrap());
     spawner.spawn(agent_task().unwrap());
     SERVER_LISTENING.wait().await;
 
     let mut host = heapless::String::<16>::new();
-    let _ = core::fmt::write(&mut host, format_args!("{}", SERVER_IP));
+    let _ = core::fmt::write(&mut host, format_args!("{}", board::SERVER_IP));
     let phone = PHONE.init(Phone::new(story_config(&host, PORT)));
     let buffers = BUFFERS.init(Buffers::new());
     let end = ccx_cti_embassy::drive_until(
@@ -161,33 +115,6 @@ async fn main(spawner: Spawner) {
     }
 }
 
-fn static_config(ip: Ipv4Addr) -> Config {
-    Config::ipv4_static(StaticConfigV4 {
-        address: Ipv4Cidr::new(ip, 24),
-        gateway: None,
-        dns_servers: heapless::Vec::new(),
-    })
-}
-
-/// Moves Ethernet frames from one stack's transmit queue to the other's receive queue.
-#[embassy_executor::task(pool_size = 2)]
-async fn bridge(mut from: ch::TxRunner<'static, MTU>, mut to: ch::RxRunner<'static, MTU>) -> ! {
-    loop {
-        let frame = from.tx_buf().await;
-        let dst = to.rx_buf().await;
-        let len = frame.len().min(dst.len());
-        dst[..len].copy_from_slice(&frame[..len]);
-        to.rx_done(len);
-        from.tx_done();
-    }
-}
-
-#[embassy_executor::task(pool_size = 2)]
-async fn net_task(mut runner: embassy_net::Runner<'static, Device>) -> ! {
-    runner.run().await
-}
-
-/// The scripted Unified CCX: accept one connection and let [`PreviewServer`] answer.
 #[embassy_executor::task]
 async fn server_task(stack: Stack<'static>) {
     let mut rx = [0u8; 2048];
@@ -250,36 +177,7 @@ async fn agent_task() {
     }
 }
 
-fn fail(reason: &str) -> ! {
-    error!("FAIL: {=str}", reason);
-    exit_failure()
-}
-
 fn fail_with<T: defmt::Format>(reason: &str, detail: T) -> ! {
     error!("FAIL: {=str}: {:?}", reason, detail);
-    exit_failure()
-}
-
-fn exit_failure() -> ! {
-    debug::exit(EXIT_FAILURE);
-    loop {
-        cortex_m::asm::wfi();
-    }
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo) -> ! {
-    error!("panic: {}", defmt::Display2Format(info));
-    exit_failure()
-}
-
-#[defmt::panic_handler]
-fn defmt_panic() -> ! {
-    exit_failure()
-}
-
-#[exception]
-unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    error!("HardFault at pc {=u32:#x}", frame.pc());
     exit_failure()
 }
