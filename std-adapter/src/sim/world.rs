@@ -12,9 +12,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use ccx_cti::wire::{
-    self, decode, fields, tag, AgentState, CallType, CalledPartyDisposition, ConnectionDeviceType,
-    DeviceType, Encoder, EventCause, EventReasonCode, LineType, LocalConnectionState, Message,
-    MessageType, PeripheralErrorCode, StatusCode, WireVersion,
+    self, decode, fields, message_def, tag, AgentState, CallType, CalledPartyDisposition,
+    ConnectionDeviceType, DeviceType, Encoder, EventCause, EventReasonCode, LineType,
+    LocalConnectionState, Message, MessageType, PeripheralErrorCode, StatusCode, WireVersion,
 };
 
 use super::config::{AgentDef, Contact, InboundCall, SimConfig};
@@ -1335,23 +1335,51 @@ impl World {
             c.lcs = LocalConnectionState::Hold;
         }
         self.ev_held(active, true);
+        self.place_call(conn_id, a, msg, CallKind::Consult { of: active }, number);
+        self.counters.consults += 1;
+    }
+
+    /// A new call from agent `a` to `number` (a consult or a dialed call): confirm it with the
+    /// request's confirmation (CONSULTATION_CALL_CONF and MAKE_CALL_CONF share their layout),
+    /// track it, and send its first events.
+    fn place_call(
+        &mut self,
+        conn_id: u64,
+        a: usize,
+        msg: &Message<'_>,
+        kind: CallKind,
+        number: String,
+    ) {
         let id = self.new_call_id();
         let ext = self.ext(a);
         let invoke = msg.invoke_id().unwrap_or(0);
-        self.send(conn_id, MessageType::ConsultationCallConf, |e| {
-            use fields::consultation_call_conf as f;
-            e.set(f::INVOKE_ID, invoke)
-                .set(f::NEW_CONNECTION_CALL_ID, id)
-                .set(f::NEW_CONNECTION_DEVICE_TYPE, ConnectionDeviceType::Static);
+        let (conf, call_type) = match kind {
+            CallKind::Consult { .. } => (MessageType::ConsultationCallConf, CallType::Consult),
+            _ => (MessageType::MakeCallConf, CallType::AgentInside),
+        };
+        self.send(conn_id, conf, |e| {
+            let layout = message_def(conf.id()).and_then(|d| d.layout);
+            for (label, value) in [
+                ("InvokeID", invoke),
+                ("NewConnectionCallID", id),
+                (
+                    "NewConnectionDeviceType",
+                    u32::from(ConnectionDeviceType::Static.value()),
+                ),
+            ] {
+                if let Some((index, _)) = layout.and_then(|l| l.fixed_named(label)) {
+                    e.set_fixed_raw(index, value);
+                }
+            }
             e.string(tag::NEW_CONNECTION_DEVICE_ID, &ext);
         });
         self.calls.insert(
             id,
             Call {
                 id,
-                kind: CallKind::Consult { of: active },
+                kind,
                 agent: a,
-                call_type: CallType::Consult,
+                call_type,
                 lcs: LocalConnectionState::Initiate,
                 party: number.clone(),
                 dnis: String::new(),
@@ -1360,7 +1388,6 @@ impl World {
                 call_vars: Vec::new(),
             },
         );
-        self.counters.consults += 1;
         self.ev_begin_call(id, &[(tag::DIALED_NUMBER, number)]);
         self.ev_outgoing(id);
     }
@@ -1546,33 +1573,7 @@ impl World {
                 PeripheralErrorCode::AgentDeviceBusy,
             );
         }
-        let id = self.new_call_id();
-        let ext = self.ext(a);
-        let invoke = msg.invoke_id().unwrap_or(0);
-        self.send(conn_id, MessageType::MakeCallConf, |e| {
-            use fields::make_call_conf as f;
-            e.set(f::INVOKE_ID, invoke)
-                .set(f::NEW_CONNECTION_CALL_ID, id)
-                .set(f::NEW_CONNECTION_DEVICE_TYPE, ConnectionDeviceType::Static);
-            e.string(tag::NEW_CONNECTION_DEVICE_ID, &ext);
-        });
-        self.calls.insert(
-            id,
-            Call {
-                id,
-                kind: CallKind::Dialed,
-                agent: a,
-                call_type: CallType::AgentInside,
-                lcs: LocalConnectionState::Initiate,
-                party: number.clone(),
-                dnis: String::new(),
-                csq: 0,
-                vars: Vec::new(),
-                call_vars: Vec::new(),
-            },
-        );
-        self.ev_begin_call(id, &[(tag::DIALED_NUMBER, number)]);
-        self.ev_outgoing(id);
+        self.place_call(conn_id, a, msg, CallKind::Dialed, number);
         self.becomes_talking(a, Instant::now());
     }
 
