@@ -220,3 +220,64 @@ fn an_empty_string_with_and_without_its_nul_renders_differently() {
     };
     assert_ne!(render(&[0]), render(&[]));
 }
+
+/// fuzz `phone`: a CALL_DELIVERED_EVENT whose named variables turned the pending reservation
+/// into a customer call (BAStatus CO) left it offered as the preview; only BEGIN_CALL and
+/// CALL_DATA_UPDATE re-checked the preview. Every event that merges call data now does.
+#[test]
+fn data_on_a_connection_event_that_ends_the_reservation_ends_the_preview() {
+    use ccx_cti::config::PhoneConfig;
+    use ccx_cti::phone::{Event, Instant, Phone, TransportAction};
+    let config = PhoneConfig {
+        agent_id: "chli4020".try_into().unwrap(),
+        agent_extension: "4020".try_into().unwrap(),
+        ..PhoneConfig::default()
+    };
+    let mut phone: Phone = Phone::new(config);
+    let now = Instant::from_secs(1);
+    assert_eq!(
+        phone.poll_transport(now),
+        Some(TransportAction::Connect { server: 0 })
+    );
+    phone.connected(now);
+    let mut acc: FrameAccumulator = FrameAccumulator::new();
+    let feed = |phone: &mut Phone, acc: &mut FrameAccumulator, text: &str| {
+        let mut parser = trace::TextParser::new(text);
+        let mut buf = [0u8; 1024];
+        while let Some(r) = parser.next_message(&mut buf, WireVersion::DEFAULT) {
+            let n = r.unwrap();
+            phone.handle_bytes(now, acc, &buf[..n]);
+        }
+    };
+    feed(
+        &mut phone,
+        &mut acc,
+        "MsgType: OPEN_CONF\n  InvokeID: 1\n  ServicesGranted: 7\n  AgentState: RESERVED\n",
+    );
+    feed(
+        &mut phone,
+        &mut acc,
+        "MsgType: BEGIN_CALL_EVENT\n  CallType: CALLTYPE_PREVIEW\n  ConnectionCallID: 9\n  ConnectionDeviceID: 4020\n  \
+         ExpandedCallContxt:\n  BAStatus: DO\n",
+    );
+    // Only BAStatus DO makes this call a reservation.
+    assert_eq!(phone.preview().map(|c| c.id), Some(9));
+    feed(
+        &mut phone,
+        &mut acc,
+        "MsgType: CALL_DELIVERED_EVENT\n  ConnectionCallID: 9\n  LocalConnectionState: LCS_ALERTING\n  \
+         ConnectionDeviceID: 4020\n  ExpandedCallContxt:\n  BAStatus: CO\n",
+    );
+    assert!(
+        phone.preview().is_none(),
+        "BAStatus CO: the call is no longer a reservation"
+    );
+    let mut events = Vec::new();
+    while let Some(e) = phone.poll_event() {
+        events.push(e);
+    }
+    assert!(
+        events.contains(&Event::PreviewEnded { call: 9 }),
+        "{events:?}"
+    );
+}

@@ -412,6 +412,8 @@ impl<
         }
         if self.merge_data(index, msg) {
             self.push_event(Event::CallDataChanged { call: id });
+            // The data may have made the pending preview's call something else (BAStatus CO).
+            self.recheck_preview();
         }
         if spec.message_type == MessageType::CallDeliveredEvent {
             self.offer_preview(index);
