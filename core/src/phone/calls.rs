@@ -126,7 +126,7 @@ fn number(data: &[u8]) -> Option<u32> {
 }
 
 impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
-    fn new(id: u32) -> Self {
+    pub(super) fn new(id: u32) -> Self {
         Call {
             id,
             call_type: CallType::NullCalltype,

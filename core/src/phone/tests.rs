@@ -69,19 +69,7 @@ fn event_queue_drops_the_oldest_and_reports_the_loss_first() {
 }
 
 fn call_with_capacity<const N: usize>() -> Call<N> {
-    Call {
-        id: 1,
-        call_type: CallType::NullCalltype,
-        state: LocalConnectionState::None,
-        device_type: 0,
-        device_id: heapless::String::new(),
-        ani: heapless::String::new(),
-        dnis: heapless::String::new(),
-        disposition: 0,
-        vars: heapless::Vec::new(),
-        stale: false,
-        preview_answered: false,
-    }
+    Call::new(1)
 }
 
 #[test]
