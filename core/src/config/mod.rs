@@ -1,6 +1,13 @@
 //! The phone's configuration: a serde type that firmware stores in flash with postcard and the
 //! std side reads from a file.
 
+mod idle_timeout;
+
+pub use idle_timeout::{
+    check_idle_timeout, IdleTimeoutAdvice, IdleTimeoutError, IDLE_TIMEOUT_LIMIT_SECS,
+    IDLE_TIMEOUT_MIN_SECS,
+};
+
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
@@ -46,9 +53,9 @@ pub struct PhoneConfig {
     /// Seconds without sending anything after which the phone sends HEARTBEAT_REQ (the
     /// server accepts at most 30). 0 sends no heartbeats.
     pub heartbeat_secs: u16,
-    /// IdleTimeout of OPEN_REQ in seconds (20..=119, 4 × heartbeat by default). The phone
-    /// also gives the session up when it has received nothing for this long; 0 turns that
-    /// check off (the server still gets the value).
+    /// IdleTimeout of OPEN_REQ in seconds (see [`check_idle_timeout`]; 4 × heartbeat by
+    /// default). The phone also gives the session up when it has received nothing for this
+    /// long; 0 turns that check off (the server still gets the value).
     pub idle_timeout_secs: u16,
     /// Unanswered heartbeats after which the session is declared dead (0 counts as 1).
     pub missed_heartbeats: u8,
