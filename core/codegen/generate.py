@@ -211,6 +211,14 @@ def generate(table):
         w("        }")
         w("    }")
         w("")
+        # Former Rust names of renamed values (`rust_aliases`), so code written against the
+        # old name keeps compiling while it moves to the new one.
+        for v, var in zip(e["values"], variants):
+            for a in v.get("rust_aliases", []):
+                w(f"    /// `{v['name']}` under its former name.")
+                w("    #[allow(non_upper_case_globals)]")
+                w(f"    pub const {a}: Self = Self::{var};")
+                w("")
         w("    /// The name trace text prints, or `None` for an unknown value.")
         w("    pub fn name(self) -> Option<&'static str> {")
         w("        Self::DEF.name_of(u32::from(self.value()))")
@@ -229,6 +237,14 @@ def generate(table):
         w("    }")
         w("}")
         w("")
+        if rt != "u32":
+            # Numbers such as FailureCode travel on as u32 next to UINT codes (Status).
+            w(f"impl From<{name}> for u32 {{")
+            w(f"    fn from(v: {name}) -> u32 {{")
+            w("        u32::from(v.value())")
+            w("    }")
+            w("}")
+            w("")
         w(f"impl FixedValue for {name} {{")
         w(f"    const TYPE: FixedType = FixedType::{FIXED_TYPES[e['width']][0]};")
         w("    fn from_raw(raw: u32) -> Self {")

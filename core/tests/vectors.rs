@@ -144,7 +144,7 @@ fn a_real_servers_begin_call_event_decodes() {
     let msg = decode(&frame, WireVersion::new(16)).unwrap();
     use fields::begin_call_event as f;
     assert_eq!(msg.message_type(), MessageType::BeginCallEvent);
-    assert_eq!(msg.get(f::CALL_TYPE), Some(wire::CallType::AcdIn));
+    assert_eq!(msg.get(f::CALL_TYPE), Some(wire::CallType::CcxIn));
     assert_eq!(msg.get(f::CONNECTION_CALL_ID), Some(0x0100_0110));
     assert_eq!(msg.string(tag::CONNECTION_DEVICE_ID), Some("9026"));
     assert_eq!(msg.string(tag::ANI), Some("2006"));

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ccx_cti::trace::{self, TextParser, TraceOptions};
-use ccx_cti::wire::{decode, FeedResult, FrameAccumulator, WireVersion, HEADER_LEN};
+use ccx_cti::wire::{
+    decode, DecodeErrorKind, FeedResult, FrameAccumulator, WireVersion, HEADER_LEN,
+};
 use clap::Args;
 
 /// Options shared by `ccx decode` and `ccx encode`.
@@ -195,21 +197,44 @@ pub fn decode_stream(
 }
 
 /// Encode trace text into frames, written as binary or one hex line per frame.
+///
+/// A count the text gives explicitly (`NumNamedVariables: 2`) is written as given, so a wrong
+/// count can still be crafted; when it disagrees with the records that follow, a warning naming
+/// the message's line goes to `warn`.
 pub fn encode_text(
     text: &str,
     version: WireVersion,
     hex: bool,
     out: &mut dyn Write,
+    warn: &mut dyn Write,
 ) -> Result<usize, CodecError> {
     let mut parser = TextParser::new(text);
     let mut buf = vec![0u8; 65_536];
     let mut count = 0;
+    let mut msg_lines = msg_type_lines(text);
     while let Some(r) = parser.next_message(&mut buf, version) {
+        let line = msg_lines.next();
         let n = r.map_err(|e| CodecError::Line {
             line: e.line,
             reason: e.to_string(),
         })?;
         let frame = buf.get(..n).unwrap_or(&[]);
+        if let Err(e) = decode(frame, version) {
+            if let DecodeErrorKind::CountMismatch {
+                field,
+                declared,
+                found,
+            } = e.kind
+            {
+                let name =
+                    ccx_cti::wire::message_def(e.message_type).map_or("the message", |d| d.name);
+                let at = line.map_or(String::new(), |l| format!("line {l}: "));
+                writeln!(
+                    warn,
+                    "warning: {at}{name}: {field} is {declared} but {found} records follow; the frame is written as given"
+                )?;
+            }
+        }
         if hex {
             let line: String = frame.iter().map(|b| format!("{b:02x}")).collect();
             writeln!(out, "{line}")?;
@@ -219,6 +244,14 @@ pub fn encode_text(
         count += 1;
     }
     Ok(count)
+}
+
+/// The 1-based numbers of the lines that start a message (`MsgType:`), in order.
+fn msg_type_lines(text: &str) -> impl Iterator<Item = usize> + '_ {
+    text.split('\n')
+        .enumerate()
+        .filter(|(_, l)| l.trim_start().starts_with("MsgType:"))
+        .map(|(i, _)| i + 1)
 }
 
 fn report(result: Result<usize, CodecError>) -> ExitCode {
@@ -280,7 +313,13 @@ pub fn encode_main(args: &EncodeArgs) -> ExitCode {
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let result = encode_text(&text, args.codec.version(), args.codec.hex, &mut out);
+    let result = encode_text(
+        &text,
+        args.codec.version(),
+        args.codec.hex,
+        &mut out,
+        &mut std::io::stderr(),
+    );
     let _ = out.flush();
     report(result)
 }
@@ -295,7 +334,10 @@ mod tests {
     fn encode_then_decode_gives_the_text_back() {
         let v = WireVersion::DEFAULT;
         let mut frames = Vec::new();
-        assert_eq!(encode_text(SEED, v, false, &mut frames).unwrap(), 7);
+        assert_eq!(
+            encode_text(SEED, v, false, &mut frames, &mut Vec::new()).unwrap(),
+            7
+        );
         let mut text = Vec::new();
         assert_eq!(
             decode_stream(&frames, v, TraceOptions::default(), &mut text).unwrap(),
@@ -313,7 +355,7 @@ mod tests {
     fn hex_output_is_one_lower_case_frame_per_line_and_reads_back() {
         let v = WireVersion::DEFAULT;
         let mut hex = Vec::new();
-        encode_text(SEED, v, true, &mut hex).unwrap();
+        encode_text(SEED, v, true, &mut hex, &mut Vec::new()).unwrap();
         let hex = String::from_utf8(hex).unwrap();
         assert_eq!(hex.lines().count(), 7);
         assert!(hex.lines().all(|l| l
@@ -321,7 +363,7 @@ mod tests {
             .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))));
         let spaced = format!("# comment\n{}", hex.replace("0000", "00 | 00 "));
         let mut binary = Vec::new();
-        encode_text(SEED, v, false, &mut binary).unwrap();
+        encode_text(SEED, v, false, &mut binary, &mut Vec::new()).unwrap();
         assert_eq!(parse_hex(&spaced).unwrap(), binary);
     }
 
@@ -329,7 +371,7 @@ mod tests {
     fn a_malformed_frame_prints_what_came_before_and_names_the_offset() {
         let v = WireVersion::DEFAULT;
         let mut frames = Vec::new();
-        encode_text(SEED, v, false, &mut frames).unwrap();
+        encode_text(SEED, v, false, &mut frames, &mut Vec::new()).unwrap();
         // Second frame: END_CALL_EVENT of 27 bytes starts at 84; cut its fixed part.
         let mut broken = frames[..84].to_vec();
         broken.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 24, 0, 0, 0, 0]);
@@ -345,7 +387,14 @@ mod tests {
     #[test]
     fn a_truncated_stream_is_an_error_not_silence() {
         let mut frames = Vec::new();
-        encode_text(SEED, WireVersion::DEFAULT, false, &mut frames).unwrap();
+        encode_text(
+            SEED,
+            WireVersion::DEFAULT,
+            false,
+            &mut frames,
+            &mut Vec::new(),
+        )
+        .unwrap();
         let err = decode_stream(
             &frames[..90],
             WireVersion::DEFAULT,
@@ -356,10 +405,58 @@ mod tests {
         assert!(err.to_string().contains("ends inside a frame"), "{err}");
     }
 
+    const WRONG_COUNT: &str = "MsgType: HEARTBEAT_REQ\n  InvokeID: 1\n\
+        MsgType: CALL_DATA_UPDATE_EVENT\n  NumNamedVariables: 2\n  ConnectionDeviceID: 4020\n\
+        \x20 ExpandedCallContxt:\n  BAResponse: Skip\n";
+
+    #[test]
+    fn an_explicit_count_that_disagrees_is_written_as_given_with_a_warning() {
+        let v = WireVersion::DEFAULT;
+        let mut frames = Vec::new();
+        let mut warnings = Vec::new();
+        assert_eq!(
+            encode_text(WRONG_COUNT, v, false, &mut frames, &mut warnings).unwrap(),
+            2
+        );
+        let warnings = String::from_utf8(warnings).unwrap();
+        assert_eq!(
+            warnings,
+            "warning: line 3: CALL_DATA_UPDATE_EVENT: NumNamedVariables is 2 but 1 records follow; the frame is written as given\n"
+        );
+        // The frame carries the count as written: NumNamedVariables (body offset 12) is 2.
+        let second = &frames[12..];
+        assert_eq!(&second[4..8], &25u32.to_be_bytes());
+        assert_eq!(&second[8 + 12..8 + 14], &2u16.to_be_bytes());
+        assert!(decode(second, v).is_err());
+    }
+
+    #[test]
+    fn counts_that_agree_or_are_left_out_give_no_warning() {
+        let v = WireVersion::DEFAULT;
+        let right = WRONG_COUNT.replace("NumNamedVariables: 2", "NumNamedVariables: 1");
+        let left_out = WRONG_COUNT.replace("  NumNamedVariables: 2\n", "");
+        for text in [right.as_str(), left_out.as_str(), SEED] {
+            let mut warnings = Vec::new();
+            encode_text(text, v, true, &mut Vec::new(), &mut warnings).unwrap();
+            assert!(
+                warnings.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&warnings)
+            );
+        }
+    }
+
     #[test]
     fn a_bad_line_names_its_line_number() {
         let text = "MsgType: HEARTBEAT_REQ\n  InvokeID: 1\nMsgType: HEARTBEAT_REQ\n  Invoke: 2\n";
-        let err = encode_text(text, WireVersion::DEFAULT, true, &mut Vec::new()).unwrap_err();
+        let err = encode_text(
+            text,
+            WireVersion::DEFAULT,
+            true,
+            &mut Vec::new(),
+            &mut Vec::new(),
+        )
+        .unwrap_err();
         assert!(matches!(err, CodecError::Line { line: 4, .. }), "{err}");
         assert!(parse_hex("00 0g").is_err());
         assert!(parse_hex("000").is_err());

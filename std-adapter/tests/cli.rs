@@ -78,6 +78,23 @@ fn encode_names_the_bad_line() {
 }
 
 #[test]
+fn encode_writes_a_wrong_count_as_given_and_warns_on_stderr() {
+    let out = ccx(
+        &["encode", "--hex"],
+        b"MsgType: CALL_DATA_UPDATE_EVENT\n  NumNamedVariables: 2\n  ConnectionDeviceID: 4020\n  ExpandedCallContxt:\n  BAResponse: Skip\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // NumNamedVariables (body offset 12, hex digits 40..44 of the line) is written as 2.
+    let frame = text(&out.stdout);
+    assert_eq!(frame.lines().count(), 1, "{frame}");
+    assert_eq!(&frame[40..44], "0002", "{frame}");
+    assert_eq!(
+        text(&out.stderr),
+        "warning: line 1: CALL_DATA_UPDATE_EVENT: NumNamedVariables is 2 but 1 records follow; the frame is written as given\n"
+    );
+}
+
+#[test]
 fn version_18_uses_two_byte_tags() {
     let msg = b"MsgType: END_CALL_EVENT\n  ConnectionCallID: 1\n  ConnectionDeviceID: 4020\n";
     let v17 = ccx(&["encode", "--hex"], msg);

@@ -95,7 +95,7 @@ fn preview_screen_shows_the_contact_and_its_keys() {
 fn talking_screen_shows_the_call_and_the_trace() {
     let call = CallView {
         id: 16800101,
-        call_type: CallType::AcdIn,
+        call_type: CallType::CcxIn,
         state: LocalConnectionState::Connect,
         device_id: "4020".into(),
         ani: "5551234".into(),
@@ -111,7 +111,7 @@ fn talking_screen_shows_the_call_and_the_trace() {
     let s = screen(&vm);
     assert!(s.contains("TALKING"), "{s}");
     assert!(
-        s.contains("16800101 LCS_CONNECT CALLTYPE_ACD_IN 5551234 -> 7000"),
+        s.contains("16800101 LCS_CONNECT CALLTYPE_CCX_IN 5551234 -> 7000"),
         "{s}"
     );
     assert!(s.contains("MsgType: CALL_ESTABLISHED_EVENT"), "{s}");

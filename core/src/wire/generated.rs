@@ -38,7 +38,8 @@ pub(crate) static ENUM_CALL_TYPE: EnumDef = EnumDef {
     print_numeric: false,
     values: &[
         EnumValue { value: 0xffff, name: "NULL_CALLTYPE", aliases: &[] },
-        EnumValue { value: 0x1, name: "CALLTYPE_ACD_IN", aliases: &[] },
+        EnumValue { value: 0x0, name: "CALLTYPE_INVALID", aliases: &[] },
+        EnumValue { value: 0x1, name: "CALLTYPE_CCX_IN", aliases: &["CALLTYPE_ACD_IN"] },
         EnumValue { value: 0x2, name: "CALLTYPE_PREROUTE_ACD_IN", aliases: &[] },
         EnumValue { value: 0x3, name: "CALLTYPE_PREROUTE_DIRECT_AGENT", aliases: &[] },
         EnumValue { value: 0x4, name: "CALLTYPE_TRANSFER_IN", aliases: &["CALLTYPE_TRANSFERRED_IN"] },
@@ -60,7 +61,7 @@ pub(crate) static ENUM_CALL_TYPE: EnumDef = EnumDef {
         EnumValue { value: 0x14, name: "CALLTYPE_EMERGENCY", aliases: &[] },
         EnumValue { value: 0x15, name: "CALLTYPE_SUPERVISOR_MONITOR", aliases: &[] },
         EnumValue { value: 0x16, name: "CALLTYPE_SUPERVISOR_WHISPER", aliases: &[] },
-        EnumValue { value: 0x17, name: "CALLTYPE_SUPERVISOR_BARGEIN", aliases: &[] },
+        EnumValue { value: 0x17, name: "CALLTYPE_SUPERVISOR_BARGE_IN", aliases: &["CALLTYPE_SUPERVISOR_BARGEIN"] },
         EnumValue { value: 0x18, name: "CALLTYPE_SUPERVISOR_INTERCEPT", aliases: &[] },
         EnumValue { value: 0x19, name: "CALLTYPE_TASK_ROUTED_BY_ICM", aliases: &[] },
         EnumValue { value: 0x1a, name: "CALLTYPE_TASK_ROUTED_BY_APPLICATION", aliases: &[] },
@@ -70,7 +71,7 @@ pub(crate) static ENUM_CALL_TYPE: EnumDef = EnumDef {
         EnumValue { value: 0x1f, name: "RESERVATION_PERSONAL_CALLBACK", aliases: &[] },
         EnumValue { value: 0x20, name: "CUSTOMER_PREVIEW", aliases: &[] },
         EnumValue { value: 0x21, name: "CUSTOMER_PREVIEW_DIRECT", aliases: &[] },
-        EnumValue { value: 0x22, name: "CUSTOMER_PREDICTIVE", aliases: &[] },
+        EnumValue { value: 0x22, name: "CALLTYPE_AGENT_OUTBOUND", aliases: &["CUSTOMER_PREDICTIVE"] },
         EnumValue { value: 0x23, name: "CUSTOMER_CALLBACK", aliases: &[] },
         EnumValue { value: 0x24, name: "CUSTOMER_PERSONAL", aliases: &[] },
         EnumValue { value: 0x25, name: "CUSTOMER_IVR", aliases: &[] },
@@ -262,6 +263,9 @@ pub(crate) static ENUM_CALLED_PARTY_DISPOSITION: EnumDef = EnumDef {
     print_numeric: false,
     values: &[
         EnumValue { value: 0x0, name: "CD_INVALID", aliases: &[] },
+        EnumValue { value: 0xf, name: "Redirected", aliases: &[] },
+        EnumValue { value: 0x1d, name: "Announced Transfer", aliases: &[] },
+        EnumValue { value: 0x1e, name: "Conferenced", aliases: &[] },
     ],
 };
 
@@ -375,8 +379,11 @@ pub(crate) static ENUM_EVENT_REASON_CODE: EnumDef = EnumDef {
         EnumValue { value: 0x7fef, name: "AGT_SKIPS", aliases: &[] },
         EnumValue { value: 0x7fee, name: "AGT_ICD_EXTENSION_CHANGED", aliases: &[] },
         EnumValue { value: 0x7fed, name: "AGT_CANCEL_CONSULT", aliases: &[] },
-        EnumValue { value: 0x7fec, name: "AGENT_DELETED", aliases: &[] },
         EnumValue { value: 0x7feb, name: "AGT_RESERVED_OUTBOUND", aliases: &[] },
+        EnumValue { value: 0x7fea, name: "AGT_RESERVED_OUTBOUND_DIRECTPREVIEW", aliases: &[] },
+        EnumValue { value: 0x7fe7, name: "EMAIL_CONTACT_NOT_ACCEPTED", aliases: &[] },
+        EnumValue { value: 0x7fe6, name: "AGT_SEC_LINE_OFFHOOK", aliases: &[] },
+        EnumValue { value: 0x7fe5, name: "AGT_EXTENSION_CONFLICT", aliases: &[] },
     ],
 };
 
@@ -565,6 +572,35 @@ pub(crate) static ENUM_ANSWER_DETECT_MODE: EnumDef = EnumDef {
     ],
 };
 
+pub(crate) static ENUM_CONTROL_FAILURE_CODE: EnumDef = EnumDef {
+    name: "ControlFailureCode",
+    kind: EnumKind::Values,
+    print_numeric: false,
+    values: &[
+        EnumValue { value: 0x0, name: "CF_GENERIC_UNSPECIFIED", aliases: &[] },
+        EnumValue { value: 0x1, name: "CF_GENERIC_OPERATION", aliases: &[] },
+        EnumValue { value: 0x2, name: "CF_REQUEST_INCOMPATIBLE_WITH_OBJECT", aliases: &[] },
+        EnumValue { value: 0x3, name: "CF_VALUE_OUT_OF_RANGE", aliases: &[] },
+        EnumValue { value: 0x4, name: "CF_OBJECT_NOT_KNOWN", aliases: &[] },
+        EnumValue { value: 0x5, name: "CF_INVALID_CALLING_DEVICE", aliases: &[] },
+        EnumValue { value: 0x6, name: "CF_INVALID_CALLED_DEVICE", aliases: &[] },
+        EnumValue { value: 0x7, name: "CF_INVALID_FORWARDING_DESTINATION", aliases: &[] },
+        EnumValue { value: 0x8, name: "CF_PRIVILEGE_VIOLATION_ON_SPECIFIED_DEVICE", aliases: &[] },
+        EnumValue { value: 0x9, name: "CF_PRIVILEGE_VIOLATION_ON_CALLED_DEVICE", aliases: &[] },
+        EnumValue { value: 0xa, name: "CF_PRIVILEGE_VIOLATION_ON_CALLING_DEVICE", aliases: &[] },
+        EnumValue { value: 0xb, name: "CF_INVALID_CSTA_CALL_ID", aliases: &[] },
+        EnumValue { value: 0xc, name: "CF_INVALID_CSTA_DEVICE_ID", aliases: &[] },
+        EnumValue { value: 0xd, name: "CF_INVALID_CSTA_CONNECTION_ID", aliases: &[] },
+        EnumValue { value: 0xe, name: "CF_INVALID_DESTINATION", aliases: &[] },
+        EnumValue { value: 0xf, name: "CF_INVALID_FEATURE", aliases: &[] },
+        EnumValue { value: 0x10, name: "CF_INVALID_ALLOCATION_STATE", aliases: &[] },
+        EnumValue { value: 0x11, name: "CF_INVALID_CROSS_REF_ID", aliases: &[] },
+        EnumValue { value: 0x12, name: "CF_INVALID_OBJECT_TYPE", aliases: &[] },
+        EnumValue { value: 0x13, name: "CF_SECURITY_VIOLATION", aliases: &[] },
+        EnumValue { value: 0x15, name: "CF_GENERIC_STATE_INCOMPATIBILITY", aliases: &[] },
+    ],
+};
+
 pub(crate) static ENUM_PERIPHERAL_ERROR_CODE: EnumDef = EnumDef {
     name: "PeripheralErrorCode",
     kind: EnumKind::Values,
@@ -715,6 +751,7 @@ pub static ENUMS: &[&EnumDef] = &[
     &ENUM_FACILITY_TYPE,
     &ENUM_ANSWERING_MACHINE,
     &ENUM_ANSWER_DETECT_MODE,
+    &ENUM_CONTROL_FAILURE_CODE,
     &ENUM_PERIPHERAL_ERROR_CODE,
     &ENUM_RECORD_TYPE,
     &ENUM_AGENT_TYPE,
@@ -833,6 +870,12 @@ impl From<AgentState> for u16 {
     }
 }
 
+impl From<AgentState> for u32 {
+    fn from(v: AgentState) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for AgentState {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -852,7 +895,7 @@ impl core::fmt::Display for AgentState {
     }
 }
 
-/// The `CallType` enumeration (wire-calls.md §6.1, §5.3, confidence MED).
+/// The `CallType` enumeration (https://developer.cisco.com/docs/contact-center-express/calltype-values; wire-calls.md §6.1, §5.3, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -860,8 +903,10 @@ impl core::fmt::Display for AgentState {
 pub enum CallType {
     /// `NULL_CALLTYPE` (65535)
     NullCalltype,
-    /// `CALLTYPE_ACD_IN` (1)
-    AcdIn,
+    /// `CALLTYPE_INVALID` (0)
+    Invalid,
+    /// `CALLTYPE_CCX_IN` (1)
+    CcxIn,
     /// `CALLTYPE_PREROUTE_ACD_IN` (2)
     PrerouteAcdIn,
     /// `CALLTYPE_PREROUTE_DIRECT_AGENT` (3)
@@ -904,8 +949,8 @@ pub enum CallType {
     SupervisorMonitor,
     /// `CALLTYPE_SUPERVISOR_WHISPER` (22)
     SupervisorWhisper,
-    /// `CALLTYPE_SUPERVISOR_BARGEIN` (23)
-    SupervisorBargein,
+    /// `CALLTYPE_SUPERVISOR_BARGE_IN` (23)
+    SupervisorBargeIn,
     /// `CALLTYPE_SUPERVISOR_INTERCEPT` (24)
     SupervisorIntercept,
     /// `CALLTYPE_TASK_ROUTED_BY_ICM` (25)
@@ -924,8 +969,8 @@ pub enum CallType {
     CustomerPreview,
     /// `CUSTOMER_PREVIEW_DIRECT` (33)
     CustomerPreviewDirect,
-    /// `CUSTOMER_PREDICTIVE` (34)
-    CustomerPredictive,
+    /// `CALLTYPE_AGENT_OUTBOUND` (34)
+    AgentOutbound,
     /// `CUSTOMER_CALLBACK` (35)
     CustomerCallback,
     /// `CUSTOMER_PERSONAL` (36)
@@ -952,7 +997,8 @@ impl CallType {
     pub const fn value(self) -> u16 {
         match self {
             Self::NullCalltype => 0xffff,
-            Self::AcdIn => 0x1,
+            Self::Invalid => 0x0,
+            Self::CcxIn => 0x1,
             Self::PrerouteAcdIn => 0x2,
             Self::PrerouteDirectAgent => 0x3,
             Self::TransferIn => 0x4,
@@ -974,7 +1020,7 @@ impl CallType {
             Self::Emergency => 0x14,
             Self::SupervisorMonitor => 0x15,
             Self::SupervisorWhisper => 0x16,
-            Self::SupervisorBargein => 0x17,
+            Self::SupervisorBargeIn => 0x17,
             Self::SupervisorIntercept => 0x18,
             Self::TaskRoutedByIcm => 0x19,
             Self::TaskRoutedByApplication => 0x1a,
@@ -984,7 +1030,7 @@ impl CallType {
             Self::ReservationPersonalCallback => 0x1f,
             Self::CustomerPreview => 0x20,
             Self::CustomerPreviewDirect => 0x21,
-            Self::CustomerPredictive => 0x22,
+            Self::AgentOutbound => 0x22,
             Self::CustomerCallback => 0x23,
             Self::CustomerPersonal => 0x24,
             Self::CustomerIvr => 0x25,
@@ -1000,7 +1046,8 @@ impl CallType {
     pub const fn from_value(n: u16) -> Self {
         match n {
             0xffff => Self::NullCalltype,
-            0x1 => Self::AcdIn,
+            0x0 => Self::Invalid,
+            0x1 => Self::CcxIn,
             0x2 => Self::PrerouteAcdIn,
             0x3 => Self::PrerouteDirectAgent,
             0x4 => Self::TransferIn,
@@ -1022,7 +1069,7 @@ impl CallType {
             0x14 => Self::Emergency,
             0x15 => Self::SupervisorMonitor,
             0x16 => Self::SupervisorWhisper,
-            0x17 => Self::SupervisorBargein,
+            0x17 => Self::SupervisorBargeIn,
             0x18 => Self::SupervisorIntercept,
             0x19 => Self::TaskRoutedByIcm,
             0x1a => Self::TaskRoutedByApplication,
@@ -1032,7 +1079,7 @@ impl CallType {
             0x1f => Self::ReservationPersonalCallback,
             0x20 => Self::CustomerPreview,
             0x21 => Self::CustomerPreviewDirect,
-            0x22 => Self::CustomerPredictive,
+            0x22 => Self::AgentOutbound,
             0x23 => Self::CustomerCallback,
             0x24 => Self::CustomerPersonal,
             0x25 => Self::CustomerIvr,
@@ -1043,6 +1090,18 @@ impl CallType {
             n => Self::Unknown(n),
         }
     }
+
+    /// `CALLTYPE_CCX_IN` under its former name.
+    #[allow(non_upper_case_globals)]
+    pub const AcdIn: Self = Self::CcxIn;
+
+    /// `CALLTYPE_SUPERVISOR_BARGE_IN` under its former name.
+    #[allow(non_upper_case_globals)]
+    pub const SupervisorBargein: Self = Self::SupervisorBargeIn;
+
+    /// `CALLTYPE_AGENT_OUTBOUND` under its former name.
+    #[allow(non_upper_case_globals)]
+    pub const CustomerPredictive: Self = Self::AgentOutbound;
 
     /// The name trace text prints, or `None` for an unknown value.
     pub fn name(self) -> Option<&'static str> {
@@ -1059,6 +1118,12 @@ impl From<u16> for CallType {
 impl From<CallType> for u16 {
     fn from(v: CallType) -> u16 {
         v.value()
+    }
+}
+
+impl From<CallType> for u32 {
+    fn from(v: CallType) -> u32 {
+        u32::from(v.value())
     }
 }
 
@@ -1136,6 +1201,12 @@ impl From<u16> for ConnectionDeviceType {
 impl From<ConnectionDeviceType> for u16 {
     fn from(v: ConnectionDeviceType) -> u16 {
         v.value()
+    }
+}
+
+impl From<ConnectionDeviceType> for u32 {
+    fn from(v: ConnectionDeviceType) -> u32 {
+        u32::from(v.value())
     }
 }
 
@@ -1252,6 +1323,12 @@ impl From<DeviceType> for u16 {
     }
 }
 
+impl From<DeviceType> for u32 {
+    fn from(v: DeviceType) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for DeviceType {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -1346,6 +1423,12 @@ impl From<u16> for LocalConnectionState {
 impl From<LocalConnectionState> for u16 {
     fn from(v: LocalConnectionState) -> u16 {
         v.value()
+    }
+}
+
+impl From<LocalConnectionState> for u32 {
+    fn from(v: LocalConnectionState) -> u32 {
+        u32::from(v.value())
     }
 }
 
@@ -1894,6 +1977,12 @@ impl From<EventCause> for u16 {
     }
 }
 
+impl From<EventCause> for u32 {
+    fn from(v: EventCause) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for EventCause {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -1913,7 +2002,7 @@ impl core::fmt::Display for EventCause {
     }
 }
 
-/// The `CalledPartyDisposition` enumeration (wire-calls.md §6.8; README.md decision 7, confidence LOW).
+/// The `CalledPartyDisposition` enumeration (https://developer.cisco.com/docs/contact-center-express/disposition-values; wire-calls.md §6.8; README.md decision 7, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -1921,6 +2010,12 @@ impl core::fmt::Display for EventCause {
 pub enum CalledPartyDisposition {
     /// `CD_INVALID` (0)
     CdInvalid,
+    /// `Redirected` (15)
+    Redirected,
+    /// `Announced Transfer` (29)
+    AnnouncedTransfer,
+    /// `Conferenced` (30)
+    Conferenced,
     /// A value the protocol table does not name.
     Unknown(u16),
 }
@@ -1933,6 +2028,9 @@ impl CalledPartyDisposition {
     pub const fn value(self) -> u16 {
         match self {
             Self::CdInvalid => 0x0,
+            Self::Redirected => 0xf,
+            Self::AnnouncedTransfer => 0x1d,
+            Self::Conferenced => 0x1e,
             Self::Unknown(n) => n,
         }
     }
@@ -1941,6 +2039,9 @@ impl CalledPartyDisposition {
     pub const fn from_value(n: u16) -> Self {
         match n {
             0x0 => Self::CdInvalid,
+            0xf => Self::Redirected,
+            0x1d => Self::AnnouncedTransfer,
+            0x1e => Self::Conferenced,
             n => Self::Unknown(n),
         }
     }
@@ -1963,6 +2064,12 @@ impl From<CalledPartyDisposition> for u16 {
     }
 }
 
+impl From<CalledPartyDisposition> for u32 {
+    fn from(v: CalledPartyDisposition) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for CalledPartyDisposition {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -1982,7 +2089,7 @@ impl core::fmt::Display for CalledPartyDisposition {
     }
 }
 
-/// The `StatusCode` enumeration (wire-session.md §5.7; wire-calls.md §1.3, §6.10, confidence HIGH).
+/// The `StatusCode` enumeration (https://developer.cisco.com/docs/contact-center-express/error-e-status-codes; wire-session.md §5.7; wire-calls.md §1.3, §6.10, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2231,7 +2338,7 @@ impl core::fmt::Display for StatusCode {
     }
 }
 
-/// The `SystemEventID` enumeration (wire-session.md §5.8, confidence HIGH).
+/// The `SystemEventID` enumeration (https://developer.cisco.com/docs/contact-center-express/systemeventid-values; wire-session.md §5.8, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2340,7 +2447,7 @@ impl core::fmt::Display for SystemEventID {
     }
 }
 
-/// The `CCXStatus` enumeration (wire-session.md §5.9, confidence MED).
+/// The `CCXStatus` enumeration (https://developer.cisco.com/docs/contact-center-express/unified-ccx-status-values; https://developer.cisco.com/docs/contact-center-express/system_event; wire-session.md §5.9, confidence MED).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2429,7 +2536,7 @@ impl core::fmt::Display for CCXStatus {
     }
 }
 
-/// The `EventReasonCode` enumeration (wire-session.md §5.10, confidence MED).
+/// The `EventReasonCode` enumeration (https://developer.cisco.com/docs/contact-center-express/reason-codes-for-agent-state-change; wire-session.md §5.10, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2471,10 +2578,16 @@ pub enum EventReasonCode {
     IcdExtensionChanged,
     /// `AGT_CANCEL_CONSULT` (32749)
     CancelConsult,
-    /// `AGENT_DELETED` (32748)
-    AgentDeleted,
     /// `AGT_RESERVED_OUTBOUND` (32747)
     ReservedOutbound,
+    /// `AGT_RESERVED_OUTBOUND_DIRECTPREVIEW` (32746)
+    ReservedOutboundDirectpreview,
+    /// `EMAIL_CONTACT_NOT_ACCEPTED` (32743)
+    EmailContactNotAccepted,
+    /// `AGT_SEC_LINE_OFFHOOK` (32742)
+    SecLineOffhook,
+    /// `AGT_EXTENSION_CONFLICT` (32741)
+    ExtensionConflict,
     /// A value the protocol table does not name.
     Unknown(u16),
 }
@@ -2504,8 +2617,11 @@ impl EventReasonCode {
             Self::Skips => 0x7fef,
             Self::IcdExtensionChanged => 0x7fee,
             Self::CancelConsult => 0x7fed,
-            Self::AgentDeleted => 0x7fec,
             Self::ReservedOutbound => 0x7feb,
+            Self::ReservedOutboundDirectpreview => 0x7fea,
+            Self::EmailContactNotAccepted => 0x7fe7,
+            Self::SecLineOffhook => 0x7fe6,
+            Self::ExtensionConflict => 0x7fe5,
             Self::Unknown(n) => n,
         }
     }
@@ -2531,8 +2647,11 @@ impl EventReasonCode {
             0x7fef => Self::Skips,
             0x7fee => Self::IcdExtensionChanged,
             0x7fed => Self::CancelConsult,
-            0x7fec => Self::AgentDeleted,
             0x7feb => Self::ReservedOutbound,
+            0x7fea => Self::ReservedOutboundDirectpreview,
+            0x7fe7 => Self::EmailContactNotAccepted,
+            0x7fe6 => Self::SecLineOffhook,
+            0x7fe5 => Self::ExtensionConflict,
             n => Self::Unknown(n),
         }
     }
@@ -2552,6 +2671,12 @@ impl From<u16> for EventReasonCode {
 impl From<EventReasonCode> for u16 {
     fn from(v: EventReasonCode) -> u16 {
         v.value()
+    }
+}
+
+impl From<EventReasonCode> for u32 {
+    fn from(v: EventReasonCode) -> u32 {
+        u32::from(v.value())
     }
 }
 
@@ -2728,6 +2853,12 @@ impl From<ConsultType> for u16 {
     }
 }
 
+impl From<ConsultType> for u32 {
+    fn from(v: ConsultType) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for ConsultType {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -2747,7 +2878,7 @@ impl core::fmt::Display for ConsultType {
     }
 }
 
-/// The `LineType` enumeration (wire-calls.md §6.7, §1.2; wire-session.md §5.12, confidence HIGH).
+/// The `LineType` enumeration (wire-calls.md §6.7, §1.2; wire-session.md §5.12; https://developer.cisco.com/docs/contact-center-express/call_delivered_event, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2838,6 +2969,12 @@ impl From<u16> for LineType {
 impl From<LineType> for u16 {
     fn from(v: LineType) -> u16 {
         v.value()
+    }
+}
+
+impl From<LineType> for u32 {
+    fn from(v: LineType) -> u32 {
+        u32::from(v.value())
     }
 }
 
@@ -2934,6 +3071,12 @@ impl From<CallPlacementType> for u16 {
     }
 }
 
+impl From<CallPlacementType> for u32 {
+    fn from(v: CallPlacementType) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for CallPlacementType {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -3016,6 +3159,12 @@ impl From<u16> for CallMannerType {
 impl From<CallMannerType> for u16 {
     fn from(v: CallMannerType) -> u16 {
         v.value()
+    }
+}
+
+impl From<CallMannerType> for u32 {
+    fn from(v: CallMannerType) -> u32 {
+        u32::from(v.value())
     }
 }
 
@@ -3112,6 +3261,12 @@ impl From<CallOption> for u16 {
     }
 }
 
+impl From<CallOption> for u32 {
+    fn from(v: CallOption) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for CallOption {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -3186,6 +3341,12 @@ impl From<u16> for FacilityType {
 impl From<FacilityType> for u16 {
     fn from(v: FacilityType) -> u16 {
         v.value()
+    }
+}
+
+impl From<FacilityType> for u32 {
+    fn from(v: FacilityType) -> u32 {
+        u32::from(v.value())
     }
 }
 
@@ -3278,6 +3439,12 @@ impl From<AnsweringMachine> for u16 {
     }
 }
 
+impl From<AnsweringMachine> for u32 {
+    fn from(v: AnsweringMachine) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for AnsweringMachine {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -3367,6 +3534,12 @@ impl From<AnswerDetectMode> for u16 {
     }
 }
 
+impl From<AnswerDetectMode> for u32 {
+    fn from(v: AnswerDetectMode) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for AnswerDetectMode {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -3386,7 +3559,162 @@ impl core::fmt::Display for AnswerDetectMode {
     }
 }
 
-/// The `PeripheralErrorCode` enumeration (wire-session.md §5.11, confidence HIGH).
+/// The `ControlFailureCode` enumeration (https://developer.cisco.com/docs/contact-center-express/control-failure-cf-values, confidence HIGH).
+///
+/// Values the table does not know decode as `Unknown(n)` and print as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ControlFailureCode {
+    /// `CF_GENERIC_UNSPECIFIED` (0)
+    GenericUnspecified,
+    /// `CF_GENERIC_OPERATION` (1)
+    GenericOperation,
+    /// `CF_REQUEST_INCOMPATIBLE_WITH_OBJECT` (2)
+    RequestIncompatibleWithObject,
+    /// `CF_VALUE_OUT_OF_RANGE` (3)
+    ValueOutOfRange,
+    /// `CF_OBJECT_NOT_KNOWN` (4)
+    ObjectNotKnown,
+    /// `CF_INVALID_CALLING_DEVICE` (5)
+    InvalidCallingDevice,
+    /// `CF_INVALID_CALLED_DEVICE` (6)
+    InvalidCalledDevice,
+    /// `CF_INVALID_FORWARDING_DESTINATION` (7)
+    InvalidForwardingDestination,
+    /// `CF_PRIVILEGE_VIOLATION_ON_SPECIFIED_DEVICE` (8)
+    PrivilegeViolationOnSpecifiedDevice,
+    /// `CF_PRIVILEGE_VIOLATION_ON_CALLED_DEVICE` (9)
+    PrivilegeViolationOnCalledDevice,
+    /// `CF_PRIVILEGE_VIOLATION_ON_CALLING_DEVICE` (10)
+    PrivilegeViolationOnCallingDevice,
+    /// `CF_INVALID_CSTA_CALL_ID` (11)
+    InvalidCstaCallId,
+    /// `CF_INVALID_CSTA_DEVICE_ID` (12)
+    InvalidCstaDeviceId,
+    /// `CF_INVALID_CSTA_CONNECTION_ID` (13)
+    InvalidCstaConnectionId,
+    /// `CF_INVALID_DESTINATION` (14)
+    InvalidDestination,
+    /// `CF_INVALID_FEATURE` (15)
+    InvalidFeature,
+    /// `CF_INVALID_ALLOCATION_STATE` (16)
+    InvalidAllocationState,
+    /// `CF_INVALID_CROSS_REF_ID` (17)
+    InvalidCrossRefId,
+    /// `CF_INVALID_OBJECT_TYPE` (18)
+    InvalidObjectType,
+    /// `CF_SECURITY_VIOLATION` (19)
+    SecurityViolation,
+    /// `CF_GENERIC_STATE_INCOMPATIBILITY` (21)
+    GenericStateIncompatibility,
+    /// A value the protocol table does not name.
+    Unknown(u16),
+}
+
+impl ControlFailureCode {
+    /// The table this enumeration is generated from (names, aliases).
+    pub const DEF: &'static EnumDef = &ENUM_CONTROL_FAILURE_CODE;
+
+    /// The numeric wire value.
+    pub const fn value(self) -> u16 {
+        match self {
+            Self::GenericUnspecified => 0x0,
+            Self::GenericOperation => 0x1,
+            Self::RequestIncompatibleWithObject => 0x2,
+            Self::ValueOutOfRange => 0x3,
+            Self::ObjectNotKnown => 0x4,
+            Self::InvalidCallingDevice => 0x5,
+            Self::InvalidCalledDevice => 0x6,
+            Self::InvalidForwardingDestination => 0x7,
+            Self::PrivilegeViolationOnSpecifiedDevice => 0x8,
+            Self::PrivilegeViolationOnCalledDevice => 0x9,
+            Self::PrivilegeViolationOnCallingDevice => 0xa,
+            Self::InvalidCstaCallId => 0xb,
+            Self::InvalidCstaDeviceId => 0xc,
+            Self::InvalidCstaConnectionId => 0xd,
+            Self::InvalidDestination => 0xe,
+            Self::InvalidFeature => 0xf,
+            Self::InvalidAllocationState => 0x10,
+            Self::InvalidCrossRefId => 0x11,
+            Self::InvalidObjectType => 0x12,
+            Self::SecurityViolation => 0x13,
+            Self::GenericStateIncompatibility => 0x15,
+            Self::Unknown(n) => n,
+        }
+    }
+
+    /// The value for a wire number.
+    pub const fn from_value(n: u16) -> Self {
+        match n {
+            0x0 => Self::GenericUnspecified,
+            0x1 => Self::GenericOperation,
+            0x2 => Self::RequestIncompatibleWithObject,
+            0x3 => Self::ValueOutOfRange,
+            0x4 => Self::ObjectNotKnown,
+            0x5 => Self::InvalidCallingDevice,
+            0x6 => Self::InvalidCalledDevice,
+            0x7 => Self::InvalidForwardingDestination,
+            0x8 => Self::PrivilegeViolationOnSpecifiedDevice,
+            0x9 => Self::PrivilegeViolationOnCalledDevice,
+            0xa => Self::PrivilegeViolationOnCallingDevice,
+            0xb => Self::InvalidCstaCallId,
+            0xc => Self::InvalidCstaDeviceId,
+            0xd => Self::InvalidCstaConnectionId,
+            0xe => Self::InvalidDestination,
+            0xf => Self::InvalidFeature,
+            0x10 => Self::InvalidAllocationState,
+            0x11 => Self::InvalidCrossRefId,
+            0x12 => Self::InvalidObjectType,
+            0x13 => Self::SecurityViolation,
+            0x15 => Self::GenericStateIncompatibility,
+            n => Self::Unknown(n),
+        }
+    }
+
+    /// The name trace text prints, or `None` for an unknown value.
+    pub fn name(self) -> Option<&'static str> {
+        Self::DEF.name_of(u32::from(self.value()))
+    }
+}
+
+impl From<u16> for ControlFailureCode {
+    fn from(n: u16) -> Self {
+        Self::from_value(n)
+    }
+}
+
+impl From<ControlFailureCode> for u16 {
+    fn from(v: ControlFailureCode) -> u16 {
+        v.value()
+    }
+}
+
+impl From<ControlFailureCode> for u32 {
+    fn from(v: ControlFailureCode) -> u32 {
+        u32::from(v.value())
+    }
+}
+
+impl FixedValue for ControlFailureCode {
+    const TYPE: FixedType = FixedType::Ushort;
+    fn from_raw(raw: u32) -> Self {
+        Self::from_value(u16::try_from(raw).unwrap_or(u16::MAX))
+    }
+    fn to_raw(self) -> u32 {
+        u32::from(self.value())
+    }
+}
+
+impl core::fmt::Display for ControlFailureCode {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "{}", self.value()),
+        }
+    }
+}
+
+/// The `PeripheralErrorCode` enumeration (https://developer.cisco.com/docs/contact-center-express/unified-ccx-error-code-values; wire-session.md §5.11, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3585,6 +3913,12 @@ impl From<RecordType> for u16 {
     }
 }
 
+impl From<RecordType> for u32 {
+    fn from(v: RecordType) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for RecordType {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -3658,6 +3992,12 @@ impl From<AgentType> for u16 {
     }
 }
 
+impl From<AgentType> for u32 {
+    fn from(v: AgentType) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for AgentType {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -3728,6 +4068,12 @@ impl From<u16> for ConfigType {
 impl From<ConfigType> for u16 {
     fn from(v: ConfigType) -> u16 {
         v.value()
+    }
+}
+
+impl From<ConfigType> for u32 {
+    fn from(v: ConfigType) -> u32 {
+        u32::from(v.value())
     }
 }
 
@@ -3881,6 +4227,12 @@ impl From<TeamOperation> for u16 {
     }
 }
 
+impl From<TeamOperation> for u32 {
+    fn from(v: TeamOperation) -> u32 {
+        u32::from(v.value())
+    }
+}
+
 impl FixedValue for TeamOperation {
     const TYPE: FixedType = FixedType::Ushort;
     fn from_raw(raw: u32) -> Self {
@@ -3951,6 +4303,12 @@ impl From<u16> for TeamConfigParam {
 impl From<TeamConfigParam> for u16 {
     fn from(v: TeamConfigParam) -> u16 {
         v.value()
+    }
+}
+
+impl From<TeamConfigParam> for u32 {
+    fn from(v: TeamConfigParam) -> u32 {
+        u32::from(v.value())
     }
 }
 
@@ -4289,7 +4647,7 @@ pub static TAGS: &[TagDef] = &[
     TagDef { id: 67, name: "DTMFString", aliases: &[], ty: TagType::String, max: 32, enumeration: None },
     TagDef { id: 68, name: "PositionID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
     TagDef { id: 69, name: "SupervisorID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 70, name: "LineHandle", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 70, name: "LineHandle", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
     TagDef { id: 71, name: "LineType", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
     TagDef { id: 72, name: "RouterCallKeyDay", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
     TagDef { id: 73, name: "RouterCallKeyCallID", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
@@ -4359,10 +4717,10 @@ pub static TAGS: &[TagDef] = &[
     TagDef { id: 246, name: "MRD_ID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
     TagDef { id: 247, name: "agentState", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
     TagDef { id: 248, name: "ConfigMsgMaskGranted", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 302, name: "Tag302", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 303, name: "Tag303", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 304, name: "Tag304", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 305, name: "Tag305", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 302, name: "TerminalType", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 303, name: "TerminalDeviceName", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 304, name: "TerminalTypeName", aliases: &[], ty: TagType::String, max: 100, enumeration: None },
+    TagDef { id: 305, name: "NumInstruments", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
 ];
 
 /// Floating-field tag numbers (FieldDataID), by the guide's field name.
@@ -4505,7 +4863,7 @@ pub mod tag {
     pub const POSITION_ID: u16 = 68;
     /// `SupervisorID` (type not documented)
     pub const SUPERVISOR_ID: u16 = 69;
-    /// `LineHandle` (type not documented)
+    /// `LineHandle` (USHORT)
     pub const LINE_HANDLE: u16 = 70;
     /// `LineType` (type not documented)
     pub const LINE_TYPE: u16 = 71;
@@ -4645,14 +5003,14 @@ pub mod tag {
     pub const AGENT_STATE: u16 = 247;
     /// `ConfigMsgMaskGranted` (USHORT)
     pub const CONFIG_MSG_MASK_GRANTED: u16 = 248;
-    /// `Tag302` (type not documented)
-    pub const TAG302: u16 = 302;
-    /// `Tag303` (type not documented)
-    pub const TAG303: u16 = 303;
-    /// `Tag304` (type not documented)
-    pub const TAG304: u16 = 304;
-    /// `Tag305` (type not documented)
-    pub const TAG305: u16 = 305;
+    /// `TerminalType` (USHORT)
+    pub const TERMINAL_TYPE: u16 = 302;
+    /// `TerminalDeviceName` (STRING)
+    pub const TERMINAL_DEVICE_NAME: u16 = 303;
+    /// `TerminalTypeName` (STRING)
+    pub const TERMINAL_TYPE_NAME: u16 = 304;
+    /// `NumInstruments` (USHORT)
+    pub const NUM_INSTRUMENTS: u16 = 305;
 }
 
 // ---- messages ----
@@ -5385,10 +5743,11 @@ static LAYOUT_CONTROL_FAILURE_CONF: Layout = Layout {
     fixed_size_min: 10,
     fixed: &[
         FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "FailureCode", aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { label: "FailureCode", aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONTROL_FAILURE_CODE) },
         FixedDef { label: "PeripheralErrorCode", aliases: &[], ty: FixedType::Uint, offset: 6, since_version: 0, reserved: None, enumeration: Some(&ENUM_PERIPHERAL_ERROR_CODE) },
     ],
     floating: &[
+        FloatDef { tag: 7, label: "Text", required: false, count_field: None, group: None, since_version: 0 },
     ],
 };
 
@@ -5451,6 +5810,7 @@ static LAYOUT_SET_AGENT_STATE_REQ: Layout = Layout {
         FloatDef { tag: 6, label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
         FloatDef { tag: 49, label: "AgentPassword", required: false, count_field: None, group: None, since_version: 0 },
         FloatDef { tag: 194, label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 303, label: "ActiveTerminal", required: false, count_field: None, group: None, since_version: 18 },
     ],
 };
 
@@ -5724,7 +6084,7 @@ static LAYOUT_MAKE_CALL_CONF: Layout = Layout {
         FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x3), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 47, label: "NewConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 47, label: "NewConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
     ],
 };
 
@@ -5829,6 +6189,43 @@ static LAYOUT_TRANSFER_CALL_CONF: Layout = Layout {
     ],
 };
 
+static LAYOUT_QUERY_DEVICE_INFO_REQ: Layout = Layout {
+    fixed_size: 10,
+    fixed_size_min: 10,
+    fixed: &[
+        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x0), enumeration: None },
+    ],
+    floating: &[
+        FloatDef { tag: 6, label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
+    ],
+};
+
+static LAYOUT_QUERY_DEVICE_INFO_CONF: Layout = Layout {
+    fixed_size: 40,
+    fixed_size_min: 40,
+    fixed: &[
+        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 6, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { label: "MaxActiveCalls", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { label: "MaxHeldCalls", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { label: "MaxDevicesInConference", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { label: "MakeCallSetup", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 36, since_version: 0, reserved: Some(0x0), enumeration: None },
+    ],
+    floating: &[
+        FloatDef { tag: 70, label: "Reserved70", required: false, count_field: None, group: None, since_version: 0 },
+    ],
+};
+
 static LAYOUT_SNAPSHOT_CALL_REQ: Layout = Layout {
     fixed_size: 14,
     fixed_size_min: 14,
@@ -5844,23 +6241,25 @@ static LAYOUT_SNAPSHOT_CALL_REQ: Layout = Layout {
 };
 
 static LAYOUT_SNAPSHOT_CALL_CONF: Layout = Layout {
-    fixed_size: 16,
+    fixed_size: 20,
     fixed_size_min: 16,
     fixed: &[
         FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
         FixedDef { label: "CallType", aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALL_TYPE) },
-        FixedDef { label: "NumCTIClients", aliases: &[], ty: FixedType::Ushort, offset: 6, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 6, since_version: 0, reserved: Some(0x0), enumeration: None },
         FixedDef { label: "NumCallDevices", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: None },
         FixedDef { label: "NumNamedVariables", aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: None },
         FixedDef { label: "NumNamedArrays", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "CalledPartyDisposition", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALLED_PARTY_DISPOSITION) },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { label: "", aliases: &[], ty: FixedType::Int, offset: 16, since_version: 11, reserved: Some(0x0), enumeration: None },
     ],
     floating: &[
         FloatDef { tag: 8, label: "ANI", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 9, label: "UserToUserInfo", required: false, count_field: None, group: None, since_version: 0 },
         FloatDef { tag: 10, label: "DNIS", required: false, count_field: None, group: None, since_version: 0 },
         FloatDef { tag: 11, label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
         FloatDef { tag: 12, label: "CallerEnteredDigits", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 72, label: "Reserved72", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 73, label: "Reserved73", required: true, count_field: None, group: None, since_version: 0 },
         FloatDef { tag: 13, label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
         FloatDef { tag: 14, label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
         FloatDef { tag: 15, label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
@@ -5874,14 +6273,12 @@ static LAYOUT_SNAPSHOT_CALL_CONF: Layout = Layout {
         FloatDef { tag: 46, label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
         FloatDef { tag: 82, label: "NamedVariable", required: false, count_field: Some(4), group: None, since_version: 0 },
         FloatDef { tag: 83, label: "NamedArray", required: false, count_field: Some(5), group: None, since_version: 0 },
-        FloatDef { tag: 23, label: "CTIClientSignature", required: false, count_field: Some(2), group: Some(0), since_version: 0 },
-        FloatDef { tag: 24, label: "CTIClientTimeStamp", required: false, count_field: Some(2), group: Some(0), since_version: 0 },
-        FloatDef { tag: 56, label: "CallConnectionCallID", required: false, count_field: Some(3), group: Some(1), since_version: 0 },
-        FloatDef { tag: 57, label: "CallConnectionDeviceType", required: false, count_field: Some(3), group: Some(1), since_version: 0 },
-        FloatDef { tag: 58, label: "CallConnectionDeviceID", required: false, count_field: Some(3), group: Some(1), since_version: 0 },
-        FloatDef { tag: 59, label: "CallDeviceType", required: false, count_field: Some(3), group: Some(1), since_version: 0 },
-        FloatDef { tag: 60, label: "CallDeviceID", required: false, count_field: Some(3), group: Some(1), since_version: 0 },
-        FloatDef { tag: 61, label: "CallDeviceConnectionState", required: false, count_field: Some(3), group: Some(1), since_version: 0 },
+        FloatDef { tag: 56, label: "CallConnectionCallID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 57, label: "CallConnectionDeviceType", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 58, label: "CallConnectionDeviceID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 59, label: "CallDeviceType", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 60, label: "CallDeviceID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 61, label: "CallDeviceConnectionState", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
     ],
 };
 
@@ -6196,10 +6593,10 @@ pub static MESSAGES: &[MessageDef] = &[
     MessageDef { id: 63, name: "RETRIEVE_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Likely, layout: Some(&LAYOUT_RETRIEVE_CALL_CONF) },
     MessageDef { id: 64, name: "TRANSFER_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_TRANSFER_CALL_REQ) },
     MessageDef { id: 65, name: "TRANSFER_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_TRANSFER_CALL_CONF) },
-    MessageDef { id: 78, name: "QUERY_DEVICE_INFO_REQ", aliases: &[], direction: Direction::ToServer, support: Support::No, layout: None },
-    MessageDef { id: 79, name: "QUERY_DEVICE_INFO_CONF", aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
+    MessageDef { id: 78, name: "QUERY_DEVICE_INFO_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_QUERY_DEVICE_INFO_REQ) },
+    MessageDef { id: 79, name: "QUERY_DEVICE_INFO_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_QUERY_DEVICE_INFO_CONF) },
     MessageDef { id: 82, name: "SNAPSHOT_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SNAPSHOT_CALL_REQ) },
-    MessageDef { id: 83, name: "SNAPSHOT_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Likely, layout: Some(&LAYOUT_SNAPSHOT_CALL_CONF) },
+    MessageDef { id: 83, name: "SNAPSHOT_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_SNAPSHOT_CALL_CONF) },
     MessageDef { id: 84, name: "SNAPSHOT_DEVICE_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SNAPSHOT_DEVICE_REQ) },
     MessageDef { id: 85, name: "SNAPSHOT_DEVICE_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Likely, layout: Some(&LAYOUT_SNAPSHOT_DEVICE_CONF) },
     MessageDef { id: 86, name: "CALL_DEQUEUED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_DEQUEUED_EVENT) },
@@ -7100,7 +7497,7 @@ pub mod fields {
         /// `InvokeID` at body offset 0 (UINT)
         pub const INVOKE_ID: Fixed<u32> = Fixed::new(35, 0, 0);
         /// `FailureCode` at body offset 4 (USHORT)
-        pub const FAILURE_CODE: Fixed<u16> = Fixed::new(35, 4, 0);
+        pub const FAILURE_CODE: Fixed<ControlFailureCode> = Fixed::new(35, 4, 0);
         /// `PeripheralErrorCode` at body offset 6 (UINT)
         pub const PERIPHERAL_ERROR_CODE: Fixed<PeripheralErrorCode> = Fixed::new(35, 6, 0);
     }
@@ -7370,6 +7767,28 @@ pub mod fields {
         /// `NumParties` at body offset 10 (USHORT)
         pub const NUM_PARTIES: Fixed<u16> = Fixed::new(65, 10, 0);
     }
+    /// Fixed fields of `QUERY_DEVICE_INFO_REQ` (78).
+    pub mod query_device_info_req {
+        #[allow(unused_imports)]
+        use super::*;
+        /// `InvokeID` at body offset 0 (UINT)
+        pub const INVOKE_ID: Fixed<u32> = Fixed::new(78, 0, 0);
+    }
+    /// Fixed fields of `QUERY_DEVICE_INFO_CONF` (79).
+    pub mod query_device_info_conf {
+        #[allow(unused_imports)]
+        use super::*;
+        /// `InvokeID` at body offset 0 (UINT)
+        pub const INVOKE_ID: Fixed<u32> = Fixed::new(79, 0, 0);
+        /// `MaxActiveCalls` at body offset 14 (USHORT)
+        pub const MAX_ACTIVE_CALLS: Fixed<u16> = Fixed::new(79, 14, 0);
+        /// `MaxHeldCalls` at body offset 16 (USHORT)
+        pub const MAX_HELD_CALLS: Fixed<u16> = Fixed::new(79, 16, 0);
+        /// `MaxDevicesInConference` at body offset 18 (USHORT)
+        pub const MAX_DEVICES_IN_CONFERENCE: Fixed<u16> = Fixed::new(79, 18, 0);
+        /// `MakeCallSetup` at body offset 20 (UINT)
+        pub const MAKE_CALL_SETUP: Fixed<u32> = Fixed::new(79, 20, 0);
+    }
     /// Fixed fields of `SNAPSHOT_CALL_REQ` (82).
     pub mod snapshot_call_req {
         #[allow(unused_imports)]
@@ -7389,16 +7808,12 @@ pub mod fields {
         pub const INVOKE_ID: Fixed<u32> = Fixed::new(83, 0, 0);
         /// `CallType` at body offset 4 (USHORT)
         pub const CALL_TYPE: Fixed<CallType> = Fixed::new(83, 4, 0);
-        /// `NumCTIClients` at body offset 6 (USHORT)
-        pub const NUM_CTI_CLIENTS: Fixed<u16> = Fixed::new(83, 6, 0);
         /// `NumCallDevices` at body offset 8 (USHORT)
         pub const NUM_CALL_DEVICES: Fixed<u16> = Fixed::new(83, 8, 0);
         /// `NumNamedVariables` at body offset 10 (USHORT)
         pub const NUM_NAMED_VARIABLES: Fixed<u16> = Fixed::new(83, 10, 0);
         /// `NumNamedArrays` at body offset 12 (USHORT)
         pub const NUM_NAMED_ARRAYS: Fixed<u16> = Fixed::new(83, 12, 0);
-        /// `CalledPartyDisposition` at body offset 14 (USHORT)
-        pub const CALLED_PARTY_DISPOSITION: Fixed<CalledPartyDisposition> = Fixed::new(83, 14, 0);
     }
     /// Fixed fields of `SNAPSHOT_DEVICE_REQ` (84).
     pub mod snapshot_device_req {

@@ -532,7 +532,7 @@ impl World {
         let code = u16::try_from(status.value()).unwrap_or(u16::MAX);
         self.send(conn_id, MessageType::ControlFailureConf, |e| {
             e.set(fields::control_failure_conf::INVOKE_ID, id)
-                .set(fields::control_failure_conf::FAILURE_CODE, code)
+                .set(fields::control_failure_conf::FAILURE_CODE, code.into())
                 .set(fields::control_failure_conf::PERIPHERAL_ERROR_CODE, error);
         });
     }
