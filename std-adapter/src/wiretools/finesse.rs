@@ -15,7 +15,7 @@ pub fn record(line: &str, _opts: &DecodeOptions) -> Result<LogRecord, String> {
     let at = line.find("cti_message=").ok_or("no `cti_message=`")? + "cti_message=".len();
     let rest = line.get(at..).unwrap_or("");
     let name_end = rest
-        .find(|c: char| c == '[' || c == '{' || c.is_whitespace())
+        .find(|c: char| matches!(c, '[' | '{' | ']' | '}') || c.is_whitespace())
         .unwrap_or(rest.len());
     let type_name = rest.get(..name_end).unwrap_or("").trim();
     if type_name.is_empty() {

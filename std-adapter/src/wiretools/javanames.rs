@@ -24,8 +24,11 @@ const EXPLICIT: &[(&str, &str)] = &[
     ("connectionID", "ConnectionCallID"),
     ("connDeviceID", "ConnectionDeviceID"),
     ("deviceID", "ConnectionDeviceID"),
-    ("connDeviceIDType", "ConnectionDeviceIDType"),
-    ("deviceIDType", "ConnectionDeviceIDType"),
+    ("connDeviceIDType", "ConnectionDeviceType"),
+    ("deviceIDType", "ConnectionDeviceType"),
+    ("skillGroupNumber", "CSQID"),
+    ("skillGroupID", "CSQID"),
+    ("numSkillGroups", "NumCSQs"),
     ("state", "AgentState"),
     ("agentStateValue", "AgentState"),
     ("reasonCode", "EventReasonCode"),
@@ -77,11 +80,25 @@ pub struct LabelInfo {
 /// The label of the field a Java logger calls `java` in message `msg` (or in any message
 /// when the message is unknown).
 pub fn label_for(msg: Option<&'static MessageDef>, java: &str) -> Option<LabelInfo> {
-    let candidate = EXPLICIT
+    let explicit = EXPLICIT
         .iter()
         .find(|(j, _)| j.eq_ignore_ascii_case(java))
-        .map(|(_, l)| *l)
-        .unwrap_or(java);
+        .map(|(_, l)| *l);
+    if let Some(l) = explicit {
+        return lookup(msg, l);
+    }
+    // The loggers' spellings of two families of names: `...DeviceIDType` for the guide's
+    // `...DeviceType`, `SkillGroup` for the guide's `CSQ`.
+    let lower = java.to_ascii_lowercase();
+    let variants = [
+        java.to_string(),
+        lower.replace("deviceidtype", "devicetype"),
+        lower.replace("skillgroup", "csq"),
+    ];
+    variants.iter().find_map(|v| lookup(msg, v))
+}
+
+fn lookup(msg: Option<&'static MessageDef>, candidate: &str) -> Option<LabelInfo> {
     if let Some(layout) = msg.and_then(|m| m.layout) {
         if let Some(f) = layout.fixed.iter().find(|f| {
             !f.is_reserved()
