@@ -418,7 +418,7 @@ fn the_demo_story_passes_the_proxy_byte_identical_and_its_flow_replays() {
     );
     assert_eq!(
         report.sent as usize,
-        decoded(&pcap).iter().count() - report.received as usize
+        decoded(&pcap).len() - report.received as usize
     );
 
     let text = std::fs::read_to_string(&flow).unwrap();

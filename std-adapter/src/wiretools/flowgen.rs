@@ -103,7 +103,7 @@ fn block_text(m: &MessageOut) -> String {
         if i > 0 && (t.starts_with("InvokeID:") || t.ends_with(SECRET_MASK)) {
             continue;
         }
-        out.push_str(if i == 0 { "  " } else { "  " });
+        out.push_str("  ");
         out.push_str(line);
         out.push('\n');
     }

@@ -116,10 +116,7 @@ pub fn log_time(line: &str, marker: usize) -> String {
         None => head,
     };
     let mut rest = head.trim();
-    loop {
-        let Some((first, after)) = rest.split_once(": ") else {
-            break;
-        };
+    while let Some((first, after)) = rest.split_once(": ") {
         let plain = !first.is_empty()
             && first
                 .chars()

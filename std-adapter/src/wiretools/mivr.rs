@@ -164,8 +164,11 @@ pub fn object_record(line: &str, _opts: &DecodeOptions) -> Result<LogRecord, Str
     object_message(&type_name, length, &pairs, RecordKind::MivrObject, time)
 }
 
+/// What an object dump says: its type name, its `length=` and its `(key, value)` pairs.
+pub type ObjectDump = (String, Option<u32>, Vec<(String, String)>);
+
 /// `length=N type=NAME` and the `key=value` / `key: value` pairs of an object dump.
-pub fn object_pairs(inner: &str) -> Result<(String, Option<u32>, Vec<(String, String)>), String> {
+pub fn object_pairs(inner: &str) -> Result<ObjectDump, String> {
     let mut type_name = None;
     let mut length = None;
     let mut pairs = Vec::new();

@@ -426,16 +426,16 @@ fn feed_segment(
         rel = half.next;
     }
     if rel > half.next {
-        if half.pending.contains_key(&rel) {
-            problem(
+        match half.pending.entry(rel) {
+            std::collections::btree_map::Entry::Occupied(_) => problem(
                 report,
                 format!(
                     "retransmission of an out-of-order segment at relative sequence {rel}; dropped"
                 ),
-            );
-        } else {
-            half.pending
-                .insert(rel, (rel + data.len() as u64, data.to_vec()));
+            ),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert((rel + data.len() as u64, data.to_vec()));
+            }
         }
         return;
     }
