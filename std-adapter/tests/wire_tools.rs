@@ -545,3 +545,89 @@ fn retransmissions_and_holes_are_reported_not_guessed_over() {
         report.problems
     );
 }
+
+#[test]
+fn a_capture_without_the_handshake_finds_the_client_from_the_messages() {
+    let dir = out_dir("no-handshake");
+    let pcap = dir.join("demo.pcap");
+    demo_capture(17, 65_535, &pcap, None);
+    let bytes = std::fs::read(&pcap).unwrap();
+    let whole = decode_capture(&bytes, &DecodeOptions::default()).unwrap();
+    // Leave out SYN, SYN-ACK, ACK (the simulator's port is no CTI port either).
+    let mut cut = bytes[..24].to_vec();
+    for r in records(&bytes).iter().skip(3) {
+        cut.extend_from_slice(r);
+    }
+    let report = decode_capture(&cut, &DecodeOptions::default()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let ways = |r: &ccx_cti_std::wiretools::pcap::CaptureReport| {
+        r.messages
+            .iter()
+            .map(|m| (m.message.msgtype.clone(), m.direction))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ways(&report), ways(&whole));
+}
+
+/// A writer the test can read back.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn the_proxy_forwards_a_malformed_frame_unchanged_and_reports_it() {
+    // A raw "server": a frame whose floating field overruns the body, then a good heartbeat
+    // confirmation, then a length no frame can have, then more bytes.
+    let mut wire = vec![0, 0, 0, 6, 0, 0, 0, 6, 0, 0, 0, 1, 0x07, 0x09];
+    wire.extend_from_slice(&[0, 0, 0, 4, 0, 0, 0, 6, 0, 0, 0, 2]);
+    wire.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 0, 0, 0, 6, 1, 2, 3, 4, 5]);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    let sent = wire.clone();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        for chunk in sent.chunks(5) {
+            s.write_all(chunk).unwrap();
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    });
+    let out = Shared::default();
+    let args = ProxyArgs {
+        listen: "127.0.0.1:0".into(),
+        server: server.to_string(),
+        pcap: None,
+        flow: None,
+        protocol_version: 17,
+        v18_length_width: 1,
+        show_secrets: false,
+        segment_size: 65_535,
+        connections: None,
+    };
+    let p = proxy::start(&args, Box::new(out.clone())).unwrap();
+    let mut client = TcpStream::connect(p.addr()).unwrap();
+    client.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut got = Vec::new();
+    client.read_to_end(&mut got).unwrap();
+    assert_eq!(got, wire, "the proxy changed the bytes");
+    wait_finished(&p, 1);
+    p.stop();
+    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("malformed frame, forwarded unchanged"),
+        "{text}"
+    );
+    assert!(text.contains("MsgType: HEARTBEAT_CONF"), "{text}");
+    assert!(
+        text.contains("forwarded, not decoded from here on"),
+        "{text}"
+    );
+}

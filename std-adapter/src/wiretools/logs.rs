@@ -133,7 +133,8 @@ pub fn log_time(line: &str, marker: usize) -> String {
 /// The message a logger's type name means: the guide's name (`AGENT_STATE_EVENT`), a Java
 /// class name (`AgentStateEvent`, `CTIAgentStateEvent`, `AgentStateEventMsg`) or a number.
 pub fn message_for(name: &str) -> Option<&'static MessageDef> {
-    let name = name.trim();
+    // `AGENT_STATE_EVENT(30)`, `AgentStateEvent[30]`: the name before the number.
+    let name = name.split(['(', '[']).next().unwrap_or(name).trim();
     if let Ok(n) = name.parse::<u32>() {
         return message_def(n);
     }

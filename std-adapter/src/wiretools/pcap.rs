@@ -114,6 +114,8 @@ pub struct Segment {
     pub ack: bool,
     /// FIN or RST flag.
     pub fin: bool,
+    /// The capture kept fewer bytes than the IP header says the packet had.
+    pub truncated: bool,
     /// The payload.
     pub payload: Vec<u8>,
 }
@@ -157,6 +159,7 @@ pub fn tcp_segment(linktype: u32, data: &[u8]) -> Option<Segment> {
         }
         _ => return None,
     };
+    let truncated;
     let (src_ip, dst_ip, tcp): (IpAddr, IpAddr, &[u8]) = match ethertype {
         0x0800 => {
             let ihl = usize::from(ip.first()? & 0x0f) * 4;
@@ -170,6 +173,9 @@ pub fn tcp_segment(linktype: u32, data: &[u8]) -> Option<Segment> {
             }
             let s: [u8; 4] = ip.get(12..16)?.try_into().ok()?;
             let d: [u8; 4] = ip.get(16..20)?.try_into().ok()?;
+            // A total length of 0 is what segmentation offload leaves: take what was captured.
+            let total = if total == 0 { ip.len() } else { total };
+            truncated = total > ip.len();
             let end = total.min(ip.len());
             (
                 Ipv4Addr::from(s).into(),
@@ -184,6 +190,12 @@ pub fn tcp_segment(linktype: u32, data: &[u8]) -> Option<Segment> {
             let plen = usize::from(be16(ip, 4)?);
             let s: [u8; 16] = ip.get(8..24)?.try_into().ok()?;
             let d: [u8; 16] = ip.get(24..40)?.try_into().ok()?;
+            let plen = if plen == 0 {
+                ip.len().saturating_sub(40)
+            } else {
+                plen
+            };
+            truncated = 40 + plen > ip.len();
             let end = (40 + plen).min(ip.len());
             (
                 Ipv6Addr::from(s).into(),
@@ -205,8 +217,61 @@ pub fn tcp_segment(linktype: u32, data: &[u8]) -> Option<Segment> {
         syn: flags & 0x02 != 0,
         ack: flags & 0x10 != 0,
         fin: flags & 0x05 != 0,
+        truncated,
         payload: tcp.get(off..)?.to_vec(),
     })
+}
+
+/// The client end of every stream: the sender of the SYN; else the end that is not on a CTI
+/// server port; else the sender of the first frame whose type the table says goes to the
+/// server (or the receiver of one that goes to the client); else the first sender.
+fn client_sides(segments: &[(&Packet, Segment)]) -> HashMap<(SocketAddr, SocketAddr), SocketAddr> {
+    let mut syn: HashMap<_, SocketAddr> = HashMap::new();
+    let mut port: HashMap<_, SocketAddr> = HashMap::new();
+    let mut typed: HashMap<_, SocketAddr> = HashMap::new();
+    let mut first: HashMap<_, SocketAddr> = HashMap::new();
+    for (_, seg) in segments {
+        let key = if seg.src <= seg.dst {
+            (seg.src, seg.dst)
+        } else {
+            (seg.dst, seg.src)
+        };
+        first.entry(key).or_insert(seg.src);
+        if seg.syn {
+            syn.entry(key)
+                .or_insert(if seg.ack { seg.dst } else { seg.src });
+        }
+        if CTI_PORTS.contains(&seg.dst.port()) && !CTI_PORTS.contains(&seg.src.port()) {
+            port.entry(key).or_insert(seg.src);
+        } else if CTI_PORTS.contains(&seg.src.port()) && !CTI_PORTS.contains(&seg.dst.port()) {
+            port.entry(key).or_insert(seg.dst);
+        }
+        if !typed.contains_key(&key) {
+            let len = read_uint(&seg.payload, 0, 4);
+            let def = read_uint(&seg.payload, 4, 4).and_then(ccx_cti::wire::message_def);
+            if let (Some(len), Some(def)) = (len, def) {
+                if len <= MAX_BODY {
+                    let client = match def.direction {
+                        ccx_cti::wire::spec::Direction::ToServer => seg.src,
+                        ccx_cti::wire::spec::Direction::ToClient => seg.dst,
+                    };
+                    typed.insert(key, client);
+                }
+            }
+        }
+    }
+    first
+        .into_iter()
+        .map(|(key, f)| {
+            let client = syn
+                .get(&key)
+                .or(port.get(&key))
+                .or(typed.get(&key))
+                .copied()
+                .unwrap_or(f);
+            (key, client)
+        })
+        .collect()
 }
 
 /// One message found in a capture (or a log): when, where, which way, and what.
@@ -283,10 +348,13 @@ pub fn decode_capture(bytes: &[u8], opts: &DecodeOptions) -> Result<CaptureRepor
     let mut report = CaptureReport::default();
     let mut streams: HashMap<(SocketAddr, SocketAddr), usize> = HashMap::new();
     let mut list: Vec<Stream> = Vec::new();
-    for p in &packets {
-        let Some(seg) = tcp_segment(p.linktype, &p.data) else {
-            continue;
-        };
+    let segments: Vec<(&Packet, Segment)> = packets
+        .iter()
+        .filter_map(|p| tcp_segment(p.linktype, &p.data).map(|s| (p, s)))
+        .collect();
+    let roles = client_sides(&segments);
+    for (p, seg) in &segments {
+        let (p, seg) = (*p, seg);
         let key = if seg.src <= seg.dst {
             (seg.src, seg.dst)
         } else {
@@ -295,20 +363,8 @@ pub fn decode_capture(bytes: &[u8], opts: &DecodeOptions) -> Result<CaptureRepor
         let ix = match streams.get(&key) {
             Some(ix) => *ix,
             None => {
-                // Who is the client: the SYN's sender, else whoever talks to a CTI port, else
-                // the first sender.
-                let to_server = if seg.syn {
-                    !seg.ack
-                } else if CTI_PORTS.contains(&seg.dst.port()) {
-                    true
-                } else {
-                    !CTI_PORTS.contains(&seg.src.port())
-                };
-                let (client, server) = if to_server {
-                    (seg.src, seg.dst)
-                } else {
-                    (seg.dst, seg.src)
-                };
+                let client = roles.get(&key).copied().unwrap_or(seg.src);
+                let server = if client == seg.src { seg.dst } else { seg.src };
                 list.push(Stream {
                     index: list.len() as u64,
                     client,
@@ -328,7 +384,21 @@ pub fn decode_capture(bytes: &[u8], opts: &DecodeOptions) -> Result<CaptureRepor
         } else {
             Way::ToClient
         };
-        feed_segment(stream, way, &seg, p, opts, &mut report);
+        if seg.truncated {
+            // The capture kept fewer bytes than the packet had (snap length): what is missing
+            // is a hole, reported when the stream ends.
+            report.problems.push(Problem {
+                frame: p.number,
+                stream: stream.index,
+                direction: way,
+                text: format!(
+                    "packet cut short by the capture's snap length ({} payload bytes kept): its data is not used",
+                    seg.payload.len()
+                ),
+            });
+            continue;
+        }
+        feed_segment(stream, way, seg, p, opts, &mut report);
     }
     for stream in &list {
         for (h, way) in stream.halves.iter().zip([Way::ToServer, Way::ToClient]) {

@@ -1,9 +1,11 @@
 //! `ccx proxy --listen ADDR --server ADDR`: a transparent man in the middle between a real
 //! CTI client (a phone, Finesse, a desktop) and a real server.
 //!
-//! Every chunk read from one side is written to the other at once, unchanged and in order,
-//! before anything else is done with it; only then is it decoded and printed (trace text with
-//! direction and time), recorded in a pcap and collected for a flow file. A frame that does
+//! Every chunk read from one side is numbered and recorded in the pcap (a file write), then
+//! written to the other side unchanged and in order; only then is it decoded and printed
+//! (trace text with direction and time) and collected for a flow file. Numbering and recording
+//! before forwarding keeps cause before effect in the capture and the flow: an answer cannot
+//! be read before the request it answers was forwarded. A frame that does
 //! not decode is forwarded all the same and reported; a length no frame can have stops the
 //! decoding of that direction (the frame boundaries are lost), never the forwarding.
 
@@ -167,7 +169,9 @@ struct Shared {
     opts: DecodeOptions,
     flow: Option<Mutex<TcpFlow>>,
     version: Mutex<Option<u32>>,
-    messages: Mutex<Vec<FlowMessage>>,
+    messages: Mutex<Vec<(u64, FlowMessage)>>,
+    /// Chunks read so far, both ways: the order of events across the two directions.
+    chunks: AtomicUsize,
 }
 
 impl Shared {
@@ -218,6 +222,7 @@ impl Session {
             flow,
             version: Mutex::new(None),
             messages: Mutex::new(Vec::new()),
+            chunks: AtomicUsize::new(0),
         });
         shared.print(&header(&format!(
             "client {client_addr} <-> server {}",
@@ -238,11 +243,13 @@ impl Session {
         }
         shared.print(&header("closed"));
         if let Some(path) = &self.flow_path {
-            let messages = shared
+            let mut numbered = shared
                 .messages
                 .lock()
                 .map(|m| m.clone())
                 .unwrap_or_default();
+            numbered.sort_by_key(|(n, _)| *n);
+            let messages: Vec<FlowMessage> = numbered.into_iter().map(|(_, m)| m).collect();
             let title = format!(
                 "session {} recorded by ccx proxy between {client_addr} and {}",
                 self.number, self.server
@@ -266,20 +273,21 @@ fn pump(mut from: TcpStream, mut to: TcpStream, way: Way, shared: &Shared) {
             Ok(n) => n,
         };
         let chunk = buf.get(..n).unwrap_or(&[]);
-        // Forward first: nothing below may hold the bytes back.
-        if to.write_all(chunk).is_err() {
-            break;
-        }
+        let order = shared.chunks.fetch_add(1, Ordering::SeqCst) as u64;
         if let Some(f) = &shared.flow {
             if let Ok(mut f) = f.lock() {
                 let _ = f.data(way, chunk);
             }
         }
+        // Forward before decoding: decoding may not hold the bytes back.
+        if to.write_all(chunk).is_err() {
+            break;
+        }
         if lost {
             continue;
         }
         pending.extend_from_slice(chunk);
-        lost = !frames(&mut pending, way, shared);
+        lost = !frames(&mut pending, way, shared, order);
     }
     let _ = to.shutdown(Shutdown::Write);
     if !pending.is_empty() && !lost {
@@ -295,7 +303,7 @@ fn pump(mut from: TcpStream, mut to: TcpStream, way: Way, shared: &Shared) {
 
 /// Decode and print the whole frames at the front of `pending`; false when a length no frame
 /// can have makes the rest of this direction unreadable.
-fn frames(pending: &mut Vec<u8>, way: Way, shared: &Shared) -> bool {
+fn frames(pending: &mut Vec<u8>, way: Way, shared: &Shared, order: u64) -> bool {
     let mut used = 0usize;
     let mut ok = true;
     while let Some(head) = pending.get(used..used + 8) {
@@ -341,7 +349,7 @@ fn frames(pending: &mut Vec<u8>, way: Way, shared: &Shared) -> bool {
                     message.text
                 ));
                 if let Ok(mut m) = shared.messages.lock() {
-                    m.push(FlowMessage { way, message, at });
+                    m.push((order, FlowMessage { way, message, at }));
                 }
             }
             Err(e) => {
