@@ -24,14 +24,14 @@ TAG_LUA = {"STRING": "str", "UNSPEC": "str", "UCHAR": "u8", "USHORT": "u16", "SH
            "UINT": "u32", "INT": "i32", "BOOL": "u16", "TIME": "u32", None: "str"}
 PROTOFIELD = {"u8": "uint8", "u16": "uint16", "i16": "int16", "u32": "uint32", "i32": "int32",
               "str": "string"}
-NUMERIC_ENUMS = {"EventReasonCode"}
 
 
 def lstr(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def lua(table):
+def lua(table, numeric_enums):
+    """The plugin's text. `numeric_enums`: enumerations trace text prints as numbers."""
     enums = {e["name"]: e for e in table["enum"]}
     tags = sorted(table["tag"], key=lambda t: t["id"])
     tag_by_name = {}
@@ -46,7 +46,7 @@ def lua(table):
         if not name:
             return None
         e = enums[name]
-        if e["kind"] != "values" or name in NUMERIC_ENUMS:
+        if e["kind"] != "values" or name in numeric_enums:
             return None
         return name
 

@@ -413,7 +413,7 @@ def main():
     # The Wireshark plugin is one more output of the same table (core/codegen/dissector.py).
     sys.path.insert(0, HERE)
     import dissector
-    write_or_check(LUA_OUT, dissector.lua(table), "core/codegen/generate.py")
+    write_or_check(LUA_OUT, dissector.lua(table, NUMERIC_ENUMS), "core/codegen/generate.py")
 
 
 if __name__ == "__main__":

@@ -631,3 +631,63 @@ fn the_proxy_forwards_a_malformed_frame_unchanged_and_reports_it() {
         "{text}"
     );
 }
+
+#[test]
+fn pcapng_with_linux_cooked_headers_reads_like_the_pcap() {
+    use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
+    use pcap_file::pcapng::blocks::interface_description::{
+        InterfaceDescriptionBlock, InterfaceDescriptionOption,
+    };
+    use pcap_file::pcapng::PcapNgWriter;
+    use pcap_file::DataLink;
+
+    let dir = out_dir("pcapng");
+    let pcap = dir.join("demo.pcap");
+    demo_capture(18, 13, &pcap, None);
+    let bytes = std::fs::read(&pcap).unwrap();
+    let whole = decode_capture(&bytes, &DecodeOptions::default()).unwrap();
+    // The same packets as pcapng, Linux cooked (SLL) instead of Ethernet, nanosecond times.
+    let mut reader = pcap_file::pcap::PcapReader::new(&bytes[..]).unwrap();
+    let mut w = PcapNgWriter::new(Vec::new()).unwrap();
+    let mut idb = InterfaceDescriptionBlock::new(DataLink::LINUX_SLL, 65_535);
+    idb.options.push(InterfaceDescriptionOption::IfTsResol(9));
+    w.write_pcapng_block(idb).unwrap();
+    while let Some(p) = reader.next_packet() {
+        let p = p.unwrap();
+        let mut data = vec![0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00];
+        data.extend_from_slice(&p.data[14..]);
+        let epb = EnhancedPacketBlock {
+            interface_id: 0,
+            timestamp: p.timestamp,
+            original_len: data.len() as u32,
+            data: data.into(),
+            options: vec![],
+        };
+        w.write_pcapng_block(epb).unwrap();
+    }
+    let ng = w.into_inner();
+    let report = decode_capture(&ng, &DecodeOptions::default()).unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(report.messages.len(), whole.messages.len());
+    for (a, b) in report.messages.iter().zip(&whole.messages) {
+        assert_eq!(
+            (&a.message, a.direction, &a.time),
+            (&b.message, b.direction, &b.time)
+        );
+    }
+    // And through the command, as text.
+    let path = dir.join("demo-sll.pcapng");
+    std::fs::write(&path, &ng).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ccx"))
+        .args(["decode", "--pcap"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("(v18)\nMsgType: OPEN_REQ\n"), "{text}");
+}
