@@ -1885,6 +1885,11 @@ local function dissect_frame(tvb, pinfo, tree)
 
   local st = tree:add(p, tvb(), "Cisco Unified CCX CTI, " .. name)
   st:add(pf.length, tvb(0, 4))
+  if length > tvb:len() - 8 then
+    st:add_proto_expert_info(ef_malformed, "the frame declares " .. length ..
+      " body bytes, more than a frame may have")
+    return { name, "(malformed)" }
+  end
   st:add(pf.msgtype, tvb(4, 4), name)
   st:add(pf.msgtype_id, tvb(4, 4))
   st:add(pf.version, version):set_generated()
@@ -2027,8 +2032,13 @@ local function dissect_frame(tvb, pinfo, tree)
   return info
 end
 
+-- A declared length no frame can have (more than 12 500 bytes with the header) is not waited
+-- for: the rest of the segment is shown as one malformed message.
+local MAX_BODY = 12492
 local function frame_len(tvb, pinfo, offset)
-  return tvb(offset, 4):uint() + 8
+  local n = tvb(offset, 4):uint()
+  if n > MAX_BODY then return tvb:len() - offset end
+  return n + 8
 end
 
 local function dissect_pdu(tvb, pinfo, tree)
