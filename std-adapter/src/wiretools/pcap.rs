@@ -246,16 +246,15 @@ fn client_sides(segments: &[(&Packet, Segment)]) -> HashMap<(SocketAddr, SocketA
         } else if CTI_PORTS.contains(&seg.src.port()) && !CTI_PORTS.contains(&seg.dst.port()) {
             port.entry(key).or_insert(seg.dst);
         }
-        if !typed.contains_key(&key) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = typed.entry(key) {
             let len = read_uint(&seg.payload, 0, 4);
             let def = read_uint(&seg.payload, 4, 4).and_then(ccx_cti::wire::message_def);
             if let (Some(len), Some(def)) = (len, def) {
                 if len <= MAX_BODY {
-                    let client = match def.direction {
+                    slot.insert(match def.direction {
                         ccx_cti::wire::spec::Direction::ToServer => seg.src,
                         ccx_cti::wire::spec::Direction::ToClient => seg.dst,
-                    };
-                    typed.insert(key, client);
+                    });
                 }
             }
         }
