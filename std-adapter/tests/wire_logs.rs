@@ -57,7 +57,7 @@ fn binary_records_are_the_exact_frames_and_a_damaged_one_is_reported() {
     let (code, out, err) = ccx("mivr-binary.log", false);
     assert_eq!(code, 1, "a damaged record makes the exit status 1");
     assert!(
-        err.contains("line 8: MDATA: row `0020:` where `0010:` was expected"),
+        err.contains("line 8: MDATA: `0020:` where the row `0010:` was expected"),
         "{err}"
     );
     assert!(out.contains("# [Nov 30 02:15:51.101 UTC] line 2 (MIVR frame, client -> server)\nMsgType: OPEN_REQ\n"), "{out}");
@@ -237,4 +237,47 @@ fn a_mixed_log_skips_other_lines_and_keeps_every_record_in_order() {
             "finesse"
         ]
     );
+}
+
+#[test]
+fn an_ascii_column_that_looks_like_hex_or_holds_blanks_is_skipped_by_its_width() {
+    // Body bytes whose ASCII column reads "0010: 41 42 43 44" and holds blanks.
+    let text = "MsgType: SET_CALL_DATA_REQ\n  InvokeID: 7\n  ConnectionCallID: 1\n  ExpandedCallContxt:\n  x: 0010: 41 42\n";
+    let mut frame = Vec::new();
+    encode_text(text, WireVersion::DEFAULT, false, &mut frame).unwrap();
+    let row = |b: &[u8], at: usize, ascii: bool| {
+        let hex: Vec<String> = b.iter().map(|x| format!("{x:02X}")).collect();
+        let col: String = b
+            .iter()
+            .map(|x| {
+                if (32..127).contains(x) {
+                    *x as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        if ascii {
+            format!("{at:04X}: {}  {col}", hex.join(" "))
+        } else {
+            format!("{at:04X}: {}", hex.join(" "))
+        }
+    };
+    for ascii in [true, false] {
+        let body: Vec<String> = frame[8..]
+            .chunks(16)
+            .enumerate()
+            .map(|(i, c)| row(c, i * 16, ascii))
+            .collect();
+        let log = format!(
+            "7: Dec 01 10:00:00.000 EST %MIVR-ICD_CTI-7-UNK:reading... MHDR: {} MDATA: {}\n",
+            row(&frame[..8], 0, ascii),
+            body.join(" ")
+        );
+        let report = decode_log(&log, &DecodeOptions::default());
+        assert!(report.problems.is_empty(), "{:?}\n{log}", report.problems);
+        let direct = describe(&frame, WireVersion::DEFAULT, false).unwrap();
+        assert_eq!(report.records[0].message, direct);
+        assert!(direct.text.contains("x: 0010: 41 42"), "{}", direct.text);
+    }
 }

@@ -30,51 +30,70 @@ pub fn is_dump_continuation(line: &str) -> bool {
 }
 
 /// Read `count` bytes of hex-dump rows from `text` (`0000: xx xx ... ascii 0010: ...`).
+///
+/// Each row holds `min(16, left)` bytes after its offset; its ASCII column, when there is
+/// one, is exactly that many characters and may hold blanks or anything that looks like hex,
+/// so it is skipped by its width, not by its look.
 fn read_rows(text: &str, count: usize, what: &str) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(count);
-    let mut tokens = text.split_whitespace().peekable();
+    let mut rest = text.trim_start();
     while out.len() < count {
         let expected = format!("{:04x}:", out.len());
-        // Skip the ASCII column of the previous row until the next offset.
-        let offset = loop {
-            match tokens.next() {
-                Some(t)
-                    if t.len() == 5
-                        && t.ends_with(':')
-                        && t.get(..4)
-                            .is_some_and(|h| h.chars().all(|c| c.is_ascii_hexdigit())) =>
-                {
-                    break t
-                }
-                Some(_) if out.is_empty() => return Err(format!("{what}: no `0000:` row found")),
-                Some(_) => continue,
-                None => {
-                    return Err(format!(
-                        "{what}: {} of {count} bytes present; the dump ends early",
-                        out.len()
-                    ))
-                }
-            }
+        let Some(offset) = rest.get(..5) else {
+            return Err(format!(
+                "{what}: {} of {count} bytes present; the dump ends early",
+                out.len()
+            ));
         };
         if !offset.eq_ignore_ascii_case(&expected) {
+            let found: String = rest.chars().take(5).collect();
             return Err(format!(
-                "{what}: row `{offset}` where `{expected}` was expected ({} of {count} bytes read)",
+                "{what}: `{found}` where the row `{expected}` was expected ({} of {count} bytes read)",
                 out.len()
             ));
         }
+        rest = rest.get(5..).unwrap_or("");
         let row = (count - out.len()).min(16);
         for _ in 0..row {
-            let tok = tokens.next().unwrap_or("");
-            let byte = (tok.len() == 2)
-                .then(|| u8::from_str_radix(tok, 16).ok())
-                .flatten()
+            rest = rest.trim_start();
+            let tok = rest.get(..2).unwrap_or(rest);
+            let byte = u8::from_str_radix(tok, 16)
+                .ok()
+                .filter(|_| tok.len() == 2)
                 .ok_or_else(|| {
                     format!("{what}: `{tok}` at byte {} is not a hex byte", out.len())
                 })?;
             out.push(byte);
+            rest = rest.get(2..).unwrap_or("");
         }
+        if out.len() == count {
+            break;
+        }
+        // The ASCII column (if any): `row` characters after the blanks that follow the bytes.
+        let next = format!("{:04x}:", out.len());
+        let trimmed = rest.trim_start();
+        let at_next = trimmed
+            .get(..5)
+            .is_some_and(|t| t.eq_ignore_ascii_case(&next));
+        rest = if at_next && !looks_like_ascii(trimmed, row, &next) {
+            // No ASCII column: the next row follows the bytes.
+            trimmed
+        } else {
+            let skip: usize = trimmed.chars().take(row).map(char::len_utf8).sum();
+            trimmed.get(skip..).unwrap_or("").trim_start()
+        };
     }
     Ok(out)
+}
+
+/// Whether the `row` characters at the start of `text` are an ASCII column: after them comes
+/// the next row's offset.
+fn looks_like_ascii(text: &str, row: usize, next: &str) -> bool {
+    let skip: usize = text.chars().take(row).map(char::len_utf8).sum();
+    text.get(skip..)
+        .map(str::trim_start)
+        .and_then(|t| t.get(..5))
+        .is_some_and(|t| t.eq_ignore_ascii_case(next))
 }
 
 /// A binary trace record: the exact frame, decoded. `version` is the session's version, set
