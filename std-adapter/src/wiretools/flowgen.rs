@@ -100,7 +100,11 @@ fn block_text(m: &MessageOut) -> String {
     let mut out = String::new();
     for (i, line) in m.text.lines().enumerate() {
         let t = line.trim_start();
-        if i > 0 && (t.starts_with("InvokeID:") || t.ends_with(SECRET_MASK)) {
+        // Passwords never reach a flow file, even from a capture decoded with --show-secrets.
+        let secret = ["ClientPassword:", "AgentPassword:"]
+            .iter()
+            .any(|p| t.starts_with(p));
+        if i > 0 && (t.starts_with("InvokeID:") || t.ends_with(SECRET_MASK) || secret) {
             continue;
         }
         out.push_str("  ");
