@@ -21,6 +21,7 @@ CORE = os.path.dirname(HERE)
 SPEC = os.path.join(CORE, "spec", "messages.toml")
 OVERLAY = os.path.join(CORE, "spec", "project-layouts.toml")
 OUT = os.path.join(CORE, "src", "wire", "generated.rs")
+LUA_OUT = os.path.join(os.path.dirname(CORE), "tools", "wireshark", "ccxcti.lua")
 
 FIXED_TYPES = {"UCHAR": ("Uchar", 1), "USHORT": ("Ushort", 2), "SHORT": ("Short", 2),
                "UINT": ("Uint", 4), "INT": ("Int", 4), "BOOL": ("Bool", 2), "TIME": ("Time", 4)}
@@ -423,7 +424,12 @@ def write_or_check(path, text, script):
 
 
 def main():
-    write_or_check(OUT, generate(load()), "core/codegen/generate.py")
+    table = load()
+    write_or_check(OUT, generate(table), "core/codegen/generate.py")
+    # The Wireshark plugin is one more output of the same table (core/codegen/dissector.py).
+    sys.path.insert(0, HERE)
+    import dissector
+    write_or_check(LUA_OUT, dissector.lua(table, NUMERIC_ENUMS), "core/codegen/generate.py")
 
 
 if __name__ == "__main__":

@@ -39,6 +39,20 @@ pub struct DecodeArgs {
     /// Print passwords instead of `********`.
     #[arg(long)]
     pub show_secrets: bool,
+    /// Read a pcap or pcapng capture: the CTI messages of every TCP stream, with time, stream
+    /// and direction (each stream's version from its OPEN_REQ, else --protocol-version).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["log", "hex"])]
+    pub pcap: Option<PathBuf>,
+    /// Read a Unified CCX MIVR (ICD_CTI) or Finesse log: hex-dumped frames, object dumps and
+    /// DECODED_MESSAGE_FROM_CTI_SERVER records, each with its log time.
+    #[arg(long, value_name = "FILE", conflicts_with = "hex")]
+    pub log: Option<PathBuf>,
+    /// With --pcap or --log: JSON instead of trace text.
+    #[arg(long)]
+    pub json: bool,
+    /// With --pcap: also write the first session as a flow file (docs/FORMAT.md §2).
+    #[arg(long, value_name = "FILE", requires = "pcap")]
+    pub flow: Option<PathBuf>,
 }
 
 /// `ccx encode` options.
@@ -272,6 +286,9 @@ fn report(result: Result<usize, CodecError>) -> ExitCode {
 
 /// `ccx decode`: frames in, trace text out.
 pub fn decode_main(args: &DecodeArgs) -> ExitCode {
+    if let Some(code) = crate::wiretools::cli::decode_main(args) {
+        return code;
+    }
     let data = match args.codec.read_input() {
         Ok(d) => d,
         Err(e) => {

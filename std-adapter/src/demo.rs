@@ -335,6 +335,16 @@ fn play(story: &mut Story<'_>, opts: &DemoOptions) -> Result<(), String> {
 
 /// Run the story; the trace and the summary go to `out`.
 pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> DemoReport {
+    run_via(opts, out, &|addr| addr)
+}
+
+/// Run the story with the phone sent to `route(simulator address)` instead of the simulator
+/// itself: a proxy in between (`ccx proxy`, a test's tap) sees the whole story.
+pub fn run_via(
+    opts: &DemoOptions,
+    out: &mut dyn Write,
+    route: &dyn Fn(std::net::SocketAddr) -> std::net::SocketAddr,
+) -> DemoReport {
     let started = Instant::now();
     let sim = match Simulator::start(sim_config()) {
         Ok(sim) => sim,
@@ -349,7 +359,7 @@ pub fn run(opts: &DemoOptions, out: &mut dyn Write) -> DemoReport {
         trace_frames: true,
         name: "demo".into(),
     };
-    let handle = match driver::spawn(phone_config(sim.addr(), opts.version), options) {
+    let handle = match driver::spawn(phone_config(route(sim.addr()), opts.version), options) {
         Ok(h) => h,
         Err(e) => {
             return DemoReport {

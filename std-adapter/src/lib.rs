@@ -8,6 +8,8 @@
 //! - [`load`]: `ccx load`, many phones against a simulator.
 //! - [`tui`]: `ccx phone`, a terminal agent phone.
 //! - [`sim`]: `ccx sim`, a Unified CCX CTI server simulator.
+//! - [`wiretools`]: `ccx decode --pcap` / `--log` and `ccx proxy`, for captures and logs of a
+//!   real contact center.
 
 pub mod codec_cli;
 pub mod config_file;
@@ -17,3 +19,4 @@ pub mod flow;
 pub mod load;
 pub mod sim;
 pub mod tui;
+pub mod wiretools;

@@ -32,6 +32,8 @@ enum Cmd {
     Phone(ccx_cti_std::tui::PhoneArgs),
     /// The whole story of a phone against a simulator, printed as trace text.
     Demo(DemoArgs),
+    /// A decoding man in the middle between a CTI client and a server (trace, pcap, flow).
+    Proxy(ccx_cti_std::wiretools::proxy::ProxyArgs),
     /// Many phones against a simulator: throughput, latency, consistency.
     Load(ccx_cti_std::load::LoadArgs),
     /// The phone configuration as a postcard blob (what firmware stores in flash).
@@ -154,6 +156,7 @@ fn main() -> ExitCode {
         Cmd::Phone(args) => ccx_cti_std::tui::phone_main(&args),
         Cmd::Demo(args) => demo_main(&args),
         Cmd::Load(args) => ccx_cti_std::load::load_main(&args),
+        Cmd::Proxy(args) => ccx_cti_std::wiretools::proxy::proxy_main(&args),
         Cmd::Config(cmd) => report(config_main(cmd)),
     }
 }
