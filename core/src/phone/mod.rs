@@ -43,7 +43,9 @@
 
 mod calls;
 mod command;
+mod conference;
 mod events;
+mod lines;
 mod requests;
 mod session;
 mod time;
@@ -55,6 +57,7 @@ mod tests;
 pub use command::{
     Command, CommandParseError, CommandWith, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT,
 };
+pub use lines::Line;
 pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
 pub use time::{Duration, Instant};
 
@@ -62,6 +65,9 @@ use crate::config::PhoneConfig;
 use crate::wire::{AgentState, CallType, DecodeError, FrameAccumulator, LocalConnectionState};
 use events::EventQueue;
 use tx::TxQueue;
+
+/// CallIDs besides its own that one call answers to (a conference's other legs).
+pub const MAX_ALIASES: usize = 4;
 
 /// Default number of calls a phone tracks at once.
 pub const DEFAULT_CALLS: usize = 4;
@@ -249,6 +255,13 @@ pub enum SessionEndReason {
     /// The server announced that Unified CCX went offline (SYSTEM_EVENT SYS_CCX_OFFLINE): the
     /// phone reconnects, to the other side when there is one (wire-session.md §4.12).
     ServerOffline,
+    /// SYSTEM_EVENT reported a CCXStatus other than 0 and CCX_IN_SERVICE: the node cannot
+    /// serve CTI, and the phone moves to the next node
+    /// (<https://developer.cisco.com/docs/contact-center-express/connect-cti-sessions-in-a-clustered-unified-ccx>).
+    ServerOutOfService {
+        /// CCXStatus.
+        status: u32,
+    },
     /// OPEN_REQ cannot be built from the configuration (a field too long for its tag, or
     /// the frame larger than the transmit queue); the phone does not retry.
     InvalidConfiguration,
@@ -382,6 +395,12 @@ pub enum Event {
         /// CCXStatus.
         status: u32,
     },
+    /// The agent's instrument went out of service (SYSTEM_EVENT SYS_INSTRUMENT_OUT_OF_SERVICE,
+    /// `in_service: false`) or came back (SYS_INSTRUMENT_BACK_IN_SERVICE, `true`).
+    InstrumentService {
+        /// Whether the instrument is in service now.
+        in_service: bool,
+    },
     /// Events were dropped because the event queue was full; this many.
     EventsLost {
         /// How many.
@@ -424,8 +443,10 @@ pub struct Call<const VAR_BYTES: usize = DEFAULT_VAR_BYTES> {
     pub state: LocalConnectionState,
     /// ConnectionDeviceType of the agent's connection.
     pub device_type: u16,
-    /// ConnectionDeviceID of the agent's connection.
+    /// ConnectionDeviceID of the agent's connection (`primary.actual` on a secondary line).
     pub device_id: heapless::String<64>,
+    /// The agent's line the call is on.
+    pub line: Line,
     /// ANI, if known.
     pub ani: heapless::String<40>,
     /// DNIS, if known.
@@ -438,6 +459,15 @@ pub struct Call<const VAR_BYTES: usize = DEFAULT_VAR_BYTES> {
     stale: bool,
     /// The agent has answered this call's preview reservation; it is not offered again.
     preview_answered: bool,
+    /// The agent's own device on this call as the last event naming it said (AlertingDeviceID,
+    /// AnsweringDeviceID, ConnectionDeviceID…); empty while unknown.
+    own_device: heapless::String<64>,
+    /// The call's destination connection is established (CALL_ESTABLISHED applied): a later
+    /// CALL_ESTABLISHED for the same CallID belongs to another call.
+    answered: bool,
+    /// Other CallIDs under which the server reports this call: a conference's secondary and
+    /// connected-party CallIDs.
+    aliases: heapless::Vec<u32, MAX_ALIASES>,
 }
 
 impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
@@ -458,6 +488,17 @@ impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
     /// The value of the named variable `name`.
     pub fn var(&self, name: &str) -> Option<&str> {
         self.vars().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The other CallIDs under which the server reports this call (a conference's secondary
+    /// and connected-party CallIDs).
+    pub fn aliases(&self) -> &[u32] {
+        &self.aliases
+    }
+
+    /// Whether events for `id` are about this call (its own CallID or one of its aliases).
+    pub fn answers_to(&self, id: u32) -> bool {
+        self.id == id || self.aliases.contains(&id)
     }
 
     /// Whether this is an outbound preview reservation (CallType CALLTYPE_RESERVATION or
@@ -546,6 +587,9 @@ pub struct Phone<
     calls: heapless::Vec<Call<VAR_BYTES>, CALLS>,
     /// CallID of the reservation awaiting the agent's answer.
     preview: Option<u32>,
+    /// CallIDs that CALL_DATA_UPDATE announced as conference calls before the
+    /// CALL_CONFERENCED that names them.
+    announced: conference::Announced,
     pending: heapless::Vec<PendingRequest, PENDING>,
     tx: TxQueue<TX>,
     events: EventQueue<EVENTS>,
@@ -579,6 +623,7 @@ impl<
             },
             calls: heapless::Vec::new(),
             preview: None,
+            announced: conference::Announced::new(),
             pending: heapless::Vec::new(),
             tx: TxQueue::new(),
             events: EventQueue::new(),
@@ -666,9 +711,21 @@ impl<
         self.calls.iter()
     }
 
-    /// The tracked call with `id`.
+    /// The tracked call with `id` (the first one when several calls share the CallID).
     pub fn call(&self, id: u32) -> Option<&Call<VAR_BYTES>> {
         self.calls.iter().find(|c| c.id == id)
+    }
+
+    /// The tracked call with `id` whose own connection is `device` (either form of a
+    /// `primary.actual` device matches its line).
+    pub fn call_at(&self, id: u32, device: &str) -> Option<&Call<VAR_BYTES>> {
+        let key = self.line_key(device);
+        self.calls.iter().find(|c| {
+            c.id == id
+                && (c.device_id.as_str() == device
+                    || c.own_device.as_str() == device
+                    || (key.is_some() && self.line_key(&c.own_device) == key))
+        })
     }
 
     /// The pending preview reservation, if the agent has not answered it yet.
