@@ -7,7 +7,8 @@ mod phone_support;
 use ccx_cti::config::HeartbeatMode;
 use ccx_cti::phone::{Command, Event, Instant, Line, Phone, SessionState, TransportAction};
 use ccx_cti::wire::{
-    decode, fields, tag, AgentState, Encoder, FrameAccumulator, LocalConnectionState, MessageType, WireVersion,
+    decode, fields, tag, AgentState, Encoder, FrameAccumulator, LocalConnectionState, MessageType,
+    WireVersion,
 };
 use phone_support::*;
 
@@ -143,7 +144,9 @@ fn the_conference_answers_to_all_its_call_ids() {
     h.feed(&conferenced[..n]);
     let events = h.events();
     assert!(
-        !events.iter().any(|e| matches!(e, Event::UnknownCall { .. })),
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::UnknownCall { .. })),
         "{events:?}"
     );
     assert_eq!(h.phone.calls().count(), 1);
@@ -172,7 +175,9 @@ fn the_conference_answers_to_all_its_call_ids() {
     assert_eq!(h.phone.calls().count(), 0);
     let events = h.events();
     assert!(
-        !events.iter().any(|e| matches!(e, Event::UnknownCall { .. })),
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::UnknownCall { .. })),
         "{events:?}"
     );
 }
@@ -195,10 +200,15 @@ fn a_system_event_out_of_service_moves_to_the_next_node() {
         if leaves {
             let events = h.events();
             assert!(
-                events.iter().any(|e| e.to_string().contains("trying the next node")),
+                events
+                    .iter()
+                    .any(|e| e.to_string().contains("trying the next node")),
                 "{events:?}"
             );
-            assert_eq!(h.phone.poll_transport(h.now), Some(TransportAction::Disconnect));
+            assert_eq!(
+                h.phone.poll_transport(h.now),
+                Some(TransportAction::Disconnect)
+            );
             h.phone.disconnected(h.now);
             h.advance_secs(u64::from(config().reconnect_secs));
             assert_eq!(
@@ -254,18 +264,28 @@ fn active_terminal_sent(phone: &mut Phone, version: u8) -> Option<String> {
 #[test]
 fn active_terminal_goes_with_login_under_v18_only() {
     let (mut phone, _, now) = open_at(18, "SEP00AABBCCDDEE");
-    phone.command(now, Command::Login { password: None }).unwrap();
+    phone
+        .command(now, Command::Login { password: None })
+        .unwrap();
     assert_eq!(
         active_terminal_sent(&mut phone, 18).as_deref(),
         Some("SEP00AABBCCDDEE")
     );
     for version in [16, 17] {
         let (mut phone, _, now) = open_at(version, "SEP00AABBCCDDEE");
-        phone.command(now, Command::Login { password: None }).unwrap();
-        assert_eq!(active_terminal_sent(&mut phone, version), None, "v{version}");
+        phone
+            .command(now, Command::Login { password: None })
+            .unwrap();
+        assert_eq!(
+            active_terminal_sent(&mut phone, version),
+            None,
+            "v{version}"
+        );
     }
     let (mut phone, _, now) = open_at(18, "");
-    phone.command(now, Command::Login { password: None }).unwrap();
+    phone
+        .command(now, Command::Login { password: None })
+        .unwrap();
     assert_eq!(active_terminal_sent(&mut phone, 18), None);
 }
 
@@ -273,7 +293,10 @@ fn active_terminal_goes_with_login_under_v18_only() {
 // note's rule (always) and the first paragraph's (when idle).
 #[test]
 fn heartbeats_follow_the_configured_rule() {
-    for (mode, heartbeat_at) in [(HeartbeatMode::Always, 20u64), (HeartbeatMode::WhenIdle, 35)] {
+    for (mode, heartbeat_at) in [
+        (HeartbeatMode::Always, 20u64),
+        (HeartbeatMode::WhenIdle, 35),
+    ] {
         let mut c = config();
         c.heartbeat_mode = mode;
         c.heartbeat_secs = 20;

@@ -489,9 +489,9 @@ impl<
         // A call keeps its line: CALL_ESTABLISHED may reach a call by the rule for shared
         // CallIDs while naming the agent's device in another form.
         let keeps_line = |p: &Self, d: &str| {
-            p.calls
-                .get(index)
-                .is_some_and(|c| !c.own_device.is_empty() && p.line_key(&c.own_device) != p.line_key(d))
+            p.calls.get(index).is_some_and(|c| {
+                !c.own_device.is_empty() && p.line_key(&c.own_device) != p.line_key(d)
+            })
         };
         if let Some(device) = own.filter(|d| mine && !keeps_line(self, d)) {
             self.set_own_device(index, device);

@@ -381,8 +381,47 @@ pub struct SimConfig {
     /// Close a silent session after this many milliseconds instead of its IdleTimeout (tests;
     /// the IdleTimeout a client may ask for is at least 20 s).
     pub idle_timeout_override_ms: Option<u64>,
+    /// Enforce a heartbeat rule: a session that breaks it is closed (see [`HeartbeatRule`]).
+    /// Its interval also feeds the IdleTimeout check of OPEN_REQ.
+    pub heartbeat_rule: Option<HeartbeatRule>,
+    /// Agent Device Selection is on: under protocol version 18 a LOGIN without ActiveTerminal
+    /// (tag 303) is refused
+    /// (<https://developer.cisco.com/docs/contact-center-express/set_agent_state_req>).
+    pub require_active_terminal: bool,
     /// Faults to inject.
     pub faults: Faults,
+}
+
+/// The two heartbeat rules of
+/// <https://developer.cisco.com/docs/contact-center-express/how-a-session-is-maintained>.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeartbeatRuleMode {
+    /// "Heartbeat messages must be sent regardless of line activity": a session that goes
+    /// longer than the interval (and some slack) without a HEARTBEAT_REQ is closed.
+    Always,
+    /// "whenever no messages have been sent for the heartbeat interval": a HEARTBEAT_REQ that
+    /// comes well within the interval after another message is a violation.
+    WhenIdle,
+}
+
+/// A heartbeat rule the simulator enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HeartbeatRule {
+    /// Which rule.
+    pub mode: HeartbeatRuleMode,
+    /// The client's heartbeat interval, in milliseconds.
+    pub interval_ms: u64,
+}
+
+impl Default for HeartbeatRule {
+    fn default() -> Self {
+        HeartbeatRule {
+            mode: HeartbeatRuleMode::Always,
+            interval_ms: 20_000,
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -401,6 +440,8 @@ impl Default for SimConfig {
             wrapup_ms: None,
             v18_length_width: ccx_cti::wire::V18_LENGTH_WIDTH_DEFAULT,
             idle_timeout_override_ms: None,
+            heartbeat_rule: None,
+            require_active_terminal: false,
             faults: Faults::default(),
         }
     }
