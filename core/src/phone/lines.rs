@@ -99,9 +99,10 @@ mod tests {
     use crate::config::PhoneConfig;
 
     fn phone() -> Phone {
-        let mut config = PhoneConfig::default();
-        config.agent_extension = "1000".try_into().unwrap_or_default();
-        Phone::new(config)
+        Phone::new(PhoneConfig {
+            agent_extension: "1000".try_into().unwrap_or_default(),
+            ..PhoneConfig::default()
+        })
     }
 
     // The page's own example: primary 1000, actual 1001
