@@ -333,7 +333,9 @@ impl<
         let mut leg_only = false;
         for call in self.calls.iter_mut().filter(|c| c.id != id) {
             if let Some(i) = call.aliases.iter().position(|a| *a == id) {
-                call.aliases.swap_remove(i);
+                if i < call.aliases.len() {
+                    call.aliases.swap_remove(i);
+                }
                 leg_only = true;
             }
         }

@@ -183,7 +183,7 @@ impl<
                 .calls
                 .iter()
                 .position(|c| c.id == id)
-                .filter(|i| *i != index)
+                .filter(|i| *i != index && *i < self.calls.len())
             {
                 let merged = self.calls.remove(other);
                 self.merge_into(primary, &merged);
@@ -198,7 +198,9 @@ impl<
             }
             if !call.aliases.contains(&id) && call.aliases.push(id).is_err() {
                 // Full: the oldest leg gives way to the newest.
-                call.aliases.remove(0);
+                if !call.aliases.is_empty() {
+                    call.aliases.remove(0);
+                }
                 let _ = call.aliases.push(id);
             }
         }
