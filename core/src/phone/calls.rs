@@ -375,8 +375,9 @@ impl<
 
     /// Calls from before a reconnect that the new session did not confirm.
     pub(super) fn drop_stale_calls(&mut self) {
-        while let Some(id) = self.calls.iter().find(|c| c.stale).map(|c| c.id) {
-            self.remove_call(id, Removal::Lost);
+        // By record: another call with the same CallID may have been confirmed.
+        while let Some(index) = self.calls.iter().position(|c| c.stale) {
+            self.remove_at(index, Removal::Lost);
         }
     }
 
@@ -739,9 +740,10 @@ impl<
     }
 
     fn apply_snapshot_record(&mut self, record: &SnapshotRecord<'_>) {
-        let index = match self.index_of(record.id) {
-            Some(index) => index,
-            None => match self.add_call(Call::new(record.id)) {
+        let own = record.device.filter(|d| self.is_my_device(d));
+        let index = match self.select(record.id, own, false) {
+            Selected::Found(index) => index,
+            Selected::None | Selected::NewLine => match self.add_call(Call::new(record.id)) {
                 Some(index) => index,
                 None => return,
             },

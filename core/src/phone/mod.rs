@@ -35,11 +35,22 @@
 //! | OPEN_REQ refused | after `max(`[`OPEN_REFUSED_MIN_WAIT`]`, reconnect_secs)`, other side |
 //! | E_CTI_SERVER_NOT_MASTER | after [`NOT_MASTER_RETRY`], other side (one server: as refused) |
 //! | heartbeats unanswered, nothing received for IdleTimeout, FAILURE_CONF to a heartbeat | after `reconnect_secs`, other side |
+//! | SYSTEM_EVENT SYS_CCX_OFFLINE, or a CCXStatus other than 0 and CCX_IN_SERVICE | after `reconnect_secs`, other side |
 //! | the server closed the connection, connect failed or timed out, OPEN_CONF timed out | after `reconnect_secs`, other side |
 //! | framing error | after `reconnect_secs`, same side |
 //! | E_CTI_NEW_SESSION_OPENED, CLOSE_CONF | none until [`Phone::reconnect`] or `Command::Login` |
 //!
 //! "Other side" alternates between `config.servers[0]` and `[1]` when two are configured.
+//!
+//! # Calls on a real server
+//!
+//! A call is its CallID and the agent's line: several calls may share a CallID, and
+//! CALL_ESTABLISHED goes to the one without a destination connection yet
+//! (<https://developer.cisco.com/docs/contact-center-express/call_established_event>). The
+//! agent's devices are recognised plain or as `primary.actual` (a non-ICD secondary line,
+//! v14+), and each call shows its [`Line`]. A conference keeps its PrimaryCallID and answers
+//! to its other CallIDs ([`Call::aliases`]). Heartbeats follow
+//! [`crate::config::HeartbeatMode`].
 
 mod calls;
 mod command;

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 pub const EXAMPLE_TOML: &str = r#"listen = "127.0.0.1:12028"
 auto_work = true          # after a call the agent goes to WORK
 wrapup_ms = 30000         # ...and back to AVAILABLE after 30 s
+require_active_terminal = false   # Agent Device Selection: a v18 LOGIN must name ActiveTerminal
+heartbeat_rule = { mode = "always", interval_ms = 30000 }   # or "when-idle"; breakers are closed
 
 [[agents]]
 id = "chli4020"
@@ -503,6 +505,14 @@ mod tests {
         assert_eq!(cfg.agents.len(), 2);
         assert_eq!(cfg.reason_codes[0].code, 10);
         assert_eq!(cfg.inbound.calls[0].vars[0].1, "Default");
+        assert_eq!(
+            cfg.heartbeat_rule,
+            Some(HeartbeatRule {
+                mode: HeartbeatRuleMode::Always,
+                interval_ms: 30_000
+            })
+        );
+        assert!(!cfg.require_active_terminal);
         let campaign = cfg.campaign.take().unwrap();
         assert_eq!(
             campaign.contacts_file.as_deref(),
