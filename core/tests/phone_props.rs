@@ -390,7 +390,10 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
             assert!(!event.to_string().is_empty());
         }
         // The limits and the consistency of what the phone shows.
-        let ids: Vec<u32> = phone.calls().map(|c| c.id).collect();
+        // Calls may share a CallID, each on its own line of the agent
+        // (https://developer.cisco.com/docs/contact-center-express/call_established_event):
+        // a call is its CallID and its line.
+        let ids: Vec<(u32, Option<String>)> = phone.calls().map(call_key).collect();
         assert!(ids.len() <= C);
         let mut unique = ids.clone();
         unique.sort_unstable();
@@ -456,4 +459,17 @@ fn walks_reach_an_open_session() {
         opened * 4 >= runs,
         "only {opened} of {runs} walks opened a session"
     );
+}
+
+/// A call's identity: its CallID and, once the agent's own device on it is known, its line
+/// (`None` for the primary line's key `""`).
+fn call_key<const V: usize>(c: &ccx_cti::phone::Call<V>) -> (u32, Option<String>) {
+    if c.own_device().is_empty() {
+        return (c.id, None);
+    }
+    let line = match c.line {
+        ccx_cti::phone::Line::Primary => String::new(),
+        ccx_cti::phone::Line::Secondary => c.actual_device().to_string(),
+    };
+    (c.id, Some(line))
 }

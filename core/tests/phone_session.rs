@@ -461,7 +461,7 @@ fn malformed_unknown_and_system_messages_leave_the_session_up() {
         &[],
     ));
     let events = h.events();
-    assert_eq!(events.len(), 3, "{events:?}");
+    assert_eq!(events.len(), 4, "{events:?}");
     assert!(matches!(events[0], Event::MalformedMessage { .. }));
     assert!(events[0]
         .to_string()
@@ -474,6 +474,9 @@ fn malformed_unknown_and_system_messages_leave_the_session_up() {
             status: 0x400
         }
     );
+    // SYS_INSTRUMENT_OUT_OF_SERVICE is shown to the agent; the server stays in service.
+    assert_eq!(events[3], Event::InstrumentService { in_service: false });
+    assert!(!h.phone.instrument_in_service());
     assert_eq!(h.phone.session().state, SessionState::Open);
     // Bytes split anywhere still make frames.
     let begin = begin_call(7, CALLTYPE_ACD_IN, &[]);

@@ -649,8 +649,21 @@ impl<
     fn check(&self) {
         let ids: Vec<u32> = self.phone.calls().map(|c| c.id).collect();
         assert!(ids.len() <= CALLS, "more calls than the capacity");
-        for (i, id) in ids.iter().enumerate() {
-            assert!(!ids[..i].contains(id), "call {id} tracked twice");
+        // Calls may share a CallID, each on its own line of the agent: a call is its CallID
+        // and, once known, its line.
+        let keys: Vec<(u32, Option<&str>)> = self
+            .phone
+            .calls()
+            .map(|c| {
+                let line = match c.line {
+                    ccx_cti::phone::Line::Primary => "",
+                    ccx_cti::phone::Line::Secondary => c.actual_device(),
+                };
+                (c.id, (!c.own_device().is_empty()).then_some(line))
+            })
+            .collect();
+        for (i, key) in keys.iter().enumerate() {
+            assert!(!keys[..i].contains(key), "call {key:?} tracked twice");
         }
         assert!(self.phone.pending_requests().count() <= PENDING);
         if let Some(p) = self.phone.preview() {

@@ -12,14 +12,17 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use ccx_cti::config::HeartbeatMode;
 use ccx_cti::config::{PhoneConfig, ServerAddr, ShortText};
-use ccx_cti::phone::{Event, PreviewAnswer, SessionEndReason, SessionState};
-use ccx_cti::wire::{AgentState, LocalConnectionState};
+use ccx_cti::phone::{Event, PreviewAnswer, RequestKind, SessionEndReason, SessionState};
+use ccx_cti::wire::{AgentState, LocalConnectionState, StatusCode};
 use ccx_cti_std::demo::{self, DemoOptions};
 use ccx_cti_std::driver::{
     self, AgentCommand, DriverEvent, DriverHandle, DriverOptions, PhoneView,
 };
-use ccx_cti_std::sim::{Campaign, Faults, InboundCall, SimConfig, Simulator};
+use ccx_cti_std::sim::{
+    Campaign, Faults, HeartbeatRule, HeartbeatRuleMode, InboundCall, Scene, SimConfig, Simulator,
+};
 
 const LIMIT: Duration = Duration::from_secs(15);
 
@@ -552,4 +555,212 @@ fn fault_unknown_messages_and_tags_are_tolerated() {
         matches!(e, Event::UnexpectedMessage { message_type: 9999 })
     });
     assert_eq!(phone.count(opened), 1, "no reconnect: {:?}", phone.events);
+}
+
+// ---- a real Unified CCX: behaviours the simulator plays on demand (issue 10) ----------------
+
+/// A logged-in, available phone on a simulator started with `sim`.
+fn real_server(sim: SimConfig, version: u8) -> (Simulator, TestPhone) {
+    let sim = Simulator::start(sim).unwrap();
+    let mut cfg = config(&[sim.addr()]);
+    cfg.protocol_version = version;
+    let mut phone = TestPhone::start(cfg);
+    phone.login_ready();
+    phone.state(AgentState::Available);
+    (sim, phone)
+}
+
+fn unknown_call(e: &Event) -> bool {
+    matches!(e, Event::UnknownCall { .. })
+}
+
+// https://developer.cisco.com/docs/contact-center-express/call_established_event
+#[test]
+fn sim_two_calls_share_a_call_id() {
+    let (sim, mut phone) = real_server(SimConfig::loopback(), 17);
+    let secondary = "4021".to_string();
+    let id = sim
+        .play("chli4020", &Scene::SharedCallId { secondary })
+        .unwrap();
+    let view = phone.wait("two connected calls with one CallID", |v| {
+        v.calls.len() == 2
+            && v.calls
+                .iter()
+                .all(|c| c.id == id && c.state == LocalConnectionState::Connect)
+    });
+    let mut devices: Vec<&str> = view.calls.iter().map(|c| c.device_id.as_str()).collect();
+    devices.sort_unstable();
+    assert_eq!(devices, ["4020", "4020.4021"]);
+    assert_eq!(phone.count(unknown_call), 0, "{:?}", phone.events);
+}
+
+// https://developer.cisco.com/docs/contact-center-express/example-message-flow-for-a-conferenced-call
+#[test]
+fn sim_the_guides_conference_is_one_call() {
+    let (sim, mut phone) = real_server(SimConfig::loopback(), 17);
+    let primary = sim.play("chli4020", &Scene::Conference).unwrap();
+    // The HELD under the third CallID reaches the conference.
+    phone.wait("the conference on hold", |v| {
+        v.calls.len() == 1
+            && v.call(primary)
+                .is_some_and(|c| c.state == LocalConnectionState::Hold && c.call_type.value() == 15)
+    });
+    assert_eq!(phone.count(unknown_call), 0, "{:?}", phone.events);
+    assert_eq!(sim.counters().conferences, 1);
+}
+
+// https://developer.cisco.com/docs/contact-center-express/primary-actual-field-format
+#[test]
+fn sim_a_call_on_the_secondary_line() {
+    let (sim, mut phone) = real_server(SimConfig::loopback(), 16);
+    let secondary = "4021".to_string();
+    let id = sim
+        .play("chli4020", &Scene::SecondaryLine { secondary })
+        .unwrap();
+    let view = phone.wait("the call ringing on the secondary line", |v| {
+        v.call(id)
+            .is_some_and(|c| c.state == LocalConnectionState::Alerting)
+    });
+    assert_eq!(view.call(id).unwrap().device_id, "4020.4021");
+    assert_eq!(view.call(id).unwrap().dnis, "4020.4021");
+}
+
+// https://developer.cisco.com/docs/contact-center-express/system_event and
+// https://developer.cisco.com/docs/contact-center-express/connect-cti-sessions-in-a-clustered-unified-ccx
+#[test]
+fn sim_system_event_out_of_service_moves_the_phone_to_the_next_node() {
+    let a = Simulator::start(SimConfig::loopback()).unwrap();
+    let b = Simulator::start_pair_of(
+        &a,
+        SimConfig {
+            standby: true,
+            ..SimConfig::loopback()
+        },
+    )
+    .unwrap();
+    let mut phone = TestPhone::start(config(&[a.addr(), b.addr()]));
+    phone.login_ready();
+    phone.state(AgentState::Available);
+    // The instrument first: shown, the session stays.
+    assert_eq!(a.play("chli4020", &Scene::InstrumentOutOfService), None);
+    phone.wait_event("the instrument out of service", |e| {
+        *e == Event::InstrumentService { in_service: false }
+    });
+    assert_eq!(phone.handle.view().session.state, SessionState::Open);
+    // Then the node: CCX_OUT_OF_SERVICE.
+    assert_eq!(a.report_out_of_service(0x600, 0), 1);
+    b.promote();
+    phone.wait_event("the session closed for the status", |e| {
+        matches!(
+            e,
+            Event::SessionLost {
+                reason: SessionEndReason::ServerOutOfService { status: 0x600 },
+                ..
+            }
+        )
+    });
+    let view = phone.wait("a session on side B", |v| {
+        v.session.state == SessionState::Open && v.session.server == 1
+    });
+    agree(&b, &view);
+}
+
+// https://developer.cisco.com/docs/contact-center-express/set_agent_state_req
+#[test]
+fn sim_agent_device_selection_wants_the_active_terminal_at_a_v18_login() {
+    let strict = || SimConfig {
+        require_active_terminal: true,
+        ..SimConfig::loopback()
+    };
+    let sim = Simulator::start(strict()).unwrap();
+    let mut cfg = config(&[sim.addr()]);
+    cfg.protocol_version = 18;
+    let mut phone = TestPhone::start(cfg.clone());
+    phone.wait("an open session", |v| v.session.state == SessionState::Open);
+    phone.press(AgentCommand::Login { password: None });
+    phone.wait_event("the refused login", |e| {
+        matches!(
+            e,
+            Event::RequestFailed {
+                request: RequestKind::SetAgentState,
+                ..
+            }
+        )
+    });
+    assert_eq!(phone.handle.view().agent.state, AgentState::Logout);
+    drop(phone);
+    cfg.active_terminal = "SEP00AABBCCDDEE".try_into().unwrap();
+    let mut phone = TestPhone::start(cfg);
+    phone.login_ready();
+    phone.state(AgentState::Available);
+    assert_eq!(
+        sim.active_terminal("chli4020").as_deref(),
+        Some("SEP00AABBCCDDEE")
+    );
+}
+
+/// A phone with 1 s heartbeats in `mode` that sends a request every 300 ms for 3 s against a
+/// simulator enforcing `rule`; how many sessions the simulator closed for the rule.
+fn heartbeat_rule_broken(rule: HeartbeatRuleMode, mode: HeartbeatMode) -> u64 {
+    let sim = Simulator::start(SimConfig {
+        heartbeat_rule: Some(HeartbeatRule {
+            mode: rule,
+            interval_ms: 1000,
+        }),
+        ..SimConfig::loopback()
+    })
+    .unwrap();
+    let mut cfg = config(&[sim.addr()]);
+    cfg.heartbeat_secs = 1;
+    cfg.heartbeat_mode = mode;
+    let mut phone = TestPhone::start(cfg);
+    phone.login_ready();
+    phone.state(AgentState::Available);
+    for i in 0..10 {
+        let c = if i % 2 == 0 { "not-ready" } else { "ready" };
+        phone.press(cmd(c));
+        std::thread::sleep(Duration::from_millis(300));
+        phone.pump();
+    }
+    sim.counters().heartbeat_rule_broken
+}
+
+// https://developer.cisco.com/docs/contact-center-express/how-a-session-is-maintained
+#[test]
+fn sim_enforces_the_when_idle_heartbeat_rule() {
+    assert!(heartbeat_rule_broken(HeartbeatRuleMode::WhenIdle, HeartbeatMode::Always) >= 1);
+    assert_eq!(
+        heartbeat_rule_broken(HeartbeatRuleMode::WhenIdle, HeartbeatMode::WhenIdle),
+        0
+    );
+}
+
+// https://developer.cisco.com/docs/contact-center-express/how-a-session-is-maintained
+#[test]
+fn sim_enforces_the_always_heartbeat_rule() {
+    assert!(heartbeat_rule_broken(HeartbeatRuleMode::Always, HeartbeatMode::WhenIdle) >= 1);
+    assert_eq!(
+        heartbeat_rule_broken(HeartbeatRuleMode::Always, HeartbeatMode::Always),
+        0
+    );
+}
+
+// https://developer.cisco.com/docs/contact-center-express/open_req: IdleTimeout under 120 s.
+#[test]
+fn sim_refuses_an_idle_timeout_the_rule_refuses() {
+    let sim = Simulator::start(SimConfig::loopback()).unwrap();
+    let mut cfg = config(&[sim.addr()]);
+    cfg.idle_timeout_secs = 120;
+    let mut phone = TestPhone::start(cfg);
+    let invalid = StatusCode::InvalidTimeout.value();
+    phone.wait_event("OPEN_REQ refused for its IdleTimeout", |e| {
+        matches!(
+            e,
+            Event::SessionLost {
+                reason: SessionEndReason::OpenRefused { status },
+                ..
+            } if *status == invalid
+        )
+    });
+    assert!(sim.counters().sessions_refused >= 1);
 }

@@ -19,15 +19,64 @@ fn all_flows() -> Vec<PathBuf> {
     v
 }
 
+/// The flows of the phone's behaviour on a real Unified CCX server (each cites its Cisco page),
+/// with a change to each that must make it fail: (file, text, replacement).
+const REAL_SERVER_FLOWS: &[(&str, &str, &str)] = &[
+    // The second call rings on the primary line: it is the same call, and the count stays 1.
+    (
+        "two-calls-one-callid.flow",
+        "    ConnectionDeviceID: 4020.4021\n    AlertingDeviceID: 4020.4021\n",
+        "    ConnectionDeviceID: 4020\n    AlertingDeviceID: 4020\n",
+    ),
+    // Another agent's secondary line is not the agent's.
+    ("second-line.flow", "4020.4021", "4030.4021"),
+    // Without CallType 15 the third CallID is an unknown call.
+    (
+        "conference-guide.flow",
+        "    CallType: 15\n",
+        "    CallType: 12\n",
+    ),
+    // CCX_IN_SERVICE keeps the session.
+    (
+        "system-event-out-of-service.flow",
+        "    CCXStatus: 1280\n",
+        "    CCXStatus: 1024\n",
+    ),
+    // Without the setting LOGIN names no terminal.
+    (
+        "login-v18-active-terminal.flow",
+        "  ActiveTerminal: SEP00AABBCCDDEE\n",
+        "",
+    ),
+    // The quiet rule puts the heartbeat off.
+    (
+        "heartbeat-always.flow",
+        "  IdleTimeout: 80\n",
+        "  IdleTimeout: 80\n  HeartbeatMode: when-idle\n",
+    ),
+    // Heartbeats regardless of traffic come at 20 s and 40 s, not 35 s.
+    (
+        "heartbeat-when-idle.flow",
+        "  HeartbeatMode: when-idle\n",
+        "  HeartbeatMode: always\n",
+    ),
+];
+
 #[test]
 fn every_flow_passes() {
     let flows = all_flows();
-    assert!(flows.len() >= 2);
+    for (name, _, _) in REAL_SERVER_FLOWS {
+        assert!(
+            flows.iter().any(|p| p.ends_with(name)),
+            "{name} is missing from tests/flows"
+        );
+    }
     let mut failures = Vec::new();
+    let mut passed = 0;
     for path in &flows {
         let (result, title, transcript) = replay_file(path);
         match result {
-            FileResult::Passed => {}
+            FileResult::Passed => passed += 1,
             FileResult::Failed(f) => failures.push(format!(
                 "FAIL {}: {title}: {f}\n{transcript}",
                 path.display()
@@ -36,6 +85,20 @@ fn every_flow_passes() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(passed, flows.len());
+}
+
+#[test]
+fn a_broken_copy_of_each_real_server_flow_fails() {
+    for (name, from, to) in REAL_SERVER_FLOWS {
+        let text = std::fs::read_to_string(flows_dir().join(name)).unwrap();
+        assert!(text.contains(from), "{name}: `{from}` not found");
+        let broken = text.replace(from, to);
+        match replay_text(&format!("broken-{name}"), &broken) {
+            FileResult::Failed(_) => {}
+            other => panic!("{name}: the broken copy should fail, got {other:?}"),
+        }
+    }
 }
 
 /// Write `text` to a temporary flow file and replay it.

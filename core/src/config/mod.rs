@@ -26,6 +26,21 @@ pub struct ServerAddr {
     pub port: u16,
 }
 
+/// When the phone sends HEARTBEAT_REQ. Cisco's pages disagree: "How a Session is Maintained"
+/// (<https://developer.cisco.com/docs/contact-center-express/how-a-session-is-maintained>)
+/// asks for a heartbeat "whenever no messages have been sent for the heartbeat interval" and,
+/// in a note on the same page, for heartbeats "regardless of line activity". The default
+/// follows the note, which a strict server also accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum HeartbeatMode {
+    /// One HEARTBEAT_REQ every interval, whatever else was sent.
+    #[default]
+    Always,
+    /// A HEARTBEAT_REQ only after an interval in which nothing was sent.
+    WhenIdle,
+}
+
 /// The default CTI server port (README decision 2: a real Unified CCX 11.6/12.0 listened on it).
 pub const DEFAULT_PORT: u16 = 12028;
 
@@ -53,6 +68,8 @@ pub struct PhoneConfig {
     /// Seconds without sending anything after which the phone sends HEARTBEAT_REQ (the
     /// server accepts at most 30). 0 sends no heartbeats.
     pub heartbeat_secs: u16,
+    /// Whether heartbeats go out every interval or only when the line was quiet.
+    pub heartbeat_mode: HeartbeatMode,
     /// IdleTimeout of OPEN_REQ in seconds (see [`check_idle_timeout`]; 4 × heartbeat by
     /// default). The phone also gives the session up when it has received nothing for this
     /// long; 0 turns that check off (the server still gets the value).
@@ -76,6 +93,11 @@ pub struct PhoneConfig {
     pub agent_state_mask: u32,
     /// Log in with the outbound feature (AgentCapacity bit 0x1, from v12).
     pub outbound: bool,
+    /// The terminal the agent works on when Agent Device Selection is on: sent as
+    /// ActiveTerminal (tag 303) in SET_AGENT_STATE_REQ LOGIN under protocol version 18 only
+    /// (<https://developer.cisco.com/docs/contact-center-express/set_agent_state_req>).
+    /// Empty: not sent.
+    pub active_terminal: ShortText,
 }
 
 impl core::fmt::Debug for PhoneConfig {
@@ -90,7 +112,9 @@ impl core::fmt::Debug for PhoneConfig {
             .field("client_password", &"********")
             .field("protocol_version", &self.protocol_version)
             .field("heartbeat_secs", &self.heartbeat_secs)
+            .field("heartbeat_mode", &self.heartbeat_mode)
             .field("idle_timeout_secs", &self.idle_timeout_secs)
+            .field("active_terminal", &self.active_terminal)
             .finish_non_exhaustive()
     }
 }
@@ -130,6 +154,7 @@ impl Default for PhoneConfig {
             protocol_version: 17,
             v18_length_width: crate::wire::V18_LENGTH_WIDTH_DEFAULT,
             heartbeat_secs: 20,
+            heartbeat_mode: HeartbeatMode::Always,
             idle_timeout_secs: 80,
             missed_heartbeats: 3,
             request_timeout_secs: 10,
@@ -141,6 +166,7 @@ impl Default for PhoneConfig {
             call_msg_mask: 0x0001_EFFF,
             agent_state_mask: 0x0000_01FF,
             outbound: true,
+            active_terminal: ShortText::new(),
         }
     }
 }

@@ -75,35 +75,28 @@ static CONNECTION_EVENTS: [ConnectionEvent; 8] = [
         role: None, also: None, FromEvent(Lcs::Queued), creates: false),
 ];
 
-/// CALL_TRANSFERRED_EVENT / CALL_CONFERENCED_EVENT: two calls become one.
-struct MergeEvent {
-    primary: Fixed<u32>,
-    secondary: Fixed<u32>,
-    state: Fixed<LocalConnectionState>,
-}
-
-const TRANSFERRED: MergeEvent = MergeEvent {
-    primary: fields::call_transferred_event::PRIMARY_CALL_ID,
-    secondary: fields::call_transferred_event::SECONDARY_CALL_ID,
-    state: fields::call_transferred_event::LOCAL_CONNECTION_STATE,
-};
-const CONFERENCED: MergeEvent = MergeEvent {
-    primary: fields::call_conferenced_event::PRIMARY_CALL_ID,
-    secondary: fields::call_conferenced_event::SECONDARY_CALL_ID,
-    state: fields::call_conferenced_event::LOCAL_CONNECTION_STATE,
-};
-
 /// How a call leaves the table.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Removal {
+pub(super) enum Removal {
     /// The server said so ([`Event::CallRemoved`]).
     Removed,
     /// The server no longer knows it after a reconnect ([`Event::CallLost`]).
     Lost,
 }
 
+/// Which record an event for a CallID is about.
+enum Selected {
+    /// This record.
+    Found(usize),
+    /// No record has the CallID.
+    None,
+    /// Records have the CallID, but the agent's connection named by the event is on another
+    /// line than theirs: another call with the same CallID.
+    NewLine,
+}
+
 /// Copy `src` into `dst`, keeping the longest prefix that fits on a character boundary.
-fn set_text<const N: usize>(dst: &mut heapless::String<N>, src: &str) {
+pub(super) fn set_text<const N: usize>(dst: &mut heapless::String<N>, src: &str) {
     dst.clear();
     for ch in src.chars() {
         if dst.push(ch).is_err() {
@@ -133,12 +126,16 @@ impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
             state: LocalConnectionState::None,
             device_type: 0,
             device_id: heapless::String::new(),
+            line: super::Line::Primary,
             ani: heapless::String::new(),
             dnis: heapless::String::new(),
             disposition: 0,
             vars: heapless::Vec::new(),
             stale: false,
             preview_answered: false,
+            own_device: heapless::String::new(),
+            answered: false,
+            aliases: heapless::Vec::new(),
         }
     }
 
@@ -203,7 +200,7 @@ impl<
             // Rule 7.3.2: clearing events for calls already gone are ignored silently.
             MessageType::EndCallEvent => {
                 if let Some(id) = msg.get(fields::end_call_event::CONNECTION_CALL_ID) {
-                    self.remove_call(id, Removal::Removed);
+                    self.end_call(id);
                 }
             }
             MessageType::CallClearedEvent => {
@@ -213,8 +210,12 @@ impl<
             }
             MessageType::CallConnectionClearedEvent => self.on_connection_cleared(msg),
             MessageType::CallDataUpdateEvent => self.on_data_update(msg),
-            MessageType::CallTransferredEvent => self.on_merge(msg, &TRANSFERRED),
-            MessageType::CallConferencedEvent => self.on_merge(msg, &CONFERENCED),
+            MessageType::CallTransferredEvent => {
+                self.on_merge(msg, &super::conference::TRANSFERRED)
+            }
+            MessageType::CallConferencedEvent => {
+                self.on_merge(msg, &super::conference::CONFERENCED)
+            }
             MessageType::CallDivertedEvent => self.on_diverted(msg),
             // Informational (wire-calls.md §7.2).
             MessageType::CallDequeuedEvent | MessageType::CallReachedNetworkEvent => {}
@@ -223,15 +224,73 @@ impl<
         true
     }
 
-    fn index_of(&self, id: u32) -> Option<usize> {
-        self.calls.iter().position(|c| c.id == id)
+    /// The first record that answers to `id` (its CallID or an alias).
+    pub(super) fn index_of(&self, id: u32) -> Option<usize> {
+        self.calls.iter().position(|c| c.answers_to(id))
     }
 
-    /// Whether `device` is the agent's extension or instrument.
-    fn is_my_device(&self, device: &str) -> bool {
-        !device.is_empty()
-            && (device == self.config.agent_extension.as_str()
-                || device == self.config.instrument())
+    /// The record an event for `id` is about when several calls may share the CallID
+    /// (<https://developer.cisco.com/docs/contact-center-express/call_established_event>):
+    /// `own` is the event's device that is the agent's, if any. CALL_ESTABLISHED
+    /// (`establishing`) goes to the call that has no destination connection yet; other events
+    /// go to the call on the same line, else to one whose own connection is not known yet.
+    fn select(&self, id: u32, own: Option<&str>, establishing: bool) -> Selected {
+        let own_key = own.and_then(|d| self.line_key(d));
+        let same_line =
+            |c: &Call<VAR_BYTES>| own_key.is_some() && self.line_key(&c.own_device) == own_key;
+        let candidates = || {
+            self.calls
+                .iter()
+                .enumerate()
+                .filter(move |(_, c)| c.answers_to(id))
+        };
+        let Some((first, _)) = candidates().next() else {
+            return Selected::None;
+        };
+        if establishing {
+            let mut open = candidates().filter(|(_, c)| !c.answered);
+            if let Some((i, _)) = open.next() {
+                if open.next().is_none() {
+                    return Selected::Found(i);
+                }
+                let on_line = candidates().find(|(_, c)| !c.answered && same_line(c));
+                return Selected::Found(on_line.map_or(i, |(i, _)| i));
+            }
+        }
+        if own_key.is_none() {
+            return Selected::Found(first);
+        }
+        if let Some((i, _)) = candidates().find(|(_, c)| same_line(c)) {
+            return Selected::Found(i);
+        }
+        match candidates().find(|(_, c)| c.own_device.is_empty()) {
+            Some((i, _)) => Selected::Found(i),
+            None => Selected::NewLine,
+        }
+    }
+
+    /// Record `device` as the agent's own device on the call at `index`, and its line.
+    pub(super) fn set_own_device(&mut self, index: usize, device: &str) {
+        let line = self.line_of(device);
+        if let Some(call) = self.calls.get_mut(index) {
+            set_text(&mut call.own_device, device);
+            call.line = line;
+        }
+    }
+
+    /// The device of `msg` that is the agent's: the event's own device field (`role`), else
+    /// ConnectionDeviceID, else `also`.
+    fn own_device_in<'m>(
+        &self,
+        msg: &Message<'m>,
+        role: Option<u16>,
+        also: Option<u16>,
+    ) -> Option<&'m str> {
+        [role, Some(tag::CONNECTION_DEVICE_ID), also]
+            .into_iter()
+            .flatten()
+            .filter_map(|t| msg.string(t))
+            .find(|d| self.is_my_device(d))
     }
 
     /// With no extension or instrument configured every event counts as the agent's.
@@ -249,10 +308,11 @@ impl<
         Some(self.calls.len() - 1)
     }
 
-    fn set_call_state(&mut self, index: usize, state: LocalConnectionState) {
+    pub(super) fn set_call_state(&mut self, index: usize, state: LocalConnectionState) {
         let Some(call) = self.calls.get_mut(index) else {
             return;
         };
+        call.answered |= matches!(state, Lcs::Connect | Lcs::Hold);
         if call.state != state {
             call.state = state;
             let id = call.id;
@@ -260,13 +320,35 @@ impl<
         }
     }
 
-    fn remove_call(&mut self, id: u32, how: Removal) {
-        let Some(index) = self.index_of(id) else {
-            return;
-        };
-        if index < self.calls.len() {
-            self.calls.remove(index);
+    /// Remove every record that answers to `id`.
+    pub(super) fn remove_call(&mut self, id: u32, how: Removal) {
+        while let Some(index) = self.index_of(id) {
+            self.remove_at(index, how);
         }
+    }
+
+    /// END_CALL_EVENT: the server's association with `id` is over. Under a conference's
+    /// other CallID only that leg is gone; the conference call goes on.
+    fn end_call(&mut self, id: u32) {
+        let mut leg_only = false;
+        for call in self.calls.iter_mut().filter(|c| c.id != id) {
+            if let Some(i) = call.aliases.iter().position(|a| *a == id) {
+                if i < call.aliases.len() {
+                    call.aliases.swap_remove(i);
+                }
+                leg_only = true;
+            }
+        }
+        if !leg_only {
+            self.remove_call(id, Removal::Removed);
+        }
+    }
+
+    pub(super) fn remove_at(&mut self, index: usize, how: Removal) {
+        if index >= self.calls.len() {
+            return;
+        }
+        let id = self.calls.remove(index).id;
         self.push_event(match how {
             Removal::Removed => Event::CallRemoved { call: id },
             Removal::Lost => Event::CallLost { call: id },
@@ -293,13 +375,14 @@ impl<
 
     /// Calls from before a reconnect that the new session did not confirm.
     pub(super) fn drop_stale_calls(&mut self) {
-        while let Some(id) = self.calls.iter().find(|c| c.stale).map(|c| c.id) {
-            self.remove_call(id, Removal::Lost);
+        // By record: another call with the same CallID may have been confirmed.
+        while let Some(index) = self.calls.iter().position(|c| c.stale) {
+            self.remove_at(index, Removal::Lost);
         }
     }
 
     /// Offer the call as the pending preview when it is an unanswered reservation.
-    fn offer_preview(&mut self, index: usize) {
+    pub(super) fn offer_preview(&mut self, index: usize) {
         let Some(call) = self.calls.get(index) else {
             return;
         };
@@ -311,7 +394,7 @@ impl<
     }
 
     /// The pending preview ends when its call's data says it is no longer a reservation.
-    fn recheck_preview(&mut self) {
+    pub(super) fn recheck_preview(&mut self) {
         let Some(id) = self.preview else {
             return;
         };
@@ -372,9 +455,11 @@ impl<
         };
         let connection_device = msg.string(tag::CONNECTION_DEVICE_ID).unwrap_or("");
         let device_type = msg.get(spec.device_type).map_or(0, |t| t.value());
-        let index = match self.index_of(id) {
-            Some(index) => index,
-            None if spec.creates => {
+        let own = self.own_device_in(msg, spec.role, spec.also_mine);
+        let establishing = spec.message_type == MessageType::CallEstablishedEvent;
+        let index = match self.select(id, own, establishing) {
+            Selected::Found(index) => index,
+            Selected::None | Selected::NewLine if spec.creates => {
                 let mut call = Call::new(id);
                 call.device_type = device_type;
                 set_text(&mut call.device_id, connection_device);
@@ -383,7 +468,11 @@ impl<
                     None => return,
                 }
             }
-            None => {
+            Selected::NewLine => match self.index_of(id) {
+                Some(index) => index,
+                None => return,
+            },
+            Selected::None => {
                 self.push_event(Event::UnknownCall {
                     call: id,
                     message_type: spec.message_type.id(),
@@ -399,6 +488,16 @@ impl<
                 call.device_type = device_type;
                 set_text(&mut call.device_id, connection_device);
             }
+        }
+        // A call keeps its line: CALL_ESTABLISHED may reach a call by the rule for shared
+        // CallIDs while naming the agent's device in another form.
+        let keeps_line = |p: &Self, d: &str| {
+            p.calls.get(index).is_some_and(|c| {
+                !c.own_device.is_empty() && p.line_key(&c.own_device) != p.line_key(d)
+            })
+        };
+        if let Some(device) = own.filter(|d| mine && !keeps_line(self, d)) {
+            self.set_own_device(index, device);
         }
         if mine {
             let state = match spec.rule {
@@ -425,19 +524,33 @@ impl<
         let Some(id) = msg.get(f::CONNECTION_CALL_ID) else {
             return;
         };
-        let created = self.index_of(id).is_none();
+        let own = msg
+            .string(tag::CONNECTION_DEVICE_ID)
+            .filter(|d| self.is_my_device(d));
+        let existing = match self.select(id, own, false) {
+            Selected::Found(index) => Some(index),
+            Selected::None | Selected::NewLine => None,
+        };
+        let created = existing.is_none();
         let reservation = msg.get(f::CALL_TYPE) == Some(CallType::Reservation)
             || msg.named_var("BAStatus") == Some("DO");
         if created && reservation {
             self.retire_answered_reservations(id);
         }
-        let index = match self.index_of(id) {
-            Some(index) => index,
+        let index = match existing {
+            // Retiring reservations may have moved the record.
+            Some(_) => match self.select(id, own, false) {
+                Selected::Found(index) => index,
+                _ => return,
+            },
             None => match self.add_call(Call::new(id)) {
                 Some(index) => index,
                 None => return,
             },
         };
+        if let Some(device) = own {
+            self.set_own_device(index, device);
+        }
         if let Some(call) = self.calls.get_mut(index) {
             call.stale = false;
             if let Some(call_type) = msg.get(f::CALL_TYPE) {
@@ -473,9 +586,15 @@ impl<
         let mine = self.device_unconfigured()
             || self.is_my_device(connection)
             || (connection.is_empty() && self.is_my_device(releasing));
-        // Another party leaving (a conference member) leaves the agent's call alone.
+        // Another party leaving (a conference member) leaves the agent's call alone; the
+        // agent's own connection ends the call on that line.
         if mine {
-            self.remove_call(id, Removal::Removed);
+            let own = [connection, releasing]
+                .into_iter()
+                .find(|d| self.is_my_device(d));
+            if let Selected::Found(index) = self.select(id, own, false) {
+                self.remove_at(index, Removal::Removed);
+            }
         }
     }
 
@@ -522,10 +641,12 @@ impl<
             return;
         };
         let Some(index) = self.index_of(old) else {
-            self.push_event(Event::UnknownCall {
-                call: old,
-                message_type: MessageType::CallDataUpdateEvent.id(),
-            });
+            if !self.announce_conference(msg) {
+                self.push_event(Event::UnknownCall {
+                    call: old,
+                    message_type: MessageType::CallDataUpdateEvent.id(),
+                });
+            }
             return;
         };
         if let Some(call) = self.calls.get_mut(index) {
@@ -561,83 +682,17 @@ impl<
     }
 
     /// The call `old` is now called `new`; a record already called `new` gives way.
-    fn rekey(&mut self, old: u32, new: u32) {
-        if self.index_of(new).is_some() {
-            self.remove_call(new, Removal::Removed);
+    pub(super) fn rekey(&mut self, old: u32, new: u32) {
+        while let Some(index) = self.calls.iter().position(|c| c.id == new) {
+            self.remove_at(index, Removal::Removed);
         }
-        if let Some(call) = self.calls.iter_mut().find(|c| c.id == old) {
+        for call in self.calls.iter_mut().filter(|c| c.id == old) {
             call.id = new;
         }
         if self.preview == Some(old) {
             self.preview = Some(new);
         }
         self.push_event(Event::CallRekeyed { old, new });
-    }
-
-    fn on_merge(&mut self, msg: &Message<'_>, spec: &MergeEvent) {
-        let (Some(primary), Some(secondary)) = (msg.get(spec.primary), msg.get(spec.secondary))
-        else {
-            return;
-        };
-        let primary_known = self.index_of(primary).is_some();
-        let secondary_index = (secondary != primary && secondary != NULL_CALL_ID)
-            .then(|| self.index_of(secondary))
-            .flatten();
-        match (primary_known, secondary_index) {
-            (false, None) => {
-                self.push_event(Event::UnknownCall {
-                    call: primary,
-                    message_type: msg.message_type().id(),
-                });
-                return;
-            }
-            (false, Some(_)) => self.rekey(secondary, primary),
-            (true, Some(index)) => {
-                if index < self.calls.len() {
-                    let merged = self.calls.remove(index);
-                    self.merge_into(primary, &merged);
-                    self.push_event(Event::CallRemoved { call: secondary });
-                    if self.preview == Some(secondary) {
-                        self.preview = None;
-                        self.push_event(Event::PreviewEnded { call: secondary });
-                    }
-                }
-            }
-            (true, None) => {}
-        }
-        let Some(index) = self.index_of(primary) else {
-            return;
-        };
-        if let Some(call) = self.calls.get_mut(index) {
-            call.stale = false;
-        }
-        if let Some(state) = msg.get(spec.state).filter(|s| *s != Lcs::None) {
-            self.set_call_state(index, state);
-        }
-        self.push_event(Event::CallDataChanged { call: primary });
-        self.recheck_preview();
-    }
-
-    /// Data of the `secondary` call that the primary lacks.
-    fn merge_into(&mut self, primary: u32, secondary: &Call<VAR_BYTES>) {
-        let Some(call) = self.calls.iter_mut().find(|c| c.id == primary) else {
-            return;
-        };
-        if call.ani.is_empty() {
-            call.ani.clone_from(&secondary.ani);
-        }
-        if call.dnis.is_empty() {
-            call.dnis.clone_from(&secondary.dnis);
-        }
-        let mut full = false;
-        for (name, value) in secondary.vars() {
-            if call.var(name).is_none() {
-                full |= !call.set_var(name, value);
-            }
-        }
-        if full {
-            self.push_event(Event::VariableStorageFull { call: primary });
-        }
     }
 
     /// SNAPSHOT_DEVICE_CONF: the calls at the agent's device now. Records are groups of
@@ -685,9 +740,10 @@ impl<
     }
 
     fn apply_snapshot_record(&mut self, record: &SnapshotRecord<'_>) {
-        let index = match self.index_of(record.id) {
-            Some(index) => index,
-            None => match self.add_call(Call::new(record.id)) {
+        let own = record.device.filter(|d| self.is_my_device(d));
+        let index = match self.select(record.id, own, false) {
+            Selected::Found(index) => index,
+            Selected::None | Selected::NewLine => match self.add_call(Call::new(record.id)) {
                 Some(index) => index,
                 None => return,
             },
@@ -700,6 +756,9 @@ impl<
             if let Some(device) = record.device.filter(|d| !d.is_empty()) {
                 set_text(&mut call.device_id, device);
             }
+        }
+        if let Some(device) = record.device.filter(|d| self.is_my_device(d)) {
+            self.set_own_device(index, device);
         }
         if let Some(state) = record.state {
             self.set_call_state(index, state);

@@ -115,6 +115,10 @@ impl fmt::Display for SessionEndReason {
             SessionEndReason::ServerOffline => {
                 f.write_str("the server reported Unified CCX offline (SYS_CCX_OFFLINE)")
             }
+            SessionEndReason::ServerOutOfService { status } => write!(
+                f,
+                "the server reported CCX status 0x{status:X}: out of service, trying the next node"
+            ),
             SessionEndReason::InvalidConfiguration => {
                 f.write_str("the configuration does not fit OPEN_REQ")
             }
@@ -219,6 +223,12 @@ impl fmt::Display for Event {
                     None => write!(f, "system event {id}")?,
                 }
                 write!(f, " (CCX status 0x{status:X})")
+            }
+            Event::InstrumentService { in_service: false } => {
+                f.write_str("the agent's instrument is out of service")
+            }
+            Event::InstrumentService { in_service: true } => {
+                f.write_str("the agent's instrument is back in service")
             }
             Event::EventsLost { count } => {
                 write!(f, "{count} events lost: the event queue was full")

@@ -35,15 +35,29 @@
 //! | OPEN_REQ refused | after `max(`[`OPEN_REFUSED_MIN_WAIT`]`, reconnect_secs)`, other side |
 //! | E_CTI_SERVER_NOT_MASTER | after [`NOT_MASTER_RETRY`], other side (one server: as refused) |
 //! | heartbeats unanswered, nothing received for IdleTimeout, FAILURE_CONF to a heartbeat | after `reconnect_secs`, other side |
+//! | SYSTEM_EVENT SYS_CCX_OFFLINE, or a CCXStatus other than 0 and CCX_IN_SERVICE | after `reconnect_secs`, other side |
 //! | the server closed the connection, connect failed or timed out, OPEN_CONF timed out | after `reconnect_secs`, other side |
 //! | framing error | after `reconnect_secs`, same side |
 //! | E_CTI_NEW_SESSION_OPENED, CLOSE_CONF | none until [`Phone::reconnect`] or `Command::Login` |
 //!
 //! "Other side" alternates between `config.servers[0]` and `[1]` when two are configured.
+//!
+//! # Calls on a real server
+//!
+//! A call is its CallID and the agent's line: several calls may share a CallID, and
+//! CALL_ESTABLISHED goes to the one without a destination connection yet
+//! (<https://developer.cisco.com/docs/contact-center-express/call_established_event>). The
+//! agent's devices are recognised plain or as `primary.actual` (a non-ICD secondary line,
+//! v14+), and each call shows its [`Line`]. A conference keeps its PrimaryCallID and answers
+//! to its other CallIDs ([`Call::aliases`]). Heartbeats follow
+//! [`crate::config::HeartbeatMode`].
 
+mod call;
 mod calls;
 mod command;
+mod conference;
 mod events;
+mod lines;
 mod requests;
 mod session;
 mod time;
@@ -52,16 +66,21 @@ mod tx;
 #[cfg(test)]
 mod tests;
 
+pub use call::Call;
 pub use command::{
     Command, CommandParseError, CommandWith, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT,
 };
+pub use lines::Line;
 pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
 pub use time::{Duration, Instant};
 
 use crate::config::PhoneConfig;
-use crate::wire::{AgentState, CallType, DecodeError, FrameAccumulator, LocalConnectionState};
+use crate::wire::{AgentState, DecodeError, FrameAccumulator, LocalConnectionState};
 use events::EventQueue;
 use tx::TxQueue;
+
+/// CallIDs besides its own that one call answers to (a conference's other legs).
+pub const MAX_ALIASES: usize = 4;
 
 /// Default number of calls a phone tracks at once.
 pub const DEFAULT_CALLS: usize = 4;
@@ -249,6 +268,13 @@ pub enum SessionEndReason {
     /// The server announced that Unified CCX went offline (SYSTEM_EVENT SYS_CCX_OFFLINE): the
     /// phone reconnects, to the other side when there is one (wire-session.md §4.12).
     ServerOffline,
+    /// SYSTEM_EVENT reported a CCXStatus other than 0 and CCX_IN_SERVICE: the node cannot
+    /// serve CTI, and the phone moves to the next node
+    /// (<https://developer.cisco.com/docs/contact-center-express/connect-cti-sessions-in-a-clustered-unified-ccx>).
+    ServerOutOfService {
+        /// CCXStatus.
+        status: u32,
+    },
     /// OPEN_REQ cannot be built from the configuration (a field too long for its tag, or
     /// the frame larger than the transmit queue); the phone does not retry.
     InvalidConfiguration,
@@ -382,6 +408,12 @@ pub enum Event {
         /// CCXStatus.
         status: u32,
     },
+    /// The agent's instrument went out of service (SYSTEM_EVENT SYS_INSTRUMENT_OUT_OF_SERVICE,
+    /// `in_service: false`) or came back (SYS_INSTRUMENT_BACK_IN_SERVICE, `true`).
+    InstrumentService {
+        /// Whether the instrument is in service now.
+        in_service: bool,
+    },
     /// Events were dropped because the event queue was full; this many.
     EventsLost {
         /// How many.
@@ -410,61 +442,6 @@ pub enum Event {
         /// What was not sent.
         request: RequestKind,
     },
-}
-
-/// One call the phone tracks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub struct Call<const VAR_BYTES: usize = DEFAULT_VAR_BYTES> {
-    /// CallID.
-    pub id: u32,
-    /// CallType.
-    pub call_type: CallType,
-    /// The agent's own connection state.
-    pub state: LocalConnectionState,
-    /// ConnectionDeviceType of the agent's connection.
-    pub device_type: u16,
-    /// ConnectionDeviceID of the agent's connection.
-    pub device_id: heapless::String<64>,
-    /// ANI, if known.
-    pub ani: heapless::String<40>,
-    /// DNIS, if known.
-    pub dnis: heapless::String<32>,
-    /// CalledPartyDisposition from BEGIN_CALL (echoed in SET_CALL_DATA_REQ).
-    pub disposition: u16,
-    /// Named variables, packed as `name\0value\0` pairs.
-    vars: heapless::Vec<u8, VAR_BYTES>,
-    /// Tracked before the session was lost and not yet confirmed by the new session.
-    stale: bool,
-    /// The agent has answered this call's preview reservation; it is not offered again.
-    preview_answered: bool,
-}
-
-impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
-    /// The named variables as (name, value) pairs. A named array element is named
-    /// `Name[index]`.
-    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
-        let mut parts = self.vars.split(|b| *b == 0);
-        core::iter::from_fn(move || {
-            let name = parts.next()?;
-            let value = parts.next()?;
-            Some((
-                core::str::from_utf8(name).ok()?,
-                core::str::from_utf8(value).ok()?,
-            ))
-        })
-    }
-
-    /// The value of the named variable `name`.
-    pub fn var(&self, name: &str) -> Option<&str> {
-        self.vars().find(|(n, _)| *n == name).map(|(_, v)| v)
-    }
-
-    /// Whether this is an outbound preview reservation (CallType CALLTYPE_RESERVATION or
-    /// BAStatus `DO`): a call the phone never answers with ANSWER_CALL_REQ.
-    pub fn is_reservation(&self) -> bool {
-        self.call_type == CallType::Reservation || self.var("BAStatus") == Some("DO")
-    }
 }
 
 /// The agent as the phone knows it.
@@ -546,6 +523,9 @@ pub struct Phone<
     calls: heapless::Vec<Call<VAR_BYTES>, CALLS>,
     /// CallID of the reservation awaiting the agent's answer.
     preview: Option<u32>,
+    /// CallIDs that CALL_DATA_UPDATE announced as conference calls before the
+    /// CALL_CONFERENCED that names them.
+    announced: conference::Announced,
     pending: heapless::Vec<PendingRequest, PENDING>,
     tx: TxQueue<TX>,
     events: EventQueue<EVENTS>,
@@ -579,6 +559,7 @@ impl<
             },
             calls: heapless::Vec::new(),
             preview: None,
+            announced: conference::Announced::new(),
             pending: heapless::Vec::new(),
             tx: TxQueue::new(),
             events: EventQueue::new(),
@@ -666,9 +647,21 @@ impl<
         self.calls.iter()
     }
 
-    /// The tracked call with `id`.
+    /// The tracked call with `id` (the first one when several calls share the CallID).
     pub fn call(&self, id: u32) -> Option<&Call<VAR_BYTES>> {
         self.calls.iter().find(|c| c.id == id)
+    }
+
+    /// The tracked call with `id` whose own connection is `device` (either form of a
+    /// `primary.actual` device matches its line).
+    pub fn call_at(&self, id: u32, device: &str) -> Option<&Call<VAR_BYTES>> {
+        let key = self.line_key(device);
+        self.calls.iter().find(|c| {
+            c.id == id
+                && (c.device_id.as_str() == device
+                    || c.own_device.as_str() == device
+                    || (key.is_some() && self.line_key(&c.own_device) == key))
+        })
     }
 
     /// The pending preview reservation, if the agent has not answered it yet.

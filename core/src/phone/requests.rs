@@ -15,6 +15,14 @@ use crate::wire::{
 /// The largest request (OPEN_REQ with every identity field at its maximum) takes about 420.
 const SCRATCH_LEN: usize = 640;
 
+/// TerminalDeviceName (tag 303), labelled ActiveTerminal inside SET_AGENT_STATE_REQ from
+/// protocol version 18: the terminal an agent with Agent Device Selection logs in on
+/// (<https://developer.cisco.com/docs/contact-center-express/set_agent_state_req>). One
+/// constant until the protocol table names the tag.
+const ACTIVE_TERMINAL_TAG: u16 = 303;
+/// The first protocol version whose SET_AGENT_STATE_REQ carries ActiveTerminal.
+const ACTIVE_TERMINAL_SINCE: u32 = 18;
+
 /// A call-control request on one connection of the agent: CallID, its ConnectionDeviceType
 /// and ConnectionDeviceID, then AgentInstrument (wire-calls.md §4).
 struct ConnectionRequest {
@@ -192,7 +200,7 @@ impl<
                 use fields::consultation_call_req as f;
                 let active = self.pick_call(None, &[LocalConnectionState::Connect])?;
                 self.send_request(now, RequestKind::Consult, |p, enc| {
-                    if let Some(c) = p.call(active) {
+                    if let Some(c) = p.calls.get(active) {
                         enc.set(f::ACTIVE_CALL_ID, c.id)
                             .set(
                                 f::ACTIVE_CONNECTION_DEVICE_TYPE,
@@ -358,33 +366,43 @@ impl<
             if !c.agent_id.is_empty() {
                 enc.string(tag::AGENT_ID, &c.agent_id);
             }
+            let v18 = enc.version().number() >= ACTIVE_TERMINAL_SINCE;
+            if login && v18 && !c.active_terminal.is_empty() {
+                enc.string(ACTIVE_TERMINAL_TAG, &c.active_terminal);
+            }
         })
     }
 
-    /// The call a command acts on: the given one, or the first call (reservations left out)
-    /// whose own connection is in the first state of `states` that has one.
+    /// The call a command acts on, as an index into the table: the given CallID (of the
+    /// calls sharing it, the first whose own connection is in one of `states`), or the first
+    /// call (reservations left out) whose own connection is in the first state of `states`
+    /// that has one.
     fn pick_call(
         &self,
         given: Option<u32>,
         states: &[LocalConnectionState],
-    ) -> Result<u32, CommandError> {
+    ) -> Result<usize, CommandError> {
         match given {
             Some(id) => {
-                let call = self.call(id).ok_or(CommandError::NoSuchCall)?;
+                let with_id = || self.calls.iter().enumerate().filter(|(_, c)| c.id == id);
+                let (index, call) = states
+                    .iter()
+                    .find_map(|state| with_id().find(|(_, c)| c.state == *state))
+                    .or_else(|| with_id().next())
+                    .ok_or(CommandError::NoSuchCall)?;
                 if call.is_reservation() {
                     // A reservation has no real phone call; only SET_CALL_DATA_REQ answers it.
                     return Err(CommandError::InvalidState);
                 }
-                Ok(id)
+                Ok(index)
             }
             None => states
                 .iter()
                 .find_map(|state| {
                     self.calls
                         .iter()
-                        .find(|c| c.state == *state && !c.is_reservation())
+                        .position(|c| c.state == *state && !c.is_reservation())
                 })
-                .map(|c| c.id)
                 .ok_or(CommandError::NoSuchCall),
         }
     }
@@ -407,11 +425,11 @@ impl<
         &mut self,
         now: Instant,
         spec: &ConnectionRequest,
-        call: u32,
+        call: usize,
         extra: impl FnOnce(&mut Encoder<'_>),
     ) -> Result<u32, CommandError> {
         self.send_request(now, spec.kind, |p, enc| {
-            if let Some(c) = p.call(call) {
+            if let Some(c) = p.calls.get(call) {
                 enc.set(spec.call_id, c.id)
                     .set(
                         spec.device_type,
@@ -433,7 +451,7 @@ impl<
         let held = self.pick_call(None, &[LocalConnectionState::Hold])?;
         self.send_request(now, spec.kind, |p, enc| {
             let device_type = |c: &Call<VAR_BYTES>| ConnectionDeviceType::from_value(c.device_type);
-            if let (Some(a), Some(h)) = (p.call(active), p.call(held)) {
+            if let (Some(a), Some(h)) = (p.calls.get(active), p.calls.get(held)) {
                 enc.set(spec.active_call, a.id)
                     .set(spec.held_call, h.id)
                     .set(spec.active_type, device_type(a))

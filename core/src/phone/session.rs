@@ -4,7 +4,7 @@
 use super::{
     Duration, Event, Instant, Phone, RequestKind, SessionEndReason, SessionState, TransportAction,
 };
-use crate::config::ShortText;
+use crate::config::{HeartbeatMode, ShortText};
 use crate::wire::{
     decode, fields, spec::Direction, tag, AgentState, Message, MessageType, StatusCode,
     SystemEventID,
@@ -22,6 +22,14 @@ pub const OPEN_REFUSED_MIN_WAIT: Duration = Duration::from_secs(10);
 const STATUS_NEW_SESSION_OPENED: u32 = 11;
 /// E_CTI_SERVER_NOT_MASTER: a standby node answered OPEN_REQ.
 const STATUS_SERVER_NOT_MASTER: u32 = 92;
+
+/// CCXStatus CCX_IN_SERVICE
+/// (<https://developer.cisco.com/docs/contact-center-express/unified-ccx-status-values>).
+const CCX_IN_SERVICE: u32 = 0x400;
+/// SYS_INSTRUMENT_OUT_OF_SERVICE and SYS_INSTRUMENT_BACK_IN_SERVICE
+/// (<https://developer.cisco.com/docs/contact-center-express/systemeventid-values>).
+const SYS_INSTRUMENT_OUT_OF_SERVICE: u32 = 10;
+const SYS_INSTRUMENT_BACK_IN_SERVICE: u32 = 11;
 
 /// Heartbeat InvokeIDs remembered to recognise a FAILURE_CONF to a heartbeat.
 const TRACKED_HEARTBEATS: usize = 4;
@@ -53,6 +61,10 @@ pub(super) struct Link {
     /// Deadline of the current step (connect, OPEN_CONF, CLOSE_CONF).
     pub(super) deadline: Instant,
     pub(super) last_sent: Instant,
+    /// When the last HEARTBEAT_REQ went out (or the session started).
+    pub(super) last_heartbeat: Instant,
+    /// The server said the agent's instrument is out of service (SYSTEM_EVENT).
+    pub(super) instrument_out_of_service: bool,
     pub(super) last_received: Instant,
     pub(super) close_invoke_id: u32,
     pub(super) heartbeat_ids: heapless::Deque<u32, TRACKED_HEARTBEATS>,
@@ -72,6 +84,8 @@ impl Link {
             awaiting_disconnected: false,
             deadline: Instant::ZERO,
             last_sent: Instant::ZERO,
+            last_heartbeat: Instant::ZERO,
+            instrument_out_of_service: false,
             last_received: Instant::ZERO,
             close_invoke_id: 0,
             heartbeat_ids: heapless::Deque::new(),
@@ -138,6 +152,8 @@ impl<
         self.link.fresh_stream = true;
         self.session.version = u32::from(self.config.protocol_version);
         self.link.last_received = now;
+        self.link.last_heartbeat = now;
+        self.link.instrument_out_of_service = false;
         self.link.heartbeat_ids.clear();
         self.link.unanswered_heartbeats = 0;
         self.tx.clear();
@@ -226,8 +242,11 @@ impl<
     }
 
     fn heartbeat_due(&self) -> Option<Instant> {
-        (self.config.heartbeat_secs > 0)
-            .then(|| self.link.last_sent + secs(self.config.heartbeat_secs))
+        let since = match self.config.heartbeat_mode {
+            HeartbeatMode::Always => self.link.last_heartbeat,
+            HeartbeatMode::WhenIdle => self.link.last_sent,
+        };
+        (self.config.heartbeat_secs > 0).then(|| since + secs(self.config.heartbeat_secs))
     }
 
     fn idle_deadline(&self) -> Option<Instant> {
@@ -258,6 +277,7 @@ impl<
         // A heartbeat that could not even be queued is as unanswered as a lost one; the
         // next attempt comes one interval later either way.
         self.link.last_sent = now;
+        self.link.last_heartbeat = now;
         self.link.unanswered_heartbeats = self.link.unanswered_heartbeats.saturating_add(1);
         if self.link.heartbeat_ids.is_full() {
             let _ = self.link.heartbeat_ids.pop_front();
@@ -304,6 +324,7 @@ impl<
         self.tx.clear();
         self.link.heartbeat_ids.clear();
         self.link.unanswered_heartbeats = 0;
+        self.announced.clear();
         let reconnect_at = match retry {
             Retry::Never => None,
             Retry::After(delay, side) => {
@@ -387,22 +408,7 @@ impl<
                 let peripheral = msg.get(f::PERIPHERAL_ERROR_CODE).map_or(0, |c| c.value());
                 self.fail_request(invoke_id, status, peripheral);
             }
-            MessageType::SystemEvent => {
-                use fields::system_event as f;
-                let id = msg
-                    .get(f::SYSTEM_EVENT_ID)
-                    .unwrap_or(SystemEventID::Unknown(0));
-                self.push_event(Event::SystemEvent {
-                    id: id.value(),
-                    status: msg.get(f::CCX_STATUS).map_or(0, |v| v.value()),
-                });
-                // A client learns to reconnect from SYS_CCX_OFFLINE (wire-session.md §4.12): in a
-                // high-availability pair the other side becomes master.
-                if id == SystemEventID::CcxOffline {
-                    let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
-                    self.lose_session(now, SessionEndReason::ServerOffline, retry, true);
-                }
-            }
+            MessageType::SystemEvent => self.on_system_event(now, &msg),
             MessageType::AgentStateEvent => self.on_agent_state_event(now, &msg),
             _ => {
                 if self.on_call_event(&msg) {
@@ -421,6 +427,53 @@ impl<
                 }
             }
         }
+    }
+
+    /// SYSTEM_EVENT (<https://developer.cisco.com/docs/contact-center-express/system_event>):
+    /// any CCXStatus other than 0 and CCX_IN_SERVICE means the node cannot serve CTI, and the
+    /// clustered-connect procedure
+    /// (<https://developer.cisco.com/docs/contact-center-express/connect-cti-sessions-in-a-clustered-unified-ccx>)
+    /// closes the session and tries the next node; so does SYS_CCX_OFFLINE. The agent's
+    /// instrument going out of (or back into) service is reported and shown.
+    fn on_system_event(&mut self, now: Instant, msg: &Message<'_>) {
+        use fields::system_event as f;
+        let id = msg
+            .get(f::SYSTEM_EVENT_ID)
+            .unwrap_or(SystemEventID::Unknown(0));
+        let status = msg.get(f::CCX_STATUS).map_or(0, |v| v.value());
+        self.push_event(Event::SystemEvent {
+            id: id.value(),
+            status,
+        });
+        match id.value() {
+            SYS_INSTRUMENT_OUT_OF_SERVICE => {
+                self.link.instrument_out_of_service = true;
+                self.push_event(Event::InstrumentService { in_service: false });
+            }
+            SYS_INSTRUMENT_BACK_IN_SERVICE => {
+                self.link.instrument_out_of_service = false;
+                self.push_event(Event::InstrumentService { in_service: true });
+            }
+            _ => {}
+        }
+        let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+        if id == SystemEventID::CcxOffline {
+            self.lose_session(now, SessionEndReason::ServerOffline, retry, true);
+        } else if status != 0 && status != CCX_IN_SERVICE {
+            self.lose_session(
+                now,
+                SessionEndReason::ServerOutOfService { status },
+                retry,
+                true,
+            );
+        }
+    }
+
+    /// Whether the agent's instrument is in service as far as the server has said
+    /// (SYSTEM_EVENT SYS_INSTRUMENT_OUT_OF_SERVICE / _BACK_IN_SERVICE); a new session starts
+    /// with "in service".
+    pub fn instrument_in_service(&self) -> bool {
+        !self.link.instrument_out_of_service
     }
 
     fn on_open_conf(&mut self, now: Instant, msg: &Message<'_>) {

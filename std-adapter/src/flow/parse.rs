@@ -73,6 +73,8 @@ pub enum Item {
     },
     /// `expect-error: TEXT`
     ExpectError(String),
+    /// `expect-no-error: TEXT`
+    ExpectNoError(String),
 }
 
 /// An item with its line number.
@@ -289,6 +291,7 @@ pub fn parse_flow(text: &str, default_title: &str) -> Result<FlowFile, FlowParse
                 }
             }
             "expect-error" => Item::ExpectError(rest.to_string()),
+            "expect-no-error" => Item::ExpectNoError(rest.to_string()),
             d if d.starts_with("step") => Item::Step {
                 label: format!("{directive}: {rest}")
                     .trim_end_matches(": ")

@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use ccx_cti::config::{PhoneConfig, ServerAddr};
-use ccx_cti::phone::{Command, Instant, Phone, SessionState, TransportAction};
+use ccx_cti::config::{HeartbeatMode, PhoneConfig, ServerAddr};
+use ccx_cti::phone::{Call, Command, Instant, Line, Phone, SessionState, TransportAction};
 use ccx_cti::trace::{self, resolve_field, FieldRef, FieldValue, TraceOptions, SECRET_MASK};
 use ccx_cti::wire::{
     self, decode, fields, message_named, tag, AgentState, CallType, Encoder, FrameAccumulator,
@@ -83,6 +83,14 @@ pub fn flow_config(file: &FlowFile) -> Result<(PhoneConfig, usize), SetupError> 
                 }
                 config.protocol_version = v;
             }
+            "HeartbeatMode" => {
+                config.heartbeat_mode = match value.as_str() {
+                    "always" => HeartbeatMode::Always,
+                    "when-idle" => HeartbeatMode::WhenIdle,
+                    _ => return Err(bad("`always` or `when-idle`")),
+                }
+            }
+            "ActiveTerminal" => config.active_terminal = short()?,
             "HeartbeatSeconds" => {
                 config.heartbeat_secs = value.parse().map_err(|_| bad("a number of seconds"))?
             }
@@ -410,7 +418,10 @@ impl<const CALLS: usize> Runner<CALLS> {
             // state see it as the last action left it.
             if !matches!(
                 located.item,
-                Item::Expect { .. } | Item::ExpectError(_) | Item::Step { .. }
+                Item::Expect { .. }
+                    | Item::ExpectError(_)
+                    | Item::ExpectNoError(_)
+                    | Item::Step { .. }
             ) {
                 self.pump();
             }
@@ -456,6 +467,20 @@ impl<const CALLS: usize> Runner<CALLS> {
                     comparison,
                     value,
                 } => self.expect(line, path, *comparison, value)?,
+                Item::ExpectNoError(text) => {
+                    let wanted = text.to_lowercase();
+                    if let Some(seen) = self
+                        .reports
+                        .iter()
+                        .find(|r| r.to_lowercase().contains(&wanted))
+                    {
+                        return Err(self.fail(
+                            line,
+                            format!("an error containing `{text}` was reported: {seen}"),
+                        ));
+                    }
+                    self.reports.clear();
+                }
                 Item::ExpectError(text) => {
                     let wanted = text.to_lowercase();
                     if !self
@@ -694,6 +719,7 @@ impl<const CALLS: usize> Runner<CALLS> {
             "agent.state" => return Ok(p.agent().state.to_string()),
             "agent.reason" => return Ok(p.agent().reason.to_string()),
             "calls.count" => return Ok(p.calls().count().to_string()),
+            "instrument.in_service" => return Ok(p.instrument_in_service().to_string()),
             "preview.pending" => return Ok(p.preview().is_some().to_string()),
             "preview.call" => {
                 return Ok(p
@@ -706,29 +732,35 @@ impl<const CALLS: usize> Runner<CALLS> {
         let rest = path
             .strip_prefix("call[")
             .ok_or_else(|| format!("unknown state path `{path}`"))?;
-        let (id, rest) = rest
+        let (key, rest) = rest
             .split_once(']')
             .ok_or_else(|| format!("unknown state path `{path}`"))?;
+        // `call[ID]`: the call with that CallID (the first of several); `call[ID@DEVICE]`: the
+        // one whose own connection is DEVICE (either form of a primary.actual device).
+        let (id, device) = match key.split_once('@') {
+            Some((id, device)) => (id, Some(device.trim())),
+            None => (key, None),
+        };
         let id: u32 = id
             .trim()
             .parse()
             .map_err(|_| format!("`{id}` is not a call ID in `{path}`"))?;
-        let call = p.call(id);
+        let call = match device {
+            Some(device) => p.call_at(id, device),
+            None => p.call(id),
+        };
+        let or_none = |value: Option<String>| value.unwrap_or_else(|| "none".into());
         match rest {
-            ".state" => Ok(call
-                .map(|c| c.state.to_string())
-                .unwrap_or_else(|| "none".into())),
-            ".type" => Ok(call
-                .map(|c| c.call_type.to_string())
-                .unwrap_or_else(|| "none".into())),
+            ".state" => Ok(or_none(call.map(|c| c.state.to_string()))),
+            ".type" => Ok(or_none(call.map(|c| c.call_type.to_string()))),
+            ".line" => Ok(or_none(call.map(line_text))),
+            ".device" => Ok(or_none(call.map(|c| c.own_device().to_string()))),
             r => {
                 let name = r
                     .strip_prefix(".var[")
                     .and_then(|n| n.strip_suffix(']'))
                     .ok_or_else(|| format!("unknown state path `{path}`"))?;
-                Ok(call
-                    .and_then(|c| c.var(name).map(str::to_string))
-                    .unwrap_or_else(|| "none".into()))
+                Ok(or_none(call.and_then(|c| c.var(name).map(str::to_string))))
             }
         }
     }
@@ -901,6 +933,14 @@ impl<const CALLS: usize> Runner<CALLS> {
         self.pump();
         self.serve_until_quiet();
         Ok(())
+    }
+}
+
+/// A call's line as `call[ID].line` prints it: `primary`, or `secondary(ACTUAL)`.
+fn line_text(call: &Call) -> String {
+    match call.line {
+        Line::Primary => "primary".into(),
+        Line::Secondary => format!("secondary({})", call.actual_device()),
     }
 }
 

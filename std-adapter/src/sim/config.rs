@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 pub const EXAMPLE_TOML: &str = r#"listen = "127.0.0.1:12028"
 auto_work = true          # after a call the agent goes to WORK
 wrapup_ms = 30000         # ...and back to AVAILABLE after 30 s
+require_active_terminal = false   # Agent Device Selection: a v18 LOGIN must name ActiveTerminal
+heartbeat_rule = { mode = "always", interval_ms = 30000 }   # or "when-idle"; breakers are closed
 
 [[agents]]
 id = "chli4020"
@@ -381,8 +383,47 @@ pub struct SimConfig {
     /// Close a silent session after this many milliseconds instead of its IdleTimeout (tests;
     /// the IdleTimeout a client may ask for is at least 20 s).
     pub idle_timeout_override_ms: Option<u64>,
+    /// Enforce a heartbeat rule: a session that breaks it is closed (see [`HeartbeatRule`]).
+    /// Its interval also feeds the IdleTimeout check of OPEN_REQ.
+    pub heartbeat_rule: Option<HeartbeatRule>,
+    /// Agent Device Selection is on: under protocol version 18 a LOGIN without ActiveTerminal
+    /// (tag 303) is refused
+    /// (<https://developer.cisco.com/docs/contact-center-express/set_agent_state_req>).
+    pub require_active_terminal: bool,
     /// Faults to inject.
     pub faults: Faults,
+}
+
+/// The two heartbeat rules of
+/// <https://developer.cisco.com/docs/contact-center-express/how-a-session-is-maintained>.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeartbeatRuleMode {
+    /// "Heartbeat messages must be sent regardless of line activity": a session that goes
+    /// longer than the interval (and some slack) without a HEARTBEAT_REQ is closed.
+    Always,
+    /// "whenever no messages have been sent for the heartbeat interval": a HEARTBEAT_REQ that
+    /// comes well within the interval after another message is a violation.
+    WhenIdle,
+}
+
+/// A heartbeat rule the simulator enforces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HeartbeatRule {
+    /// Which rule.
+    pub mode: HeartbeatRuleMode,
+    /// The client's heartbeat interval, in milliseconds.
+    pub interval_ms: u64,
+}
+
+impl Default for HeartbeatRule {
+    fn default() -> Self {
+        HeartbeatRule {
+            mode: HeartbeatRuleMode::Always,
+            interval_ms: 20_000,
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -401,6 +442,8 @@ impl Default for SimConfig {
             wrapup_ms: None,
             v18_length_width: ccx_cti::wire::V18_LENGTH_WIDTH_DEFAULT,
             idle_timeout_override_ms: None,
+            heartbeat_rule: None,
+            require_active_terminal: false,
             faults: Faults::default(),
         }
     }
@@ -462,6 +505,14 @@ mod tests {
         assert_eq!(cfg.agents.len(), 2);
         assert_eq!(cfg.reason_codes[0].code, 10);
         assert_eq!(cfg.inbound.calls[0].vars[0].1, "Default");
+        assert_eq!(
+            cfg.heartbeat_rule,
+            Some(HeartbeatRule {
+                mode: HeartbeatRuleMode::Always,
+                interval_ms: 30_000
+            })
+        );
+        assert!(!cfg.require_active_terminal);
         let campaign = cfg.campaign.take().unwrap();
         assert_eq!(
             campaign.contacts_file.as_deref(),

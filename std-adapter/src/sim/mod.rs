@@ -19,8 +19,10 @@ mod net;
 mod world;
 
 pub use config::{
-    AgentDef, Campaign, Contact, Faults, InboundCall, InboundScenario, ReasonCode, SimConfig,
+    AgentDef, Campaign, Contact, Faults, HeartbeatRule, HeartbeatRuleMode, InboundCall,
+    InboundScenario, ReasonCode, SimConfig,
 };
+pub use world::Scene;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
@@ -53,6 +55,8 @@ pub struct Counters {
     pub sessions_ended: u64,
     /// Sessions closed because nothing arrived for IdleTimeout.
     pub idle_timeouts: u64,
+    /// Sessions closed because they broke the enforced heartbeat rule.
+    pub heartbeat_rule_broken: u64,
     /// Messages received.
     pub messages_in: u64,
     /// Messages sent (faults not counted).

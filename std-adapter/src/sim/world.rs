@@ -17,6 +17,11 @@ use ccx_cti::wire::{
     LocalConnectionState, Message, MessageType, PeripheralErrorCode, StatusCode, WireVersion,
 };
 
+mod rules;
+mod scenes;
+
+pub use scenes::Scene;
+
 use super::config::{AgentDef, Contact, InboundCall, SimConfig};
 use super::{AgentSnapshot, CallSnapshot, ContactSnapshot, Counters, NodeState};
 
@@ -27,8 +32,6 @@ const SUPPORTED_SERVICES: u32 = wire::service_mask::CTI_SERVICE_CLIENT_EVENTS
     | wire::service_mask::CTI_SERVICE_CLIENT_CONTROL
     | wire::service_mask::CTI_AGENT_STATE_CONTROL_ONLY;
 
-/// The smallest IdleTimeout Unified CCX accepts (wire-session.md §4.1).
-const MIN_IDLE_TIMEOUT: u32 = 20;
 /// LineType 3: a business (ACD) call, as Unified CCX marks it.
 const LINE_TYPE_BUSINESS: u16 = 3;
 /// The first CallID the simulator hands out (close to the guide's samples).
@@ -150,6 +153,8 @@ pub(crate) struct World {
     /// No arrivals, no routing, no offers, no timers: the contact center holds still.
     pub(crate) paused: bool,
     last_idle_check: Instant,
+    /// The session rules' bookkeeping (heartbeat rule, active terminals).
+    rules: rules::Rules,
 }
 
 fn encode_frame(
@@ -276,6 +281,7 @@ impl World {
             counters: Counters::default(),
             paused: false,
             last_idle_check: now,
+            rules: rules::Rules::default(),
             cfg,
         };
         world.next_arrival = world.draw_arrival(now);
@@ -320,6 +326,7 @@ impl World {
             return;
         };
         let _ = conn.tx.send(Out::Close);
+        self.rules.forget(conn_id);
         if conn.version.is_some() {
             self.counters.sessions_ended += 1;
         }
@@ -457,6 +464,9 @@ impl World {
             self.failure_conf(conn_id, &msg, StatusCode::SessionNotOpen);
             return After::Continue;
         };
+        if self.heartbeat_rule_breaks(conn_id, ty, now) {
+            return After::Close;
+        }
         match ty {
             MessageType::HeartbeatReq => {
                 if !self.cfg.faults.ignore_heartbeats {
@@ -570,7 +580,7 @@ impl World {
             return refuse(self, StatusCode::InvalidVersion);
         }
         let idle = msg.get(fields::open_req::IDLE_TIMEOUT).unwrap_or(0);
-        if idle < MIN_IDLE_TIMEOUT {
+        if !rules::idle_timeout_ok(idle, self.cfg.heartbeat_rule.as_ref()) {
             return refuse(self, StatusCode::InvalidTimeout);
         }
         if self.conns.get(&conn_id).and_then(|c| c.version).is_some() {
@@ -617,6 +627,7 @@ impl World {
         };
         agent.conn = Some(conn_id);
         let (state, def) = (agent.state, agent.def.clone());
+        self.rules.opened(conn_id, now);
         self.counters.sessions_opened += 1;
         self.send(conn_id, MessageType::OpenConf, |e| {
             e.set(fields::open_conf::INVOKE_ID, invoke)
@@ -708,6 +719,11 @@ impl World {
 
     fn set_agent_state(&mut self, conn_id: u64, a: usize, msg: &Message<'_>, now: Instant) {
         use fields::set_agent_state_req as f;
+        if msg.get(f::AGENT_STATE) == Some(AgentState::Login)
+            && self.refuse_without_terminal(conn_id, a, msg)
+        {
+            return;
+        }
         let Some(agent) = self.agents.get(a) else {
             return;
         };
@@ -2058,6 +2074,7 @@ impl World {
             self.counters.idle_timeouts += 1;
             self.close(id);
         }
+        self.expire_heartbeats(now);
     }
 
     // ---- views for checks ------------------------------------------------------------------

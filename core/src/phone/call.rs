@@ -1,0 +1,82 @@
+//! One call the phone tracks: its CallID and the agent's connection on it, its data, and the
+//! other CallIDs it answers to.
+
+use super::{Line, DEFAULT_VAR_BYTES, MAX_ALIASES};
+use crate::wire::{CallType, LocalConnectionState};
+
+/// One call the phone tracks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Call<const VAR_BYTES: usize = DEFAULT_VAR_BYTES> {
+    /// CallID.
+    pub id: u32,
+    /// CallType.
+    pub call_type: CallType,
+    /// The agent's own connection state.
+    pub state: LocalConnectionState,
+    /// ConnectionDeviceType of the agent's connection.
+    pub device_type: u16,
+    /// ConnectionDeviceID of the agent's connection (`primary.actual` on a secondary line).
+    pub device_id: heapless::String<64>,
+    /// The agent's line the call is on.
+    pub line: Line,
+    /// ANI, if known.
+    pub ani: heapless::String<40>,
+    /// DNIS, if known.
+    pub dnis: heapless::String<32>,
+    /// CalledPartyDisposition from BEGIN_CALL (echoed in SET_CALL_DATA_REQ).
+    pub disposition: u16,
+    /// Named variables, packed as `name\0value\0` pairs.
+    pub(super) vars: heapless::Vec<u8, VAR_BYTES>,
+    /// Tracked before the session was lost and not yet confirmed by the new session.
+    pub(super) stale: bool,
+    /// The agent has answered this call's preview reservation; it is not offered again.
+    pub(super) preview_answered: bool,
+    /// The agent's own device on this call as the last event naming it said (AlertingDeviceID,
+    /// AnsweringDeviceID, ConnectionDeviceID…); empty while unknown.
+    pub(super) own_device: heapless::String<64>,
+    /// The call's destination connection is established (CALL_ESTABLISHED applied): a later
+    /// CALL_ESTABLISHED for the same CallID belongs to another call.
+    pub(super) answered: bool,
+    /// Other CallIDs under which the server reports this call: a conference's secondary and
+    /// connected-party CallIDs.
+    pub(super) aliases: heapless::Vec<u32, MAX_ALIASES>,
+}
+
+impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
+    /// The named variables as (name, value) pairs. A named array element is named
+    /// `Name[index]`.
+    pub fn vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut parts = self.vars.split(|b| *b == 0);
+        core::iter::from_fn(move || {
+            let name = parts.next()?;
+            let value = parts.next()?;
+            Some((
+                core::str::from_utf8(name).ok()?,
+                core::str::from_utf8(value).ok()?,
+            ))
+        })
+    }
+
+    /// The value of the named variable `name`.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.vars().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The other CallIDs under which the server reports this call (a conference's secondary
+    /// and connected-party CallIDs).
+    pub fn aliases(&self) -> &[u32] {
+        &self.aliases
+    }
+
+    /// Whether events for `id` are about this call (its own CallID or one of its aliases).
+    pub fn answers_to(&self, id: u32) -> bool {
+        self.id == id || self.aliases.contains(&id)
+    }
+
+    /// Whether this is an outbound preview reservation (CallType CALLTYPE_RESERVATION or
+    /// BAStatus `DO`): a call the phone never answers with ANSWER_CALL_REQ.
+    pub fn is_reservation(&self) -> bool {
+        self.call_type == CallType::Reservation || self.var("BAStatus") == Some("DO")
+    }
+}
