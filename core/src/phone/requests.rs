@@ -17,9 +17,8 @@ const SCRATCH_LEN: usize = 640;
 
 /// TerminalDeviceName (tag 303), labelled ActiveTerminal inside SET_AGENT_STATE_REQ from
 /// protocol version 18: the terminal an agent with Agent Device Selection logs in on
-/// (<https://developer.cisco.com/docs/contact-center-express/set_agent_state_req>). One
-/// constant until the protocol table names the tag.
-const ACTIVE_TERMINAL_TAG: u16 = 303;
+/// (<https://developer.cisco.com/docs/contact-center-express/set_agent_state_req>).
+const ACTIVE_TERMINAL_TAG: u16 = crate::wire::tag::TERMINAL_DEVICE_NAME;
 /// The first protocol version whose SET_AGENT_STATE_REQ carries ActiveTerminal.
 const ACTIVE_TERMINAL_SINCE: u32 = 18;
 

@@ -13,8 +13,9 @@ use rand::{Rng, SeedableRng};
 
 use ccx_cti::wire::{
     self, decode, fields, message_def, tag, AgentState, CallType, CalledPartyDisposition,
-    ConnectionDeviceType, DeviceType, Encoder, EventCause, EventReasonCode, LineType,
-    LocalConnectionState, Message, MessageType, PeripheralErrorCode, StatusCode, WireVersion,
+    ConnectionDeviceType, ControlFailureCode, DeviceType, Encoder, EventCause, EventReasonCode,
+    LineType, LocalConnectionState, Message, MessageType, PeripheralErrorCode, StatusCode,
+    WireVersion,
 };
 
 mod rules;
@@ -539,10 +540,10 @@ impl World {
     ) {
         self.counters.requests_refused += 1;
         let id = msg.invoke_id().unwrap_or(0);
-        let code = u16::try_from(status.value()).unwrap_or(u16::MAX);
+        let code = control_failure_code(status);
         self.send(conn_id, MessageType::ControlFailureConf, |e| {
             e.set(fields::control_failure_conf::INVOKE_ID, id)
-                .set(fields::control_failure_conf::FAILURE_CODE, code.into())
+                .set(fields::control_failure_conf::FAILURE_CODE, code)
                 .set(fields::control_failure_conf::PERIPHERAL_ERROR_CODE, error);
         });
     }
@@ -2173,5 +2174,17 @@ mod tests {
     fn agent_mask_bits_follow_the_state_numbers() {
         assert_eq!(agent_mask_bit(AgentState::Available), 0x8);
         assert_eq!(agent_mask_bit(AgentState::Reserved), 0x100);
+    }
+}
+
+/// CONTROL_FAILURE_CONF's FailureCode takes the Control Failure (CF) values, not the session's
+/// status codes (<https://developer.cisco.com/docs/contact-center-express/control-failure-cf-values>):
+/// the simulator decides in status codes and says the nearest CF value.
+fn control_failure_code(status: StatusCode) -> ControlFailureCode {
+    match status {
+        StatusCode::InvalidCallid => ControlFailureCode::InvalidCstaCallId,
+        StatusCode::NotCallParty => ControlFailureCode::InvalidCstaConnectionId,
+        StatusCode::RequiredDataMissing => ControlFailureCode::ValueOutOfRange,
+        _ => ControlFailureCode::GenericUnspecified,
     }
 }

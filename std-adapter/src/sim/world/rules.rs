@@ -12,9 +12,8 @@ use super::World;
 use crate::sim::config::{HeartbeatRule, HeartbeatRuleMode};
 
 /// TerminalDeviceName (tag 303), labelled ActiveTerminal inside SET_AGENT_STATE_REQ from v18
-/// (<https://developer.cisco.com/docs/contact-center-express/set_agent_state_req>). One
-/// constant until the protocol table names the tag.
-pub(crate) const ACTIVE_TERMINAL_TAG: u16 = 303;
+/// (<https://developer.cisco.com/docs/contact-center-express/set_agent_state_req>).
+pub(crate) const ACTIVE_TERMINAL_TAG: u16 = ccx_cti::wire::tag::TERMINAL_DEVICE_NAME;
 /// The first protocol version with ActiveTerminal.
 const ACTIVE_TERMINAL_SINCE: u32 = 18;
 /// The shortest slack the heartbeat rule allows (threads and sockets take time).
