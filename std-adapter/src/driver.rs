@@ -50,9 +50,36 @@ pub fn owned(command: Command<'_>) -> Result<AgentCommand, TextTooLong> {
 
 /// Read a command in the flow files' words (FORMAT.md §2: `ready`, `preview skip`,
 /// `dial 5551234`, `set-var NAME VALUE [CALLID]`…) into an owned command.
+/// An error names the command with its password masked.
 pub fn parse_command(text: &str) -> Result<AgentCommand, String> {
-    let command = Command::parse(text).map_err(|e| format!("`{}`: {e}", text.trim()))?;
-    owned(command).map_err(|e| format!("`{}`: {e}", text.trim()))
+    let shown = || {
+        if is_login(text) {
+            "login ********".to_string()
+        } else {
+            text.trim().to_string()
+        }
+    };
+    let command = Command::parse(text).map_err(|e| format!("`{}`: {e}", shown()))?;
+    owned(command).map_err(|e| format!("`{}`: {e}", shown()))
+}
+
+fn is_login(text: &str) -> bool {
+    text.split_whitespace().next() == Some("login")
+}
+
+/// Command text as it is being typed, for a prompt line: after `login`, every character but
+/// white space shows as `*`, so the password never appears on screen.
+pub fn mask_command_text(text: &str) -> String {
+    if !is_login(text) {
+        return text.to_string();
+    }
+    let start = text.len() - text.trim_start().len() + "login".len();
+    let (head, tail) = text.split_at(start);
+    let masked: String = tail
+        .chars()
+        .map(|c| if c.is_whitespace() { c } else { '*' })
+        .collect();
+    format!("{head}{masked}")
 }
 
 /// A command as text for a trace or a status line, its password masked.
