@@ -359,7 +359,6 @@ pub fn spawn(config: PhoneConfig, options: DriverOptions) -> std::io::Result<Dri
         stream: None,
         generation: 0,
         acc: Box::default(),
-        tap: Box::default(),
         input_tx: tx.clone(),
         events: ev_tx,
         view: Arc::clone(&view),
@@ -385,9 +384,8 @@ struct Driver {
     stream: Option<TcpStream>,
     /// Counts connections, so that a reader of an old one is not taken for the current one.
     generation: u64,
+    /// Frames the input; the phone gets whole frames (see `receive`).
     acc: Box<FrameAccumulator>,
-    /// A second framer over the same input, only to count and report whole received frames.
-    tap: Box<FrameAccumulator>,
     input_tx: Sender<Input>,
     events: Sender<DriverEvent>,
     view: Arc<Mutex<PhoneView>>,
@@ -461,8 +459,7 @@ impl Driver {
                 });
             }
             Input::Bytes(generation, bytes) if generation == self.generation => {
-                self.tap_frames(&bytes);
-                self.phone.handle_bytes(now, &mut self.acc, &bytes);
+                self.receive(&bytes);
             }
             Input::Closed(generation) if generation == self.generation => {
                 self.close_stream();
@@ -476,31 +473,45 @@ impl Driver {
         }
     }
 
-    fn tap_frames(&mut self, bytes: &[u8]) {
+    /// Frame the input and hand the phone one frame at a time, passing on its events after
+    /// each: the phone's event queue (16 by default) then never has to hold a whole read's
+    /// worth (a burst of state events in one TCP read used to lose all but the last 16).
+    fn receive(&mut self, bytes: &[u8]) {
         let version = self.version();
-        let mut offset = 0;
-        let mut frames = Vec::new();
-        while let Some(input) = bytes.get(offset..).filter(|b| !b.is_empty()) {
-            let rest = match self.tap.feed(input) {
+        let mut input = bytes;
+        while !input.is_empty() {
+            let left = match self.acc.feed(input) {
                 FeedResult::Consumed => break,
                 FeedResult::Frame { frame, remaining } => {
                     self.counts.received.fetch_add(1, Ordering::Relaxed);
                     if self.trace {
-                        frames.push(frame.to_vec());
+                        let _ = self.events.send(DriverEvent::Frame {
+                            at: self.start.elapsed(),
+                            direction: Direction::Received,
+                            frame: frame.to_vec(),
+                            version,
+                        });
                     }
+                    let now = Instant::from_millis(
+                        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    );
+                    self.phone.handle_frame(now, frame);
                     remaining.len()
                 }
-                FeedResult::Error { remaining, .. } => remaining.len(),
+                FeedResult::Error { .. } => {
+                    // Let the phone meet the same error through its own framing, so that it
+                    // ends the session as a framing error: a header no accumulator accepts.
+                    self.acc.reset();
+                    let now = self.now();
+                    self.phone
+                        .handle_bytes(now, &mut self.acc, &[0xFF; ccx_cti::wire::HEADER_LEN]);
+                    self.acc.reset();
+                    break;
+                }
             };
-            offset = bytes.len() - rest;
-        }
-        for frame in frames {
-            self.emit(DriverEvent::Frame {
-                at: self.elapsed(),
-                direction: Direction::Received,
-                frame,
-                version,
-            });
+            // `remaining` is always a suffix of `input`.
+            input = input.get(input.len().saturating_sub(left)..).unwrap_or(&[]);
+            self.flush();
         }
     }
 
@@ -551,7 +562,6 @@ impl Driver {
                 Ok(()) => {
                     self.stream = Some(stream);
                     self.acc.reset();
-                    self.tap.reset();
                     self.emit(DriverEvent::Transport {
                         at: self.elapsed(),
                         note: TransportNote::Connected { server },
