@@ -16,6 +16,14 @@
 //!
 //! The same code runs on an MCU (no `std`: embassy-time gets its driver from the HAL) and on a
 //! host (feature `std`: embassy-time's std driver, a TAP device under embassy-net).
+//!
+//! Servers are IPv4 literals by default; feature `ipv6` adds IPv6 literals and feature `dns`
+//! host names, resolved with embassy-net's DNS client (the stack needs a DNS server, e.g. from
+//! DHCP). Check the configuration with [`PhoneConfig::validate`] before handing it over.
+//!
+//! The driver hands the phone one received frame at a time and passes its events on after
+//! each; while the event channel is full it stops reading the socket (TCP holds the server
+//! back) rather than let the phone's own queue overflow, so a burst loses no event.
 #![no_std]
 #![forbid(unsafe_code)]
 
@@ -24,16 +32,14 @@ mod fmt;
 
 pub use ccx_cti::phone::{OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT};
 
-use core::net::Ipv4Addr;
-
-use ccx_cti::config::PhoneConfig;
+use ccx_cti::config::{Host, PhoneConfig, ServerAddr};
 use ccx_cti::phone::{self, Event, Phone, TransportAction};
-use ccx_cti::wire::{FrameAccumulator, DEFAULT_FRAME_CAPACITY};
+use ccx_cti::wire::{FeedResult, FrameAccumulator, DEFAULT_FRAME_CAPACITY, HEADER_LEN};
 use core::future::Future;
 
 use embassy_futures::select::{select, select4, Either, Either4};
 use embassy_net::tcp::TcpSocket;
-use embassy_net::Stack;
+use embassy_net::{IpAddress, Stack};
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::channel::{Receiver, Sender, TrySendError};
 use embassy_time::{with_timeout, Duration, Timer};
@@ -101,7 +107,16 @@ fn to_embassy(at: phone::Instant) -> embassy_time::Instant {
 #[allow(dead_code)] // the payloads are read by the log only
 enum ConnectFailure {
     NoSuchServer,
-    HostNotIpv4,
+    /// The host is neither an IP address nor a host name (PhoneConfig::validate says why).
+    BadHost,
+    /// An IPv6 literal without the `ipv6` feature.
+    Ipv6NotEnabled,
+    /// A host name without the `dns` feature.
+    NameNeedsDns,
+    #[cfg(feature = "dns")]
+    Dns(embassy_net::dns::Error),
+    #[cfg(feature = "dns")]
+    NameNotFound,
     Refused(embassy_net::tcp::ConnectError),
     TimedOut,
 }
@@ -200,7 +215,7 @@ pub async fn drive_until<
         accumulator,
         out,
     };
-    let output = match select(serve(loop_io, phone, commands, events), stop).await {
+    let output = match select(serve(stack, loop_io, phone, commands, events), stop).await {
         Either::First(never) => match never {},
         Either::Second(output) => output,
     };
@@ -228,6 +243,7 @@ async fn serve<
     const COMMANDS: usize,
     const EVENTS: usize,
 >(
+    stack: Stack<'_>,
     io: LoopIo<'_, '_, FRAME>,
     phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
     commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
@@ -251,7 +267,7 @@ async fn serve<
                         close(socket).await;
                         connected = false;
                     }
-                    match connect(socket, phone.config(), server).await {
+                    match connect(socket, stack, phone.config(), server).await {
                         Ok(()) => {
                             adapter_info!("connected to server {:?}", server);
                             accumulator.reset();
@@ -299,14 +315,15 @@ async fn serve<
 
         let deadline = phone.poll_timeout();
         let readable = async {
-            if !connected {
+            // While an event waits for room, read nothing: the next frame's events would
+            // pile up in the phone's queue and overflow it.
+            if !connected || unsent.is_some() {
                 return core::future::pending().await;
             }
             socket
                 .read_with(|bytes| {
-                    let len = bytes.len();
-                    phone.handle_bytes(now(), accumulator, bytes);
-                    (len, len)
+                    let used = feed_one_frame(phone, accumulator, bytes);
+                    (used, used)
                 })
                 .await
         };
@@ -339,9 +356,44 @@ async fn serve<
     }
 }
 
-/// Open the TCP connection to `config.servers[server]` within the configured connect timeout.
+/// Frame `bytes` and hand the phone at most one whole frame; returns the bytes used. The loop
+/// passes the frame's events on before the next one is read.
+fn feed_one_frame<
+    const CALLS: usize,
+    const VAR_BYTES: usize,
+    const PENDING: usize,
+    const TX: usize,
+    const QUEUED_EVENTS: usize,
+    const FRAME: usize,
+>(
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
+    accumulator: &mut FrameAccumulator<FRAME>,
+    bytes: &[u8],
+) -> usize {
+    match accumulator.feed(bytes) {
+        FeedResult::Consumed => bytes.len(),
+        FeedResult::Frame { frame, remaining } => {
+            let used = bytes.len().saturating_sub(remaining.len());
+            phone.handle_frame(now(), frame);
+            used
+        }
+        FeedResult::Error { .. } => {
+            // The stream cannot be resynchronised. Let the phone meet the error through its
+            // own framing (a header no accumulator accepts), so that it ends the session as a
+            // framing error, and drop the rest of this read as it would have.
+            accumulator.reset();
+            phone.handle_bytes(now(), accumulator, &[0xFF; HEADER_LEN]);
+            accumulator.reset();
+            bytes.len()
+        }
+    }
+}
+
+/// Open the TCP connection to `config.servers[server]` within the configured connect timeout
+/// (name resolution included).
 async fn connect(
     socket: &mut TcpSocket<'_>,
+    stack: Stack<'_>,
     config: &PhoneConfig,
     server: usize,
 ) -> Result<(), ConnectFailure> {
@@ -349,12 +401,40 @@ async fn connect(
         .servers
         .get(server)
         .ok_or(ConnectFailure::NoSuchServer)?;
-    let ip: Ipv4Addr = addr.host.parse().map_err(|_| ConnectFailure::HostNotIpv4)?;
-    let timeout = Duration::from_secs(u64::from(config.connect_timeout_secs));
-    match with_timeout(timeout, socket.connect((ip, addr.port))).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(ConnectFailure::Refused(error)),
+    // validate() refuses 0; a configuration that skipped it must not fail every connect.
+    let timeout = Duration::from_secs(u64::from(config.connect_timeout_secs.max(1)));
+    let attempt = async {
+        let ip = resolve(stack, addr).await?;
+        socket
+            .connect((ip, addr.port))
+            .await
+            .map_err(ConnectFailure::Refused)
+    };
+    match with_timeout(timeout, attempt).await {
+        Ok(result) => result,
         Err(_) => Err(ConnectFailure::TimedOut),
+    }
+}
+
+/// The address of a server's host: a literal as it is, a name through DNS.
+async fn resolve(stack: Stack<'_>, addr: &ServerAddr) -> Result<IpAddress, ConnectFailure> {
+    let _ = stack; // used by the `dns` feature only
+    match addr.host().map_err(|_| ConnectFailure::BadHost)? {
+        Host::Ipv4(ip) => Ok(IpAddress::Ipv4(ip)),
+        #[cfg(feature = "ipv6")]
+        Host::Ipv6(ip) => Ok(IpAddress::Ipv6(ip)),
+        #[cfg(not(feature = "ipv6"))]
+        Host::Ipv6(_) => Err(ConnectFailure::Ipv6NotEnabled),
+        #[cfg(feature = "dns")]
+        Host::Name(name) => stack
+            .dns_query(name, embassy_net::dns::DnsQueryType::A)
+            .await
+            .map_err(ConnectFailure::Dns)?
+            .first()
+            .copied()
+            .ok_or(ConnectFailure::NameNotFound),
+        #[cfg(not(feature = "dns"))]
+        Host::Name(_) => Err(ConnectFailure::NameNeedsDns),
     }
 }
 

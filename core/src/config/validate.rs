@@ -95,7 +95,6 @@ impl core::fmt::Display for ConfigField {
 
 /// A server's host as the phone connects to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Host<'a> {
     /// An IPv4 literal.
     Ipv4(Ipv4Addr),
@@ -103,6 +102,21 @@ pub enum Host<'a> {
     Ipv6(Ipv6Addr),
     /// A host name to resolve (RFC 1123 syntax).
     Name(&'a str),
+}
+
+#[cfg(feature = "defmt")]
+impl defmt::Format for Host<'_> {
+    fn format(&self, f: defmt::Formatter) {
+        // core::net's addresses have no defmt::Format of their own.
+        match self {
+            Self::Ipv4(ip) => {
+                let [a, b, c, d] = ip.octets();
+                defmt::write!(f, "{}.{}.{}.{}", a, b, c, d)
+            }
+            Self::Ipv6(ip) => defmt::write!(f, "{=[?]:x}", ip.segments()),
+            Self::Name(name) => defmt::write!(f, "{=str}", name),
+        }
+    }
 }
 
 /// Why a server's host is not usable.
