@@ -443,6 +443,17 @@ fn a_payload_with_the_right_crc_but_the_wrong_layout_is_refused() {
     let crc = ccx_cti::config::crc32(&blob);
     blob.extend_from_slice(&crc.to_le_bytes());
     assert_eq!(PhoneConfig::decode_blob(&blob), Err(BlobError::BadPayload));
+    // A whole configuration with a byte left over inside the checked length.
+    let mut buf = [0u8; BLOB_MAX_LEN];
+    let mut payload = postcard::to_slice(&good(), &mut buf).unwrap().to_vec();
+    payload.push(0);
+    let mut blob = b"CCXP".to_vec();
+    blob.extend_from_slice(&BLOB_FORMAT_VERSION.to_le_bytes());
+    blob.extend_from_slice(&u16::try_from(payload.len()).unwrap().to_le_bytes());
+    blob.extend_from_slice(&payload);
+    let crc = ccx_cti::config::crc32(&blob);
+    blob.extend_from_slice(&crc.to_le_bytes());
+    assert_eq!(PhoneConfig::decode_blob(&blob), Err(BlobError::BadPayload));
 }
 
 // ---- the vocabulary ----
@@ -507,4 +518,139 @@ fn a_vocabulary_refuses_what_it_cannot_hold_and_changes_nothing() {
     vocabulary.add(ReasonKind::Logout, 12, "Shift").unwrap();
     assert_eq!(vocabulary.len(), 2);
     assert_eq!(vocabulary.label(ReasonKind::NotReady, 12), Some("Lunch"));
+}
+
+// ---- the blob's payload is postcard's format ----
+
+mod payload_format {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn short() -> impl Strategy<Value = String> {
+        "[ -~é]{0,21}".prop_map(|s| s.chars().take(21).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn the_hand_written_payload_is_postcard_s(
+            hosts in proptest::collection::vec((short(), any::<u16>()), 0..=2),
+            texts in proptest::collection::vec(short(), 6),
+            bytes in any::<[u8; 3]>(),
+            words in any::<[u16; 5]>(),
+            masks in any::<[u32; 3]>(),
+            outbound in any::<bool>(),
+        ) {
+            let mut c = PhoneConfig::default();
+            c.servers.clear();
+            for (host, port) in &hosts {
+                c.servers.push(server(host, *port)).unwrap();
+            }
+            let t = |i: usize| texts[i].as_str();
+            c.agent_id = t(0).try_into().unwrap();
+            c.agent_extension = t(1).try_into().unwrap();
+            c.agent_instrument = t(2).try_into().unwrap();
+            c.agent_password = t(3).try_into().unwrap();
+            c.client_id = t(4).try_into().unwrap();
+            c.client_password = t(5).try_into().unwrap();
+            [c.protocol_version, c.v18_length_width, c.missed_heartbeats] = bytes;
+            [
+                c.heartbeat_secs,
+                c.idle_timeout_secs,
+                c.request_timeout_secs,
+                c.reconnect_secs,
+                c.connect_timeout_secs,
+            ] = words;
+            [c.services_requested, c.call_msg_mask, c.agent_state_mask] = masks;
+            c.outbound = outbound;
+
+            let blob = blob_of(&c);
+            let mut buf = [0u8; BLOB_MAX_LEN];
+            let expected = postcard::to_slice(&c, &mut buf).unwrap();
+            prop_assert_eq!(&blob[8..blob.len() - 4], &expected[..]);
+            prop_assert_eq!(PhoneConfig::decode_blob(&blob), Ok(c));
+        }
+    }
+}
+
+// ---- the host parser agrees with core::net ----
+
+mod address_parsing {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn agrees(text: &str) -> Result<(), TestCaseError> {
+        let ours = ccx_cti::config::parse_host(text);
+        match (
+            text.parse::<std::net::Ipv4Addr>(),
+            text.parse::<std::net::Ipv6Addr>(),
+        ) {
+            (Ok(v4), _) => prop_assert_eq!(ours, Ok(Host::Ipv4(v4)), "{}", text),
+            (_, Ok(v6)) => prop_assert_eq!(ours, Ok(Host::Ipv6(v6)), "{}", text),
+            _ => prop_assert!(
+                !matches!(ours, Ok(Host::Ipv4(_)) | Ok(Host::Ipv6(_))),
+                "{} read as {:?}",
+                text,
+                ours
+            ),
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn known_addresses() {
+        for text in [
+            "0.0.0.0",
+            "255.255.255.255",
+            "1.2.3.04",
+            "256.1.1.1",
+            "1.2.3",
+            "1.2.3.4.5",
+            "::",
+            "::1",
+            "1::",
+            "fe80::1:2",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7::",
+            "::2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:7:8:9",
+            "1::2::3",
+            ":::",
+            "::ffff:10.0.0.1",
+            "1:2:3:4:5:6:1.2.3.4",
+            "1:2:3:4:5:6:7:1.2.3.4",
+            "1.2.3.4::",
+            "::1.2.3.4",
+            "00000::1",
+            "0000::1",
+            "g::1",
+            "1:2:3:4:5:6:7:8::",
+            "::1:2:3:4:5:6:7:8",
+            "1:",
+            ":1",
+            "",
+        ] {
+            agrees(text).unwrap();
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn random_address_like_text(text in "[0-9a-fA-F:.]{0,40}") {
+            agrees(&text)?;
+        }
+
+        #[test]
+        fn random_ipv6_forms(groups in proptest::collection::vec(0u16..=0xFFFF, 0..=9), gap in 0usize..10, v4 in any::<Option<[u8; 4]>>()) {
+            let mut parts: Vec<String> = groups.iter().map(|g| format!("{g:x}")).collect();
+            if let Some([a, b, c, d]) = v4 {
+                parts.push(format!("{a}.{b}.{c}.{d}"));
+            }
+            let text = if gap <= parts.len() {
+                format!("{}::{}", parts[..gap].join(":"), parts[gap..].join(":"))
+            } else {
+                parts.join(":")
+            };
+            agrees(&text)?;
+        }
+    }
 }

@@ -191,17 +191,121 @@ pub fn parse_host(text: &str) -> Result<Host<'_>, HostError> {
     if text.is_empty() {
         return Err(HostError::Empty);
     }
-    if let Ok(ip) = text.parse::<Ipv4Addr>() {
+    if let Some(ip) = parse_ipv4(text) {
         return Ok(Host::Ipv4(ip));
     }
     let bare = text
         .strip_prefix('[')
         .and_then(|t| t.strip_suffix(']'))
         .unwrap_or(text);
-    if let Ok(ip) = bare.parse::<Ipv6Addr>() {
+    if let Some(ip) = parse_ipv6(bare) {
         return Ok(Host::Ipv6(ip));
     }
     check_host_name(text).map(|()| Host::Name(text))
+}
+
+// The address parsers below accept what core::net's `FromStr` accepts (a test compares them):
+// core's parser keeps a panic path the no-panic link check finds.
+
+/// `text` split at the ASCII byte `sep` (str::split keeps a slicing panic path).
+fn split(text: &str, sep: u8) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    core::iter::from_fn(move || {
+        let current = rest?;
+        match current.bytes().position(|b| b == sep) {
+            Some(at) => {
+                rest = current.get(at + 1..);
+                current.get(..at)
+            }
+            None => {
+                rest = None;
+                Some(current)
+            }
+        }
+    })
+}
+
+/// A dotted-quad IPv4 address: four decimal octets, no leading zeros.
+fn parse_ipv4(text: &str) -> Option<Ipv4Addr> {
+    let mut octets = [0u8; 4];
+    let mut parts = split(text, b'.');
+    for slot in octets.iter_mut() {
+        *slot = parse_octet(parts.next()?)?;
+    }
+    match parts.next() {
+        Some(_) => None,
+        None => Some(Ipv4Addr::from(octets)),
+    }
+}
+
+fn parse_octet(part: &str) -> Option<u8> {
+    let digits_ok = part.bytes().all(|b| b.is_ascii_digit());
+    if part.is_empty() || part.len() > 3 || !digits_ok || (part.len() > 1 && part.starts_with('0'))
+    {
+        return None;
+    }
+    let value = part.bytes().fold(0u16, |v, b| v * 10 + u16::from(b - b'0'));
+    u8::try_from(value).ok()
+}
+
+/// An IPv6 address in RFC 4291 text form: eight groups, or fewer around one `::` standing for
+/// at least one group, the last 32 bits possibly as a dotted quad.
+fn parse_ipv6(text: &str) -> Option<Ipv6Addr> {
+    let mut head = [0u16; 8];
+    let mut tail = [0u16; 8];
+    let double_colon = text.as_bytes().windows(2).position(|w| w == b"::");
+    let (_, tail_len) = match double_colon {
+        None => {
+            let n = ipv6_groups(text, &mut head)?;
+            (n == 8).then_some((n, 0))?
+        }
+        Some(at) => {
+            let before = text.get(..at)?;
+            let after = text.get(at + 2..)?;
+            // The dotted quad may only end the address.
+            let n = if before.contains('.') {
+                return None;
+            } else {
+                ipv6_groups(before, &mut head)?
+            };
+            let m = ipv6_groups(after, &mut tail)?;
+            (n + m <= 7).then_some((n, m))?
+        }
+    };
+    let mut groups = head;
+    for (i, group) in tail.iter().take(tail_len).enumerate() {
+        *groups.get_mut(8 - tail_len + i)? = *group;
+    }
+    Some(Ipv6Addr::from(groups))
+}
+
+/// Groups separated by `:` (an empty text has none); the last may be a dotted quad (two
+/// groups). Returns how many were written.
+fn ipv6_groups(text: &str, out: &mut [u16; 8]) -> Option<usize> {
+    if text.is_empty() {
+        return Some(0);
+    }
+    let mut n = 0;
+    let mut parts = split(text, b':').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() && part.contains('.') {
+            let [a, b, c, d] = parse_ipv4(part)?.octets();
+            *out.get_mut(n)? = u16::from_be_bytes([a, b]);
+            *out.get_mut(n + 1)? = u16::from_be_bytes([c, d]);
+            return Some(n + 2);
+        }
+        if part.is_empty() || part.len() > 4 {
+            return None;
+        }
+        let mut value = 0u16;
+        for b in part.bytes() {
+            let digit = char::from(b).to_digit(16)?;
+            value = (value << 4) | u16::try_from(digit).ok()?;
+        }
+        *out.get_mut(n)? = value;
+        n += 1;
+    }
+    Some(n)
 }
 
 fn check_host_name(name: &str) -> Result<(), HostError> {
@@ -218,7 +322,7 @@ fn check_host_name(name: &str) -> Result<(), HostError> {
     }
     let mut at = 0;
     let mut last_all_digits = false;
-    for label in body.split('.') {
+    for label in split(body, b'.') {
         if label.is_empty() || label.len() > HOST_LABEL_MAX {
             return Err(HostError::BadLabelLength { at });
         }
