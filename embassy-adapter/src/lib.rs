@@ -27,6 +27,9 @@
 #![no_std]
 #![forbid(unsafe_code)]
 
+#[cfg(test)]
+extern crate std;
+
 #[macro_use]
 mod fmt;
 
@@ -322,7 +325,7 @@ async fn serve<
             }
             socket
                 .read_with(|bytes| {
-                    let used = feed_one_frame(phone, accumulator, bytes);
+                    let used = feed_one_frame(phone, accumulator, bytes, now());
                     (used, used)
                 })
                 .await
@@ -369,12 +372,13 @@ fn feed_one_frame<
     phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
     accumulator: &mut FrameAccumulator<FRAME>,
     bytes: &[u8],
+    now: phone::Instant,
 ) -> usize {
     match accumulator.feed(bytes) {
         FeedResult::Consumed => bytes.len(),
         FeedResult::Frame { frame, remaining } => {
             let used = bytes.len().saturating_sub(remaining.len());
-            phone.handle_frame(now(), frame);
+            phone.handle_frame(now, frame);
             used
         }
         FeedResult::Error { .. } => {
@@ -382,7 +386,7 @@ fn feed_one_frame<
             // own framing (a header no accumulator accepts), so that it ends the session as a
             // framing error, and drop the rest of this read as it would have.
             accumulator.reset();
-            phone.handle_bytes(now(), accumulator, &[0xFF; HEADER_LEN]);
+            phone.handle_bytes(now, accumulator, &[0xFF; HEADER_LEN]);
             accumulator.reset();
             bytes.len()
         }
@@ -464,5 +468,120 @@ async fn lose_connection<
     if *connected {
         *connected = false;
         phone.disconnected(now());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use ccx_cti::phone::{Instant, SessionEndReason};
+    use ccx_cti::wire::WireVersion;
+    use ccx_cti::wire::{decode, fields, message_def, tag, AgentState, Encoder, MessageType};
+    use std::vec::Vec;
+
+    fn frame(ty: MessageType, build: impl FnOnce(&mut Encoder<'_>)) -> Vec<u8> {
+        let mut buf = std::vec![0u8; 512];
+        let mut enc = Encoder::new(&mut buf, ty, WireVersion::DEFAULT);
+        build(&mut enc);
+        let n = enc.finish().unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    fn agent_state_event(reason: u16) -> Vec<u8> {
+        let ty = MessageType::AgentStateEvent;
+        let layout = message_def(ty.id()).and_then(|d| d.layout).unwrap();
+        frame(ty, |enc| {
+            let state = if reason.is_multiple_of(2) {
+                AgentState::Available
+            } else {
+                AgentState::NotReady
+            };
+            for (label, value) in [
+                ("AgentState", u32::from(state.value())),
+                ("EventReasonCode", u32::from(reason)),
+            ] {
+                enc.set_fixed_raw(layout.fixed_named(label).unwrap().0, value);
+            }
+            enc.string(tag::AGENT_ID, "chli4020")
+                .string(tag::AGENT_EXTENSION, "4020");
+        })
+    }
+
+    /// A phone with an open session, and its accumulator.
+    fn open_phone() -> (Phone, FrameAccumulator) {
+        let config = PhoneConfig {
+            agent_id: "chli4020".try_into().unwrap(),
+            agent_extension: "4020".try_into().unwrap(),
+            ..PhoneConfig::default()
+        };
+        let mut phone: Phone = Phone::new(config);
+        let mut acc = FrameAccumulator::new();
+        let now = Instant::ZERO;
+        assert!(phone.poll_transport(now).is_some());
+        phone.connected(now);
+        let mut out = [0u8; DEFAULT_OUT];
+        let n = phone.poll_transmit(&mut out).unwrap();
+        let invoke_id = decode(&out[..n], WireVersion::DEFAULT)
+            .unwrap()
+            .invoke_id()
+            .unwrap();
+        let conf = frame(MessageType::OpenConf, |enc| {
+            enc.set(fields::open_conf::INVOKE_ID, invoke_id)
+                .set(fields::open_conf::SERVICES_GRANTED, 7);
+        });
+        assert_eq!(feed_one_frame(&mut phone, &mut acc, &conf, now), conf.len());
+        while phone.poll_event().is_some() {}
+        (phone, acc)
+    }
+
+    /// What the driver's loop does with one socket read: one frame per call, events passed
+    /// on after each.
+    fn read_all(phone: &mut Phone, acc: &mut FrameAccumulator, read: &[u8]) -> Vec<Event> {
+        let mut events = Vec::new();
+        let mut input = read;
+        while !input.is_empty() {
+            let used = feed_one_frame(phone, acc, input, Instant::ZERO);
+            assert!(used > 0 && used <= input.len());
+            input = &input[used..];
+            while let Some(event) = phone.poll_event() {
+                events.push(event);
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn a_read_of_1000_events_reaches_the_application_whole() {
+        let (mut phone, mut acc) = open_phone();
+        let burst: Vec<u8> = (1..=1000).flat_map(agent_state_event).collect();
+        // The burst in one read, then split at an odd size across reads.
+        for chunk in [burst.len(), 777] {
+            let mut reasons = Vec::new();
+            for read in burst.chunks(chunk) {
+                for event in read_all(&mut phone, &mut acc, read) {
+                    match event {
+                        Event::AgentStateChanged { reason, .. } => reasons.push(reason),
+                        Event::EventsLost { count } => panic!("{count} events lost"),
+                        _ => {}
+                    }
+                }
+            }
+            assert_eq!(reasons, (1..=1000).collect::<Vec<u16>>());
+        }
+    }
+
+    #[test]
+    fn a_frame_too_long_ends_the_session_as_a_framing_error() {
+        let (mut phone, mut acc) = open_phone();
+        let events = read_all(&mut phone, &mut acc, &[0x00, 0x10, 0x00, 0x00, 0, 0, 0, 1]);
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::SessionLost {
+                reason: SessionEndReason::FramingError,
+                ..
+            }
+        )));
     }
 }
