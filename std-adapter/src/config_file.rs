@@ -162,11 +162,9 @@ impl PhoneFile {
         Ok(toml::from_str(text)?)
     }
 
-    /// Read a TOML file.
+    /// Read a TOML file (errors name the file and line, see [`Source::phone_file`]).
     pub fn read(path: &Path) -> anyhow::Result<PhoneFile> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        PhoneFile::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        Source::read(path)?.phone_file()
     }
 
     /// Write the keys that are set into `cfg`.
@@ -351,10 +349,26 @@ impl Source {
         }
     }
 
-    /// Parse the file, naming the file and line of a bad key.
+    /// Parse the file, naming the file and line of a bad key. The TOML error's quote of the
+    /// line is left out where the line holds a password (it would show the secret).
     pub fn phone_file(&self) -> anyhow::Result<PhoneFile> {
-        PhoneFile::from_toml(&self.text)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", self.path.display()))
+        toml::from_str(&self.text).map_err(|e: toml::de::Error| {
+            let path = self.path.display();
+            let Some(span) = e.span() else {
+                return anyhow::anyhow!("{path}: {}", e.message());
+            };
+            let before = self.text.get(..span.start).unwrap_or("");
+            let line_no = before.matches('\n').count() + 1;
+            let line = self.text.lines().nth(line_no - 1).unwrap_or("");
+            if line.contains("password") {
+                anyhow::anyhow!(
+                    "{path}:{line_no}: the value is not valid here (not shown: the line holds a \
+                     password)"
+                )
+            } else {
+                anyhow::anyhow!("{path}:{line_no}: {e}")
+            }
+        })
     }
 
     /// Name the file and line in an error of [`PhoneFile::apply`].
@@ -536,6 +550,28 @@ mod tests {
         let e = check(&cfg, &origin).unwrap_err().to_string();
         assert!(
             e.contains("--connect-timeout-secs: connect_timeout_secs 0"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_toml_error_on_a_password_line_does_not_quote_it() {
+        for text in [
+            "agent_id = \"a\"\nagent_password = \"hunter2\n",
+            "agent_password = 'hunter2' 'x'\n",
+            "client_password = 1234567\n",
+        ] {
+            let e = source(text).phone_file().unwrap_err().to_string();
+            assert!(!e.contains("hunter2") && !e.contains("1234567"), "{e}");
+            assert!(e.starts_with("phone.toml:"), "{e}");
+        }
+        // Other lines keep the TOML library's quote.
+        let e = source("agent_id = 7\n")
+            .phone_file()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("phone.toml:1: ") && e.contains("agent_id = 7"),
             "{e}"
         );
     }

@@ -699,6 +699,20 @@ mod tests {
         let login = parse_command("login hunter2").unwrap();
         assert!(!command_text(&login).contains("hunter2"));
         assert!(parse_command("fly").is_err());
+        // Neither a refused login nor a driver event shows the password.
+        let long = format!("login hunter2{}", "x".repeat(300));
+        assert_eq!(
+            parse_command(&long).unwrap_err().split(':').next(),
+            Some("`login ********`")
+        );
+        let event = DriverEvent::CommandDone {
+            at: Duration::ZERO,
+            command: login.clone(),
+            result: Ok(1),
+        };
+        assert!(!format!("{event:?}").contains("hunter2"));
+        assert_eq!(mask_command_text("login hunter2"), "login *******");
+        assert_eq!(mask_command_text("dial 5551234"), "dial 5551234");
         assert!(parse_command(&format!("dial {}", "9".repeat(200))).is_err());
     }
 }
