@@ -548,7 +548,7 @@ impl Driver {
             self.phone.connect_failed(self.now());
             return;
         };
-        let addr = format!("{}:{}", target.host, target.port);
+        let addr = crate::config_file::server_text(target);
         let timeout = Duration::from_secs(u64::from(cfg.connect_timeout_secs.max(1)));
         self.emit(DriverEvent::Transport {
             at: self.elapsed(),

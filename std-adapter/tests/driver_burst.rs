@@ -174,3 +174,37 @@ fn a_burst_of_1000_events_in_one_write_reaches_the_application_whole() {
     handle.stop();
     let _ = peer.join();
 }
+
+#[test]
+fn an_ipv6_server_is_reached() {
+    let Ok(listener) = TcpListener::bind("[::1]:0") else {
+        eprintln!("SKIP: no IPv6 loopback here");
+        return;
+    };
+    let port = listener.local_addr().unwrap().port();
+    let mut config = config_for(port);
+    config.servers[0].host = "::1".try_into().unwrap();
+    config.validate().unwrap();
+    let peer = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let invoke_id = wait_for(&mut stream, MessageType::OpenReq);
+        stream.write_all(&open_conf(invoke_id)).unwrap();
+        let mut sink = [0u8; 4096];
+        while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+    });
+    let handle = spawn(config, DriverOptions::default()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut opened = false;
+    while !opened && Instant::now() < deadline {
+        opened = matches!(
+            handle.events().recv_timeout(Duration::from_millis(200)),
+            Ok(DriverEvent::Phone {
+                event: Event::SessionOpened { .. },
+                ..
+            })
+        );
+    }
+    assert!(opened, "no session over IPv6");
+    handle.stop();
+    let _ = peer.join();
+}
