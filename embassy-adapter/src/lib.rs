@@ -16,24 +16,33 @@
 //!
 //! The same code runs on an MCU (no `std`: embassy-time gets its driver from the HAL) and on a
 //! host (feature `std`: embassy-time's std driver, a TAP device under embassy-net).
+//!
+//! Servers are IPv4 literals by default; feature `ipv6` adds IPv6 literals and feature `dns`
+//! host names, resolved with embassy-net's DNS client (the stack needs a DNS server, e.g. from
+//! DHCP). Check the configuration with [`PhoneConfig::validate`] before handing it over.
+//!
+//! The driver hands the phone one received frame at a time and passes its events on after
+//! each; while the event channel is full it stops reading the socket (TCP holds the server
+//! back) rather than let the phone's own queue overflow, so a burst loses no event.
 #![no_std]
 #![forbid(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
 
 #[macro_use]
 mod fmt;
 
 pub use ccx_cti::phone::{OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT};
 
-use core::net::Ipv4Addr;
-
-use ccx_cti::config::PhoneConfig;
+use ccx_cti::config::{Host, PhoneConfig, ServerAddr};
 use ccx_cti::phone::{self, Event, Phone, TransportAction};
-use ccx_cti::wire::{FrameAccumulator, DEFAULT_FRAME_CAPACITY};
+use ccx_cti::wire::{FeedResult, FrameAccumulator, DEFAULT_FRAME_CAPACITY, HEADER_LEN};
 use core::future::Future;
 
 use embassy_futures::select::{select, select4, Either, Either4};
 use embassy_net::tcp::TcpSocket;
-use embassy_net::Stack;
+use embassy_net::{IpAddress, Stack};
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::channel::{Receiver, Sender, TrySendError};
 use embassy_time::{with_timeout, Duration, Timer};
@@ -101,7 +110,16 @@ fn to_embassy(at: phone::Instant) -> embassy_time::Instant {
 #[allow(dead_code)] // the payloads are read by the log only
 enum ConnectFailure {
     NoSuchServer,
-    HostNotIpv4,
+    /// The host is neither an IP address nor a host name (PhoneConfig::validate says why).
+    BadHost,
+    /// An IPv6 literal without the `ipv6` feature.
+    Ipv6NotEnabled,
+    /// A host name without the `dns` feature.
+    NameNeedsDns,
+    #[cfg(feature = "dns")]
+    Dns(embassy_net::dns::Error),
+    #[cfg(feature = "dns")]
+    NameNotFound,
     Refused(embassy_net::tcp::ConnectError),
     TimedOut,
 }
@@ -200,7 +218,7 @@ pub async fn drive_until<
         accumulator,
         out,
     };
-    let output = match select(serve(loop_io, phone, commands, events), stop).await {
+    let output = match select(serve(stack, loop_io, phone, commands, events), stop).await {
         Either::First(never) => match never {},
         Either::Second(output) => output,
     };
@@ -228,6 +246,7 @@ async fn serve<
     const COMMANDS: usize,
     const EVENTS: usize,
 >(
+    stack: Stack<'_>,
     io: LoopIo<'_, '_, FRAME>,
     phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
     commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
@@ -251,7 +270,7 @@ async fn serve<
                         close(socket).await;
                         connected = false;
                     }
-                    match connect(socket, phone.config(), server).await {
+                    match connect(socket, stack, phone.config(), server).await {
                         Ok(()) => {
                             adapter_info!("connected to server {:?}", server);
                             accumulator.reset();
@@ -299,14 +318,15 @@ async fn serve<
 
         let deadline = phone.poll_timeout();
         let readable = async {
-            if !connected {
+            // While an event waits for room, read nothing: the next frame's events would
+            // pile up in the phone's queue and overflow it.
+            if !connected || unsent.is_some() {
                 return core::future::pending().await;
             }
             socket
                 .read_with(|bytes| {
-                    let len = bytes.len();
-                    phone.handle_bytes(now(), accumulator, bytes);
-                    (len, len)
+                    let used = feed_one_frame(phone, accumulator, bytes, now());
+                    (used, used)
                 })
                 .await
         };
@@ -339,9 +359,45 @@ async fn serve<
     }
 }
 
-/// Open the TCP connection to `config.servers[server]` within the configured connect timeout.
+/// Frame `bytes` and hand the phone at most one whole frame; returns the bytes used. The loop
+/// passes the frame's events on before the next one is read.
+fn feed_one_frame<
+    const CALLS: usize,
+    const VAR_BYTES: usize,
+    const PENDING: usize,
+    const TX: usize,
+    const QUEUED_EVENTS: usize,
+    const FRAME: usize,
+>(
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
+    accumulator: &mut FrameAccumulator<FRAME>,
+    bytes: &[u8],
+    now: phone::Instant,
+) -> usize {
+    match accumulator.feed(bytes) {
+        FeedResult::Consumed => bytes.len(),
+        FeedResult::Frame { frame, remaining } => {
+            let used = bytes.len().saturating_sub(remaining.len());
+            phone.handle_frame(now, frame);
+            used
+        }
+        FeedResult::Error { .. } => {
+            // The stream cannot be resynchronised. Let the phone meet the error through its
+            // own framing (a header no accumulator accepts), so that it ends the session as a
+            // framing error, and drop the rest of this read as it would have.
+            accumulator.reset();
+            phone.handle_bytes(now, accumulator, &[0xFF; HEADER_LEN]);
+            accumulator.reset();
+            bytes.len()
+        }
+    }
+}
+
+/// Open the TCP connection to `config.servers[server]` within the configured connect timeout
+/// (name resolution included).
 async fn connect(
     socket: &mut TcpSocket<'_>,
+    stack: Stack<'_>,
     config: &PhoneConfig,
     server: usize,
 ) -> Result<(), ConnectFailure> {
@@ -349,12 +405,40 @@ async fn connect(
         .servers
         .get(server)
         .ok_or(ConnectFailure::NoSuchServer)?;
-    let ip: Ipv4Addr = addr.host.parse().map_err(|_| ConnectFailure::HostNotIpv4)?;
-    let timeout = Duration::from_secs(u64::from(config.connect_timeout_secs));
-    match with_timeout(timeout, socket.connect((ip, addr.port))).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => Err(ConnectFailure::Refused(error)),
+    // validate() refuses 0; a configuration that skipped it must not fail every connect.
+    let timeout = Duration::from_secs(u64::from(config.connect_timeout_secs.max(1)));
+    let attempt = async {
+        let ip = resolve(stack, addr).await?;
+        socket
+            .connect((ip, addr.port))
+            .await
+            .map_err(ConnectFailure::Refused)
+    };
+    match with_timeout(timeout, attempt).await {
+        Ok(result) => result,
         Err(_) => Err(ConnectFailure::TimedOut),
+    }
+}
+
+/// The address of a server's host: a literal as it is, a name through DNS.
+async fn resolve(stack: Stack<'_>, addr: &ServerAddr) -> Result<IpAddress, ConnectFailure> {
+    let _ = stack; // used by the `dns` feature only
+    match addr.host().map_err(|_| ConnectFailure::BadHost)? {
+        Host::Ipv4(ip) => Ok(IpAddress::Ipv4(ip)),
+        #[cfg(feature = "ipv6")]
+        Host::Ipv6(ip) => Ok(IpAddress::Ipv6(ip)),
+        #[cfg(not(feature = "ipv6"))]
+        Host::Ipv6(_) => Err(ConnectFailure::Ipv6NotEnabled),
+        #[cfg(feature = "dns")]
+        Host::Name(name) => stack
+            .dns_query(name, embassy_net::dns::DnsQueryType::A)
+            .await
+            .map_err(ConnectFailure::Dns)?
+            .first()
+            .copied()
+            .ok_or(ConnectFailure::NameNotFound),
+        #[cfg(not(feature = "dns"))]
+        Host::Name(_) => Err(ConnectFailure::NameNeedsDns),
     }
 }
 
@@ -384,5 +468,120 @@ async fn lose_connection<
     if *connected {
         *connected = false;
         phone.disconnected(now());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use ccx_cti::phone::{Instant, SessionEndReason};
+    use ccx_cti::wire::WireVersion;
+    use ccx_cti::wire::{decode, fields, message_def, tag, AgentState, Encoder, MessageType};
+    use std::vec::Vec;
+
+    fn frame(ty: MessageType, build: impl FnOnce(&mut Encoder<'_>)) -> Vec<u8> {
+        let mut buf = std::vec![0u8; 512];
+        let mut enc = Encoder::new(&mut buf, ty, WireVersion::DEFAULT);
+        build(&mut enc);
+        let n = enc.finish().unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    fn agent_state_event(reason: u16) -> Vec<u8> {
+        let ty = MessageType::AgentStateEvent;
+        let layout = message_def(ty.id()).and_then(|d| d.layout).unwrap();
+        frame(ty, |enc| {
+            let state = if reason.is_multiple_of(2) {
+                AgentState::Available
+            } else {
+                AgentState::NotReady
+            };
+            for (label, value) in [
+                ("AgentState", u32::from(state.value())),
+                ("EventReasonCode", u32::from(reason)),
+            ] {
+                enc.set_fixed_raw(layout.fixed_named(label).unwrap().0, value);
+            }
+            enc.string(tag::AGENT_ID, "chli4020")
+                .string(tag::AGENT_EXTENSION, "4020");
+        })
+    }
+
+    /// A phone with an open session, and its accumulator.
+    fn open_phone() -> (Phone, FrameAccumulator) {
+        let config = PhoneConfig {
+            agent_id: "chli4020".try_into().unwrap(),
+            agent_extension: "4020".try_into().unwrap(),
+            ..PhoneConfig::default()
+        };
+        let mut phone: Phone = Phone::new(config);
+        let mut acc = FrameAccumulator::new();
+        let now = Instant::ZERO;
+        assert!(phone.poll_transport(now).is_some());
+        phone.connected(now);
+        let mut out = [0u8; DEFAULT_OUT];
+        let n = phone.poll_transmit(&mut out).unwrap();
+        let invoke_id = decode(&out[..n], WireVersion::DEFAULT)
+            .unwrap()
+            .invoke_id()
+            .unwrap();
+        let conf = frame(MessageType::OpenConf, |enc| {
+            enc.set(fields::open_conf::INVOKE_ID, invoke_id)
+                .set(fields::open_conf::SERVICES_GRANTED, 7);
+        });
+        assert_eq!(feed_one_frame(&mut phone, &mut acc, &conf, now), conf.len());
+        while phone.poll_event().is_some() {}
+        (phone, acc)
+    }
+
+    /// What the driver's loop does with one socket read: one frame per call, events passed
+    /// on after each.
+    fn read_all(phone: &mut Phone, acc: &mut FrameAccumulator, read: &[u8]) -> Vec<Event> {
+        let mut events = Vec::new();
+        let mut input = read;
+        while !input.is_empty() {
+            let used = feed_one_frame(phone, acc, input, Instant::ZERO);
+            assert!(used > 0 && used <= input.len());
+            input = &input[used..];
+            while let Some(event) = phone.poll_event() {
+                events.push(event);
+            }
+        }
+        events
+    }
+
+    #[test]
+    fn a_read_of_1000_events_reaches_the_application_whole() {
+        let (mut phone, mut acc) = open_phone();
+        let burst: Vec<u8> = (1..=1000).flat_map(agent_state_event).collect();
+        // The burst in one read, then split at an odd size across reads.
+        for chunk in [burst.len(), 777] {
+            let mut reasons = Vec::new();
+            for read in burst.chunks(chunk) {
+                for event in read_all(&mut phone, &mut acc, read) {
+                    match event {
+                        Event::AgentStateChanged { reason, .. } => reasons.push(reason),
+                        Event::EventsLost { count } => panic!("{count} events lost"),
+                        _ => {}
+                    }
+                }
+            }
+            assert_eq!(reasons, (1..=1000).collect::<Vec<u16>>());
+        }
+    }
+
+    #[test]
+    fn a_frame_too_long_ends_the_session_as_a_framing_error() {
+        let (mut phone, mut acc) = open_phone();
+        let events = read_all(&mut phone, &mut acc, &[0x00, 0x10, 0x00, 0x00, 0, 0, 0, 1]);
+        assert!(events.iter().any(|e| matches!(
+            e,
+            Event::SessionLost {
+                reason: SessionEndReason::FramingError,
+                ..
+            }
+        )));
     }
 }

@@ -50,9 +50,36 @@ pub fn owned(command: Command<'_>) -> Result<AgentCommand, TextTooLong> {
 
 /// Read a command in the flow files' words (FORMAT.md §2: `ready`, `preview skip`,
 /// `dial 5551234`, `set-var NAME VALUE [CALLID]`…) into an owned command.
+/// An error names the command with its password masked.
 pub fn parse_command(text: &str) -> Result<AgentCommand, String> {
-    let command = Command::parse(text).map_err(|e| format!("`{}`: {e}", text.trim()))?;
-    owned(command).map_err(|e| format!("`{}`: {e}", text.trim()))
+    let shown = || {
+        if is_login(text) {
+            "login ********".to_string()
+        } else {
+            text.trim().to_string()
+        }
+    };
+    let command = Command::parse(text).map_err(|e| format!("`{}`: {e}", shown()))?;
+    owned(command).map_err(|e| format!("`{}`: {e}", shown()))
+}
+
+fn is_login(text: &str) -> bool {
+    text.split_whitespace().next() == Some("login")
+}
+
+/// Command text as it is being typed, for a prompt line: after `login`, every character but
+/// white space shows as `*`, so the password never appears on screen.
+pub fn mask_command_text(text: &str) -> String {
+    if !is_login(text) {
+        return text.to_string();
+    }
+    let start = text.len() - text.trim_start().len() + "login".len();
+    let (head, tail) = text.split_at(start);
+    let masked: String = tail
+        .chars()
+        .map(|c| if c.is_whitespace() { c } else { '*' })
+        .collect();
+    format!("{head}{masked}")
 }
 
 /// A command as text for a trace or a status line, its password masked.
@@ -332,7 +359,6 @@ pub fn spawn(config: PhoneConfig, options: DriverOptions) -> std::io::Result<Dri
         stream: None,
         generation: 0,
         acc: Box::default(),
-        tap: Box::default(),
         input_tx: tx.clone(),
         events: ev_tx,
         view: Arc::clone(&view),
@@ -358,9 +384,8 @@ struct Driver {
     stream: Option<TcpStream>,
     /// Counts connections, so that a reader of an old one is not taken for the current one.
     generation: u64,
+    /// Frames the input; the phone gets whole frames (see `receive`).
     acc: Box<FrameAccumulator>,
-    /// A second framer over the same input, only to count and report whole received frames.
-    tap: Box<FrameAccumulator>,
     input_tx: Sender<Input>,
     events: Sender<DriverEvent>,
     view: Arc<Mutex<PhoneView>>,
@@ -434,8 +459,7 @@ impl Driver {
                 });
             }
             Input::Bytes(generation, bytes) if generation == self.generation => {
-                self.tap_frames(&bytes);
-                self.phone.handle_bytes(now, &mut self.acc, &bytes);
+                self.receive(&bytes);
             }
             Input::Closed(generation) if generation == self.generation => {
                 self.close_stream();
@@ -449,31 +473,45 @@ impl Driver {
         }
     }
 
-    fn tap_frames(&mut self, bytes: &[u8]) {
+    /// Frame the input and hand the phone one frame at a time, passing on its events after
+    /// each: the phone's event queue (16 by default) then never has to hold a whole read's
+    /// worth (a burst of state events in one TCP read used to lose all but the last 16).
+    fn receive(&mut self, bytes: &[u8]) {
         let version = self.version();
-        let mut offset = 0;
-        let mut frames = Vec::new();
-        while let Some(input) = bytes.get(offset..).filter(|b| !b.is_empty()) {
-            let rest = match self.tap.feed(input) {
+        let mut input = bytes;
+        while !input.is_empty() {
+            let left = match self.acc.feed(input) {
                 FeedResult::Consumed => break,
                 FeedResult::Frame { frame, remaining } => {
                     self.counts.received.fetch_add(1, Ordering::Relaxed);
                     if self.trace {
-                        frames.push(frame.to_vec());
+                        let _ = self.events.send(DriverEvent::Frame {
+                            at: self.start.elapsed(),
+                            direction: Direction::Received,
+                            frame: frame.to_vec(),
+                            version,
+                        });
                     }
+                    let now = Instant::from_millis(
+                        u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX),
+                    );
+                    self.phone.handle_frame(now, frame);
                     remaining.len()
                 }
-                FeedResult::Error { remaining, .. } => remaining.len(),
+                FeedResult::Error { .. } => {
+                    // Let the phone meet the same error through its own framing, so that it
+                    // ends the session as a framing error: a header no accumulator accepts.
+                    self.acc.reset();
+                    let now = self.now();
+                    self.phone
+                        .handle_bytes(now, &mut self.acc, &[0xFF; ccx_cti::wire::HEADER_LEN]);
+                    self.acc.reset();
+                    break;
+                }
             };
-            offset = bytes.len() - rest;
-        }
-        for frame in frames {
-            self.emit(DriverEvent::Frame {
-                at: self.elapsed(),
-                direction: Direction::Received,
-                frame,
-                version,
-            });
+            // `remaining` is always a suffix of `input`.
+            input = input.get(input.len().saturating_sub(left)..).unwrap_or(&[]);
+            self.flush();
         }
     }
 
@@ -510,7 +548,7 @@ impl Driver {
             self.phone.connect_failed(self.now());
             return;
         };
-        let addr = format!("{}:{}", target.host, target.port);
+        let addr = crate::config_file::server_text(target);
         let timeout = Duration::from_secs(u64::from(cfg.connect_timeout_secs.max(1)));
         self.emit(DriverEvent::Transport {
             at: self.elapsed(),
@@ -524,7 +562,6 @@ impl Driver {
                 Ok(()) => {
                     self.stream = Some(stream);
                     self.acc.reset();
-                    self.tap.reset();
                     self.emit(DriverEvent::Transport {
                         at: self.elapsed(),
                         note: TransportNote::Connected { server },
@@ -662,6 +699,20 @@ mod tests {
         let login = parse_command("login hunter2").unwrap();
         assert!(!command_text(&login).contains("hunter2"));
         assert!(parse_command("fly").is_err());
+        // Neither a refused login nor a driver event shows the password.
+        let long = format!("login hunter2{}", "x".repeat(300));
+        assert_eq!(
+            parse_command(&long).unwrap_err().split(':').next(),
+            Some("`login ********`")
+        );
+        let event = DriverEvent::CommandDone {
+            at: Duration::ZERO,
+            command: login.clone(),
+            result: Ok(1),
+        };
+        assert!(!format!("{event:?}").contains("hunter2"));
+        assert_eq!(mask_command_text("login hunter2"), "login *******");
+        assert_eq!(mask_command_text("dial 5551234"), "dial 5551234");
         assert!(parse_command(&format!("dial {}", "9".repeat(200))).is_err());
     }
 }

@@ -242,6 +242,12 @@ fn phone_config(server: &str, index: usize, version: u8) -> anyhow::Result<Phone
     cfg.request_timeout_secs = 10;
     cfg.connect_timeout_secs = 5;
     cfg.outbound = true;
+    // Like every front end: a bad --server or --protocol-version is refused by field name.
+    let origin = crate::config_file::Origin {
+        otherwise: Some("ccx load".into()),
+        ..Default::default()
+    };
+    crate::config_file::check(&cfg, &origin)?;
     Ok(cfg)
 }
 

@@ -36,7 +36,8 @@ enum Cmd {
     Proxy(ccx_cti_std::wiretools::proxy::ProxyArgs),
     /// Many phones against a simulator: throughput, latency, consistency.
     Load(ccx_cti_std::load::LoadArgs),
-    /// The phone configuration as a postcard blob (what firmware stores in flash).
+    /// The phone configuration: check a file, or turn it into the blob firmware stores in
+    /// flash (magic, format version, postcard, CRC-32) and back.
     #[command(subcommand)]
     Config(ConfigCmd),
 }
@@ -131,12 +132,18 @@ struct DemoArgs {
 
 #[derive(Debug, Subcommand)]
 enum ConfigCmd {
-    /// TOML file -> postcard blob on stdout (`ccx config encode phone.toml > phone.bin`).
+    /// Check a TOML file: every bad field named with its line; exit status 2 if any.
+    Check {
+        /// The TOML file.
+        file: PathBuf,
+    },
+    /// TOML file -> blob on stdout (`ccx config encode phone.toml > phone.bin`); a file with a
+    /// bad field is refused.
     Encode {
         /// The TOML file.
         file: PathBuf,
     },
-    /// Postcard blob -> TOML on stdout; passwords masked.
+    /// Blob -> TOML on stdout; passwords masked. An old or damaged blob is refused.
     Decode {
         /// The blob.
         file: PathBuf,
@@ -191,15 +198,39 @@ fn demo_main(args: &DemoArgs) -> ExitCode {
 
 fn config_main(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
     match cmd {
+        ConfigCmd::Check { file } => {
+            let (cfg, vocabulary, warning) = config_file::load(&file)?;
+            if let Some(w) = warning {
+                eprintln!("warning: {w}");
+            }
+            println!(
+                "{}: usable ({} server(s), {} reasons)",
+                file.display(),
+                cfg.servers.len(),
+                vocabulary.len()
+            );
+        }
         ConfigCmd::Encode { file } => {
-            let cfg = config_file::PhoneFile::read(&file)?.to_config()?;
+            let (cfg, _, warning) = config_file::load(&file)?;
+            if let Some(w) = warning {
+                eprintln!("warning: {w}");
+            }
             let blob = config_file::encode_blob(&cfg)?;
             std::io::stdout().write_all(&blob)?;
         }
         ConfigCmd::Decode { file, show_secrets } => {
             let bytes =
                 std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let cfg = config_file::decode_blob(&bytes)?;
+            let cfg = config_file::decode_blob(&bytes)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            // A blob read whole may still hold values written before validation existed.
+            let origin = config_file::Origin {
+                otherwise: Some(file.display().to_string()),
+                ..config_file::Origin::default()
+            };
+            if let Err(e) = config_file::check(&cfg, &origin) {
+                eprintln!("warning: {e:#}");
+            }
             print!(
                 "{}",
                 config_file::PhoneFile::from_config(&cfg, show_secrets).to_toml()?

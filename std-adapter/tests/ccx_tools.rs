@@ -85,6 +85,77 @@ fn config_encode_then_decode_masks_the_password() {
 }
 
 #[test]
+fn config_encode_and_phone_refuse_a_bad_file_naming_field_and_line() {
+    let dir = std::env::temp_dir().join(format!("ccx-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = dir.join("phone.toml");
+    std::fs::write(
+        &toml,
+        "agent_id = \"chli4020\"\nagent_extension = \"12345678901234567890\"\nconnect_timeout_secs = 0\n",
+    )
+    .unwrap();
+    let place = toml.display().to_string();
+    for args in [
+        &["config", "encode"][..],
+        &["config", "check"][..],
+        &["phone", "--no-password-prompt", "--config"][..],
+    ] {
+        let out = ccx().args(args).arg(&toml).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?} wrote output");
+        assert!(
+            err.contains(&format!(
+                "{place}:2: agent_extension is 20 bytes long; the server takes at most 15"
+            )),
+            "{args:?}: {err}"
+        );
+        assert!(
+            err.contains(&format!("{place}:3: connect_timeout_secs 0: at least 1 s")),
+            "{args:?}: {err}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn config_decode_refuses_an_old_or_damaged_blob() {
+    let dir = std::env::temp_dir().join(format!("ccx-cli-blob-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let toml = dir.join("phone.toml");
+    std::fs::write(&toml, "agent_id = \"chli4020\"\n").unwrap();
+    let blob = ccx()
+        .args(["config", "encode"])
+        .arg(&toml)
+        .output()
+        .unwrap()
+        .stdout;
+    assert_eq!(&blob[..4], b"CCXP");
+    let mut damaged = blob.clone();
+    let last = damaged.len() - 6;
+    damaged[last] ^= 0x01;
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        ("damaged.bin", damaged, "damaged: CRC"),
+        ("short.bin", blob[..blob.len() - 1].to_vec(), "cut short"),
+        ("old.bin", vec![1, 9, 99, 0, 0], "not a configuration blob"),
+    ];
+    for (name, bytes, expected) in cases {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = ccx()
+            .args(["config", "decode"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "{name}: half-read");
+        assert!(err.contains(expected), "{name}: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn sim_prints_its_summary_on_quit() {
     let mut child = ccx()
         .args([

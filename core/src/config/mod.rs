@@ -1,7 +1,20 @@
-//! The phone's configuration: a serde type that firmware stores in flash with postcard and the
-//! std side reads from a file.
+//! The phone's configuration: a serde type that firmware stores in flash as a checked blob
+//! ([`PhoneConfig::encode_blob`]) and the std side reads from a file; [`PhoneConfig::validate`]
+//! checks it for every front end. The agent's reason labels live apart, in a [`Vocabulary`].
 
+mod blob;
 mod idle_timeout;
+mod validate;
+mod vocabulary;
+
+pub use blob::{
+    crc32, BlobError, BLOB_CRC_LEN, BLOB_FORMAT_VERSION, BLOB_HEADER_LEN, BLOB_MAGIC, BLOB_MAX_LEN,
+};
+pub use validate::{
+    parse_host, ConfigError, ConfigField, ConfigWarning, Host, HostError, HEARTBEAT_MAX_SECS,
+    HOST_LABEL_MAX, HOST_NAME_MAX, PROTOCOL_VERSION_MAX, PROTOCOL_VERSION_MIN, TIMER_MIN_SECS,
+};
+pub use vocabulary::{Reason, ReasonKind, Vocabulary, VocabularyError, DEFAULT_LABEL_BYTES};
 
 pub use idle_timeout::{
     check_idle_timeout, IdleTimeoutAdvice, IdleTimeoutError, IDLE_TIMEOUT_LIMIT_SECS,
@@ -20,7 +33,7 @@ pub type ShortText = String<64>;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ServerAddr {
-    /// Host name or IP address as text.
+    /// An IPv4 or IPv6 literal or a host name, as text; [`ServerAddr::host`] reads it.
     pub host: ShortText,
     /// TCP port.
     pub port: u16,

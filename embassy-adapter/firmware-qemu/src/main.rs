@@ -72,7 +72,14 @@ async fn main(spawner: Spawner) {
 
     let mut host = heapless::String::<16>::new();
     let _ = core::fmt::write(&mut host, format_args!("{}", board::SERVER_IP));
-    let phone = PHONE.init(Phone::new(story_config(&host, PORT)));
+    let config = story_config(&host, PORT);
+    // Like every front end, the firmware refuses a configuration validate() rejects.
+    match config.validate() {
+        Ok(None) => {}
+        Ok(Some(warning)) => info!("configuration: {:?}", warning),
+        Err(problem) => fail_with("configuration", problem),
+    }
+    let phone = PHONE.init(Phone::new(config));
     let buffers = BUFFERS.init(Buffers::new());
     let end = ccx_cti_embassy::drive_until(
         phone_stack,

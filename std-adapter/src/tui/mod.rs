@@ -19,7 +19,7 @@ use ratatui::Terminal;
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::PreviewAnswer;
 
-use crate::config_file::{parse_server, PhoneFile};
+use crate::config_file::{self, parse_server, Origin, PhoneFile, Source, StdVocabulary};
 use crate::demo::frame_text;
 use crate::driver::{self, AgentCommand, Direction, DriverEvent, DriverHandle, DriverOptions};
 use view::{status_for, Status, ViewModel};
@@ -85,21 +85,44 @@ pub struct PhoneArgs {
     pub no_password_prompt: bool,
 }
 
+/// A configuration as `ccx phone` reads it, with where each value came from.
+pub struct Loaded {
+    /// The configuration (not validated yet: see [`config_file::check`]).
+    pub config: PhoneConfig,
+    /// The file and the flags that set it, to name a bad field.
+    pub origin: Origin,
+    /// The agent's reason labels from the file.
+    pub vocabulary: Box<StdVocabulary>,
+}
+
 impl PhoneArgs {
     /// The configuration: defaults, then the file, then the flags.
     pub fn phone_config(&self) -> anyhow::Result<PhoneConfig> {
-        let mut file = match &self.config {
-            Some(path) => PhoneFile::read(path)?,
+        self.load().map(|l| l.config)
+    }
+
+    /// The configuration, where its values came from and the vocabulary.
+    pub fn load(&self) -> anyhow::Result<Loaded> {
+        let source = self.config.as_deref().map(Source::read).transpose()?;
+        let mut file = match &source {
+            Some(src) => src.phone_file()?,
             None => PhoneFile::default(),
         };
+        let mut overrides: Vec<(&'static str, String)> = Vec::new();
         if !self.servers.is_empty() {
             for s in &self.servers {
-                parse_server(s)?;
+                parse_server(s).map_err(|e| anyhow::anyhow!("--server: {e}"))?;
             }
             file.servers = Some(self.servers.clone());
+            overrides.push(("servers", "--server".into()));
         }
         macro_rules! over {
-            ($($flag:ident => $key:ident),*) => { $( if self.$flag.is_some() { file.$key = self.$flag.clone(); } )* };
+            ($($flag:ident => $key:ident),*) => { $(
+                if self.$flag.is_some() {
+                    file.$key = self.$flag.clone();
+                    overrides.push((stringify!($key), format!("--{}", stringify!($flag).replace('_', "-"))));
+                }
+            )* };
         }
         over!(
             agent_id => agent_id,
@@ -110,7 +133,41 @@ impl PhoneArgs {
             idle_timeout_secs => idle_timeout_secs,
             reconnect_secs => reconnect_secs
         );
-        file.to_config()
+        let origin = Origin {
+            file: source,
+            overrides,
+            otherwise: None,
+        };
+        let config =
+            file.to_config()
+                .map_err(|e| match e.downcast_ref::<config_file::FieldError>() {
+                    Some(f) => anyhow::anyhow!("{}: {f}", origin.of(f.field)),
+                    None => e,
+                })?;
+        let vocabulary = file.vocabulary().map_err(|e| match &origin.file {
+            Some(src) => anyhow::anyhow!("{}: {e}", src.path.display()),
+            None => e,
+        })?;
+        Ok(Loaded {
+            config,
+            origin,
+            vocabulary,
+        })
+    }
+}
+
+/// The prompt as the status line shows it: its label and the masked input.
+fn prompt_view(prompt: Option<&(Pending, String)>) -> Option<(String, String)> {
+    prompt.map(|(p, t)| (p.label().to_string(), shown_input(*p, t)))
+}
+
+/// What the status line shows of a prompt's input: a password typed after `login` (at the
+/// `:` prompt) is masked as it is typed.
+fn shown_input(pending: Pending, text: &str) -> String {
+    if pending == Pending::Line {
+        driver::mask_command_text(text)
+    } else {
+        text.to_string()
     }
 }
 
@@ -402,10 +459,7 @@ fn run_app(app: &mut App) -> anyhow::Result<()> {
         }
         let view = app.handle.view();
         app.vm.update(&view);
-        app.vm.prompt = app
-            .prompt
-            .as_ref()
-            .map(|(p, t)| (p.label().to_string(), t.clone()));
+        app.vm.prompt = prompt_view(app.prompt.as_ref());
         if let Err(e) = terminal.draw(|f| view::render(f, &app.vm)) {
             break Err(e.into());
         }
@@ -441,18 +495,28 @@ fn run_app(app: &mut App) -> anyhow::Result<()> {
 /// `ccx phone`.
 pub fn phone_main(args: &PhoneArgs) -> ExitCode {
     let result = (|| -> anyhow::Result<()> {
-        let mut cfg = args.phone_config()?;
+        let Loaded {
+            config: mut cfg,
+            mut origin,
+            vocabulary: _,
+        } = args.load()?;
+        // Refuse a bad file before asking for a password.
+        config_file::check(&cfg, &origin)?;
         if let Some(p) = password(args)? {
             cfg.agent_password.clear();
-            cfg.agent_password
-                .push_str(&p)
-                .map_err(|_| anyhow::anyhow!("the password is too long"))?;
+            cfg.agent_password.push_str(&p).map_err(|_| {
+                anyhow::anyhow!(
+                    "agent_password ({PASSWORD_ENV} or the prompt) is {} bytes long; at most {} fit",
+                    p.len(),
+                    cfg.agent_password.capacity()
+                )
+            })?;
+            origin
+                .overrides
+                .push(("agent_password", format!("{PASSWORD_ENV} or the prompt")));
         }
-        let servers: Vec<String> = cfg
-            .servers
-            .iter()
-            .map(|s| format!("{}:{}", s.host, s.port))
-            .collect();
+        let warning = config_file::check(&cfg, &origin)?;
+        let servers: Vec<String> = cfg.servers.iter().map(config_file::server_text).collect();
         let title = format!(
             "agent {} ext {} @ {}",
             cfg.agent_id,
@@ -470,6 +534,7 @@ pub fn phone_main(args: &PhoneArgs) -> ExitCode {
             handle,
             vm: ViewModel {
                 title,
+                status: warning.map(|text| Status { error: false, text }),
                 ..ViewModel::default()
             },
             prompt: None,
@@ -528,6 +593,112 @@ mod tests {
             Ok(AgentCommand::NotReady { reason: 0 })
         );
         assert!(Pending::NotReady.command("x").is_err());
+    }
+
+    fn status_row(vm: &ViewModel) -> String {
+        let backend = ratatui::backend::TestBackend::new(200, 30);
+        let mut terminal = Terminal::new(backend).unwrap();
+        terminal.draw(|f| view::render(f, vm)).unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        (0..buffer.area.height)
+            .map(|y| {
+                (0..buffer.area.width)
+                    .map(|x| buffer[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn a_password_typed_at_the_command_prompt_is_never_drawn() {
+        let typed = (Pending::Line, "login hunter2".to_string());
+        let vm = ViewModel {
+            prompt: prompt_view(Some(&typed)),
+            ..ViewModel::default()
+        };
+        let screen = status_row(&vm);
+        assert!(screen.contains("command: login *******_"), "{screen}");
+        assert!(!screen.contains("hunter2"), "{screen}");
+        // Other prompts show what is typed.
+        assert_eq!(shown_input(Pending::Dial, "5551234"), "5551234");
+        assert_eq!(
+            shown_input(Pending::Line, "  dial 5551234"),
+            "  dial 5551234"
+        );
+        assert_eq!(shown_input(Pending::Line, " login  a b"), " login  * *");
+    }
+
+    #[test]
+    fn a_refused_login_command_does_not_show_its_password() {
+        let secret = format!("pw{}", "9".repeat(200));
+        let e = Pending::Line
+            .command(&format!("login {secret}"))
+            .unwrap_err();
+        assert!(e.starts_with("`login ********`"), "{e}");
+        assert!(!e.contains("pw99"), "{e}");
+        let vm = ViewModel {
+            status: Some(Status {
+                error: true,
+                text: e,
+            }),
+            ..ViewModel::default()
+        };
+        assert!(!status_row(&vm).contains("pw99"));
+    }
+
+    #[test]
+    fn a_bad_flag_is_named_by_the_flag() {
+        let args = PhoneArgs {
+            config: None,
+            servers: vec![],
+            agent_id: None,
+            extension: Some("1234567890123456".into()),
+            instrument: None,
+            protocol_version: None,
+            heartbeat_secs: None,
+            idle_timeout_secs: None,
+            reconnect_secs: Some(0),
+            no_password_prompt: true,
+        };
+        let loaded = args.load().unwrap();
+        let e = config_file::check(&loaded.config, &loaded.origin)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--extension: agent_extension is 16 bytes long"),
+            "{e}"
+        );
+        assert!(e.contains("--reconnect-secs: reconnect_secs 0"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_file_is_refused_with_its_line() {
+        let dir = std::env::temp_dir().join(format!("ccx-phone-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("phone.toml");
+        std::fs::write(&path, "agent_id = \"a1\"\nv18_length_width = 7\n").unwrap();
+        let args = PhoneArgs {
+            config: Some(path.clone()),
+            servers: vec![],
+            agent_id: None,
+            extension: None,
+            instrument: None,
+            protocol_version: None,
+            heartbeat_secs: None,
+            idle_timeout_secs: None,
+            reconnect_secs: None,
+            no_password_prompt: true,
+        };
+        let loaded = args.load().unwrap();
+        let e = config_file::check(&loaded.config, &loaded.origin)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("{}:2: v18_length_width 7", path.display())),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

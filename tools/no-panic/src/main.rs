@@ -126,8 +126,21 @@ pub extern "C" fn _start() -> ! {
         let _ = black_box(r);
     }
 
+    // The configuration: validation, the blob both ways, the vocabulary.
+    let mut config = black_box(PhoneConfig::default());
+    if let Ok(c) = PhoneConfig::decode_blob(bytes(black_box(640))) {
+        config = c;
+    }
+    let _ = black_box(config.validate());
+    let mut blob = [0u8; ccx_cti::config::BLOB_MAX_LEN];
+    let _ = black_box(config.encode_blob(&mut blob).map(|b| b.len()));
+    let mut vocabulary: ccx_cti::config::Vocabulary<8> = ccx_cti::config::Vocabulary::new();
+    let kind = ccx_cti::config::ReasonKind::NotReady;
+    let _ = black_box(vocabulary.add(kind, black_box(12), text(black_box(40))));
+    black_box(vocabulary.label(kind, black_box(12)).map(str::len));
+
     // The phone.
-    let mut phone: Phone = Phone::new(black_box(PhoneConfig::default()));
+    let mut phone: Phone = Phone::new(config);
     let mut acc: FrameAccumulator = FrameAccumulator::new();
     let mut tx = [0u8; 1024];
     let mut now = Instant::from_millis(black_box(0));
