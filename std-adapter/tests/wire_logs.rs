@@ -78,7 +78,14 @@ fn binary_records_are_the_exact_frames_and_a_damaged_one_is_reported() {
 fn a_dumped_frame_decodes_exactly_as_the_frame_itself() {
     let text = "MsgType: BEGIN_CALL_EVENT\n  ConnectionCallID: 16800098\n  CallType: CALLTYPE_RESERVATION\n  ConnectionDeviceID: 4020\n  ANI: 5551234\n  ExpandedCallContxt:\n  BAStatus: DO\n  BACampaign: summer sale\n";
     let mut frame = Vec::new();
-    encode_text(text, WireVersion::DEFAULT, false, &mut frame).unwrap();
+    encode_text(
+        text,
+        WireVersion::DEFAULT,
+        false,
+        &mut frame,
+        &mut std::io::sink(),
+    )
+    .unwrap();
     let row = |b: &[u8], at: usize| {
         let hex: Vec<String> = b.iter().map(|x| format!("{x:02x}")).collect();
         let ascii: String = b
@@ -244,7 +251,14 @@ fn an_ascii_column_that_looks_like_hex_or_holds_blanks_is_skipped_by_its_width()
     // Body bytes whose ASCII column reads "0010: 41 42 43 44" and holds blanks.
     let text = "MsgType: SET_CALL_DATA_REQ\n  InvokeID: 7\n  ConnectionCallID: 1\n  ExpandedCallContxt:\n  x: 0010: 41 42\n";
     let mut frame = Vec::new();
-    encode_text(text, WireVersion::DEFAULT, false, &mut frame).unwrap();
+    encode_text(
+        text,
+        WireVersion::DEFAULT,
+        false,
+        &mut frame,
+        &mut std::io::sink(),
+    )
+    .unwrap();
     let row = |b: &[u8], at: usize, ascii: bool| {
         let hex: Vec<String> = b.iter().map(|x| format!("{x:02X}")).collect();
         let col: String = b
