@@ -52,6 +52,7 @@
 //! to its other CallIDs ([`Call::aliases`]). Heartbeats follow
 //! [`crate::config::HeartbeatMode`].
 
+mod backoff;
 mod call;
 mod calls;
 mod command;
@@ -62,15 +63,21 @@ mod requests;
 mod session;
 mod time;
 mod tx;
+mod view;
 
 #[cfg(test)]
 mod tests;
 
+pub use backoff::{reconnect_wait, RECONNECT_MAX_WAIT};
 pub use call::Call;
 pub use command::{
     Command, CommandParseError, CommandWith, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT,
 };
 pub use lines::Line;
+pub use view::{
+    AgentStatus, CommandKind, NoLabels, PendingStateChange, PhoneView, PreviewCard, ReasonLabels,
+    SessionStatus, ValidCommand,
+};
 pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
 pub use time::{Duration, Instant};
 
@@ -478,6 +485,8 @@ pub struct PendingRequest {
     pub request: RequestKind,
     /// When it times out ([`Event::RequestTimedOut`]).
     pub deadline: Instant,
+    /// For SET_AGENT_STATE_REQ: the state asked for (the view's pending state change).
+    pub agent_state: Option<AgentState>,
 }
 
 /// The sans-io agent phone. See the [module documentation](self).
@@ -531,6 +540,8 @@ pub struct Phone<
     events: EventQueue<EVENTS>,
     link: session::Link,
     next_invoke_id: u32,
+    /// The latest `now` the adapter gave: when calls began and went on hold.
+    clock: Instant,
 }
 
 impl<
@@ -565,6 +576,7 @@ impl<
             events: EventQueue::new(),
             link: session::Link::new(),
             next_invoke_id: 1,
+            clock: Instant::ZERO,
         }
     }
 
@@ -630,6 +642,37 @@ impl<
     /// call returns [`Event::EventsLost`].
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop()
+    }
+
+    /// Everything the phone knows, borrowed: session, agent, calls, the preview card, the
+    /// requests in flight and the commands valid now. Reason codes show without labels; see
+    /// [`Self::view_with`].
+    pub fn view(&self) -> PhoneView<'_, VAR_BYTES> {
+        self.view_with(&NoLabels)
+    }
+
+    /// [`Self::view`] with the agent's reason labelled from `labels` (the application's
+    /// [`crate::config::Vocabulary`]).
+    pub fn view_with<'p>(&'p self, labels: &'p dyn ReasonLabels) -> PhoneView<'p, VAR_BYTES> {
+        PhoneView {
+            session: SessionStatus {
+                state: self.session.state,
+                side: self.session.server,
+                version: self.session.version,
+                next_attempt: match self.session.state {
+                    SessionState::Disconnected => self.link.reconnect_at,
+                    _ => None,
+                },
+                last_end: self.link.last_end,
+                failures: self.link.failures,
+            },
+            agent: PhoneView::<VAR_BYTES>::agent_status(self.agent, &self.pending, labels),
+            calls: &self.calls,
+            preview: self.preview(),
+            pending: &self.pending,
+            pending_full: self.pending.is_full(),
+            halted: self.is_halted(),
+        }
     }
 
     /// The session.

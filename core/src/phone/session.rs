@@ -4,6 +4,7 @@
 use super::{
     Duration, Event, Instant, Phone, RequestKind, SessionEndReason, SessionState, TransportAction,
 };
+use super::backoff::reconnect_wait;
 use crate::config::{HeartbeatMode, ShortText};
 use crate::wire::{
     decode, fields, spec::Direction, tag, AgentState, Message, MessageType, StatusCode,
@@ -48,6 +49,9 @@ pub(super) enum Retry {
     Never,
     /// Try again after the delay.
     After(Duration, Side),
+    /// Try again after `reconnect_secs` the first time, longer after each failure in a row
+    /// ([`super::backoff::reconnect_wait`]).
+    Backoff(Side),
 }
 
 /// Transport and session bookkeeping that the public views do not show.
@@ -74,6 +78,10 @@ pub(super) struct Link {
     /// A new transport is up: the adapter's accumulator may still hold part of a frame of
     /// the old one, so the next `handle_bytes` starts it afresh.
     pub(super) fresh_stream: bool,
+    /// Sessions lost in a row since the last one opened (the back-off's attempt number).
+    pub(super) failures: u32,
+    /// Why the last session ended (the view's "why" of the next attempt).
+    pub(super) last_end: Option<SessionEndReason>,
 }
 
 impl Link {
@@ -92,6 +100,8 @@ impl Link {
             unanswered_heartbeats: 0,
             login_after_open: None,
             fresh_stream: false,
+            failures: 0,
+            last_end: None,
         }
     }
 }
@@ -172,7 +182,7 @@ impl<
     /// The connection attempt failed.
     pub fn connect_failed(&mut self, now: Instant) {
         if self.session.state == SessionState::Connecting {
-            let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+            let retry = Retry::Backoff(Side::Other);
             self.lose_session(now, SessionEndReason::ConnectFailed, retry, false);
         }
     }
@@ -185,7 +195,7 @@ impl<
             self.link.awaiting_disconnected = false;
             return;
         }
-        let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+        let retry = Retry::Backoff(Side::Other);
         match self.session.state {
             SessionState::Disconnected => {}
             SessionState::Connecting => {
@@ -223,8 +233,9 @@ impl<
 
     /// Time passed: fire the timers that are due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.clock = self.clock.max(now);
         self.expire_requests(now);
-        let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+        let retry = Retry::Backoff(Side::Other);
         match self.session.state {
             SessionState::Disconnected => {}
             SessionState::Connecting if now >= self.link.deadline => {
@@ -255,7 +266,7 @@ impl<
     }
 
     fn session_timers(&mut self, now: Instant) {
-        let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+        let retry = Retry::Backoff(Side::Other);
         if self.idle_deadline().is_some_and(|t| now >= t) {
             self.lose_session(now, SessionEndReason::HeartbeatTimeout, retry, true);
             return;
@@ -325,15 +336,21 @@ impl<
         self.link.heartbeat_ids.clear();
         self.link.unanswered_heartbeats = 0;
         self.announced.clear();
-        let reconnect_at = match retry {
-            Retry::Never => None,
-            Retry::After(delay, side) => {
-                if side == Side::Other {
-                    self.session.server = self.other_server();
-                }
-                Some(now + delay)
+        self.link.failures = self.link.failures.saturating_add(1);
+        self.link.last_end = Some(reason);
+        let (delay, side) = match retry {
+            Retry::Never => (None, Side::Same),
+            Retry::After(delay, side) => (Some(delay), side),
+            Retry::Backoff(side) => {
+                let base = secs(self.config.reconnect_secs);
+                let wait = reconnect_wait(base, self.link.failures, self.config.reconnect_seed);
+                (Some(wait), side)
             }
         };
+        if delay.is_some() && side == Side::Other {
+            self.session.server = self.other_server();
+        }
+        let reconnect_at = delay.map(|d| now + d);
         self.link.reconnect_at = reconnect_at;
         self.push_event(Event::SessionLost {
             reason,
@@ -347,7 +364,7 @@ impl<
     }
 
     pub(super) fn framing_error(&mut self, now: Instant) {
-        let retry = Retry::After(secs(self.config.reconnect_secs), Side::Same);
+        let retry = Retry::Backoff(Side::Same);
         self.lose_session(now, SessionEndReason::FramingError, retry, true);
     }
 
@@ -370,6 +387,7 @@ impl<
     /// One whole frame (header included) arrived from the server. Frames that arrive while
     /// no transport is up are dropped.
     pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
+        self.clock = self.clock.max(now);
         if !self.link_is_up() {
             return;
         }
@@ -456,7 +474,7 @@ impl<
             }
             _ => {}
         }
-        let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+        let retry = Retry::Backoff(Side::Other);
         if id == SystemEventID::CcxOffline {
             self.lose_session(now, SessionEndReason::ServerOffline, retry, true);
         } else if status != 0 && status != CCX_IN_SERVICE {
@@ -487,6 +505,7 @@ impl<
             return;
         }
         self.session.state = SessionState::Open;
+        self.link.failures = 0;
         self.push_event(Event::SessionOpened {
             server: self.session.server,
         });
@@ -529,7 +548,7 @@ impl<
             return;
         }
         if self.link.heartbeat_ids.iter().any(|id| *id == invoke_id) {
-            let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+            let retry = Retry::Backoff(Side::Other);
             self.lose_session(now, SessionEndReason::ServerFailure { status }, retry, true);
             return;
         }
