@@ -62,6 +62,7 @@ mod lines;
 mod requests;
 mod session;
 mod time;
+mod tap;
 mod tx;
 mod view;
 
@@ -74,6 +75,7 @@ pub use command::{
     Command, CommandParseError, CommandWith, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT,
 };
 pub use lines::Line;
+pub use tap::{FrameDirection, FrameTap, NoTap};
 pub use view::{
     AgentStatus, CommandKind, NoLabels, PendingStateChange, PhoneView, PreviewCard, ReasonLabels,
     SessionStatus, ValidCommand,
@@ -598,6 +600,17 @@ impl<
         acc: &mut FrameAccumulator<N>,
         bytes: &[u8],
     ) {
+        self.handle_bytes_tapped(now, acc, bytes, &mut NoTap);
+    }
+
+    /// [`Self::handle_bytes`], showing `tap` every whole frame before the phone handles it.
+    pub fn handle_bytes_tapped<const N: usize>(
+        &mut self,
+        now: Instant,
+        acc: &mut FrameAccumulator<N>,
+        bytes: &[u8],
+        tap: &mut dyn FrameTap,
+    ) {
         if self.link.fresh_stream && self.link_is_up() {
             acc.reset();
             self.link.fresh_stream = false;
@@ -608,6 +621,7 @@ impl<
                 crate::wire::FeedResult::Consumed => return,
                 crate::wire::FeedResult::Frame { frame, remaining } => {
                     let left = remaining.len();
+                    tap.frame(FrameDirection::Received, now, frame);
                     self.handle_frame(now, frame);
                     left
                 }
@@ -628,8 +642,22 @@ impl<
     /// A buffer of `TX` bytes ([`DEFAULT_TX_BYTES`] by default) always holds any frame. When
     /// `buf` is too small for the next frame, the frame stays queued and this returns `None`
     /// ([`Self::next_transmit_len`] tells how much room it needs).
+    #[must_use = "a frame handed out and not sent is lost"]
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
         self.tx.pop_frame(buf)
+    }
+
+    /// [`Self::poll_transmit`], showing `tap` the frame handed out, stamped `now`.
+    #[must_use = "a frame handed out and not sent is lost"]
+    pub fn poll_transmit_tapped(
+        &mut self,
+        now: Instant,
+        buf: &mut [u8],
+        tap: &mut dyn FrameTap,
+    ) -> Option<usize> {
+        let len = self.tx.pop_frame(buf)?;
+        tap.frame(FrameDirection::Sent, now, buf.get(..len).unwrap_or(&[]));
+        Some(len)
     }
 
     /// Bytes of the next frame `poll_transmit` would hand out, if any: a buffer at least this
@@ -640,6 +668,7 @@ impl<
 
     /// The next event for the UI. After events were dropped for lack of room, the first
     /// call returns [`Event::EventsLost`].
+    #[must_use = "an event taken from the queue and dropped is lost"]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop()
     }

@@ -126,7 +126,33 @@ impl<
         const EVENTS: usize,
     > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
-    /// What the adapter should do with the transport now, if anything.
+    /// What the adapter should do with the transport now, if anything, without taking it:
+    /// the same answer as [`Self::poll_transport`] would give, with no change of state.
+    #[must_use]
+    pub fn peek_transport(&self, now: Instant) -> Option<TransportAction> {
+        if self.link.disconnect_pending {
+            return Some(TransportAction::Disconnect);
+        }
+        if self.session.state != SessionState::Disconnected {
+            return None;
+        }
+        let at = self.link.reconnect_at?;
+        if now < at {
+            return None;
+        }
+        let server = if self.session.server >= self.config.servers.len() {
+            0
+        } else {
+            self.session.server
+        };
+        Some(TransportAction::Connect { server })
+    }
+
+    /// What the adapter should do with the transport now, if anything. This takes the
+    /// action: the phone counts a `Connect` as under way (state `Connecting`, connect
+    /// deadline set) and a `Disconnect` as asked for, so the adapter must carry it out.
+    /// [`Self::peek_transport`] tells without changing anything.
+    #[must_use = "the phone now waits for the connect or disconnect it asked for"]
     pub fn poll_transport(&mut self, now: Instant) -> Option<TransportAction> {
         if self.link.disconnect_pending {
             self.link.disconnect_pending = false;
@@ -219,6 +245,7 @@ impl<
     }
 
     /// When `handle_timeout` must be called next.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let session = match self.session.state {
             SessionState::Disconnected => self.link.reconnect_at,
