@@ -337,6 +337,9 @@ fn the_largest_configuration_fits_blob_max_len() {
     cfg.protocol_version = u8::MAX;
     cfg.v18_length_width = u8::MAX;
     cfg.missed_heartbeats = u8::MAX;
+    cfg.heartbeat_mode = ccx_cti::config::HeartbeatMode::WhenIdle;
+    cfg.active_terminal = text(64);
+    cfg.reconnect_seed = u32::MAX;
     let blob = blob_of(&cfg);
     assert!(blob.len() <= BLOB_MAX_LEN, "{}", blob.len());
     assert_eq!(PhoneConfig::decode_blob(&blob), Ok(cfg));
