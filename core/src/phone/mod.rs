@@ -61,6 +61,7 @@ mod events;
 mod lines;
 mod requests;
 mod session;
+mod snapshot;
 mod time;
 mod tap;
 mod tx;
@@ -75,6 +76,7 @@ pub use command::{
     Command, CommandParseError, CommandWith, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT,
 };
 pub use lines::Line;
+pub use snapshot::PhoneSnapshot;
 pub use tap::{FrameDirection, FrameTap, NoTap};
 pub use view::{
     AgentStatus, CommandKind, NoLabels, PendingStateChange, PhoneView, PreviewCard, ReasonLabels,
