@@ -269,3 +269,20 @@ fn reconnect_waits_grow_after_the_first_and_reset_when_a_session_opens() {
     let next = h.phone.view().session.next_attempt.unwrap();
     assert_eq!(next.saturating_duration_since(h.now), Duration::from_secs(4));
 }
+
+/// The README's RAM budget: the default phone within 8 KiB without its frame buffer (the
+/// adapter's `FrameAccumulator`, 12,520 bytes by default, sized apart); a snapshot of it
+/// costs about as much again. The numbers printed here are the README's.
+#[test]
+fn the_default_phone_fits_its_ram_budget() {
+    use ccx_cti::phone::{Phone, PhoneSnapshot};
+    use ccx_cti::wire::FrameAccumulator;
+    let phone = core::mem::size_of::<Phone>();
+    let small = core::mem::size_of::<Phone<1, 128, 2, 256, 4>>();
+    let snapshot = core::mem::size_of::<PhoneSnapshot>();
+    let frame = core::mem::size_of::<FrameAccumulator>();
+    println!("Phone {phone} B, Phone<1, 128, 2, 256, 4> {small} B, PhoneSnapshot {snapshot} B, FrameAccumulator {frame} B");
+    assert!(phone <= 8 * 1024, "the default phone takes {phone} bytes");
+    assert!(small <= 2560, "the smallest useful phone takes {small} bytes");
+    assert!(snapshot <= phone, "a snapshot takes {snapshot} bytes");
+}
