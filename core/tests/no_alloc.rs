@@ -17,8 +17,7 @@ use std::alloc::System;
 
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{
-    Command, Event, FrameDirection, Instant, Phone, PreviewAnswer, SessionState,
-    TransportAction,
+    Command, Event, FrameDirection, Instant, Phone, PreviewAnswer, SessionState, TransportAction,
 };
 use ccx_cti::trace::{self, TextParser};
 use ccx_cti::wire::{decode, message_def, Encoder, FrameAccumulator, MessageType, WireVersion};

@@ -369,7 +369,9 @@ fn server_close_reconnects_on_the_other_side_and_connect_failure_backs_off() {
     // The second failure in a row waits longer: up to twice reconnect_secs, less the
     // jitter of the configured seed (ccx_cti::phone::reconnect_wait).
     let wait = ccx_cti::phone::reconnect_wait(core::time::Duration::from_secs(10), 2, 0);
-    assert!(wait > core::time::Duration::from_secs(15) && wait <= core::time::Duration::from_secs(20));
+    assert!(
+        wait > core::time::Duration::from_secs(15) && wait <= core::time::Duration::from_secs(20)
+    );
     assert_eq!(
         session_lost(&h.events()),
         [(
@@ -378,7 +380,11 @@ fn server_close_reconnects_on_the_other_side_and_connect_failure_backs_off() {
         )]
     );
     h.advance_secs(10);
-    assert_eq!(h.phone.poll_transport(h.now), None, "not after reconnect_secs again");
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        None,
+        "not after reconnect_secs again"
+    );
     h.now = Instant::from_secs(13) + wait;
     assert_eq!(
         h.phone.poll_transport(h.now),

@@ -36,14 +36,12 @@ mod fmt;
 pub use ccx_cti::phone::{OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT};
 
 use ccx_cti::config::{Host, PhoneConfig, ServerAddr};
-use ccx_cti::phone::{
-    self, Event, Phone, PhoneSnapshot, PhoneView, ReasonLabels, TransportAction,
-};
+use ccx_cti::phone::{self, Event, Phone, PhoneSnapshot, PhoneView, ReasonLabels, TransportAction};
+use ccx_cti::wire::{FeedResult, FrameAccumulator, DEFAULT_FRAME_CAPACITY, HEADER_LEN};
 use core::cell::RefCell;
+use core::future::Future;
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::signal::Signal;
-use ccx_cti::wire::{FeedResult, FrameAccumulator, DEFAULT_FRAME_CAPACITY, HEADER_LEN};
-use core::future::Future;
 
 use embassy_futures::select::{select, select4, Either, Either4};
 use embassy_net::tcp::TcpSocket;

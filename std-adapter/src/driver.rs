@@ -26,8 +26,9 @@ use std::time::Duration;
 
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{
-    AgentView, Command, CommandError, Event, Instant, OwnedCommand, Phone, PhoneView as CorePhoneView,
-    ReasonLabels, SessionState, SessionView, TextTooLong, TransportAction,
+    AgentView, Command, CommandError, Event, Instant, OwnedCommand, Phone,
+    PhoneView as CorePhoneView, ReasonLabels, SessionState, SessionView, TextTooLong,
+    TransportAction,
 };
 use ccx_cti::wire::{
     AgentState, CallType, FeedResult, FrameAccumulator, LocalConnectionState, WireVersion,
@@ -413,7 +414,9 @@ type SharedPhone = Arc<Mutex<Box<Phone>>>;
 /// The phone, even after a panic elsewhere poisoned the lock (its state is still whole: the
 /// core does not panic).
 fn lock(phone: &Mutex<Box<Phone>>) -> std::sync::MutexGuard<'_, Box<Phone>> {
-    phone.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    phone
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// The driver's clock: time since it started.
@@ -576,7 +579,7 @@ impl Driver {
                         at: self.elapsed(),
                         note: TransportNote::Closed,
                     });
-                let now = self.now();
+                    let now = self.now();
                     lock(&self.phone).disconnected(now);
                 }
                 None => return,

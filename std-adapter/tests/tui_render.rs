@@ -75,7 +75,10 @@ fn model_of(state: AgentState, calls: Vec<ScriptCall>) -> ViewModel {
         });
         feed(MessageType::CallEstablishedEvent, &|e| {
             e.set(fields::call_established_event::CONNECTION_CALL_ID, c.id)
-                .set(fields::call_established_event::LOCAL_CONNECTION_STATE, c.state)
+                .set(
+                    fields::call_established_event::LOCAL_CONNECTION_STATE,
+                    c.state,
+                )
                 .string(tag::CONNECTION_DEVICE_ID, "");
         });
     }

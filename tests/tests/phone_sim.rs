@@ -537,7 +537,10 @@ fn fault_corrupt_frames_are_reported_and_skipped() {
     while Instant::now() < end {
         phone.pump();
     }
-    assert!(phone.handle.frames().1 > received, "nothing handled after the bad frame");
+    assert!(
+        phone.handle.frames().1 > received,
+        "nothing handled after the bad frame"
+    );
     assert_eq!(phone.handle.view().session.state, SessionState::Open);
     assert_eq!(phone.count(opened), 1, "reconnected: {:?}", phone.events);
     assert_eq!(

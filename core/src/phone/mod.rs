@@ -18,8 +18,9 @@
 //!     sleep until phone.poll_timeout() or input
 //! ```
 //!
-//! Capacities are const generics; running out of one is an [`Event`], never a panic and never
-//! a silent drop.
+//! Capacities are const generics (`Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>`, defaults
+//! in the `DEFAULT_*` constants; the README gives the RAM each costs); running out of one is
+//! an [`Event`], never a panic and never a silent drop.
 //!
 //! # Session life
 //!
@@ -41,6 +42,18 @@
 //! | E_CTI_NEW_SESSION_OPENED, CLOSE_CONF | none until [`Phone::reconnect`] or `Command::Login` |
 //!
 //! "Other side" alternates between `config.servers[0]` and `[1]` when two are configured.
+//! "After `reconnect_secs`" is the first retry; each further failure in a row waits longer
+//! ([`reconnect_wait`]: doubling up to [`RECONNECT_MAX_WAIT`], shortened by a jitter from
+//! `config.reconnect_seed`) until a session opens again.
+//!
+//! # Reading the phone
+//!
+//! [`Phone::view`] (or [`Phone::view_with`] and the application's vocabulary) is everything
+//! the phone knows, borrowed: the session and its next attempt, the agent and a change in
+//! flight, every call, the preview contact as a card, the requests in flight and the commands
+//! valid now with the call each would act on. [`PhoneSnapshot`] is an owned copy for another
+//! task. [`Phone::handle_bytes_tapped`] and [`Phone::poll_transmit_tapped`] show a
+//! [`FrameTap`] every frame both ways.
 //!
 //! # Calls on a real server
 //!
@@ -62,8 +75,8 @@ mod lines;
 mod requests;
 mod session;
 mod snapshot;
-mod time;
 mod tap;
+mod time;
 mod tx;
 mod view;
 
@@ -76,14 +89,14 @@ pub use command::{
     Command, CommandParseError, CommandWith, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT,
 };
 pub use lines::Line;
+pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
 pub use snapshot::PhoneSnapshot;
 pub use tap::{FrameDirection, FrameTap, NoTap};
+pub use time::{Duration, Instant};
 pub use view::{
     AgentStatus, CommandKind, NoLabels, PendingStateChange, PhoneView, PreviewCard, ReasonLabels,
     SessionStatus, ValidCommand,
 };
-pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
-pub use time::{Duration, Instant};
 
 use crate::config::PhoneConfig;
 use crate::wire::{AgentState, DecodeError, FrameAccumulator, LocalConnectionState};
@@ -673,37 +686,6 @@ impl<
     #[must_use = "an event taken from the queue and dropped is lost"]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop()
-    }
-
-    /// Everything the phone knows, borrowed: session, agent, calls, the preview card, the
-    /// requests in flight and the commands valid now. Reason codes show without labels; see
-    /// [`Self::view_with`].
-    pub fn view(&self) -> PhoneView<'_, VAR_BYTES> {
-        self.view_with(&NoLabels)
-    }
-
-    /// [`Self::view`] with the agent's reason labelled from `labels` (the application's
-    /// [`crate::config::Vocabulary`]).
-    pub fn view_with<'p>(&'p self, labels: &'p dyn ReasonLabels) -> PhoneView<'p, VAR_BYTES> {
-        PhoneView {
-            session: SessionStatus {
-                state: self.session.state,
-                side: self.session.server,
-                version: self.session.version,
-                next_attempt: match self.session.state {
-                    SessionState::Disconnected => self.link.reconnect_at,
-                    _ => None,
-                },
-                last_end: self.link.last_end,
-                failures: self.link.failures,
-            },
-            agent: PhoneView::<VAR_BYTES>::agent_status(self.agent, &self.pending, labels),
-            calls: &self.calls,
-            preview: self.preview(),
-            pending: &self.pending,
-            pending_full: self.pending.is_full(),
-            halted: self.is_halted(),
-        }
     }
 
     /// The session.

@@ -117,7 +117,10 @@ async fn main(spawner: Spawner) {
     }
     let previews = SCREEN_PREVIEWS.lock(Cell::get);
     if previews < 2 {
-        fail_with("the screen showed fewer preview cards than offered", previews);
+        fail_with(
+            "the screen showed fewer preview cards than offered",
+            previews,
+        );
     }
     info!(
         "PASS: agent {:?}, {=usize} calls, preview pending: {=bool}, session {:?}",

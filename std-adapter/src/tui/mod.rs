@@ -643,11 +643,14 @@ mod tests {
                 .set(fields::open_conf::SERVICES_GRANTED, 7);
         });
         frame(MessageType::AgentStateEvent, &|e| {
-            e.set(fields::agent_state_event::AGENT_STATE, ccx_cti::wire::AgentState::NotReady)
-                .set(
-                    fields::agent_state_event::EVENT_REASON_CODE,
-                    ccx_cti::wire::EventReasonCode::from_value(12),
-                );
+            e.set(
+                fields::agent_state_event::AGENT_STATE,
+                ccx_cti::wire::AgentState::NotReady,
+            )
+            .set(
+                fields::agent_state_event::EVENT_REASON_CODE,
+                ccx_cti::wire::EventReasonCode::from_value(12),
+            );
         });
         frame(MessageType::BeginCallEvent, &|e| {
             e.set(fields::begin_call_event::CONNECTION_CALL_ID, 9)

@@ -381,7 +381,13 @@ fn render_left(frame: &mut Frame<'_>, vm: &ViewModel, area: Rect) {
             Span::raw(format!("{} {}", c.call_type, c.party)),
             Span::styled(
                 match c.held_secs {
-                    Some(h) => format!("  {}:{:02}, held {}:{:02}", c.secs / 60, c.secs % 60, h / 60, h % 60),
+                    Some(h) => format!(
+                        "  {}:{:02}, held {}:{:02}",
+                        c.secs / 60,
+                        c.secs % 60,
+                        h / 60,
+                        h % 60
+                    ),
                     None => format!("  {}:{:02}", c.secs / 60, c.secs % 60),
                 },
                 Style::default().fg(Color::DarkGray),

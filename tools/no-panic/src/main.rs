@@ -143,7 +143,9 @@ pub extern "C" fn _start() -> ! {
     struct Tap(usize);
     impl ccx_cti::phone::FrameTap for Tap {
         fn frame(&mut self, d: ccx_cti::phone::FrameDirection, at: Instant, f: &[u8]) {
-            self.0 = black_box(self.0 ^ f.len() ^ usize::from(d == ccx_cti::phone::FrameDirection::Sent));
+            self.0 = black_box(
+                self.0 ^ f.len() ^ usize::from(d == ccx_cti::phone::FrameDirection::Sent),
+            );
             black_box(at);
         }
     }
@@ -196,7 +198,10 @@ pub extern "C" fn _start() -> ! {
         black_box((phone.preview().is_some(), phone.calls().count()));
         for view in [phone.view_with(&vocabulary), snapshot.view()] {
             black_box((view.session, view.agent.reason_label.map(str::len)));
-            black_box(view.preview().map(|card| (card.name.map(str::len), card.number)));
+            black_box(
+                view.preview()
+                    .map(|card| (card.name.map(str::len), card.number)),
+            );
             for valid in view.valid_commands() {
                 black_box(valid);
             }
