@@ -242,6 +242,9 @@ impl fmt::Display for Event {
             Event::ServerReportedFailure { status } => {
                 write!(f, "the server reported failure: status {}", Status(status))
             }
+            Event::CommandRefused { command, why } => {
+                write!(f, "command {} refused: {why}", command.name())
+            }
             Event::TransmitQueueFull { request } => {
                 write!(f, "transmit queue full: {request} not sent")
             }

@@ -460,6 +460,16 @@ pub enum Event {
         /// Status code.
         status: u32,
     },
+    /// The phone refused a command before sending anything ([`Phone::command`] returned the
+    /// same error): a command is answered either by this event or, once its request is
+    /// settled, by exactly one of [`Event::RequestSucceeded`], [`Event::RequestFailed`],
+    /// [`Event::RequestTimedOut`] or [`Event::RequestAborted`] for its InvokeID.
+    CommandRefused {
+        /// What the agent asked for.
+        command: CommandKind,
+        /// Why it was refused, as a screen can show it (`Display`).
+        why: CommandError,
+    },
     /// An internal request (heartbeat, resynchronisation) did not fit the transmit queue or
     /// the pending table and was not sent.
     TransmitQueueFull {

@@ -162,6 +162,30 @@ impl CommandKind {
         CommandKind::Close,
     ];
 
+    /// The command's name as flow files and the terminal phone write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CommandKind::Login => "login",
+            CommandKind::Logout => "logout",
+            CommandKind::Ready => "ready",
+            CommandKind::NotReady => "not-ready",
+            CommandKind::WorkReady => "work-ready",
+            CommandKind::WorkNotReady => "work-not-ready",
+            CommandKind::Answer => "answer",
+            CommandKind::Release => "release",
+            CommandKind::Hold => "hold",
+            CommandKind::Retrieve => "retrieve",
+            CommandKind::Dtmf => "dtmf",
+            CommandKind::Dial => "dial",
+            CommandKind::Consult => "consult",
+            CommandKind::Transfer => "transfer",
+            CommandKind::Conference => "conference",
+            CommandKind::Preview => "preview",
+            CommandKind::SetCallData => "call data",
+            CommandKind::Close => "close",
+        }
+    }
+
     /// The kind of a command.
     pub fn of(command: &super::Command<'_>) -> CommandKind {
         use super::Command as C;

@@ -11,7 +11,7 @@ use ccx_cti::phone::{Event, RequestKind, SessionState};
 use ccx_cti::wire::spec::EnumDef;
 use ccx_cti::wire::{AgentState, CallType, LocalConnectionState, PeripheralErrorCode, StatusCode};
 
-use ccx_cti::phone::{CommandKind, Instant, PhoneView};
+use ccx_cti::phone::{Instant, PhoneView};
 
 /// The name an enumeration gives `value`, or the number.
 pub fn enum_name(def: &EnumDef, value: u32) -> String {
@@ -164,35 +164,11 @@ impl ViewModel {
         self.valid = view
             .valid_commands()
             .map(|v| match v.call {
-                Some(call) => format!("{} {call}", command_name(v.kind)),
-                None => command_name(v.kind).to_string(),
+                Some(call) => format!("{} {call}", v.kind.name()),
+                None => v.kind.name().to_string(),
             })
             .collect::<Vec<_>>()
             .join(", ");
-    }
-}
-
-/// A command kind as the key help names it.
-pub fn command_name(kind: CommandKind) -> &'static str {
-    match kind {
-        CommandKind::Login => "login",
-        CommandKind::Logout => "logout",
-        CommandKind::Ready => "ready",
-        CommandKind::NotReady => "not-ready",
-        CommandKind::WorkReady => "work-ready",
-        CommandKind::WorkNotReady => "work",
-        CommandKind::Answer => "answer",
-        CommandKind::Release => "release",
-        CommandKind::Hold => "hold",
-        CommandKind::Retrieve => "retrieve",
-        CommandKind::Dtmf => "dtmf",
-        CommandKind::Dial => "dial",
-        CommandKind::Consult => "consult",
-        CommandKind::Transfer => "transfer",
-        CommandKind::Conference => "conference",
-        CommandKind::Preview => "preview",
-        CommandKind::SetCallData => "call data",
-        CommandKind::Close => "close",
     }
 }
 
