@@ -388,3 +388,24 @@ fn per_capacity_costs_are_as_the_readme_says() {
     assert!(size_of::<PendingRequest>() <= 24);
     assert!(size_of::<Event>() <= 48);
 }
+
+/// A transmit buffer shorter than the next frame used to stall the queue without a word.
+#[test]
+fn a_transmit_buffer_too_small_is_reported_once_and_the_frame_kept() {
+    let mut h = Harness::new(config());
+    h.connect();
+    let needed = h.phone.next_transmit_len().unwrap();
+    let mut small = [0u8; 16];
+    assert_eq!(h.phone.poll_transmit(&mut small), None);
+    assert_eq!(h.phone.poll_transmit(&mut small), None);
+    assert_eq!(
+        h.events(),
+        [ccx_cti::phone::Event::TransmitBufferTooSmall {
+            needed,
+            capacity: 16
+        }],
+        "reported once per frame"
+    );
+    let mut big = [0u8; 1024];
+    assert_eq!(h.phone.poll_transmit(&mut big), Some(needed));
+}

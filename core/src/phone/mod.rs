@@ -470,6 +470,14 @@ pub enum Event {
         /// Why it was refused, as a screen can show it (`Display`).
         why: CommandError,
     },
+    /// `poll_transmit` was given a buffer shorter than the next frame: the frame stays queued
+    /// (and everything behind it) until a buffer of `needed` bytes comes.
+    TransmitBufferTooSmall {
+        /// Bytes of the next frame.
+        needed: usize,
+        /// Bytes of the buffer given.
+        capacity: usize,
+    },
     /// An internal request (heartbeat, resynchronisation) did not fit the transmit queue or
     /// the pending table and was not sent.
     TransmitQueueFull {
@@ -569,6 +577,8 @@ pub struct Phone<
     next_invoke_id: u32,
     /// The latest `now` the adapter gave: when calls began and went on hold.
     clock: Instant,
+    /// [`Event::TransmitBufferTooSmall`] was reported for the frame at the queue's front.
+    tx_too_small_reported: bool,
 }
 
 impl<
@@ -604,6 +614,7 @@ impl<
             link: session::Link::new(),
             next_invoke_id: 1,
             clock: Instant::ZERO,
+            tx_too_small_reported: false,
         }
     }
 
@@ -667,9 +678,24 @@ impl<
     /// A buffer of `TX` bytes ([`DEFAULT_TX_BYTES`] by default) always holds any frame. When
     /// `buf` is too small for the next frame, the frame stays queued and this returns `None`
     /// ([`Self::next_transmit_len`] tells how much room it needs).
+    ///
+    /// A buffer too small for the next frame would stall the queue for good, so the phone
+    /// says so once per frame ([`Event::TransmitBufferTooSmall`]).
     #[must_use = "a frame handed out and not sent is lost"]
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
-        self.tx.pop_frame(buf)
+        let popped = self.tx.pop_frame(buf);
+        match (popped, self.tx.front_len()) {
+            (None, Some(needed)) if !self.tx_too_small_reported => {
+                self.tx_too_small_reported = true;
+                self.push_event(Event::TransmitBufferTooSmall {
+                    needed,
+                    capacity: buf.len(),
+                });
+            }
+            (Some(_), _) => self.tx_too_small_reported = false,
+            _ => {}
+        }
+        popped
     }
 
     /// [`Self::poll_transmit`], showing `tap` the frame handed out, stamped `now`.
@@ -680,7 +706,7 @@ impl<
         buf: &mut [u8],
         tap: &mut dyn FrameTap,
     ) -> Option<usize> {
-        let len = self.tx.pop_frame(buf)?;
+        let len = self.poll_transmit(buf)?;
         tap.frame(FrameDirection::Sent, now, buf.get(..len).unwrap_or(&[]));
         Some(len)
     }
