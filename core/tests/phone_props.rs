@@ -10,7 +10,8 @@
 mod phone_support;
 
 use ccx_cti::phone::{
-    Command, Instant, Phone, PreviewAnswer, RequestKind, SessionState, TransportAction,
+    Command, CommandKind, Event, Instant, Phone, PreviewAnswer, RequestKind, SessionState,
+    TransportAction,
 };
 use ccx_cti::wire::{decode, tag, FrameAccumulator, MessageType, WireVersion};
 use phone_support::{config, frame, snapshot_conf};
@@ -321,7 +322,15 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
     let mut buf = vec![0u8; T];
     let mut open_invoke = 0;
     let mut reached_open = false;
+    // What the event stream has said about the calls: records per CallID, and the
+    // reservation offered and not ended.
+    let mut announced: std::collections::HashMap<u32, i64> = std::collections::HashMap::new();
+    let mut offered: Option<u32> = None;
+    // Commands: InvokeIDs handed out, and how many outcomes each got.
+    let mut issued: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    let mut outcomes: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
     for step in steps {
+        let mut refused: Option<(CommandKind, ccx_cti::phone::CommandError)> = None;
         match step {
             Step::AnswerOpen(state) => {
                 let conf = Server::OpenConf {
@@ -355,7 +364,15 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
             }
             Step::Garbage(bytes) => phone.handle_bytes(now, &mut acc, bytes),
             Step::Button(b, call) => {
-                let _ = phone.command(now, button(*b, *call));
+                let command = button(*b, *call);
+                let kind = CommandKind::of(&command);
+                match phone.command(now, command) {
+                    Err(why) => refused = Some((kind, why)),
+                    Ok(id) if !matches!(kind, CommandKind::Close | CommandKind::Login) => {
+                        issued.insert(id);
+                    }
+                    Ok(_) => {}
+                }
             }
             Step::Advance(ms) => {
                 now = Instant::from_millis(now.as_millis() + ms);
@@ -385,26 +402,90 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
                 }
             }
         }
-        // Every event prints.
+        // Every event prints, and the calls and the preview the view shows are those the
+        // events announced and did not remove. After a loss (EventsLost) the stream cannot
+        // say, so the model starts again from the view.
+        let mut lost = false;
         while let Some(event) = phone.poll_event() {
             assert!(!event.to_string().is_empty());
+            match event {
+                Event::CallAdded { call } => *announced.entry(call).or_default() += 1,
+                Event::CallRemoved { call } | Event::CallLost { call } => {
+                    *announced.entry(call).or_default() -= 1
+                }
+                Event::CallRekeyed { old, new } => {
+                    let moved = announced.remove(&old).unwrap_or(0);
+                    *announced.entry(new).or_default() += moved;
+                    if offered == Some(old) {
+                        offered = Some(new);
+                    }
+                }
+                Event::PreviewOffered { call } => offered = Some(call),
+                Event::PreviewEnded { call } if offered == Some(call) => offered = None,
+                Event::EventsLost { .. } => lost = true,
+                Event::CommandRefused { command, why } => {
+                    assert_eq!(
+                        refused.take(),
+                        Some((command, why)),
+                        "a refusal reported twice"
+                    );
+                }
+                Event::RequestSucceeded { invoke_id, .. }
+                | Event::RequestFailed { invoke_id, .. }
+                | Event::RequestTimedOut { invoke_id, .. }
+                | Event::RequestAborted { invoke_id, .. }
+                    if issued.contains(&invoke_id) =>
+                {
+                    let n = outcomes.entry(invoke_id).or_default();
+                    *n += 1;
+                    assert_eq!(*n, 1, "command {invoke_id} answered twice");
+                }
+                _ => {}
+            }
+        }
+        // A refused command was reported (unless the report itself was lost).
+        assert!(
+            lost || refused.is_none(),
+            "{refused:?} refused without an event"
+        );
+        let view = phone.view();
+        let mut in_view: std::collections::HashMap<u32, i64> = std::collections::HashMap::new();
+        for call in view.calls() {
+            *in_view.entry(call.id).or_default() += 1;
+        }
+        if lost {
+            announced = in_view.clone();
+            offered = view.preview().map(|card| card.call);
+        }
+        announced.retain(|_, n| *n != 0);
+        assert_eq!(
+            in_view, announced,
+            "the view's calls (left) are not those the events announced and did not remove"
+        );
+        assert_eq!(
+            view.preview().map(|card| card.call),
+            offered,
+            "the view's preview is not the one offered and not ended"
+        );
+        if let Some(preview) = view.preview_call() {
+            assert!(preview.is_reservation());
+        }
+        // Every command the view calls valid names a call the view shows (or none).
+        for valid in view.valid_commands() {
+            if let Some(id) = valid.call {
+                assert!(view.calls().iter().any(|c| c.id == id), "{valid:?}");
+            }
         }
         // The limits and the consistency of what the phone shows.
         // Calls may share a CallID, each on its own line of the agent
         // (https://developer.cisco.com/docs/contact-center-express/call_established_event):
         // a call is its CallID and its line.
         let ids: Vec<(u32, Option<String>)> = phone.calls().map(call_key).collect();
-        assert!(ids.len() <= C);
         let mut unique = ids.clone();
         unique.sort_unstable();
         unique.dedup();
         assert_eq!(unique.len(), ids.len(), "a call is tracked twice: {ids:?}");
-        if let Some(preview) = phone.preview() {
-            assert!(preview.is_reservation());
-            assert!(phone.call(preview.id).is_some());
-        }
         let pending: Vec<_> = phone.pending_requests().copied().collect();
-        assert!(pending.len() <= P);
         for p in &pending {
             assert!(p.deadline > now, "{p:?} is past its deadline at {now:?}");
             assert!(p.deadline <= now + core::time::Duration::from_secs(10));

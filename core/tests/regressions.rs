@@ -9,7 +9,9 @@
 )]
 
 use ccx_cti::trace;
-use ccx_cti::wire::{decode, Encoder, FeedResult, FrameAccumulator, MessageType, WireVersion};
+use ccx_cti::wire::{
+    decode, EncodeError, Encoder, FeedResult, FrameAccumulator, MessageType, WireVersion,
+};
 
 /// What feeding `stream` in chunks of `chunk` bytes gives: frames, then the first error.
 fn frame_in_chunks<const N: usize>(stream: &[u8], chunk: usize) -> (Vec<Vec<u8>>, Option<String>) {
@@ -85,12 +87,16 @@ fn a_nul_inside_a_named_variable_is_refused_by_the_encoder() {
     let mut buf = [0u8; 256];
     let mut enc = Encoder::new(&mut buf, MessageType::SetCallDataReq, WireVersion::DEFAULT);
     enc.named_var("user\0x", "1");
-    match enc.finish() {
-        Err(_) => {}
-        Ok(n) => {
-            decode(&buf[..n], WireVersion::DEFAULT).unwrap();
-        }
-    }
+    assert!(
+        matches!(enc.finish(), Err(EncodeError::NulInText { tag: 82 })),
+        "a NUL in a NamedVariable's name must be refused"
+    );
+    let mut enc = Encoder::new(&mut buf, MessageType::SetCallDataReq, WireVersion::DEFAULT);
+    enc.named_var("user.x", "1\0x");
+    assert!(
+        matches!(enc.finish(), Err(EncodeError::NulInText { tag: 82 })),
+        "a NUL in a NamedVariable's value must be refused"
+    );
 }
 
 /// no-panic link check (tools/no-panic): `{:pad$}` with a run-time width panics in
@@ -193,11 +199,22 @@ fn named_data_past_2000_bytes_is_refused_by_the_encoder() {
         enc.named_var(&format!("user.var{i}"), &value);
     }
     match enc.finish() {
-        Err(_) => {}
-        Ok(n) => {
-            decode(&buf[..n], WireVersion::DEFAULT).unwrap();
-        }
+        Err(EncodeError::TooMuchNamedData { total }) => assert!(total > 2000, "{total}"),
+        other => panic!("2,200 bytes of named data must be refused, got {other:?}"),
     }
+    // Just under the limit is written and decodes.
+    let mut enc = Encoder::new(&mut buf, MessageType::SetCallDataReq, WireVersion::DEFAULT);
+    for i in 0..9 {
+        enc.named_var(&format!("user.var{i}"), &value);
+    }
+    let n = enc.finish().unwrap();
+    assert_eq!(
+        decode(&buf[..n], WireVersion::DEFAULT)
+            .unwrap()
+            .named_vars()
+            .count(),
+        9
+    );
 }
 
 /// fuzz `trace_parse`: a string field sent as a lone NUL and the same field sent with no byte

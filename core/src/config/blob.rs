@@ -21,14 +21,14 @@ use super::{HeartbeatMode, PhoneConfig};
 pub const BLOB_MAGIC: [u8; 4] = *b"CCXP";
 /// The blob format this code writes and reads. A change to [`PhoneConfig`]'s fields is a new
 /// format version: postcard has no field names, so an old payload would be misread.
-pub const BLOB_FORMAT_VERSION: u16 = 1;
+pub const BLOB_FORMAT_VERSION: u16 = 2;
 /// Bytes before the payload.
 pub const BLOB_HEADER_LEN: usize = 8;
 /// Bytes after the payload.
 pub const BLOB_CRC_LEN: usize = 4;
 /// The largest blob of a [`PhoneConfig`] (every text full, every number at its largest): a
 /// buffer this long always holds one. A test checks it.
-pub const BLOB_MAX_LEN: usize = 640;
+pub const BLOB_MAX_LEN: usize = 720;
 
 /// Why a blob could not be written or read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -285,6 +285,7 @@ impl Out<'_> {
             agent_state_mask,
             outbound,
             active_terminal,
+            reconnect_seed,
         } = c;
         self.varint(u32::try_from(servers.len()).ok()?)?;
         for server in servers {
@@ -304,7 +305,7 @@ impl Out<'_> {
         self.byte(*protocol_version)?;
         self.byte(*v18_length_width)?;
         self.varint(u32::from(*heartbeat_secs))?;
-        // A unit variant is its index.
+        // An enum is its variant's index.
         self.varint(match heartbeat_mode {
             HeartbeatMode::Always => 0,
             HeartbeatMode::WhenIdle => 1,
@@ -318,7 +319,8 @@ impl Out<'_> {
             self.varint(*mask)?;
         }
         self.byte(u8::from(*outbound))?;
-        self.text(active_terminal)
+        self.text(active_terminal)?;
+        self.varint(*reconnect_seed)
     }
 }
 

@@ -111,6 +111,11 @@ pub struct PhoneConfig {
     /// (<https://developer.cisco.com/docs/contact-center-express/set_agent_state_req>).
     /// Empty: not sent.
     pub active_terminal: ShortText,
+    /// Seed of the jitter that shortens reconnect waits after the first (the core has no
+    /// random source): give each phone its own (a serial number, a MAC address) so that a
+    /// fleet that lost its server does not come back in step. 0 is a valid seed.
+    #[serde(default)]
+    pub reconnect_seed: u32,
 }
 
 impl core::fmt::Debug for PhoneConfig {
@@ -180,6 +185,7 @@ impl Default for PhoneConfig {
             agent_state_mask: 0x0000_01FF,
             outbound: true,
             active_terminal: ShortText::new(),
+            reconnect_seed: 0,
         }
     }
 }

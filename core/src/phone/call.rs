@@ -1,8 +1,22 @@
 //! One call the phone tracks: its CallID and the agent's connection on it, its data, and the
 //! other CallIDs it answers to.
 
-use super::{Line, DEFAULT_VAR_BYTES, MAX_ALIASES};
+use super::{Instant, Line, DEFAULT_VAR_BYTES, MAX_ALIASES};
 use crate::wire::{CallType, LocalConnectionState};
+
+/// The labels CallVar1 to CallVar10 are stored under.
+pub(super) const CALL_VAR_NAMES: [&str; 10] = [
+    "CallVar1",
+    "CallVar2",
+    "CallVar3",
+    "CallVar4",
+    "CallVar5",
+    "CallVar6",
+    "CallVar7",
+    "CallVar8",
+    "CallVar9",
+    "CallVar10",
+];
 
 /// One call the phone tracks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +38,16 @@ pub struct Call<const VAR_BYTES: usize = DEFAULT_VAR_BYTES> {
     pub ani: heapless::String<40>,
     /// DNIS, if known.
     pub dnis: heapless::String<32>,
+    /// DialedNumber, if known.
+    pub dialed_number: heapless::String<40>,
+    /// CallWrapupData, if known.
+    pub wrap_up: heapless::String<40>,
     /// CalledPartyDisposition from BEGIN_CALL (echoed in SET_CALL_DATA_REQ).
     pub disposition: u16,
+    /// When the phone began tracking the call.
+    pub since: Instant,
+    /// When the agent's connection went on hold, while it is held.
+    pub held_since: Option<Instant>,
     /// Named variables, packed as `name\0value\0` pairs.
     pub(super) vars: heapless::Vec<u8, VAR_BYTES>,
     /// Tracked before the session was lost and not yet confirmed by the new session.
@@ -56,6 +78,18 @@ impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
                 core::str::from_utf8(value).ok()?,
             ))
         })
+    }
+
+    /// CallVar1 to CallVar10 (`n` = 1..=10): kept in the call's variable storage under their
+    /// labels, so that they cost RAM only when the server fills them.
+    pub fn call_var(&self, n: u8) -> Option<&str> {
+        let name = CALL_VAR_NAMES.get(usize::from(n).checked_sub(1)?)?;
+        self.var(name)
+    }
+
+    /// The ECC (named) variables alone, without CallVar1-10.
+    pub fn ecc_vars(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.vars().filter(|(n, _)| !CALL_VAR_NAMES.contains(n))
     }
 
     /// The value of the named variable `name`.

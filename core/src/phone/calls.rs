@@ -3,7 +3,8 @@
 
 use core::fmt::Write as _;
 
-use super::{Call, Event, Phone};
+use super::call::CALL_VAR_NAMES;
+use super::{Call, Event, Instant, Phone};
 use crate::wire::{
     fields, tag, CallType, ConnectionDeviceType, Fixed, LocalConnectionState, Message, MessageType,
 };
@@ -129,7 +130,11 @@ impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
             line: super::Line::Primary,
             ani: heapless::String::new(),
             dnis: heapless::String::new(),
+            dialed_number: heapless::String::new(),
+            wrap_up: heapless::String::new(),
             disposition: 0,
+            since: Instant::ZERO,
+            held_since: None,
             vars: heapless::Vec::new(),
             stale: false,
             preview_answered: false,
@@ -298,8 +303,9 @@ impl<
         self.config.agent_extension.is_empty() && self.config.instrument().is_empty()
     }
 
-    fn add_call(&mut self, call: Call<VAR_BYTES>) -> Option<usize> {
+    fn add_call(&mut self, mut call: Call<VAR_BYTES>) -> Option<usize> {
         let id = call.id;
+        call.since = self.clock;
         if self.calls.push(call).is_err() {
             self.push_event(Event::CallTableFull { call: id });
             return None;
@@ -314,6 +320,10 @@ impl<
         };
         call.answered |= matches!(state, Lcs::Connect | Lcs::Hold);
         if call.state != state {
+            call.held_since = match state {
+                Lcs::Hold => Some(self.clock),
+                _ => None,
+            };
             call.state = state;
             let id = call.id;
             self.push_event(Event::CallStateChanged { call: id, state });
@@ -418,7 +428,21 @@ impl<
             set_text(&mut call.dnis, dnis);
             changed = true;
         }
+        if let Some(dialed) = msg.string(tag::DIALED_NUMBER) {
+            set_text(&mut call.dialed_number, dialed);
+            changed = true;
+        }
+        if let Some(wrap_up) = msg.string(tag::CALL_WRAPUP_DATA) {
+            set_text(&mut call.wrap_up, wrap_up);
+            changed = true;
+        }
         let mut full = false;
+        for (name, tag) in CALL_VAR_NAMES.iter().zip(tag::CALL_VAR1..=tag::CALL_VAR10) {
+            if let Some(value) = msg.string(tag) {
+                changed = true;
+                full |= !call.set_var(name, value);
+            }
+        }
         for var in msg.named_vars() {
             changed = true;
             let stored = match var.index {

@@ -126,7 +126,20 @@ impl<
     /// stopped by itself (session replaced or closed) reconnects and logs in once the
     /// session is open. `Command::Close` while no session is open stops reconnecting and
     /// returns 0.
+    ///
+    /// A refusal is also reported as [`Event::CommandRefused`], so that an application that
+    /// only reads events learns of it.
     pub fn command(&mut self, now: Instant, command: Command<'_>) -> Result<u32, CommandError> {
+        self.clock = self.clock.max(now);
+        let kind = super::CommandKind::of(&command);
+        let result = self.run_command(now, command);
+        if let Err(why) = result {
+            self.push_event(Event::CommandRefused { command: kind, why });
+        }
+        result
+    }
+
+    fn run_command(&mut self, now: Instant, command: Command<'_>) -> Result<u32, CommandError> {
         match command {
             Command::Close => return self.close(now),
             Command::Login { password } if self.is_halted() => {
@@ -155,15 +168,7 @@ impl<
                 self.connection_request(now, &ANSWER, call, |_| {})
             }
             Command::Release { call } => {
-                let call = self.pick_call(
-                    call,
-                    &[
-                        LocalConnectionState::Connect,
-                        LocalConnectionState::Initiate,
-                        LocalConnectionState::Hold,
-                        LocalConnectionState::Alerting,
-                    ],
-                )?;
+                let call = self.pick_call(call, super::view::RELEASABLE)?;
                 self.connection_request(now, &RELEASE, call, |_| {})
             }
             Command::Hold { call } => {
@@ -348,7 +353,7 @@ impl<
     ) -> Result<u32, CommandError> {
         use fields::set_agent_state_req as f;
         let login = state == AgentState::Login;
-        self.send_request_as(now, invoke_id, RequestKind::SetAgentState, |p, enc| {
+        let sent = self.send_request_as(now, invoke_id, RequestKind::SetAgentState, |p, enc| {
             let c = &p.config;
             enc.set(f::AGENT_STATE, state)
                 .set(f::EVENT_REASON_CODE, EventReasonCode::from_value(reason))
@@ -369,55 +374,25 @@ impl<
             if login && v18 && !c.active_terminal.is_empty() {
                 enc.string(ACTIVE_TERMINAL_TAG, &c.active_terminal);
             }
-        })
+        })?;
+        if let Some(p) = self.pending.iter_mut().find(|p| p.invoke_id == sent) {
+            p.agent_state = Some(state);
+        }
+        Ok(sent)
     }
 
-    /// The call a command acts on, as an index into the table: the given CallID (of the
-    /// calls sharing it, the first whose own connection is in one of `states`), or the first
-    /// call (reservations left out) whose own connection is in the first state of `states`
-    /// that has one.
+    /// The call a command acts on, as an index into the table (see [`super::view`]).
     fn pick_call(
         &self,
         given: Option<u32>,
         states: &[LocalConnectionState],
     ) -> Result<usize, CommandError> {
-        match given {
-            Some(id) => {
-                let with_id = || self.calls.iter().enumerate().filter(|(_, c)| c.id == id);
-                let (index, call) = states
-                    .iter()
-                    .find_map(|state| with_id().find(|(_, c)| c.state == *state))
-                    .or_else(|| with_id().next())
-                    .ok_or(CommandError::NoSuchCall)?;
-                if call.is_reservation() {
-                    // A reservation has no real phone call; only SET_CALL_DATA_REQ answers it.
-                    return Err(CommandError::InvalidState);
-                }
-                Ok(index)
-            }
-            None => states
-                .iter()
-                .find_map(|state| {
-                    self.calls
-                        .iter()
-                        .position(|c| c.state == *state && !c.is_reservation())
-                })
-                .ok_or(CommandError::NoSuchCall),
-        }
+        super::view::pick_index(&self.calls, given, states)
     }
 
     /// The outbound customer call (BAStatus `CO`), else the connected call.
     fn customer_call(&self) -> Result<u32, CommandError> {
-        self.calls
-            .iter()
-            .find(|c| c.var("BAStatus") == Some("CO"))
-            .or_else(|| {
-                self.calls
-                    .iter()
-                    .find(|c| c.state == LocalConnectionState::Connect)
-            })
-            .map(|c| c.id)
-            .ok_or(CommandError::NoSuchCall)
+        super::view::customer_call(&self.calls).map(|c| c.id)
     }
 
     fn connection_request(
@@ -549,6 +524,7 @@ impl<
                 invoke_id,
                 request: kind,
                 deadline,
+                agent_state: None,
             })
             .map_err(|_| CommandError::TooManyPending)?;
         Ok(invoke_id)

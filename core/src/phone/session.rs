@@ -1,6 +1,7 @@
 //! The session: connect, OPEN_REQ / OPEN_CONF, heartbeats, idle detection, close, failures
 //! and side A/B failover with back-off (wire-session.md §4.12).
 
+use super::backoff::reconnect_wait;
 use super::{
     Duration, Event, Instant, Phone, RequestKind, SessionEndReason, SessionState, TransportAction,
 };
@@ -48,6 +49,9 @@ pub(super) enum Retry {
     Never,
     /// Try again after the delay.
     After(Duration, Side),
+    /// Try again after `reconnect_secs` the first time, longer after each failure in a row
+    /// ([`super::backoff::reconnect_wait`]).
+    Backoff(Side),
 }
 
 /// Transport and session bookkeeping that the public views do not show.
@@ -74,6 +78,10 @@ pub(super) struct Link {
     /// A new transport is up: the adapter's accumulator may still hold part of a frame of
     /// the old one, so the next `handle_bytes` starts it afresh.
     pub(super) fresh_stream: bool,
+    /// Sessions lost in a row since the last one opened (the back-off's attempt number).
+    pub(super) failures: u32,
+    /// Why the last session ended (the view's "why" of the next attempt).
+    pub(super) last_end: Option<SessionEndReason>,
 }
 
 impl Link {
@@ -92,6 +100,8 @@ impl Link {
             unanswered_heartbeats: 0,
             login_after_open: None,
             fresh_stream: false,
+            failures: 0,
+            last_end: None,
         }
     }
 }
@@ -116,7 +126,33 @@ impl<
         const EVENTS: usize,
     > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
-    /// What the adapter should do with the transport now, if anything.
+    /// What the adapter should do with the transport now, if anything, without taking it:
+    /// the same answer as [`Self::poll_transport`] would give, with no change of state.
+    #[must_use]
+    pub fn peek_transport(&self, now: Instant) -> Option<TransportAction> {
+        if self.link.disconnect_pending {
+            return Some(TransportAction::Disconnect);
+        }
+        if self.session.state != SessionState::Disconnected {
+            return None;
+        }
+        let at = self.link.reconnect_at?;
+        if now < at {
+            return None;
+        }
+        let server = if self.session.server >= self.config.servers.len() {
+            0
+        } else {
+            self.session.server
+        };
+        Some(TransportAction::Connect { server })
+    }
+
+    /// What the adapter should do with the transport now, if anything. This takes the
+    /// action: the phone counts a `Connect` as under way (state `Connecting`, connect
+    /// deadline set) and a `Disconnect` as asked for, so the adapter must carry it out.
+    /// [`Self::peek_transport`] tells without changing anything.
+    #[must_use = "the phone now waits for the connect or disconnect it asked for"]
     pub fn poll_transport(&mut self, now: Instant) -> Option<TransportAction> {
         if self.link.disconnect_pending {
             self.link.disconnect_pending = false;
@@ -172,7 +208,7 @@ impl<
     /// The connection attempt failed.
     pub fn connect_failed(&mut self, now: Instant) {
         if self.session.state == SessionState::Connecting {
-            let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+            let retry = Retry::Backoff(Side::Other);
             self.lose_session(now, SessionEndReason::ConnectFailed, retry, false);
         }
     }
@@ -185,7 +221,7 @@ impl<
             self.link.awaiting_disconnected = false;
             return;
         }
-        let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+        let retry = Retry::Backoff(Side::Other);
         match self.session.state {
             SessionState::Disconnected => {}
             SessionState::Connecting => {
@@ -209,6 +245,7 @@ impl<
     }
 
     /// When `handle_timeout` must be called next.
+    #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         let session = match self.session.state {
             SessionState::Disconnected => self.link.reconnect_at,
@@ -223,8 +260,9 @@ impl<
 
     /// Time passed: fire the timers that are due.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.clock = self.clock.max(now);
         self.expire_requests(now);
-        let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+        let retry = Retry::Backoff(Side::Other);
         match self.session.state {
             SessionState::Disconnected => {}
             SessionState::Connecting if now >= self.link.deadline => {
@@ -255,7 +293,7 @@ impl<
     }
 
     fn session_timers(&mut self, now: Instant) {
-        let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+        let retry = Retry::Backoff(Side::Other);
         if self.idle_deadline().is_some_and(|t| now >= t) {
             self.lose_session(now, SessionEndReason::HeartbeatTimeout, retry, true);
             return;
@@ -325,15 +363,21 @@ impl<
         self.link.heartbeat_ids.clear();
         self.link.unanswered_heartbeats = 0;
         self.announced.clear();
-        let reconnect_at = match retry {
-            Retry::Never => None,
-            Retry::After(delay, side) => {
-                if side == Side::Other {
-                    self.session.server = self.other_server();
-                }
-                Some(now + delay)
+        self.link.failures = self.link.failures.saturating_add(1);
+        self.link.last_end = Some(reason);
+        let (delay, side) = match retry {
+            Retry::Never => (None, Side::Same),
+            Retry::After(delay, side) => (Some(delay), side),
+            Retry::Backoff(side) => {
+                let base = secs(self.config.reconnect_secs);
+                let wait = reconnect_wait(base, self.link.failures, self.config.reconnect_seed);
+                (Some(wait), side)
             }
         };
+        if delay.is_some() && side == Side::Other {
+            self.session.server = self.other_server();
+        }
+        let reconnect_at = delay.map(|d| now + d);
         self.link.reconnect_at = reconnect_at;
         self.push_event(Event::SessionLost {
             reason,
@@ -347,7 +391,7 @@ impl<
     }
 
     pub(super) fn framing_error(&mut self, now: Instant) {
-        let retry = Retry::After(secs(self.config.reconnect_secs), Side::Same);
+        let retry = Retry::Backoff(Side::Same);
         self.lose_session(now, SessionEndReason::FramingError, retry, true);
     }
 
@@ -370,6 +414,7 @@ impl<
     /// One whole frame (header included) arrived from the server. Frames that arrive while
     /// no transport is up are dropped.
     pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
+        self.clock = self.clock.max(now);
         if !self.link_is_up() {
             return;
         }
@@ -456,7 +501,7 @@ impl<
             }
             _ => {}
         }
-        let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+        let retry = Retry::Backoff(Side::Other);
         if id == SystemEventID::CcxOffline {
             self.lose_session(now, SessionEndReason::ServerOffline, retry, true);
         } else if status != 0 && status != CCX_IN_SERVICE {
@@ -487,6 +532,7 @@ impl<
             return;
         }
         self.session.state = SessionState::Open;
+        self.link.failures = 0;
         self.push_event(Event::SessionOpened {
             server: self.session.server,
         });
@@ -529,7 +575,7 @@ impl<
             return;
         }
         if self.link.heartbeat_ids.iter().any(|id| *id == invoke_id) {
-            let retry = Retry::After(secs(self.config.reconnect_secs), Side::Other);
+            let retry = Retry::Backoff(Side::Other);
             self.lose_session(now, SessionEndReason::ServerFailure { status }, retry, true);
             return;
         }
