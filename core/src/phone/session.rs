@@ -409,9 +409,7 @@ impl<
                     return;
                 }
                 let is_confirmation = msg.invoke_id().is_some()
-                    && msg
-                        .def()
-                        .is_some_and(|d| d.direction == Direction::ToClient);
+                    && msg.direction() == Some(Direction::ToClient);
                 if is_confirmation {
                     self.on_confirmation(now, &msg);
                 } else {

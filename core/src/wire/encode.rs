@@ -1,8 +1,11 @@
 //! Encoding: write a message into a caller's buffer.
 
 use super::decode::{MAX_NAMED_DATA, MAX_VARIABLE_NAME, MAX_VARIABLE_VALUE};
-use super::spec::{self, FixedType, Layout, MessageDef, TagType};
-use super::{read_uint, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN};
+use super::generated::MAX_COUNTS;
+use super::spec::{self, FixedDef, FixedType, LayoutPlan};
+use super::{
+    tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, MESSAGES, PLANS,
+};
 
 /// Why a message could not be encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,28 +62,26 @@ impl core::fmt::Display for EncodeError {
                 write!(f, "buffer too small: {needed} bytes needed")
             }
             EncodeError::ValueTooLong { tag, length, max } => {
-                let name = spec::tag_def(tag).map(|t| t.name).unwrap_or("field");
+                let name = spec::tag_name(tag).unwrap_or("field");
                 write!(
                     f,
                     "{name} ({tag}): value takes {length} bytes, at most {max} allowed"
                 )
             }
             EncodeError::NotInMessage { message } => {
-                let name = spec::message_def(message)
-                    .map(|m| m.name)
-                    .unwrap_or("this message");
-                write!(
-                    f,
-                    "field is not part of {name} (under this protocol version)"
-                )
+                f.write_str("field is not part of ")?;
+                match spec::message_name(message) {
+                    Some(name) => f.write_str(name)?,
+                    None if cfg!(feature = "names") => f.write_str("this message")?,
+                    None => write!(f, "message {message}")?,
+                }
+                f.write_str(" (under this protocol version)")
             }
             EncodeError::NotNumeric { tag } => {
                 write!(f, "field {tag} takes a number of its own size")
             }
             EncodeError::NulInText { tag } => {
-                let name = spec::tag_def(tag)
-                    .map(|t| t.name)
-                    .unwrap_or("named variable");
+                let name = spec::tag_name(tag).unwrap_or("named variable");
                 write!(f, "{name}: a name or value holds a NUL byte")
             }
             EncodeError::TooMuchNamedData { total } => write!(
@@ -98,10 +99,11 @@ impl core::error::Error for EncodeError {}
 
 /// Writes one message into a caller's buffer.
 ///
-/// `new` writes the header and the fixed part with its defaults (the reserved constants, 0
-/// elsewhere); `set` changes fixed fields, the floating writers append fields in call order, and
-/// `finish` writes the length, fills in counts the caller did not set, and returns the frame's
-/// size. Errors are kept and reported by `finish`, so a builder chain needs no `?` per call.
+/// `new` writes the header and copies the message's fixed-part template (the reserved
+/// constants, 0 elsewhere); `set` changes fixed fields, the floating writers append fields in
+/// call order and count them, and `finish` writes the length and the counts the caller did not
+/// set, and returns the frame's size. Errors are kept and reported by `finish`, so a builder
+/// chain needs no `?` per call.
 ///
 /// ```
 /// use ccx_cti::wire::{fields::heartbeat_req, Encoder, MessageType, WireVersion};
@@ -114,14 +116,17 @@ impl core::error::Error for EncodeError {}
 #[derive(Debug)]
 pub struct Encoder<'b> {
     buf: &'b mut [u8],
-    ty: MessageType,
-    layout: Option<&'static Layout>,
+    type_id: u32,
+    /// Position in the message tables, if the type is known.
+    index: Option<usize>,
+    plan: Option<&'static LayoutPlan>,
     version: WireVersion,
     /// Bytes the frame takes so far (may exceed `buf`).
     len: usize,
-    fixed_len: usize,
-    /// Fixed-field indexes the caller set (bit i = field i), so `finish` fills only the rest.
-    set_mask: u64,
+    /// Counts of the plan the caller set (bit i = count i), so `finish` fills only the rest.
+    explicit: u32,
+    /// Fields written so far of each counted tag of the plan.
+    counts: [u32; MAX_COUNTS],
     /// Bytes of the named variables and arrays written so far (tag and length included).
     named_total: usize,
     error: Option<EncodeError>,
@@ -130,43 +135,40 @@ pub struct Encoder<'b> {
 impl<'b> Encoder<'b> {
     /// Start a message of type `ty` under `version`.
     pub fn new(buf: &'b mut [u8], ty: MessageType, version: WireVersion) -> Self {
-        let def: Option<&'static MessageDef> = spec::message_def(ty.id());
-        let layout = def.and_then(|d| d.layout);
-        let fixed_len = layout
-            .map(|l| l.fixed_size_for(version.number()))
-            .unwrap_or(0);
-        let mut enc = Encoder {
-            buf,
-            ty,
-            layout,
-            version,
-            len: HEADER_LEN + fixed_len,
-            fixed_len,
-            set_mask: 0,
-            named_total: 0,
-            error: None,
-        };
-        if enc.buf.len() >= enc.len {
-            if let Some(head) = enc.buf.get_mut(..enc.len) {
-                head.fill(0);
-            }
-            write_uint(enc.buf, 4, 4, ty.id());
-            if let Some(layout) = layout {
-                for f in layout
-                    .fixed
-                    .iter()
-                    .filter(|f| f.present_in(version.number()))
-                {
-                    enc.write_fixed(usize::from(f.offset), f.ty, f.default_value());
+        let type_id = ty.id();
+        let index = spec::message_index(type_id);
+        let plan = index.and_then(|i| PLANS.get(i)).and_then(|p| p.layout);
+        let fixed_len = plan.map_or(0, |p| p.fixed_size_for(version.number()));
+        let len = HEADER_LEN + fixed_len;
+        if let Some((header, rest)) = buf.split_first_chunk_mut::<HEADER_LEN>() {
+            if rest.len() >= fixed_len {
+                let t = type_id.to_be_bytes();
+                *header = [0, 0, 0, 0, t[0], t[1], t[2], t[3]];
+                // An older version's fixed part is a prefix of the template (generate.py
+                // checks it).
+                let template = plan.and_then(|p| p.defaults.get(..fixed_len));
+                if let (Some(dst), Some(src)) = (rest.get_mut(..fixed_len), template) {
+                    dst.copy_from_slice(src);
                 }
             }
         }
-        enc
+        Encoder {
+            buf,
+            type_id,
+            index,
+            plan,
+            version,
+            len,
+            explicit: 0,
+            counts: [0; MAX_COUNTS],
+            named_total: 0,
+            error: None,
+        }
     }
 
     /// The message type being written.
     pub fn message_type(&self) -> MessageType {
-        self.ty
+        MessageType::from_id(self.type_id)
     }
 
     /// The protocol version being written.
@@ -189,6 +191,30 @@ impl<'b> Encoder<'b> {
         self.len <= self.buf.len()
     }
 
+    fn not_in_message(&mut self) {
+        self.fail(EncodeError::NotInMessage {
+            message: self.type_id,
+        });
+    }
+
+    /// The fixed field at `index` of the layout (the full table: only the by-index setters
+    /// that trace text uses read it).
+    fn fixed_def(&self, index: usize) -> Option<&'static FixedDef> {
+        let layout = MESSAGES.get(self.index?)?.layout?;
+        layout.fixed.get(index)
+    }
+
+    /// Remember that the caller set the fixed field at body offset `offset`, if it is a count.
+    fn note_set(&mut self, offset: usize) {
+        if let Some(plan) = self.plan {
+            for (i, c) in plan.counts.iter().enumerate() {
+                if usize::from(c.offset) == offset {
+                    self.explicit |= 1u32.checked_shl(u32::try_from(i).unwrap_or(32)).unwrap_or(0);
+                }
+            }
+        }
+    }
+
     fn write_fixed(&mut self, offset: usize, ty: FixedType, raw: u32) {
         let at = HEADER_LEN + offset;
         match ty {
@@ -205,21 +231,11 @@ impl<'b> Encoder<'b> {
 
     /// Set a fixed field through its typed handle (see [`super::fields`]).
     pub fn set<T: FixedValue>(&mut self, field: Fixed<T>, value: T) -> &mut Self {
-        if field.message() != self.ty.id() || field.since_version() > self.version.number() {
-            self.fail(EncodeError::NotInMessage {
-                message: self.ty.id(),
-            });
+        if field.message() != self.type_id || field.since_version() > self.version.number() {
+            self.not_in_message();
             return self;
         }
-        if let Some(index) = self.layout.and_then(|l| {
-            l.fixed
-                .iter()
-                .position(|f| usize::from(f.offset) == field.offset())
-        }) {
-            self.set_mask |= 1u64
-                .checked_shl(u32::try_from(index).unwrap_or(64))
-                .unwrap_or(0);
-        }
+        self.note_set(field.offset());
         if self.fits() {
             self.write_fixed(field.offset(), T::TYPE, value.to_raw());
         }
@@ -228,19 +244,14 @@ impl<'b> Encoder<'b> {
 
     /// Set the fixed field at `index` of the layout to `raw` (the trace parser's way in).
     pub fn set_fixed_raw(&mut self, index: usize, raw: u32) -> &mut Self {
-        let def = self.layout.and_then(|l| l.fixed.get(index));
-        match def {
+        match self.fixed_def(index) {
             Some(def) if def.present_in(self.version.number()) => {
-                self.set_mask |= 1u64
-                    .checked_shl(u32::try_from(index).unwrap_or(64))
-                    .unwrap_or(0);
+                self.note_set(usize::from(def.offset));
                 if self.fits() {
                     self.write_fixed(usize::from(def.offset), def.ty, raw);
                 }
             }
-            _ => self.fail(EncodeError::NotInMessage {
-                message: self.ty.id(),
-            }),
+            _ => self.not_in_message(),
         }
         self
     }
@@ -248,13 +259,10 @@ impl<'b> Encoder<'b> {
     /// Set the raw-bytes fixed field (a reserved byte slot) at `index` of the layout to `data`,
     /// which must have the slot's size.
     pub fn set_fixed_bytes(&mut self, index: usize, data: &[u8]) -> &mut Self {
-        let def = self.layout.and_then(|l| l.fixed.get(index));
-        match def {
+        match self.fixed_def(index) {
             Some(def) if def.present_in(self.version.number()) => {
                 let FixedType::Bytes(size) = def.ty else {
-                    self.fail(EncodeError::NotInMessage {
-                        message: self.ty.id(),
-                    });
+                    self.not_in_message();
                     return self;
                 };
                 if data.len() != usize::from(size) {
@@ -264,9 +272,7 @@ impl<'b> Encoder<'b> {
                     });
                     return self;
                 }
-                self.set_mask |= 1u64
-                    .checked_shl(u32::try_from(index).unwrap_or(64))
-                    .unwrap_or(0);
+                self.note_set(usize::from(def.offset));
                 let at = HEADER_LEN + usize::from(def.offset);
                 if self.fits() {
                     if let Some(dst) = self.buf.get_mut(at..at + data.len()) {
@@ -274,9 +280,7 @@ impl<'b> Encoder<'b> {
                     }
                 }
             }
-            _ => self.fail(EncodeError::NotInMessage {
-                message: self.ty.id(),
-            }),
+            _ => self.not_in_message(),
         }
         self
     }
@@ -300,41 +304,40 @@ impl<'b> Encoder<'b> {
 
     /// Append a STRING field: the text and its NUL. Checks the tag's maximum.
     pub fn string(&mut self, tag_id: u16, text: &str) -> &mut Self {
-        if let Some(def) = spec::tag_def(tag_id) {
-            let max = usize::from(def.max);
-            if def.ty == TagType::String && max > 0 && text.len() + 1 > max {
-                self.fail(EncodeError::ValueTooLong {
-                    tag: tag_id,
-                    length: text.len() + 1,
-                    max,
-                });
-                return self;
-            }
+        let checks = spec::tag_checks(tag_id);
+        let max = checks.max();
+        if checks.is_string() && max > 0 && text.len() + 1 > max {
+            self.fail(EncodeError::ValueTooLong {
+                tag: tag_id,
+                length: text.len() + 1,
+                max,
+            });
+            return self;
         }
         self.field_parts(tag_id, &[text.as_bytes(), &[0]])
     }
 
     /// Append raw bytes (UNSPEC). Checks the tag's maximum.
     pub fn bytes(&mut self, tag_id: u16, data: &[u8]) -> &mut Self {
-        if let Some(def) = spec::tag_def(tag_id) {
-            let max = usize::from(def.max);
-            if def.ty == TagType::Unspec && max > 0 && data.len() > max {
-                self.fail(EncodeError::ValueTooLong {
-                    tag: tag_id,
-                    length: data.len(),
-                    max,
-                });
-                return self;
-            }
+        let checks = spec::tag_checks(tag_id);
+        let max = checks.max();
+        if checks.is_unspec() && max > 0 && data.len() > max {
+            self.fail(EncodeError::ValueTooLong {
+                tag: tag_id,
+                length: data.len(),
+                max,
+            });
+            return self;
         }
         self.field(tag_id, data)
     }
 
     /// Append a numeric field in its type's natural size (UINT 4, USHORT 2, …).
     pub fn number(&mut self, tag_id: u16, value: u32) -> &mut Self {
-        let size = spec::tag_def(tag_id)
-            .and_then(|d| d.ty.numeric_size())
-            .unwrap_or(4);
+        let size = match spec::tag_checks(tag_id).numeric_size() {
+            0 => 4,
+            n => n,
+        };
         if size < 4 && value >> (8 * size) != 0 {
             self.fail(EncodeError::NotNumeric { tag: tag_id });
             return self;
@@ -420,6 +423,13 @@ impl<'b> Encoder<'b> {
             write_uint(self.buf, start, tw, u32::from(tag_id));
             write_uint(self.buf, start + tw, lw, u32::try_from(len).unwrap_or(0));
         }
+        if let Some(plan) = self.plan {
+            for (c, n) in plan.counts.iter().zip(self.counts.iter_mut()) {
+                if c.tag == tag_id {
+                    *n = n.saturating_add(1);
+                }
+            }
+        }
         self
     }
 
@@ -438,7 +448,7 @@ impl<'b> Encoder<'b> {
 
     /// Finish the frame: write its length and the counts the caller did not set. Returns the
     /// frame's size, or the first error met.
-    pub fn finish(mut self) -> Result<usize, EncodeError> {
+    pub fn finish(self) -> Result<usize, EncodeError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -447,50 +457,17 @@ impl<'b> Encoder<'b> {
         }
         let body_len = u32::try_from(self.len - HEADER_LEN).unwrap_or(u32::MAX);
         write_uint(self.buf, 0, 4, body_len);
-        if let Some(layout) = self.layout {
-            self.fill_counts(layout);
+        if let Some(plan) = self.plan {
+            for (i, (c, n)) in plan.counts.iter().zip(self.counts).enumerate() {
+                let explicit = self.explicit >> i & 1 != 0;
+                if explicit || u32::from(c.since_version) > self.version.number() {
+                    continue;
+                }
+                let at = HEADER_LEN + usize::from(c.offset);
+                write_uint(self.buf, at, usize::from(c.size), n);
+            }
         }
         Ok(self.len)
-    }
-
-    fn fill_counts(&mut self, layout: &Layout) {
-        let (tw, lw) = (self.version.tag_width(), self.version.length_width());
-        for (i, fl) in layout.floating.iter().enumerate() {
-            let Some(ci) = fl.count_field else { continue };
-            let ci = usize::from(ci);
-            let is_first_of_group =
-                fl.group.is_none() || !layout.floating.iter().take(i).any(|p| p.group == fl.group);
-            let explicit = self.set_mask
-                & 1u64
-                    .checked_shl(u32::try_from(ci).unwrap_or(64))
-                    .unwrap_or(0)
-                != 0;
-            if !is_first_of_group || explicit {
-                continue;
-            }
-            let Some(count_def) = layout.fixed.get(ci) else {
-                continue;
-            };
-            if !count_def.present_in(self.version.number()) {
-                continue;
-            }
-            // Count the written fields with this tag.
-            let mut at = HEADER_LEN + self.fixed_len;
-            let mut count = 0u32;
-            while at < self.len {
-                let (Some(t), Some(l)) = (
-                    read_uint(self.buf, at, tw),
-                    read_uint(self.buf, at + tw, lw),
-                ) else {
-                    break;
-                };
-                if t == u32::from(fl.tag) {
-                    count += 1;
-                }
-                at += tw + lw + l as usize;
-            }
-            self.write_fixed(usize::from(count_def.offset), count_def.ty, count);
-        }
     }
 }
 
@@ -500,7 +477,7 @@ impl defmt::Format for Encoder<'_> {
         defmt::write!(
             f,
             "Encoder {{ type: {}, len: {}, error: {} }}",
-            self.ty,
+            self.message_type(),
             self.len,
             self.error
         )

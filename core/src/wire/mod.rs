@@ -17,7 +17,7 @@ mod decode;
 mod encode;
 mod frame;
 #[rustfmt::skip]
-#[allow(clippy::all, missing_docs)]
+#[allow(clippy::all, missing_docs, unused_imports)]
 mod generated;
 pub mod spec;
 
@@ -28,7 +28,9 @@ pub use decode::{
 pub use encode::{EncodeError, Encoder};
 pub use frame::{FeedResult, FrameAccumulator, FrameError, DEFAULT_FRAME_CAPACITY, HEADER_LEN};
 pub use generated::*;
-pub use spec::{message_def, message_named, tag_def, tag_named};
+#[cfg(feature = "names")]
+pub use spec::{message_named, tag_named};
+pub use spec::{message_def, message_name, message_plan, tag_def, tag_name};
 
 use core::marker::PhantomData;
 
