@@ -4,7 +4,7 @@ use super::decode::{MAX_NAMED_DATA, MAX_VARIABLE_NAME, MAX_VARIABLE_VALUE};
 use super::generated::MAX_COUNTS;
 use super::spec::{self, FixedDef, FixedType, LayoutPlan};
 use super::{
-    tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, MESSAGES, PLANS,
+    put, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, MESSAGES, PLANS,
 };
 
 /// Why a message could not be encoded.
@@ -292,11 +292,23 @@ impl<'b> Encoder<'b> {
 
     fn field_parts(&mut self, tag_id: u16, parts: &[&[u8]]) -> &mut Self {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        let before = self.error;
-        self.field_header(tag_id, len);
-        if self.error == before {
+        if !self.header(tag_id, len) {
+            return self;
+        }
+        let start = self.len;
+        self.len += len;
+        // Nothing is written once the frame outgrows the buffer (`finish` reports it).
+        if let Some(mut dst) = self.buf.get_mut(start..self.len) {
             for p in parts {
-                self.raw(p);
+                let Some((head, rest)) = dst.split_at_mut_checked(p.len()) else {
+                    break;
+                };
+                match (head, *p) {
+                    // The NULs and index bytes, without a call to copy one byte.
+                    ([d], [b]) => *d = *b,
+                    (head, p) => head.copy_from_slice(p),
+                }
+                dst = rest;
             }
         }
         self
@@ -349,7 +361,9 @@ impl<'b> Encoder<'b> {
     /// Whether a named variable or array element of `data_len` bytes may be written: name and
     /// value within their limits, no NUL inside them, the message's total within 2000 bytes.
     fn check_named(&mut self, tag_id: u16, name: &str, value: &str, data_len: usize) -> bool {
-        if name.contains('\0') || value.contains('\0') {
+        // Names and values are short: a plain scan beats a memchr call.
+        let has_nul = |t: &str| t.bytes().any(|b| b == 0);
+        if has_nul(name) || has_nul(value) {
             self.fail(EncodeError::NulInText { tag: tag_id });
             return false;
         }
@@ -408,21 +422,42 @@ impl<'b> Encoder<'b> {
     /// Append the tag and length of a floating field whose `len` data bytes the caller then
     /// writes with [`Encoder::raw`] (data produced in pieces, such as hex text).
     pub fn field_header(&mut self, tag_id: u16, len: usize) -> &mut Self {
-        if len > self.version.max_field_len() {
+        self.header(tag_id, len);
+        self
+    }
+
+    /// Append a field's tag and length and count the field; `false` (and the error kept) when
+    /// the length does not fit the version's length width.
+    fn header(&mut self, tag_id: u16, len: usize) -> bool {
+        let max = self.version.max_field_len();
+        if len > max {
             self.fail(EncodeError::ValueTooLong {
                 tag: tag_id,
                 length: len,
-                max: self.version.max_field_len(),
+                max,
             });
-            return self;
+            return false;
         }
-        let (tw, lw) = (self.version.tag_width(), self.version.length_width());
+        // max_field_len is at most 0xFFFF.
+        let len16 = u16::try_from(len).unwrap_or(u16::MAX);
         let start = self.len;
-        self.len += tw + lw;
-        if self.fits() {
-            write_uint(self.buf, start, tw, u32::from(tag_id));
-            write_uint(self.buf, start + tw, lw, u32::try_from(len).unwrap_or(0));
-        }
+        let [t0, t1] = tag_id.to_be_bytes();
+        let [l0, l1] = len16.to_be_bytes();
+        // Written only while the frame fits the buffer (`finish` reports it otherwise).
+        self.len += match (self.version.tag_width(), self.version.length_width()) {
+            (1, _) => {
+                put(self.buf, start, [t1, l1]);
+                2
+            }
+            (_, 1) => {
+                put(self.buf, start, [t0, t1, l1]);
+                3
+            }
+            _ => {
+                put(self.buf, start, [t0, t1, l0, l1]);
+                4
+            }
+        };
         if let Some(plan) = self.plan {
             for (c, n) in plan.counts.iter().zip(self.counts.iter_mut()) {
                 if c.tag == tag_id {
@@ -430,7 +465,7 @@ impl<'b> Encoder<'b> {
                 }
             }
         }
-        self
+        true
     }
 
     /// Append raw body bytes (a message without a known layout, or field data after

@@ -225,26 +225,43 @@ impl<T> Fixed<T> {
 }
 
 /// Read a big-endian unsigned integer of `size` (1, 2 or 4) bytes at `offset`.
+#[inline]
 pub(crate) fn read_uint(bytes: &[u8], offset: usize, size: usize) -> Option<u32> {
-    let s = bytes.get(offset..offset.checked_add(size)?)?;
-    Some(s.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)))
+    let s = bytes.get(offset..)?;
+    // The three sizes the protocol has, without a loop; any other size byte by byte.
+    match size {
+        1 => s.first().map(|b| u32::from(*b)),
+        2 => s.first_chunk::<2>().map(|c| u32::from(u16::from_be_bytes(*c))),
+        4 => s.first_chunk::<4>().map(|c| u32::from_be_bytes(*c)),
+        _ => Some(
+            s.get(..size)?
+                .iter()
+                .fold(0u32, |acc, b| (acc << 8) | u32::from(*b)),
+        ),
+    }
 }
 
 /// Write the low `size` (1, 2 or 4) bytes of `value` big-endian at `offset`.
+#[inline]
 pub(crate) fn write_uint(bytes: &mut [u8], offset: usize, size: usize, value: u32) -> bool {
-    let Some(end) = offset.checked_add(size) else {
-        return false;
-    };
-    let Some(s) = bytes.get_mut(offset..end) else {
-        return false;
-    };
-    let be = value.to_be_bytes();
-    match be.get(4usize.saturating_sub(size)..) {
-        Some(src) if src.len() == s.len() => {
-            s.copy_from_slice(src);
+    let [b0, b1, b2, b3] = value.to_be_bytes();
+    match size {
+        1 => put(bytes, offset, [b3]),
+        2 => put(bytes, offset, [b2, b3]),
+        4 => put(bytes, offset, [b0, b1, b2, b3]),
+        _ => false,
+    }
+}
+
+/// Write `value` at `offset` if it fits.
+#[inline]
+pub(crate) fn put<const N: usize>(bytes: &mut [u8], offset: usize, value: [u8; N]) -> bool {
+    match bytes.get_mut(offset..).and_then(|s| s.first_chunk_mut::<N>()) {
+        Some(dst) => {
+            *dst = value;
             true
         }
-        _ => false,
+        None => false,
     }
 }
 
