@@ -413,6 +413,10 @@ def generate(table):
     w("];")
     w("")
     tag_tables(w, tags, msgs, tag_by_name)
+    w("/// Every alias of a tag name (lookup by label compares with these only when it must).")
+    w(NAMES.strip())
+    w("pub(crate) static TAG_ALIAS_NAMES: &[&str] = " + rstrs([a for t in tags for a in t.get("aliases", [])]) + ";")
+    w("")
     w("/// Floating-field tag numbers (FieldDataID), by the guide's field name.")
     w("pub mod tag {")
     for t in tags:

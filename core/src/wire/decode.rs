@@ -429,7 +429,7 @@ fn walk<const TW: usize, const LW: usize>(
 }
 
 /// Split a named variable (`name\0value\0`) or array element (`index name\0value\0`).
-fn parse_named(tag_id: u16, data: &[u8]) -> Result<NamedVar<'_>, DecodeErrorKind> {
+pub(crate) fn parse_named(tag_id: u16, data: &[u8]) -> Result<NamedVar<'_>, DecodeErrorKind> {
     let (index, rest) = if tag_id == tag::NAMED_ARRAY {
         match data.split_first() {
             Some((i, rest)) => (Some(*i), rest),

@@ -4516,6 +4516,10 @@ pub(crate) static TAG_PACKED: [u32; 143] = [
     0x0, // 305
 ];
 
+/// Every alias of a tag name (lookup by label compares with these only when it must).
+#[cfg(feature = "names")]
+pub(crate) static TAG_ALIAS_NAMES: &[&str] = &["CallVariable1", "CallVariable2", "CallVariable3", "CallVariable4", "CallVariable5", "CallVariable6", "CallVariable7", "CallVariable8", "CallVariable9", "CallVariable10", "CTIClientTimestamp", "AlertingDevice", "CallConnectionDeviceIDType", "MR Domain ID"];
+
 /// Floating-field tag numbers (FieldDataID), by the guide's field name.
 pub mod tag {
     /// `ClientID` (STRING)

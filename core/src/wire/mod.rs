@@ -13,7 +13,7 @@
 //! Contract, as in smoltcp's `wire`: after [`decode`] returns `Ok`, no accessor panics; the
 //! encoder never writes past the buffer it was given.
 
-mod decode;
+pub(crate) mod decode;
 mod encode;
 mod frame;
 #[rustfmt::skip]

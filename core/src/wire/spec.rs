@@ -172,6 +172,10 @@ impl Layout {
     /// The floating field of this message labelled `label` (its label in this message, or an
     /// alias of its tag).
     pub fn floating_named(&self, label: &str) -> Option<&'static FloatDef> {
+        // Few tags have aliases: unless `label` is one of them, only labels can match.
+        if !super::generated::TAG_ALIAS_NAMES.contains(&label) {
+            return self.floating.iter().find(|f| f.label == label);
+        }
         self.floating.iter().find(|f| {
             f.label == label
                 || tag_def(f.tag).is_some_and(|t| t.name == f.label && t.aliases.contains(&label))
