@@ -442,33 +442,37 @@ pub(crate) fn parse_named(tag_id: u16, data: &[u8]) -> Result<NamedVar<'_>, Deco
     let Some(name_end) = nul(rest) else {
         return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id });
     };
-    let (name, after) = rest.split_at(name_end);
-    let after = after.get(1..).unwrap_or(&[]);
-    let Some(value_end) = nul(after) else {
+    // `name NUL value NUL`: the value's NUL is the last byte and the only one after the name.
+    let Some((0, text)) = rest.split_last() else {
         return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id });
     };
-    if value_end + 1 != after.len() {
-        // Bytes after the value's NUL: the value lacks its own terminator at the end.
+    let value_start = name_end + 1;
+    let value_len = text.len().saturating_sub(value_start);
+    if name_end == text.len() || nul(text.get(value_start..).unwrap_or(&[])).is_some() {
         return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id });
     }
-    let value = after.get(..value_end).unwrap_or(&[]);
-    if name.len() + 1 > MAX_VARIABLE_NAME {
+    if name_end + 1 > MAX_VARIABLE_NAME {
         return Err(DecodeErrorKind::NamedVariableTooLong {
             tag: tag_id,
-            length: name.len() + 1,
+            length: name_end + 1,
             max: MAX_VARIABLE_NAME,
         });
     }
-    if value.len() + 1 > MAX_VARIABLE_VALUE {
+    if value_len + 1 > MAX_VARIABLE_VALUE {
         return Err(DecodeErrorKind::NamedVariableTooLong {
             tag: tag_id,
-            length: value.len() + 1,
+            length: value_len + 1,
             max: MAX_VARIABLE_VALUE,
         });
     }
-    match (core::str::from_utf8(name), core::str::from_utf8(value)) {
-        (Ok(name), Ok(value)) => Ok(NamedVar { index, name, value }),
-        _ => Err(DecodeErrorKind::NamedVariableUtf8 { tag: tag_id }),
+    // One UTF-8 check for both: a NUL is a character of its own, so the text is valid
+    // exactly when the name and the value are.
+    let split = core::str::from_utf8(text)
+        .ok()
+        .and_then(|t| Some((t.get(..name_end)?, t.get(value_start..)?)));
+    match split {
+        Some((name, value)) => Ok(NamedVar { index, name, value }),
+        None => Err(DecodeErrorKind::NamedVariableUtf8 { tag: tag_id }),
     }
 }
 
