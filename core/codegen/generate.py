@@ -191,6 +191,14 @@ def layout_plan(w, m, tag_by_name):
     w(f"static {const}: LayoutPlan = LayoutPlan {{")
     w("    fixed_sizes: &[" + ", ".join(f"({v}, {n})" for v, n in sizes) + "],")
     w("    defaults: &[" + ", ".join(str(b) for b in template) + "],")
+    slots = []
+    for f in fixed:
+        kind = f["size"]
+        if f["type"] == "UNSPEC":
+            assert f["size"] < 0x80, (m["name"], f)
+            kind |= 0x80
+        slots.append(f"FieldSlot {{ offset: {f['offset']}, since_version: {f.get('since_version', 0)}, kind: {kind:#x} }}")
+    w("    fields: &[" + ", ".join(slots) + "],")
     w("    counts: &[")
     for tag, off, size, since, label in count_plans(m, tag_by_name):
         w(f"        CountPlan {{ tag: {tag}, offset: {off}, size: {size}, since_version: {since}, field: {rstr(label)} }},")
@@ -279,8 +287,8 @@ def generate(table):
     w("// core/spec/project-layouts.toml. Do not edit by hand: change the table and regenerate.")
     w("")
     w("use super::spec::{")
-    w("    CountPlan, Direction, EnumDef, EnumKind, EnumValue, FixedDef, FixedType, FloatDef, Layout,")
-    w("    LayoutPlan, MessageDef, MessagePlan, Support, TagDef, TagType,")
+    w("    CountPlan, Direction, EnumDef, EnumKind, EnumValue, FieldSlot, FixedDef, FixedType, FloatDef,")
+    w("    Layout, LayoutPlan, MessageDef, MessagePlan, Support, TagDef, TagType,")
     w("};")
     w("use super::{Fixed, FixedValue};")
     w("")

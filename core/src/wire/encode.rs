@@ -2,9 +2,9 @@
 
 use super::decode::{MAX_NAMED_DATA, MAX_VARIABLE_NAME, MAX_VARIABLE_VALUE};
 use super::generated::MAX_COUNTS;
-use super::spec::{self, FixedDef, FixedType, LayoutPlan};
+use super::spec::{self, FieldSlot, LayoutPlan};
 use super::{
-    put, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, MESSAGES, PLANS,
+    put, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, PLANS,
 };
 
 /// Why a message could not be encoded.
@@ -117,8 +117,6 @@ impl core::error::Error for EncodeError {}
 pub struct Encoder<'b> {
     buf: &'b mut [u8],
     type_id: u32,
-    /// Position in the message tables, if the type is known.
-    index: Option<usize>,
     plan: Option<&'static LayoutPlan>,
     version: WireVersion,
     /// Bytes the frame takes so far (may exceed `buf`).
@@ -136,8 +134,9 @@ impl<'b> Encoder<'b> {
     /// Start a message of type `ty` under `version`.
     pub fn new(buf: &'b mut [u8], ty: MessageType, version: WireVersion) -> Self {
         let type_id = ty.id();
-        let index = spec::message_index(type_id);
-        let plan = index.and_then(|i| PLANS.get(i)).and_then(|p| p.layout);
+        let plan = spec::message_index(type_id)
+            .and_then(|i| PLANS.get(i))
+            .and_then(|p| p.layout);
         let fixed_len = plan.map_or(0, |p| p.fixed_size_for(version.number()));
         let len = HEADER_LEN + fixed_len;
         if let Some((header, rest)) = buf.split_first_chunk_mut::<HEADER_LEN>() {
@@ -155,7 +154,6 @@ impl<'b> Encoder<'b> {
         Encoder {
             buf,
             type_id,
-            index,
             plan,
             version,
             len,
@@ -197,11 +195,9 @@ impl<'b> Encoder<'b> {
         });
     }
 
-    /// The fixed field at `index` of the layout (the full table: only the by-index setters
-    /// that trace text uses read it).
-    fn fixed_def(&self, index: usize) -> Option<&'static FixedDef> {
-        let layout = MESSAGES.get(self.index?)?.layout?;
-        layout.fixed.get(index)
+    /// The fixed field at `index` of the layout, from the packed plan.
+    fn slot(&self, index: usize) -> Option<FieldSlot> {
+        self.plan?.fields.get(index).copied()
     }
 
     /// Remember that the caller set the fixed field at body offset `offset`, if it is a count.
@@ -215,17 +211,14 @@ impl<'b> Encoder<'b> {
         }
     }
 
-    fn write_fixed(&mut self, offset: usize, ty: FixedType, raw: u32) {
+    fn write_fixed(&mut self, offset: usize, size: usize, bytes: bool, raw: u32) {
         let at = HEADER_LEN + offset;
-        match ty {
-            FixedType::Bytes(n) => {
-                if let Some(s) = self.buf.get_mut(at..at + usize::from(n)) {
-                    s.fill(if raw == 0 { 0 } else { 0xFF });
-                }
+        if bytes {
+            if let Some(s) = self.buf.get_mut(at..at + size) {
+                s.fill(if raw == 0 { 0 } else { 0xFF });
             }
-            _ => {
-                write_uint(self.buf, at, ty.size(), raw);
-            }
+        } else {
+            write_uint(self.buf, at, size, raw);
         }
     }
 
@@ -237,18 +230,19 @@ impl<'b> Encoder<'b> {
         }
         self.note_set(field.offset());
         if self.fits() {
-            self.write_fixed(field.offset(), T::TYPE, value.to_raw());
+            self.write_fixed(field.offset(), T::TYPE.size(), false, value.to_raw());
         }
         self
     }
 
     /// Set the fixed field at `index` of the layout to `raw` (the trace parser's way in).
     pub fn set_fixed_raw(&mut self, index: usize, raw: u32) -> &mut Self {
-        match self.fixed_def(index) {
-            Some(def) if def.present_in(self.version.number()) => {
-                self.note_set(usize::from(def.offset));
+        match self.slot(index) {
+            Some(slot) if slot.present_in(self.version.number()) => {
+                let offset = usize::from(slot.offset);
+                self.note_set(offset);
                 if self.fits() {
-                    self.write_fixed(usize::from(def.offset), def.ty, raw);
+                    self.write_fixed(offset, slot.size(), slot.is_bytes(), raw);
                 }
             }
             _ => self.not_in_message(),
@@ -259,21 +253,22 @@ impl<'b> Encoder<'b> {
     /// Set the raw-bytes fixed field (a reserved byte slot) at `index` of the layout to `data`,
     /// which must have the slot's size.
     pub fn set_fixed_bytes(&mut self, index: usize, data: &[u8]) -> &mut Self {
-        match self.fixed_def(index) {
-            Some(def) if def.present_in(self.version.number()) => {
-                let FixedType::Bytes(size) = def.ty else {
+        match self.slot(index) {
+            Some(slot) if slot.present_in(self.version.number()) => {
+                if !slot.is_bytes() {
                     self.not_in_message();
                     return self;
-                };
-                if data.len() != usize::from(size) {
+                }
+                let size = slot.size();
+                if data.len() != size {
                     self.fail(EncodeError::WrongSize {
                         length: data.len(),
-                        size: usize::from(size),
+                        size,
                     });
                     return self;
                 }
-                self.note_set(usize::from(def.offset));
-                let at = HEADER_LEN + usize::from(def.offset);
+                self.note_set(usize::from(slot.offset));
+                let at = HEADER_LEN + usize::from(slot.offset);
                 if self.fits() {
                     if let Some(dst) = self.buf.get_mut(at..at + data.len()) {
                         dst.copy_from_slice(data);

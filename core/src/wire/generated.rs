@@ -2,8 +2,8 @@
 // core/spec/project-layouts.toml. Do not edit by hand: change the table and regenerate.
 
 use super::spec::{
-    CountPlan, Direction, EnumDef, EnumKind, EnumValue, FixedDef, FixedType, FloatDef, Layout,
-    LayoutPlan, MessageDef, MessagePlan, Support, TagDef, TagType,
+    CountPlan, Direction, EnumDef, EnumKind, EnumValue, FieldSlot, FixedDef, FixedType, FloatDef,
+    Layout, LayoutPlan, MessageDef, MessagePlan, Support, TagDef, TagType,
 };
 use super::{Fixed, FixedValue};
 
@@ -4828,6 +4828,7 @@ static LAYOUT_FAILURE_CONF: Layout = Layout {
 static PLAN_FAILURE_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 8)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -4848,6 +4849,7 @@ static LAYOUT_FAILURE_EVENT: Layout = Layout {
 static PLAN_FAILURE_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: false,
@@ -4883,6 +4885,7 @@ static LAYOUT_OPEN_REQ: Layout = Layout {
 static PLAN_OPEN_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 44)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x4 }, FieldSlot { offset: 40, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -4917,6 +4920,7 @@ static LAYOUT_OPEN_CONF: Layout = Layout {
 static PLAN_OPEN_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 26)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -4936,6 +4940,7 @@ static LAYOUT_HEARTBEAT_REQ: Layout = Layout {
 static PLAN_HEARTBEAT_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -4955,6 +4960,7 @@ static LAYOUT_HEARTBEAT_CONF: Layout = Layout {
 static PLAN_HEARTBEAT_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -4975,6 +4981,7 @@ static LAYOUT_CLOSE_REQ: Layout = Layout {
 static PLAN_CLOSE_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 8)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -4994,6 +5001,7 @@ static LAYOUT_CLOSE_CONF: Layout = Layout {
 static PLAN_CLOSE_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -5064,6 +5072,7 @@ static LAYOUT_CALL_DELIVERED_EVENT: Layout = Layout {
 static PLAN_CALL_DELIVERED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 54)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x2 }, FieldSlot { offset: 46, since_version: 0, kind: 0x2 }, FieldSlot { offset: 48, since_version: 0, kind: 0x2 }, FieldSlot { offset: 50, since_version: 0, kind: 0x2 }, FieldSlot { offset: 52, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 82, offset: 50, size: 2, since_version: 0, field: "NumNamedVariables" },
         CountPlan { tag: 83, offset: 52, size: 2, since_version: 0, field: "NumNamedArrays" },
@@ -5109,6 +5118,7 @@ static LAYOUT_CALL_ESTABLISHED_EVENT: Layout = Layout {
 static PLAN_CALL_ESTABLISHED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 50)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x2 }, FieldSlot { offset: 46, since_version: 0, kind: 0x2 }, FieldSlot { offset: 48, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5137,6 +5147,7 @@ static LAYOUT_CALL_HELD_EVENT: Layout = Layout {
 static PLAN_CALL_HELD_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 22)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5165,6 +5176,7 @@ static LAYOUT_CALL_RETRIEVED_EVENT: Layout = Layout {
 static PLAN_CALL_RETRIEVED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 22)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5191,6 +5203,7 @@ static LAYOUT_CALL_CLEARED_EVENT: Layout = Layout {
 static PLAN_CALL_CLEARED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 20)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5219,6 +5232,7 @@ static LAYOUT_CALL_CONNECTION_CLEARED_EVENT: Layout = Layout {
 static PLAN_CALL_CONNECTION_CLEARED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 22)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5256,6 +5270,7 @@ static LAYOUT_CALL_ORIGINATED_EVENT: Layout = Layout {
 static PLAN_CALL_ORIGINATED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 46)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5286,6 +5301,7 @@ static LAYOUT_CALL_FAILED_EVENT: Layout = Layout {
 static PLAN_CALL_FAILED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 24)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5328,6 +5344,7 @@ static LAYOUT_CALL_CONFERENCED_EVENT: Layout = Layout {
 static PLAN_CALL_CONFERENCED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 46)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x4 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 39, offset: 30, size: 2, since_version: 0, field: "NumParties" },
     ],
@@ -5371,6 +5388,7 @@ static LAYOUT_CALL_TRANSFERRED_EVENT: Layout = Layout {
 static PLAN_CALL_TRANSFERRED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 46)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x4 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 39, offset: 30, size: 2, since_version: 0, field: "NumParties" },
     ],
@@ -5404,6 +5422,7 @@ static LAYOUT_CALL_DIVERTED_EVENT: Layout = Layout {
 static PLAN_CALL_DIVERTED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 32)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5442,6 +5461,7 @@ static LAYOUT_CALL_SERVICE_INITIATED_EVENT: Layout = Layout {
 static PLAN_CALL_SERVICE_INITIATED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 44)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 3, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5483,6 +5503,7 @@ static LAYOUT_CALL_QUEUED_EVENT: Layout = Layout {
 static PLAN_CALL_QUEUED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 40)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x2 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 62, offset: 34, size: 2, since_version: 0, field: "NumCSQs" },
     ],
@@ -5539,6 +5560,7 @@ static LAYOUT_BEGIN_CALL_EVENT: Layout = Layout {
 static PLAN_BEGIN_CALL_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 26)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 82, offset: 12, size: 2, since_version: 0, field: "NumNamedVariables" },
         CountPlan { tag: 83, offset: 14, size: 2, since_version: 0, field: "NumNamedArrays" },
@@ -5566,6 +5588,7 @@ static LAYOUT_END_CALL_EVENT: Layout = Layout {
 static PLAN_END_CALL_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 16)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5626,6 +5649,7 @@ static LAYOUT_CALL_DATA_UPDATE_EVENT: Layout = Layout {
 static PLAN_CALL_DATA_UPDATE_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 40)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x4 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x4 }],
     counts: &[
         CountPlan { tag: 82, offset: 12, size: 2, since_version: 0, field: "NumNamedVariables" },
         CountPlan { tag: 83, offset: 14, size: 2, since_version: 0, field: "NumNamedArrays" },
@@ -5675,6 +5699,7 @@ static LAYOUT_SET_CALL_DATA_REQ: Layout = Layout {
 static PLAN_SET_CALL_DATA_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 30)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x4 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x4 }, FieldSlot { offset: 26, since_version: 0, kind: 0x4 }],
     counts: &[
         CountPlan { tag: 82, offset: 14, size: 2, since_version: 0, field: "NumNamedVariables" },
         CountPlan { tag: 83, offset: 16, size: 2, since_version: 0, field: "NumNamedArrays" },
@@ -5696,6 +5721,7 @@ static LAYOUT_SET_CALL_DATA_CONF: Layout = Layout {
 static PLAN_SET_CALL_DATA_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -5743,6 +5769,7 @@ static LAYOUT_AGENT_STATE_EVENT: Layout = Layout {
 static PLAN_AGENT_STATE_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 58)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x4 }, FieldSlot { offset: 38, since_version: 0, kind: 0x4 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x4 }, FieldSlot { offset: 48, since_version: 0, kind: 0x4 }, FieldSlot { offset: 52, since_version: 0, kind: 0x4 }, FieldSlot { offset: 56, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 62, offset: 56, size: 2, since_version: 0, field: "NumCSQs" },
     ],
@@ -5771,6 +5798,7 @@ static LAYOUT_SYSTEM_EVENT: Layout = Layout {
 static PLAN_SYSTEM_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 26)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5805,6 +5833,7 @@ static LAYOUT_CALL_REACHED_NETWORK_EVENT: Layout = Layout {
 static PLAN_CALL_REACHED_NETWORK_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 28)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: false,
@@ -5826,6 +5855,7 @@ static LAYOUT_CONTROL_FAILURE_CONF: Layout = Layout {
 static PLAN_CONTROL_FAILURE_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 10)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }, FieldSlot { offset: 6, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -5851,6 +5881,7 @@ static LAYOUT_QUERY_AGENT_STATE_REQ: Layout = Layout {
 static PLAN_QUERY_AGENT_STATE_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 16)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -5886,6 +5917,7 @@ static LAYOUT_QUERY_AGENT_STATE_CONF: Layout = Layout {
 static PLAN_QUERY_AGENT_STATE_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 30)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }, FieldSlot { offset: 6, since_version: 0, kind: 0x2 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x4 }, FieldSlot { offset: 22, since_version: 0, kind: 0x4 }, FieldSlot { offset: 26, since_version: 0, kind: 0x4 }],
     counts: &[
         CountPlan { tag: 62, offset: 6, size: 2, since_version: 0, field: "NumCSQs" },
     ],
@@ -5916,6 +5948,7 @@ static LAYOUT_SET_AGENT_STATE_REQ: Layout = Layout {
 static PLAN_SET_AGENT_STATE_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 17), (12, 21)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x1 }, FieldSlot { offset: 17, since_version: 12, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -5935,6 +5968,7 @@ static LAYOUT_SET_AGENT_STATE_CONF: Layout = Layout {
 static PLAN_SET_AGENT_STATE_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -5959,6 +5993,7 @@ static LAYOUT_ANSWER_CALL_REQ: Layout = Layout {
 static PLAN_ANSWER_CALL_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 14)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -5978,6 +6013,7 @@ static LAYOUT_ANSWER_CALL_CONF: Layout = Layout {
 static PLAN_ANSWER_CALL_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6002,6 +6038,7 @@ static LAYOUT_CLEAR_CALL_REQ: Layout = Layout {
 static PLAN_CLEAR_CALL_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 14)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6021,6 +6058,7 @@ static LAYOUT_CLEAR_CALL_CONF: Layout = Layout {
 static PLAN_CLEAR_CALL_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6047,6 +6085,7 @@ static LAYOUT_CLEAR_CONNECTION_REQ: Layout = Layout {
 static PLAN_CLEAR_CONNECTION_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 14)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6066,6 +6105,7 @@ static LAYOUT_CLEAR_CONNECTION_CONF: Layout = Layout {
 static PLAN_CLEAR_CONNECTION_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6104,6 +6144,7 @@ static LAYOUT_CONFERENCE_CALL_REQ: Layout = Layout {
 static PLAN_CONFERENCE_CALL_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 40)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x2 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6132,6 +6173,7 @@ static LAYOUT_CONFERENCE_CALL_CONF: Layout = Layout {
 static PLAN_CONFERENCE_CALL_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 16)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 3],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 39, offset: 10, size: 2, since_version: 0, field: "NumParties" },
     ],
@@ -6184,6 +6226,7 @@ static LAYOUT_CONSULTATION_CALL_REQ: Layout = Layout {
 static PLAN_CONSULTATION_CALL_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 36)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 82, offset: 32, size: 2, since_version: 0, field: "NumNamedVariables" },
         CountPlan { tag: 83, offset: 34, size: 2, since_version: 0, field: "NumNamedArrays" },
@@ -6210,6 +6253,7 @@ static LAYOUT_CONSULTATION_CALL_CONF: Layout = Layout {
 static PLAN_CONSULTATION_CALL_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 14)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 3],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6235,6 +6279,7 @@ static LAYOUT_HOLD_CALL_REQ: Layout = Layout {
 static PLAN_HOLD_CALL_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 16)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6254,6 +6299,7 @@ static LAYOUT_HOLD_CALL_CONF: Layout = Layout {
 static PLAN_HOLD_CALL_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6304,6 +6350,7 @@ static LAYOUT_MAKE_CALL_REQ: Layout = Layout {
 static PLAN_MAKE_CALL_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 32)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }],
     counts: &[
         CountPlan { tag: 82, offset: 24, size: 2, since_version: 0, field: "NumNamedVariables" },
         CountPlan { tag: 83, offset: 26, size: 2, since_version: 0, field: "NumNamedArrays" },
@@ -6330,6 +6377,7 @@ static LAYOUT_MAKE_CALL_CONF: Layout = Layout {
 static PLAN_MAKE_CALL_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 14)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 3],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6357,6 +6405,7 @@ static LAYOUT_RECONNECT_CALL_REQ: Layout = Layout {
 static PLAN_RECONNECT_CALL_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 20)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6376,6 +6425,7 @@ static LAYOUT_RECONNECT_CALL_CONF: Layout = Layout {
 static PLAN_RECONNECT_CALL_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6400,6 +6450,7 @@ static LAYOUT_RETRIEVE_CALL_REQ: Layout = Layout {
 static PLAN_RETRIEVE_CALL_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 14)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6419,6 +6470,7 @@ static LAYOUT_RETRIEVE_CALL_CONF: Layout = Layout {
 static PLAN_RETRIEVE_CALL_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6457,6 +6509,7 @@ static LAYOUT_TRANSFER_CALL_REQ: Layout = Layout {
 static PLAN_TRANSFER_CALL_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 40)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x2 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6485,6 +6538,7 @@ static LAYOUT_TRANSFER_CALL_CONF: Layout = Layout {
 static PLAN_TRANSFER_CALL_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 16)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 3],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 39, offset: 10, size: 2, since_version: 0, field: "NumParties" },
     ],
@@ -6509,6 +6563,7 @@ static LAYOUT_SNAPSHOT_CALL_REQ: Layout = Layout {
 static PLAN_SNAPSHOT_CALL_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 14)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6560,6 +6615,7 @@ static LAYOUT_SNAPSHOT_CALL_CONF: Layout = Layout {
 static PLAN_SNAPSHOT_CALL_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 16)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }, FieldSlot { offset: 6, since_version: 0, kind: 0x2 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 82, offset: 10, size: 2, since_version: 0, field: "NumNamedVariables" },
         CountPlan { tag: 83, offset: 12, size: 2, since_version: 0, field: "NumNamedArrays" },
@@ -6586,6 +6642,7 @@ static LAYOUT_SNAPSHOT_DEVICE_REQ: Layout = Layout {
 static PLAN_SNAPSHOT_DEVICE_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 10)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6610,6 +6667,7 @@ static LAYOUT_SNAPSHOT_DEVICE_CONF: Layout = Layout {
 static PLAN_SNAPSHOT_DEVICE_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 6)],
     defaults: &[0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 56, offset: 4, size: 2, since_version: 0, field: "NumCalls" },
     ],
@@ -6649,6 +6707,7 @@ static LAYOUT_CALL_DEQUEUED_EVENT: Layout = Layout {
 static PLAN_CALL_DEQUEUED_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 34)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 62, offset: 28, size: 2, since_version: 0, field: "NumCSQs" },
     ],
@@ -6677,6 +6736,7 @@ static LAYOUT_SEND_DTMF_SIGNAL_REQ: Layout = Layout {
 static PLAN_SEND_DTMF_SIGNAL_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 20)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6696,6 +6756,7 @@ static LAYOUT_SEND_DTMF_SIGNAL_CONF: Layout = Layout {
 static PLAN_SEND_DTMF_SIGNAL_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6719,6 +6780,7 @@ static LAYOUT_CONFIG_KEY_EVENT: Layout = Layout {
 static PLAN_CONFIG_KEY_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: false,
@@ -6740,6 +6802,7 @@ static LAYOUT_CONFIG_REQUEST_EVENT: Layout = Layout {
 static PLAN_CONFIG_REQUEST_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4), (11, 8)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 11, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: false,
@@ -6764,6 +6827,7 @@ static LAYOUT_CONFIG_BEGIN_EVENT: Layout = Layout {
 static PLAN_CONFIG_BEGIN_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 6)],
     defaults: &[0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x2 }, FieldSlot { offset: 2, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: false,
@@ -6784,6 +6848,7 @@ static LAYOUT_CONFIG_END_EVENT: Layout = Layout {
 static PLAN_CONFIG_END_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 4)],
     defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: false,
@@ -6814,6 +6879,7 @@ static LAYOUT_CONFIG_CSQ_EVENT: Layout = Layout {
 static PLAN_CONFIG_CSQ_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 2)],
     defaults: &[0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 183, offset: 0, size: 2, since_version: 0, field: "NumRecords" },
     ],
@@ -6850,6 +6916,7 @@ static LAYOUT_CONFIG_AGENT_EVENT: Layout = Layout {
 static PLAN_CONFIG_AGENT_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 2)],
     defaults: &[0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 183, offset: 0, size: 2, since_version: 0, field: "NumRecords" },
     ],
@@ -6880,6 +6947,7 @@ static LAYOUT_CONFIG_DEVICE_EVENT: Layout = Layout {
 static PLAN_CONFIG_DEVICE_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 2)],
     defaults: &[0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x2 }],
     counts: &[
         CountPlan { tag: 183, offset: 0, size: 2, since_version: 0, field: "NumRecords" },
     ],
@@ -6902,6 +6970,7 @@ static LAYOUT_TEAM_CONFIG_REQ: Layout = Layout {
 static PLAN_TEAM_CONFIG_REQ: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 14)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }, FieldSlot { offset: 6, since_version: 0, kind: 0x88 }],
     counts: &[
     ],
     invoke_id: true,
@@ -6927,6 +6996,7 @@ static LAYOUT_TEAM_CONFIG_EVENT: Layout = Layout {
 static PLAN_TEAM_CONFIG_EVENT: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 16)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }, FieldSlot { offset: 6, since_version: 0, kind: 0x2 }, FieldSlot { offset: 8, since_version: 0, kind: 0x88 }],
     counts: &[
     ],
     invoke_id: false,
@@ -6948,6 +7018,7 @@ static LAYOUT_TEAM_CONFIG_CONF: Layout = Layout {
 static PLAN_TEAM_CONFIG_CONF: LayoutPlan = LayoutPlan {
     fixed_sizes: &[(0, 8)],
     defaults: &[0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }],
     counts: &[
     ],
     invoke_id: true,

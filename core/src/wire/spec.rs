@@ -374,6 +374,8 @@ pub struct LayoutPlan {
     /// The fixed part under the newest version as an encoder starts it (reserved constants, 0
     /// elsewhere); an older version's fixed part is a prefix of it.
     pub defaults: &'static [u8],
+    /// Every fixed field in wire order, packed (the same order as [`Layout::fixed`]).
+    pub fields: &'static [FieldSlot],
     /// The counts in the fixed part, in table order (the order their mismatches are reported).
     pub counts: &'static [CountPlan],
     /// The first fixed field is the InvokeID (UINT at offset 0).
@@ -390,6 +392,35 @@ impl LayoutPlan {
             }
         }
         size
+    }
+}
+
+/// One fixed field, packed: where it is, from which version, and how it is written.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct FieldSlot {
+    /// Body offset.
+    pub offset: u16,
+    /// First protocol version with the field (0: every version).
+    pub since_version: u8,
+    /// Size in bytes (1, 2 or 4) of a number; 0x80 + size of a reserved byte slot.
+    pub kind: u8,
+}
+
+impl FieldSlot {
+    /// Size in bytes.
+    pub fn size(self) -> usize {
+        usize::from(self.kind & 0x7F)
+    }
+
+    /// Whether the field is a reserved byte slot (raw bytes rather than a number).
+    pub fn is_bytes(self) -> bool {
+        self.kind & 0x80 != 0
+    }
+
+    /// Whether the field is on the wire under protocol version `version`.
+    pub fn present_in(self, version: u32) -> bool {
+        u32::from(self.since_version) <= version
     }
 }
 
