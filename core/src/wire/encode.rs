@@ -356,9 +356,7 @@ impl<'b> Encoder<'b> {
     /// Whether a named variable or array element of `data_len` bytes may be written: name and
     /// value within their limits, no NUL inside them, the message's total within 2000 bytes.
     fn check_named(&mut self, tag_id: u16, name: &str, value: &str, data_len: usize) -> bool {
-        // Names and values are short: a plain scan beats a memchr call.
-        let has_nul = |t: &str| t.bytes().any(|b| b == 0);
-        if has_nul(name) || has_nul(value) {
+        if has_nul(name.as_bytes()) || has_nul(value.as_bytes()) {
             self.fail(EncodeError::NulInText { tag: tag_id });
             return false;
         }
@@ -395,10 +393,15 @@ impl<'b> Encoder<'b> {
             value,
             name.len() + value.len() + 2,
         ) {
-            self.field_parts(
-                tag::NAMED_VARIABLE,
-                &[name.as_bytes(), &[0], value.as_bytes(), &[0]],
-            );
+            let (name, value) = (name.as_bytes(), value.as_bytes());
+            let len = name.len() + value.len() + 2;
+            if self.header(tag::NAMED_VARIABLE, len) {
+                let start = self.len;
+                self.len += len;
+                if let Some(dst) = self.buf.get_mut(start..self.len) {
+                    put_text(dst, name, value);
+                }
+            }
         }
         self
     }
@@ -501,6 +504,41 @@ impl<'b> Encoder<'b> {
     }
 }
 
+/// Whether `text` holds a NUL byte, eight bytes at a time (names and values are short: this
+/// beats a memchr call).
+fn has_nul(text: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = text.chunks_exact(8);
+    for w in &mut words {
+        let v = u64::from_ne_bytes(w.try_into().unwrap_or([1; 8]));
+        // A zero byte, and only a zero byte, leaves its high bit set here.
+        if v.wrapping_sub(ONES) & !v & HIGH != 0 {
+            return true;
+        }
+    }
+    words.remainder().iter().any(|b| *b == 0)
+}
+
+/// Write `name NUL value NUL` into `dst`, which has exactly that size.
+fn put_text(dst: &mut [u8], name: &[u8], value: &[u8]) {
+    let Some((n, rest)) = dst.split_at_mut_checked(name.len()) else {
+        return;
+    };
+    n.copy_from_slice(name);
+    let Some((nul, rest)) = rest.split_first_mut() else {
+        return;
+    };
+    *nul = 0;
+    let Some((v, rest)) = rest.split_at_mut_checked(value.len()) else {
+        return;
+    };
+    v.copy_from_slice(value);
+    if let Some(nul) = rest.first_mut() {
+        *nul = 0;
+    }
+}
+
 #[cfg(feature = "defmt")]
 impl defmt::Format for Encoder<'_> {
     fn format(&self, f: defmt::Formatter) {
@@ -511,5 +549,25 @@ impl defmt::Format for Encoder<'_> {
             self.len,
             self.error
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_nul;
+
+    #[test]
+    fn has_nul_finds_a_nul_anywhere_and_nothing_else() {
+        for len in 0..40 {
+            let clean: std::vec::Vec<u8> = (0..len).map(|i| 1 + (i * 37 % 255) as u8).collect();
+            assert!(!has_nul(&clean), "{len}");
+            // Bytes whose high bit is set, and 0x01 next to them, are not NULs.
+            assert!(!has_nul(&[0x80, 0x01, 0xFF, 0x81, 0x01, 0x01, 0x80, 0xFE, 0x01]));
+            for at in 0..len {
+                let mut t = clean.clone();
+                t[at] = 0;
+                assert!(has_nul(&t), "{len} {at}");
+            }
+        }
     }
 }
