@@ -506,25 +506,41 @@ def generate(table):
     w("    Unknown(u32),")
     w("}")
     w("")
+    # id and from_id go through tables in table order: the position of a variant is its
+    # discriminant, so the matches below compile to nothing and the code stays small.
+    top = max(m["id"] for m in msgs)
+    w("/// The wire number of every message, in the order of [`MESSAGES`] (and of the variants).")
+    w(f"const MESSAGE_IDS: [u32; {len(msgs)}] = [" + ", ".join(str(m["id"]) for m in msgs) + "];")
+    w("")
     w("impl MessageType {")
     w("    /// The wire number.")
+    w("    #[allow(clippy::indexing_slicing)]")
     w("    pub const fn id(self) -> u32 {")
-    w("        match self {")
-    for m in msgs:
-        w(f"            Self::{camel(m['name'])} => {m['id']},")
-    w("            Self::Unknown(n) => n,")
-    w("        }")
+    w("        let i = match self {")
+    for i, m in enumerate(msgs):
+        w(f"            Self::{camel(m['name'])} => {i},")
+    w("            Self::Unknown(n) => return n,")
+    w("        };")
+    w("        MESSAGE_IDS[i]")
     w("    }")
     w("")
     w("    /// The message type of a wire number.")
+    w("    #[allow(clippy::indexing_slicing)]")
     w("    pub const fn from_id(n: u32) -> Self {")
-    w("        match n {")
-    for m in msgs:
-        w(f"            {m['id']} => Self::{camel(m['name'])},")
-    w("            n => Self::Unknown(n),")
+    w(f"        let at = if n <= {top} {{ MESSAGE_POSITIONS[n as usize] }} else {{ 0 }};")
+    w("        match at {")
+    for i, m in enumerate(msgs):
+        w(f"            {i + 1} => Self::{camel(m['name'])},")
+    w("            _ => Self::Unknown(n),")
     w("        }")
     w("    }")
     w("}")
+    w("")
+    index = [0] * (top + 1)
+    for i, m in enumerate(msgs):
+        index[m["id"]] = i + 1
+    w(f"/// Position + 1 of every message number up to {top} (0: unknown), for `from_id`.")
+    w(f"const MESSAGE_POSITIONS: [u8; {top + 1}] = [" + ", ".join(map(str, index)) + "];")
     w("")
 
     # typed field handles
