@@ -45,7 +45,10 @@ fn main() {
     if case == "frames" {
         // Frames per run of the stream cases, for per-frame figures.
         println!("busy_shift_frame_decode\t{}", frame_count(&shift(100)));
-        println!("guide_traces_frame_decode\t{}", frame_count(&guide_stream()));
+        println!(
+            "guide_traces_frame_decode\t{}",
+            frame_count(&guide_stream())
+        );
         return;
     }
     if !CASES.contains(&case.as_str()) {

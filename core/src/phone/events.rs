@@ -4,7 +4,8 @@ use core::fmt;
 
 use super::{Event, RequestKind, SessionEndReason};
 use crate::wire::{
-    message_name, message_plan, LocalConnectionState, MessageType, PeripheralErrorCode, StatusCode, SystemEventID,
+    message_name, message_plan, LocalConnectionState, MessageType, PeripheralErrorCode, StatusCode,
+    SystemEventID,
 };
 
 /// Events waiting for `poll_event`. When full, the oldest event is dropped and counted, so

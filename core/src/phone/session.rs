@@ -408,8 +408,8 @@ impl<
                 if self.on_call_event(&msg) {
                     return;
                 }
-                let is_confirmation = msg.invoke_id().is_some()
-                    && msg.direction() == Some(Direction::ToClient);
+                let is_confirmation =
+                    msg.invoke_id().is_some() && msg.direction() == Some(Direction::ToClient);
                 if is_confirmation {
                     self.on_confirmation(now, &msg);
                 } else {

@@ -3,8 +3,8 @@
 use core::fmt::{self, Write};
 
 use super::{float_label, is_numeric, is_secret, FloatLabel, EXPANDED_CALL_CONTEXT, SECRET_MASK};
-use crate::wire::spec::{self, EnumDef, EnumKind, FixedDef, FixedType, TagType};
 use crate::wire::decode::parse_named;
+use crate::wire::spec::{self, EnumDef, EnumKind, FixedDef, FixedType, TagType};
 use crate::wire::{read_uint, Message};
 
 /// Options for rendering.
@@ -318,7 +318,9 @@ fn reads_back_as_variable(msg: &Message<'_>, name: &str) -> bool {
         fast,
         super::resolve_field(msg.def(), name, true)
             .is_ok_and(|r| r == super::FieldRef::NamedVar(name))
-            && msg.layout().is_none_or(|l| l.floating_named(name).is_none()),
+            && msg
+                .layout()
+                .is_none_or(|l| l.floating_named(name).is_none()),
         "{name}"
     );
     fast

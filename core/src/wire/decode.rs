@@ -325,10 +325,7 @@ fn check_body(
         _ => walk::<2, 2>(floating, at, plan, &mut counts)?,
     };
     if named_total > MAX_NAMED_DATA {
-        return Err((
-            DecodeErrorKind::TooMuchNamedData { total: named_total },
-            at,
-        ));
+        return Err((DecodeErrorKind::TooMuchNamedData { total: named_total }, at));
     }
     for (count, found) in plan.counts.iter().zip(counts) {
         if u32::from(count.since_version) > version.number() {

@@ -3,9 +3,7 @@
 use super::decode::{MAX_NAMED_DATA, MAX_VARIABLE_NAME, MAX_VARIABLE_VALUE};
 use super::generated::MAX_COUNTS;
 use super::spec::{self, FieldSlot, LayoutPlan};
-use super::{
-    put, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, PLANS,
-};
+use super::{put, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, PLANS};
 
 /// Why a message could not be encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,7 +203,9 @@ impl<'b> Encoder<'b> {
         if let Some(plan) = self.plan {
             for (i, c) in plan.counts.iter().enumerate() {
                 if usize::from(c.offset) == offset {
-                    self.explicit |= 1u32.checked_shl(u32::try_from(i).unwrap_or(32)).unwrap_or(0);
+                    self.explicit |= 1u32
+                        .checked_shl(u32::try_from(i).unwrap_or(32))
+                        .unwrap_or(0);
                 }
             }
         }
@@ -517,7 +517,7 @@ fn has_nul(text: &[u8]) -> bool {
             return true;
         }
     }
-    words.remainder().iter().any(|b| *b == 0)
+    words.remainder().contains(&0)
 }
 
 /// Write `name NUL value NUL` into `dst`, which has exactly that size.
@@ -559,10 +559,14 @@ mod tests {
     #[test]
     fn has_nul_finds_a_nul_anywhere_and_nothing_else() {
         for len in 0..40 {
-            let clean: std::vec::Vec<u8> = (0..len).map(|i| 1 + (i * 37 % 255) as u8).collect();
+            let clean: std::vec::Vec<u8> = (0..len)
+                .map(|i| 1 + u8::try_from(i * 37 % 255).unwrap())
+                .collect();
             assert!(!has_nul(&clean), "{len}");
             // Bytes whose high bit is set, and 0x01 next to them, are not NULs.
-            assert!(!has_nul(&[0x80, 0x01, 0xFF, 0x81, 0x01, 0x01, 0x80, 0xFE, 0x01]));
+            assert!(!has_nul(&[
+                0x80, 0x01, 0xFF, 0x81, 0x01, 0x01, 0x80, 0xFE, 0x01
+            ]));
             for at in 0..len {
                 let mut t = clean.clone();
                 t[at] = 0;

@@ -28,9 +28,9 @@ pub use decode::{
 pub use encode::{EncodeError, Encoder};
 pub use frame::{FeedResult, FrameAccumulator, FrameError, DEFAULT_FRAME_CAPACITY, HEADER_LEN};
 pub use generated::*;
+pub use spec::{message_def, message_name, message_plan, tag_def, tag_name};
 #[cfg(feature = "names")]
 pub use spec::{message_named, tag_named};
-pub use spec::{message_def, message_name, message_plan, tag_def, tag_name};
 
 use core::marker::PhantomData;
 
@@ -231,7 +231,9 @@ pub(crate) fn read_uint(bytes: &[u8], offset: usize, size: usize) -> Option<u32>
     // The three sizes the protocol has, without a loop; any other size byte by byte.
     match size {
         1 => s.first().map(|b| u32::from(*b)),
-        2 => s.first_chunk::<2>().map(|c| u32::from(u16::from_be_bytes(*c))),
+        2 => s
+            .first_chunk::<2>()
+            .map(|c| u32::from(u16::from_be_bytes(*c))),
         4 => s.first_chunk::<4>().map(|c| u32::from_be_bytes(*c)),
         _ => Some(
             s.get(..size)?
@@ -256,7 +258,10 @@ pub(crate) fn write_uint(bytes: &mut [u8], offset: usize, size: usize, value: u3
 /// Write `value` at `offset` if it fits.
 #[inline]
 pub(crate) fn put<const N: usize>(bytes: &mut [u8], offset: usize, value: [u8; N]) -> bool {
-    match bytes.get_mut(offset..).and_then(|s| s.first_chunk_mut::<N>()) {
+    match bytes
+        .get_mut(offset..)
+        .and_then(|s| s.first_chunk_mut::<N>())
+    {
         Some(dst) => {
             *dst = value;
             true
