@@ -60,6 +60,7 @@ fn main() {
     let seed: Vec<u8> = encode_trace(SEED).concat();
     let busy = shift(100);
     let guide = guide_stream();
+    let mut stream_acc = Box::new(ccx_cti::wire::FrameAccumulator::new());
     let event = frame(
         MessageType::AgentStateEvent,
         &[("AgentState", 3)],
@@ -109,8 +110,12 @@ fn main() {
                 while phone.poll_event().is_some() {}
                 1
             }
-            "busy_shift_frame_decode" => frame_and_decode(black_box(&busy), &READS),
-            "guide_traces_frame_decode" => frame_and_decode(black_box(&guide), &READS),
+            "busy_shift_frame_decode" => {
+                frame_and_decode(&mut stream_acc, black_box(&busy), &READS)
+            }
+            "guide_traces_frame_decode" => {
+                frame_and_decode(&mut stream_acc, black_box(&guide), &READS)
+            }
             _ => 0,
         });
     }

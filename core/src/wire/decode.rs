@@ -295,8 +295,11 @@ pub fn decode(frame: &[u8], version: WireVersion) -> Result<Message<'_>, DecodeE
             HEADER_LEN + body.len(),
         ));
     };
-    check_body(fixed, floating, plan, version)
-        .map_err(|(kind, offset)| err(kind, HEADER_LEN + offset))?;
+    // Nothing floating and nothing counted (most confirmations): nothing to walk.
+    if !floating.is_empty() || !plan.counts.is_empty() {
+        check_body(fixed, floating, plan, version)
+            .map_err(|(kind, offset)| err(kind, HEADER_LEN + offset))?;
+    }
     Ok(Message {
         type_id,
         index,
