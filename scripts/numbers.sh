@@ -49,7 +49,7 @@ CARGO_TARGET_DIR=$TARGET CALLGRIND_OUT=$WORK bash scripts/callgrind-cases.sh \
 
 echo "== footprint (thumbv7em-none-eabihf)"
 : >"$WORK/footprint.tsv"
-for features in baseline codec phone phone,names trace; do
+for features in baseline codec phone phone,names phone,event-text phone,event-text,names trace; do
     flag=()
     [ "$features" != baseline ] && flag=(--features "$features")
     (cd tools/footprint && CARGO_TARGET_DIR=$TARGET/footprint cargo build -q --release "${flag[@]}")
@@ -185,13 +185,16 @@ if fp:
     out.append("| image | .text | .rodata | .data | .bss | target |")
     out.append("|---|---|---|---|---|---|")
     names = {"codec": "codec (decode + encode)", "phone": "codec + phone, without `names`",
-             "phone,names": "codec + phone, with `names`", "trace": "codec + phone + trace text (needs `names`)"}
-    for k in ["codec", "phone", "phone,names", "trace"]:
+             "phone,names": "codec + phone, with `names`",
+             "phone,event-text": "codec + phone, events written as text, without `names`",
+             "phone,event-text,names": "codec + phone, events written as text, with `names`",
+             "trace": "codec + phone + trace text (needs `names`)"}
+    for k in ["codec", "phone", "phone,names", "phone,event-text", "phone,event-text,names", "trace"]:
         if k not in fp:
             continue
         t, r, d, b = [x - y for x, y in zip(fp[k], base)]
         verdict = ""
-        if k == "phone":
+        if k in ("phone", "phone,event-text"):
             verdict = (f"≤ 32 KiB .text: {mark(t <= 32768)}; ≤ 16 KiB .rodata: {mark(r <= 16384)}")
         if k == "trace":
             verdict = f"≤ 64 KiB .text: {mark(t <= 65536)}"

@@ -223,6 +223,10 @@ def tag_tables(w, tags, msgs, tag_by_name):
     w(f"/// Position + 1 in [`TAGS`] of every tag number up to {top} (0: not in the table).")
     w(f"pub(crate) static TAG_INDEX: [u8; {top + 1}] = [" + ", ".join(map(str, index)) + "];")
     w("")
+    w("/// The name of every tag, in the order of [`TAGS`].")
+    w(NAMES.strip())
+    w(f"pub(crate) static TAG_NAMES: [&str; {len(tags)}] = [" + ", ".join(rstr(t["name"]) for t in tags) + "];")
+    w("")
     w("/// What decode and encode check of each tag of [`TAGS`], packed in one word (same order).")
     w(f"pub(crate) static TAG_PACKED: [u32; {len(tags)}] = [")
     for t in tags:
@@ -253,6 +257,11 @@ def message_tables(w, msgs):
     assert len(msgs) < 256
     w(f"/// Position + 1 in [`MESSAGES`] and [`PLANS`] of every message number up to {top} (0: unknown).")
     w(f"pub(crate) static MESSAGE_INDEX: [u8; {top + 1}] = [" + ", ".join(map(str, index)) + "];")
+    w("")
+    w("/// The name of every message, in the order of [`MESSAGES`] (errors and events name messages")
+    w("/// through it without linking the rest of the table).")
+    w(NAMES.strip())
+    w(f"pub(crate) static MESSAGE_NAMES: [&str; {len(msgs)}] = [" + ", ".join(rstr(m["name"]) for m in msgs) + "];")
     w("")
     w("/// What decode and encode need of every message, in the order of [`MESSAGES`].")
     w("pub static PLANS: &[MessagePlan] = &[")

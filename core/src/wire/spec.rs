@@ -459,7 +459,9 @@ pub fn message_def(id: u32) -> Option<&'static MessageDef> {
 /// (callers print the number then).
 pub fn message_name(id: u32) -> Option<&'static str> {
     #[cfg(feature = "names")]
-    return message_def(id).map(|d| d.name);
+    return super::generated::MESSAGE_NAMES
+        .get(message_index(id)?)
+        .copied();
     #[cfg(not(feature = "names"))]
     {
         let _ = id;
@@ -470,7 +472,7 @@ pub fn message_name(id: u32) -> Option<&'static str> {
 /// The name of tag `id`; `None` when unknown, and always without the `names` feature.
 pub fn tag_name(id: u16) -> Option<&'static str> {
     #[cfg(feature = "names")]
-    return tag_def(id).map(|d| d.name);
+    return super::generated::TAG_NAMES.get(tag_index(id)?).copied();
     #[cfg(not(feature = "names"))]
     {
         let _ = id;
