@@ -119,6 +119,8 @@ def load():
 
 # Fields that only trace text and lookup by name read: left out without the `names` feature.
 NAMES = '#[cfg(feature = "names")] '
+# Enumerations with at least this many values convert through tables (less code than a match).
+TABLE_ENUM_MIN = 12
 # Most counts one layout may carry (decode keeps a counter per count while it walks).
 MAX_COUNTS = 8
 # Bits of a packed tag entry (TAG_PACKED): the data length limit in the low 16 bits, then:
@@ -358,24 +360,75 @@ def generate(table):
         w("    /// The table this enumeration is generated from (names, aliases).")
         w(f"    pub const DEF: &'static EnumDef = &ENUM_{screaming(name)};")
         w("")
-        w("    /// The numeric wire value.")
-        w(f"    pub const fn value(self) -> {rt} {{")
-        w("        match self {")
-        for v, var in zip(e["values"], variants):
-            w(f"            Self::{var} => {v['value']:#x},")
-        w("            Self::Unknown(n) => n,")
-        w("        }")
-        w("    }")
-        w("")
-        w("    /// The value for a wire number.")
-        w(f"    pub const fn from_value(n: {rt}) -> Self {{")
-        w("        match n {")
-        for v, var in zip(e["values"], variants):
-            w(f"            {v['value']:#x} => Self::{var},")
-        w("            n => Self::Unknown(n),")
-        w("        }")
-        w("    }")
-        w("")
+        if len(e["values"]) < TABLE_ENUM_MIN:
+            w("    /// The numeric wire value.")
+            w(f"    pub const fn value(self) -> {rt} {{")
+            w("        match self {")
+            for v, var in zip(e["values"], variants):
+                w(f"            Self::{var} => {v['value']:#x},")
+            w("            Self::Unknown(n) => n,")
+            w("        }")
+            w("    }")
+            w("")
+            w("    /// The value for a wire number.")
+            w(f"    pub const fn from_value(n: {rt}) -> Self {{")
+            w("        match n {")
+            for v, var in zip(e["values"], variants):
+                w(f"            {v['value']:#x} => Self::{var},")
+            w("            n => Self::Unknown(n),")
+            w("        }")
+            w("    }")
+            w("")
+        else:
+            # Long enumerations go through tables: a variant's position is its discriminant
+            # (the matches compile to nothing) and a wire number is found by binary search,
+            # which takes far less code on a microcontroller than a long match.
+            count = len(e["values"])
+            firsts = {}
+            for i, v in enumerate(e["values"]):
+                firsts.setdefault(v["value"], i)
+            order = sorted(firsts.items())
+            w(f"    const VALUES: [{rt}; {count}] = [" + ", ".join(f"{v['value']:#x}" for v in e["values"]) + "];")
+            w(f"    const SORTED: [({rt}, u8); {len(order)}] = [" + ", ".join(f"({v:#x}, {i})" for v, i in order) + "];")
+            w("")
+            w("    /// The numeric wire value.")
+            w("    #[allow(clippy::indexing_slicing)]")
+            w(f"    pub const fn value(self) -> {rt} {{")
+            w("        let i = match self {")
+            for i, var in enumerate(variants):
+                w(f"            Self::{var} => {i},")
+            w("            Self::Unknown(n) => return n,")
+            w("        };")
+            w("        Self::VALUES[i]")
+            w("    }")
+            w("")
+            w("    /// The value for a wire number.")
+            w("    #[allow(clippy::indexing_slicing)]")
+            w(f"    pub const fn from_value(n: {rt}) -> Self {{")
+            w(f"        let (mut lo, mut hi) = (0, {len(order)});")
+            w("        while lo < hi {")
+            w("            let mid = (lo + hi) / 2;")
+            w("            let (v, at) = Self::SORTED[mid];")
+            w("            if v == n {")
+            w("                return Self::at(at, n);")
+            w("            }")
+            w("            if v < n {")
+            w("                lo = mid + 1;")
+            w("            } else {")
+            w("                hi = mid;")
+            w("            }")
+            w("        }")
+            w("        Self::Unknown(n)")
+            w("    }")
+            w("")
+            w(f"    const fn at(i: u8, n: {rt}) -> Self {{")
+            w("        match i {")
+            for i, var in enumerate(variants):
+                w(f"            {i} => Self::{var},")
+            w("            _ => Self::Unknown(n),")
+            w("        }")
+            w("    }")
+            w("")
         w("    /// The name trace text prints, or `None` for an unknown value.")
         w("    pub fn name(self) -> Option<&'static str> {")
         w("        Self::DEF.name_of(u32::from(self.value()))")

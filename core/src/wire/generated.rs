@@ -772,47 +772,70 @@ impl AgentState {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_AGENT_STATE;
 
+    const VALUES: [u16; 15] = [0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe];
+    const SORTED: [(u16, u8); 15] = [(0x0, 0), (0x1, 1), (0x2, 2), (0x3, 3), (0x4, 4), (0x5, 5), (0x6, 6), (0x7, 7), (0x8, 8), (0x9, 9), (0xa, 10), (0xb, 11), (0xc, 12), (0xd, 13), (0xe, 14)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::Login => 0x0,
-            Self::Logout => 0x1,
-            Self::NotReady => 0x2,
-            Self::Available => 0x3,
-            Self::Talking => 0x4,
-            Self::WorkNotReady => 0x5,
-            Self::WorkReady => 0x6,
-            Self::BusyOther => 0x7,
-            Self::Reserved => 0x8,
-            Self::Unknown9 => 0x9,
-            Self::Hold => 0xa,
-            Self::Active => 0xb,
-            Self::Paused => 0xc,
-            Self::Interrupted => 0xd,
-            Self::NotActive => 0xe,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::Login => 0,
+            Self::Logout => 1,
+            Self::NotReady => 2,
+            Self::Available => 3,
+            Self::Talking => 4,
+            Self::WorkNotReady => 5,
+            Self::WorkReady => 6,
+            Self::BusyOther => 7,
+            Self::Reserved => 8,
+            Self::Unknown9 => 9,
+            Self::Hold => 10,
+            Self::Active => 11,
+            Self::Paused => 12,
+            Self::Interrupted => 13,
+            Self::NotActive => 14,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0x0 => Self::Login,
-            0x1 => Self::Logout,
-            0x2 => Self::NotReady,
-            0x3 => Self::Available,
-            0x4 => Self::Talking,
-            0x5 => Self::WorkNotReady,
-            0x6 => Self::WorkReady,
-            0x7 => Self::BusyOther,
-            0x8 => Self::Reserved,
-            0x9 => Self::Unknown9,
-            0xa => Self::Hold,
-            0xb => Self::Active,
-            0xc => Self::Paused,
-            0xd => Self::Interrupted,
-            0xe => Self::NotActive,
-            n => Self::Unknown(n),
+        let (mut lo, mut hi) = (0, 15);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let (v, at) = Self::SORTED[mid];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v < n {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::Login,
+            1 => Self::Logout,
+            2 => Self::NotReady,
+            3 => Self::Available,
+            4 => Self::Talking,
+            5 => Self::WorkNotReady,
+            6 => Self::WorkReady,
+            7 => Self::BusyOther,
+            8 => Self::Reserved,
+            9 => Self::Unknown9,
+            10 => Self::Hold,
+            11 => Self::Active,
+            12 => Self::Paused,
+            13 => Self::Interrupted,
+            14 => Self::NotActive,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -949,99 +972,122 @@ impl CallType {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_CALL_TYPE;
 
+    const VALUES: [u16; 41] = [0xffff, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29];
+    const SORTED: [(u16, u8); 41] = [(0x1, 1), (0x2, 2), (0x3, 3), (0x4, 4), (0x5, 5), (0x6, 6), (0x7, 7), (0x8, 8), (0x9, 9), (0xa, 10), (0xb, 11), (0xc, 12), (0xd, 13), (0xe, 14), (0xf, 15), (0x10, 16), (0x11, 17), (0x12, 18), (0x13, 19), (0x14, 20), (0x15, 21), (0x16, 22), (0x17, 23), (0x18, 24), (0x19, 25), (0x1a, 26), (0x1c, 27), (0x1d, 28), (0x1e, 29), (0x1f, 30), (0x20, 31), (0x21, 32), (0x22, 33), (0x23, 34), (0x24, 35), (0x25, 36), (0x26, 37), (0x27, 38), (0x28, 39), (0x29, 40), (0xffff, 0)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::NullCalltype => 0xffff,
-            Self::AcdIn => 0x1,
-            Self::PrerouteAcdIn => 0x2,
-            Self::PrerouteDirectAgent => 0x3,
-            Self::TransferIn => 0x4,
-            Self::OverflowIn => 0x5,
-            Self::OtherIn => 0x6,
-            Self::AutoOut => 0x7,
-            Self::AgentOut => 0x8,
-            Self::Out => 0x9,
-            Self::AgentInside => 0xa,
-            Self::Offered => 0xb,
-            Self::Consult => 0xc,
-            Self::ConsultOfferred => 0xd,
-            Self::ConsultConference => 0xe,
-            Self::Conference => 0xf,
-            Self::Unmonitored => 0x10,
-            Self::Preview => 0x11,
-            Self::Reservation => 0x12,
-            Self::Assist => 0x13,
-            Self::Emergency => 0x14,
-            Self::SupervisorMonitor => 0x15,
-            Self::SupervisorWhisper => 0x16,
-            Self::SupervisorBargein => 0x17,
-            Self::SupervisorIntercept => 0x18,
-            Self::TaskRoutedByIcm => 0x19,
-            Self::TaskRoutedByApplication => 0x1a,
-            Self::ReservationPreviewDirect => 0x1c,
-            Self::ReservationPredictive => 0x1d,
-            Self::ReservationCallback => 0x1e,
-            Self::ReservationPersonalCallback => 0x1f,
-            Self::CustomerPreview => 0x20,
-            Self::CustomerPreviewDirect => 0x21,
-            Self::CustomerPredictive => 0x22,
-            Self::CustomerCallback => 0x23,
-            Self::CustomerPersonal => 0x24,
-            Self::CustomerIvr => 0x25,
-            Self::NonAcd => 0x26,
-            Self::PlayAgentGreeting => 0x27,
-            Self::RecordAgentGreeting => 0x28,
-            Self::VoiceCallBack => 0x29,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::NullCalltype => 0,
+            Self::AcdIn => 1,
+            Self::PrerouteAcdIn => 2,
+            Self::PrerouteDirectAgent => 3,
+            Self::TransferIn => 4,
+            Self::OverflowIn => 5,
+            Self::OtherIn => 6,
+            Self::AutoOut => 7,
+            Self::AgentOut => 8,
+            Self::Out => 9,
+            Self::AgentInside => 10,
+            Self::Offered => 11,
+            Self::Consult => 12,
+            Self::ConsultOfferred => 13,
+            Self::ConsultConference => 14,
+            Self::Conference => 15,
+            Self::Unmonitored => 16,
+            Self::Preview => 17,
+            Self::Reservation => 18,
+            Self::Assist => 19,
+            Self::Emergency => 20,
+            Self::SupervisorMonitor => 21,
+            Self::SupervisorWhisper => 22,
+            Self::SupervisorBargein => 23,
+            Self::SupervisorIntercept => 24,
+            Self::TaskRoutedByIcm => 25,
+            Self::TaskRoutedByApplication => 26,
+            Self::ReservationPreviewDirect => 27,
+            Self::ReservationPredictive => 28,
+            Self::ReservationCallback => 29,
+            Self::ReservationPersonalCallback => 30,
+            Self::CustomerPreview => 31,
+            Self::CustomerPreviewDirect => 32,
+            Self::CustomerPredictive => 33,
+            Self::CustomerCallback => 34,
+            Self::CustomerPersonal => 35,
+            Self::CustomerIvr => 36,
+            Self::NonAcd => 37,
+            Self::PlayAgentGreeting => 38,
+            Self::RecordAgentGreeting => 39,
+            Self::VoiceCallBack => 40,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0xffff => Self::NullCalltype,
-            0x1 => Self::AcdIn,
-            0x2 => Self::PrerouteAcdIn,
-            0x3 => Self::PrerouteDirectAgent,
-            0x4 => Self::TransferIn,
-            0x5 => Self::OverflowIn,
-            0x6 => Self::OtherIn,
-            0x7 => Self::AutoOut,
-            0x8 => Self::AgentOut,
-            0x9 => Self::Out,
-            0xa => Self::AgentInside,
-            0xb => Self::Offered,
-            0xc => Self::Consult,
-            0xd => Self::ConsultOfferred,
-            0xe => Self::ConsultConference,
-            0xf => Self::Conference,
-            0x10 => Self::Unmonitored,
-            0x11 => Self::Preview,
-            0x12 => Self::Reservation,
-            0x13 => Self::Assist,
-            0x14 => Self::Emergency,
-            0x15 => Self::SupervisorMonitor,
-            0x16 => Self::SupervisorWhisper,
-            0x17 => Self::SupervisorBargein,
-            0x18 => Self::SupervisorIntercept,
-            0x19 => Self::TaskRoutedByIcm,
-            0x1a => Self::TaskRoutedByApplication,
-            0x1c => Self::ReservationPreviewDirect,
-            0x1d => Self::ReservationPredictive,
-            0x1e => Self::ReservationCallback,
-            0x1f => Self::ReservationPersonalCallback,
-            0x20 => Self::CustomerPreview,
-            0x21 => Self::CustomerPreviewDirect,
-            0x22 => Self::CustomerPredictive,
-            0x23 => Self::CustomerCallback,
-            0x24 => Self::CustomerPersonal,
-            0x25 => Self::CustomerIvr,
-            0x26 => Self::NonAcd,
-            0x27 => Self::PlayAgentGreeting,
-            0x28 => Self::RecordAgentGreeting,
-            0x29 => Self::VoiceCallBack,
-            n => Self::Unknown(n),
+        let (mut lo, mut hi) = (0, 41);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let (v, at) = Self::SORTED[mid];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v < n {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::NullCalltype,
+            1 => Self::AcdIn,
+            2 => Self::PrerouteAcdIn,
+            3 => Self::PrerouteDirectAgent,
+            4 => Self::TransferIn,
+            5 => Self::OverflowIn,
+            6 => Self::OtherIn,
+            7 => Self::AutoOut,
+            8 => Self::AgentOut,
+            9 => Self::Out,
+            10 => Self::AgentInside,
+            11 => Self::Offered,
+            12 => Self::Consult,
+            13 => Self::ConsultOfferred,
+            14 => Self::ConsultConference,
+            15 => Self::Conference,
+            16 => Self::Unmonitored,
+            17 => Self::Preview,
+            18 => Self::Reservation,
+            19 => Self::Assist,
+            20 => Self::Emergency,
+            21 => Self::SupervisorMonitor,
+            22 => Self::SupervisorWhisper,
+            23 => Self::SupervisorBargein,
+            24 => Self::SupervisorIntercept,
+            25 => Self::TaskRoutedByIcm,
+            26 => Self::TaskRoutedByApplication,
+            27 => Self::ReservationPreviewDirect,
+            28 => Self::ReservationPredictive,
+            29 => Self::ReservationCallback,
+            30 => Self::ReservationPersonalCallback,
+            31 => Self::CustomerPreview,
+            32 => Self::CustomerPreviewDirect,
+            33 => Self::CustomerPredictive,
+            34 => Self::CustomerCallback,
+            35 => Self::CustomerPersonal,
+            36 => Self::CustomerIvr,
+            37 => Self::NonAcd,
+            38 => Self::PlayAgentGreeting,
+            39 => Self::RecordAgentGreeting,
+            40 => Self::VoiceCallBack,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -1197,41 +1243,64 @@ impl DeviceType {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_DEVICE_TYPE;
 
+    const VALUES: [u16; 12] = [0xffff, 0x0, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f];
+    const SORTED: [(u16, u8); 12] = [(0x0, 1), (0x46, 2), (0x47, 3), (0x48, 4), (0x49, 5), (0x4a, 6), (0x4b, 7), (0x4c, 8), (0x4d, 9), (0x4e, 10), (0x4f, 11), (0xffff, 0)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::None => 0xffff,
-            Self::DeviceIdentifier => 0x0,
-            Self::TrunkIdentifier => 0x46,
-            Self::TrunkGroupIdentifier => 0x47,
-            Self::IpPhoneMacIdentifier => 0x48,
-            Self::CtiPort => 0x49,
-            Self::RoutePoint => 0x4a,
-            Self::External => 0x4b,
-            Self::AgentDeviceIdentifier => 0x4c,
-            Self::Queue => 0x4d,
-            Self::NonAcdDeviceIdentifier => 0x4e,
-            Self::SharedDeviceIdentifier => 0x4f,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::None => 0,
+            Self::DeviceIdentifier => 1,
+            Self::TrunkIdentifier => 2,
+            Self::TrunkGroupIdentifier => 3,
+            Self::IpPhoneMacIdentifier => 4,
+            Self::CtiPort => 5,
+            Self::RoutePoint => 6,
+            Self::External => 7,
+            Self::AgentDeviceIdentifier => 8,
+            Self::Queue => 9,
+            Self::NonAcdDeviceIdentifier => 10,
+            Self::SharedDeviceIdentifier => 11,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0xffff => Self::None,
-            0x0 => Self::DeviceIdentifier,
-            0x46 => Self::TrunkIdentifier,
-            0x47 => Self::TrunkGroupIdentifier,
-            0x48 => Self::IpPhoneMacIdentifier,
-            0x49 => Self::CtiPort,
-            0x4a => Self::RoutePoint,
-            0x4b => Self::External,
-            0x4c => Self::AgentDeviceIdentifier,
-            0x4d => Self::Queue,
-            0x4e => Self::NonAcdDeviceIdentifier,
-            0x4f => Self::SharedDeviceIdentifier,
-            n => Self::Unknown(n),
+        let (mut lo, mut hi) = (0, 12);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let (v, at) = Self::SORTED[mid];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v < n {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::None,
+            1 => Self::DeviceIdentifier,
+            2 => Self::TrunkIdentifier,
+            3 => Self::TrunkGroupIdentifier,
+            4 => Self::IpPhoneMacIdentifier,
+            5 => Self::CtiPort,
+            6 => Self::RoutePoint,
+            7 => Self::External,
+            8 => Self::AgentDeviceIdentifier,
+            9 => Self::Queue,
+            10 => Self::NonAcdDeviceIdentifier,
+            11 => Self::SharedDeviceIdentifier,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -1623,257 +1692,280 @@ impl EventCause {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_EVENT_CAUSE;
 
+    const VALUES: [u16; 120] = [0xffff, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3e9, 0x3ea, 0x3eb, 0x3ec, 0x3ed, 0x3ee, 0x3ef, 0x3f0, 0x3f1, 0x3f2, 0x3f3, 0x3f4, 0x3f5, 0x3f6, 0x3f7, 0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff, 0x400, 0x401, 0x402, 0x403, 0x404, 0x405, 0x406, 0x407, 0x408, 0x409, 0x40a, 0x40b, 0x40c, 0x40d, 0x40e, 0x40f, 0x410, 0x411, 0x412, 0x413, 0x414, 0x415, 0x416, 0x417, 0x418, 0x419, 0x41a, 0x41b, 0x41c, 0x41d, 0x41e, 0x41f, 0x420, 0x421];
+    const SORTED: [(u16, u8); 120] = [(0x1, 1), (0x2, 2), (0x3, 3), (0x4, 4), (0x5, 5), (0x6, 6), (0x7, 7), (0x8, 8), (0x9, 9), (0xa, 10), (0xb, 11), (0xc, 12), (0xd, 13), (0xe, 14), (0xf, 15), (0x10, 16), (0x11, 17), (0x12, 18), (0x13, 19), (0x14, 20), (0x15, 21), (0x16, 22), (0x17, 23), (0x18, 24), (0x19, 25), (0x1a, 26), (0x1b, 27), (0x1c, 28), (0x1d, 29), (0x1e, 30), (0x1f, 31), (0x20, 32), (0x21, 33), (0x22, 34), (0x23, 35), (0x24, 36), (0x25, 37), (0x26, 38), (0x27, 39), (0x28, 40), (0x29, 41), (0x2a, 42), (0x2b, 43), (0x2c, 44), (0x2d, 45), (0x2e, 46), (0x2f, 47), (0x30, 48), (0x31, 49), (0x32, 50), (0x33, 51), (0x34, 52), (0x35, 53), (0x36, 54), (0x37, 55), (0x38, 56), (0x39, 57), (0x3a, 58), (0x3b, 59), (0x3c, 60), (0x3d, 61), (0x3e, 62), (0x3e9, 63), (0x3ea, 64), (0x3eb, 65), (0x3ec, 66), (0x3ed, 67), (0x3ee, 68), (0x3ef, 69), (0x3f0, 70), (0x3f1, 71), (0x3f2, 72), (0x3f3, 73), (0x3f4, 74), (0x3f5, 75), (0x3f6, 76), (0x3f7, 77), (0x3f8, 78), (0x3f9, 79), (0x3fa, 80), (0x3fb, 81), (0x3fc, 82), (0x3fd, 83), (0x3fe, 84), (0x3ff, 85), (0x400, 86), (0x401, 87), (0x402, 88), (0x403, 89), (0x404, 90), (0x405, 91), (0x406, 92), (0x407, 93), (0x408, 94), (0x409, 95), (0x40a, 96), (0x40b, 97), (0x40c, 98), (0x40d, 99), (0x40e, 100), (0x40f, 101), (0x410, 102), (0x411, 103), (0x412, 104), (0x413, 105), (0x414, 106), (0x415, 107), (0x416, 108), (0x417, 109), (0x418, 110), (0x419, 111), (0x41a, 112), (0x41b, 113), (0x41c, 114), (0x41d, 115), (0x41e, 116), (0x41f, 117), (0x420, 118), (0x421, 119), (0xffff, 0)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::CecNone => 0xffff,
-            Self::CecActiveMonitor => 0x1,
-            Self::CecAlternate => 0x2,
-            Self::CecBusy => 0x3,
-            Self::CecCallBack => 0x4,
-            Self::CecCallCancelled => 0x5,
-            Self::CecCallForwardAlways => 0x6,
-            Self::CecCallForwardBusy => 0x7,
-            Self::CecCallForwardNoAnswer => 0x8,
-            Self::CecCallForward => 0x9,
-            Self::CecCallNotAnswered => 0xa,
-            Self::CecCallPickup => 0xb,
-            Self::CecCampOn => 0xc,
-            Self::CecDestNotObtainable => 0xd,
-            Self::CecDoNotDisturb => 0xe,
-            Self::CecIncompatibleDestination => 0xf,
-            Self::CecInvalidAccountCode => 0x10,
-            Self::CecKeyConference => 0x11,
-            Self::CecLockout => 0x12,
-            Self::CecMaintenance => 0x13,
-            Self::CecNetworkCongestion => 0x14,
-            Self::CecNetworkNotObtainable => 0x15,
-            Self::CecNewCall => 0x16,
-            Self::CecNoAvailableAgents => 0x17,
-            Self::CecOverride => 0x18,
-            Self::CecPark => 0x19,
-            Self::CecOverflow => 0x1a,
-            Self::CecRecall => 0x1b,
-            Self::CecRedirected => 0x1c,
-            Self::CecReorderTone => 0x1d,
-            Self::CecResourcesNotAvailable => 0x1e,
-            Self::CecSilentMonitor => 0x1f,
-            Self::CecTransfer => 0x20,
-            Self::CecTrunksBusy => 0x21,
-            Self::CecVoiceUnitInitiator => 0x22,
-            Self::CecTimeOut => 0x23,
-            Self::CecNewCallInterflow => 0x24,
-            Self::CecSimulationInitRequest => 0x25,
-            Self::CecSimulationResetRequest => 0x26,
-            Self::CecCtiLinkDown => 0x27,
-            Self::CecPeripheralResetRequest => 0x28,
-            Self::CecMd110ConferenceTransfer => 0x29,
-            Self::CecRemainsInQ => 0x2a,
-            Self::CecSupervisorAssist => 0x2b,
-            Self::CecEmergencyCall => 0x2c,
-            Self::CecSupervisorClear => 0x2d,
-            Self::CecSupervisorMonitor => 0x2e,
-            Self::CecSupervisorWhisper => 0x2f,
-            Self::CecSupervisorBargeIn => 0x30,
-            Self::CecSupervisorIntercept => 0x31,
-            Self::CecCallPartyUpdateInd => 0x32,
-            Self::CecConsult => 0x33,
-            Self::CecNicCallClear => 0x34,
-            Self::CecDnp => 0x35,
-            Self::CecRouterRequeryBeforeAnswer => 0x36,
-            Self::CecRouterRequeryAfterAnswer => 0x37,
-            Self::CecNetworkError => 0x38,
-            Self::CecNetworkErrorBeforeAnswer => 0x39,
-            Self::CecNetworkErrorAfterAnswer => 0x3a,
-            Self::CecGreeting => 0x3b,
-            Self::CecRecordAgentGreeting => 0x3c,
-            Self::CecSnapshot => 0x3d,
-            Self::CecMaxQueueExceeded => 0x3e,
-            Self::CecxAbandNetwork => 0x3e9,
-            Self::CecxAbandLocalQueue => 0x3ea,
-            Self::CecxAbandRing => 0x3eb,
-            Self::CecxAbandDelay => 0x3ec,
-            Self::CecxAbandInterflow => 0x3ed,
-            Self::CecxAbandAgentTerminal => 0x3ee,
-            Self::CecxShort => 0x3ef,
-            Self::CecxBusy => 0x3f0,
-            Self::CecxForcedBusy => 0x3f1,
-            Self::CecxDropNoAnswer => 0x3f2,
-            Self::CecxDropBusy => 0x3f3,
-            Self::CecxDropReorder => 0x3f4,
-            Self::CecxDropHandledPrimaryRoute => 0x3f5,
-            Self::CecxDropHandledOther => 0x3f6,
-            Self::CecxRedirected => 0x3f7,
-            Self::CecxCutThrough => 0x3f8,
-            Self::CecxIntraflow => 0x3f9,
-            Self::CecxInterflow => 0x3fa,
-            Self::CecxRingNoAnswer => 0x3fb,
-            Self::CecxInterceptReorder => 0x3fc,
-            Self::CecxInterceptDenial => 0x3fd,
-            Self::CecxTimeOut => 0x3fe,
-            Self::CecxVoiceEnergy => 0x3ff,
-            Self::CecxNonclassifiedEnergyDetect => 0x400,
-            Self::CecxNoCutThrough => 0x401,
-            Self::CecxUabort => 0x402,
-            Self::CecxFailedSoftware => 0x403,
-            Self::CecxBlindTransfer => 0x404,
-            Self::CecxAnnouncedTransfer => 0x405,
-            Self::CecxConferenced => 0x406,
-            Self::CecxDuplicateTransfer => 0x407,
-            Self::CecxUnmonitoredDevice => 0x408,
-            Self::CecxAnsweringMachine => 0x409,
-            Self::CecxNetworkBlindTransfer => 0x40a,
-            Self::CecxTaskAbandonedInRouter => 0x40b,
-            Self::CecxTaskAbandonedBeforeOffered => 0x40c,
-            Self::CecxTaskAbandonedWhileOffered => 0x40d,
-            Self::CecxNormalEndTask => 0x40e,
-            Self::CecxCantObtainTaskId => 0x40f,
-            Self::CecxAgentLoggedOutDuringTask => 0x410,
-            Self::CecxMaxTaskLifetimeExceeded => 0x411,
-            Self::CecxApplicationPathWentDown => 0x412,
-            Self::CecxIcmRoutingComplete => 0x413,
-            Self::CecxIcmRoutingDisabled => 0x414,
-            Self::CecxApplInvalidMrdId => 0x415,
-            Self::CecxApplInvalidDialogueId => 0x416,
-            Self::CecxApplDuplicateDialogueId => 0x417,
-            Self::CecxApplInvalidInvokeId => 0x418,
-            Self::CecxApplInvalidScriptSelector => 0x419,
-            Self::CecxApplTerminateDialogue => 0x41a,
-            Self::CecxTaskEndedDuringAppInit => 0x41b,
-            Self::CecxCalledPartyDisconnected => 0x41c,
-            Self::CecxPartialCall => 0x41d,
-            Self::CecxDropNetworkConsult => 0x41e,
-            Self::CecxNetworkConsultTransfer => 0x41f,
-            Self::CecxNetworkConference => 0x420,
-            Self::CecxAbandNetworkConsult => 0x421,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::CecNone => 0,
+            Self::CecActiveMonitor => 1,
+            Self::CecAlternate => 2,
+            Self::CecBusy => 3,
+            Self::CecCallBack => 4,
+            Self::CecCallCancelled => 5,
+            Self::CecCallForwardAlways => 6,
+            Self::CecCallForwardBusy => 7,
+            Self::CecCallForwardNoAnswer => 8,
+            Self::CecCallForward => 9,
+            Self::CecCallNotAnswered => 10,
+            Self::CecCallPickup => 11,
+            Self::CecCampOn => 12,
+            Self::CecDestNotObtainable => 13,
+            Self::CecDoNotDisturb => 14,
+            Self::CecIncompatibleDestination => 15,
+            Self::CecInvalidAccountCode => 16,
+            Self::CecKeyConference => 17,
+            Self::CecLockout => 18,
+            Self::CecMaintenance => 19,
+            Self::CecNetworkCongestion => 20,
+            Self::CecNetworkNotObtainable => 21,
+            Self::CecNewCall => 22,
+            Self::CecNoAvailableAgents => 23,
+            Self::CecOverride => 24,
+            Self::CecPark => 25,
+            Self::CecOverflow => 26,
+            Self::CecRecall => 27,
+            Self::CecRedirected => 28,
+            Self::CecReorderTone => 29,
+            Self::CecResourcesNotAvailable => 30,
+            Self::CecSilentMonitor => 31,
+            Self::CecTransfer => 32,
+            Self::CecTrunksBusy => 33,
+            Self::CecVoiceUnitInitiator => 34,
+            Self::CecTimeOut => 35,
+            Self::CecNewCallInterflow => 36,
+            Self::CecSimulationInitRequest => 37,
+            Self::CecSimulationResetRequest => 38,
+            Self::CecCtiLinkDown => 39,
+            Self::CecPeripheralResetRequest => 40,
+            Self::CecMd110ConferenceTransfer => 41,
+            Self::CecRemainsInQ => 42,
+            Self::CecSupervisorAssist => 43,
+            Self::CecEmergencyCall => 44,
+            Self::CecSupervisorClear => 45,
+            Self::CecSupervisorMonitor => 46,
+            Self::CecSupervisorWhisper => 47,
+            Self::CecSupervisorBargeIn => 48,
+            Self::CecSupervisorIntercept => 49,
+            Self::CecCallPartyUpdateInd => 50,
+            Self::CecConsult => 51,
+            Self::CecNicCallClear => 52,
+            Self::CecDnp => 53,
+            Self::CecRouterRequeryBeforeAnswer => 54,
+            Self::CecRouterRequeryAfterAnswer => 55,
+            Self::CecNetworkError => 56,
+            Self::CecNetworkErrorBeforeAnswer => 57,
+            Self::CecNetworkErrorAfterAnswer => 58,
+            Self::CecGreeting => 59,
+            Self::CecRecordAgentGreeting => 60,
+            Self::CecSnapshot => 61,
+            Self::CecMaxQueueExceeded => 62,
+            Self::CecxAbandNetwork => 63,
+            Self::CecxAbandLocalQueue => 64,
+            Self::CecxAbandRing => 65,
+            Self::CecxAbandDelay => 66,
+            Self::CecxAbandInterflow => 67,
+            Self::CecxAbandAgentTerminal => 68,
+            Self::CecxShort => 69,
+            Self::CecxBusy => 70,
+            Self::CecxForcedBusy => 71,
+            Self::CecxDropNoAnswer => 72,
+            Self::CecxDropBusy => 73,
+            Self::CecxDropReorder => 74,
+            Self::CecxDropHandledPrimaryRoute => 75,
+            Self::CecxDropHandledOther => 76,
+            Self::CecxRedirected => 77,
+            Self::CecxCutThrough => 78,
+            Self::CecxIntraflow => 79,
+            Self::CecxInterflow => 80,
+            Self::CecxRingNoAnswer => 81,
+            Self::CecxInterceptReorder => 82,
+            Self::CecxInterceptDenial => 83,
+            Self::CecxTimeOut => 84,
+            Self::CecxVoiceEnergy => 85,
+            Self::CecxNonclassifiedEnergyDetect => 86,
+            Self::CecxNoCutThrough => 87,
+            Self::CecxUabort => 88,
+            Self::CecxFailedSoftware => 89,
+            Self::CecxBlindTransfer => 90,
+            Self::CecxAnnouncedTransfer => 91,
+            Self::CecxConferenced => 92,
+            Self::CecxDuplicateTransfer => 93,
+            Self::CecxUnmonitoredDevice => 94,
+            Self::CecxAnsweringMachine => 95,
+            Self::CecxNetworkBlindTransfer => 96,
+            Self::CecxTaskAbandonedInRouter => 97,
+            Self::CecxTaskAbandonedBeforeOffered => 98,
+            Self::CecxTaskAbandonedWhileOffered => 99,
+            Self::CecxNormalEndTask => 100,
+            Self::CecxCantObtainTaskId => 101,
+            Self::CecxAgentLoggedOutDuringTask => 102,
+            Self::CecxMaxTaskLifetimeExceeded => 103,
+            Self::CecxApplicationPathWentDown => 104,
+            Self::CecxIcmRoutingComplete => 105,
+            Self::CecxIcmRoutingDisabled => 106,
+            Self::CecxApplInvalidMrdId => 107,
+            Self::CecxApplInvalidDialogueId => 108,
+            Self::CecxApplDuplicateDialogueId => 109,
+            Self::CecxApplInvalidInvokeId => 110,
+            Self::CecxApplInvalidScriptSelector => 111,
+            Self::CecxApplTerminateDialogue => 112,
+            Self::CecxTaskEndedDuringAppInit => 113,
+            Self::CecxCalledPartyDisconnected => 114,
+            Self::CecxPartialCall => 115,
+            Self::CecxDropNetworkConsult => 116,
+            Self::CecxNetworkConsultTransfer => 117,
+            Self::CecxNetworkConference => 118,
+            Self::CecxAbandNetworkConsult => 119,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0xffff => Self::CecNone,
-            0x1 => Self::CecActiveMonitor,
-            0x2 => Self::CecAlternate,
-            0x3 => Self::CecBusy,
-            0x4 => Self::CecCallBack,
-            0x5 => Self::CecCallCancelled,
-            0x6 => Self::CecCallForwardAlways,
-            0x7 => Self::CecCallForwardBusy,
-            0x8 => Self::CecCallForwardNoAnswer,
-            0x9 => Self::CecCallForward,
-            0xa => Self::CecCallNotAnswered,
-            0xb => Self::CecCallPickup,
-            0xc => Self::CecCampOn,
-            0xd => Self::CecDestNotObtainable,
-            0xe => Self::CecDoNotDisturb,
-            0xf => Self::CecIncompatibleDestination,
-            0x10 => Self::CecInvalidAccountCode,
-            0x11 => Self::CecKeyConference,
-            0x12 => Self::CecLockout,
-            0x13 => Self::CecMaintenance,
-            0x14 => Self::CecNetworkCongestion,
-            0x15 => Self::CecNetworkNotObtainable,
-            0x16 => Self::CecNewCall,
-            0x17 => Self::CecNoAvailableAgents,
-            0x18 => Self::CecOverride,
-            0x19 => Self::CecPark,
-            0x1a => Self::CecOverflow,
-            0x1b => Self::CecRecall,
-            0x1c => Self::CecRedirected,
-            0x1d => Self::CecReorderTone,
-            0x1e => Self::CecResourcesNotAvailable,
-            0x1f => Self::CecSilentMonitor,
-            0x20 => Self::CecTransfer,
-            0x21 => Self::CecTrunksBusy,
-            0x22 => Self::CecVoiceUnitInitiator,
-            0x23 => Self::CecTimeOut,
-            0x24 => Self::CecNewCallInterflow,
-            0x25 => Self::CecSimulationInitRequest,
-            0x26 => Self::CecSimulationResetRequest,
-            0x27 => Self::CecCtiLinkDown,
-            0x28 => Self::CecPeripheralResetRequest,
-            0x29 => Self::CecMd110ConferenceTransfer,
-            0x2a => Self::CecRemainsInQ,
-            0x2b => Self::CecSupervisorAssist,
-            0x2c => Self::CecEmergencyCall,
-            0x2d => Self::CecSupervisorClear,
-            0x2e => Self::CecSupervisorMonitor,
-            0x2f => Self::CecSupervisorWhisper,
-            0x30 => Self::CecSupervisorBargeIn,
-            0x31 => Self::CecSupervisorIntercept,
-            0x32 => Self::CecCallPartyUpdateInd,
-            0x33 => Self::CecConsult,
-            0x34 => Self::CecNicCallClear,
-            0x35 => Self::CecDnp,
-            0x36 => Self::CecRouterRequeryBeforeAnswer,
-            0x37 => Self::CecRouterRequeryAfterAnswer,
-            0x38 => Self::CecNetworkError,
-            0x39 => Self::CecNetworkErrorBeforeAnswer,
-            0x3a => Self::CecNetworkErrorAfterAnswer,
-            0x3b => Self::CecGreeting,
-            0x3c => Self::CecRecordAgentGreeting,
-            0x3d => Self::CecSnapshot,
-            0x3e => Self::CecMaxQueueExceeded,
-            0x3e9 => Self::CecxAbandNetwork,
-            0x3ea => Self::CecxAbandLocalQueue,
-            0x3eb => Self::CecxAbandRing,
-            0x3ec => Self::CecxAbandDelay,
-            0x3ed => Self::CecxAbandInterflow,
-            0x3ee => Self::CecxAbandAgentTerminal,
-            0x3ef => Self::CecxShort,
-            0x3f0 => Self::CecxBusy,
-            0x3f1 => Self::CecxForcedBusy,
-            0x3f2 => Self::CecxDropNoAnswer,
-            0x3f3 => Self::CecxDropBusy,
-            0x3f4 => Self::CecxDropReorder,
-            0x3f5 => Self::CecxDropHandledPrimaryRoute,
-            0x3f6 => Self::CecxDropHandledOther,
-            0x3f7 => Self::CecxRedirected,
-            0x3f8 => Self::CecxCutThrough,
-            0x3f9 => Self::CecxIntraflow,
-            0x3fa => Self::CecxInterflow,
-            0x3fb => Self::CecxRingNoAnswer,
-            0x3fc => Self::CecxInterceptReorder,
-            0x3fd => Self::CecxInterceptDenial,
-            0x3fe => Self::CecxTimeOut,
-            0x3ff => Self::CecxVoiceEnergy,
-            0x400 => Self::CecxNonclassifiedEnergyDetect,
-            0x401 => Self::CecxNoCutThrough,
-            0x402 => Self::CecxUabort,
-            0x403 => Self::CecxFailedSoftware,
-            0x404 => Self::CecxBlindTransfer,
-            0x405 => Self::CecxAnnouncedTransfer,
-            0x406 => Self::CecxConferenced,
-            0x407 => Self::CecxDuplicateTransfer,
-            0x408 => Self::CecxUnmonitoredDevice,
-            0x409 => Self::CecxAnsweringMachine,
-            0x40a => Self::CecxNetworkBlindTransfer,
-            0x40b => Self::CecxTaskAbandonedInRouter,
-            0x40c => Self::CecxTaskAbandonedBeforeOffered,
-            0x40d => Self::CecxTaskAbandonedWhileOffered,
-            0x40e => Self::CecxNormalEndTask,
-            0x40f => Self::CecxCantObtainTaskId,
-            0x410 => Self::CecxAgentLoggedOutDuringTask,
-            0x411 => Self::CecxMaxTaskLifetimeExceeded,
-            0x412 => Self::CecxApplicationPathWentDown,
-            0x413 => Self::CecxIcmRoutingComplete,
-            0x414 => Self::CecxIcmRoutingDisabled,
-            0x415 => Self::CecxApplInvalidMrdId,
-            0x416 => Self::CecxApplInvalidDialogueId,
-            0x417 => Self::CecxApplDuplicateDialogueId,
-            0x418 => Self::CecxApplInvalidInvokeId,
-            0x419 => Self::CecxApplInvalidScriptSelector,
-            0x41a => Self::CecxApplTerminateDialogue,
-            0x41b => Self::CecxTaskEndedDuringAppInit,
-            0x41c => Self::CecxCalledPartyDisconnected,
-            0x41d => Self::CecxPartialCall,
-            0x41e => Self::CecxDropNetworkConsult,
-            0x41f => Self::CecxNetworkConsultTransfer,
-            0x420 => Self::CecxNetworkConference,
-            0x421 => Self::CecxAbandNetworkConsult,
-            n => Self::Unknown(n),
+        let (mut lo, mut hi) = (0, 120);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let (v, at) = Self::SORTED[mid];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v < n {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::CecNone,
+            1 => Self::CecActiveMonitor,
+            2 => Self::CecAlternate,
+            3 => Self::CecBusy,
+            4 => Self::CecCallBack,
+            5 => Self::CecCallCancelled,
+            6 => Self::CecCallForwardAlways,
+            7 => Self::CecCallForwardBusy,
+            8 => Self::CecCallForwardNoAnswer,
+            9 => Self::CecCallForward,
+            10 => Self::CecCallNotAnswered,
+            11 => Self::CecCallPickup,
+            12 => Self::CecCampOn,
+            13 => Self::CecDestNotObtainable,
+            14 => Self::CecDoNotDisturb,
+            15 => Self::CecIncompatibleDestination,
+            16 => Self::CecInvalidAccountCode,
+            17 => Self::CecKeyConference,
+            18 => Self::CecLockout,
+            19 => Self::CecMaintenance,
+            20 => Self::CecNetworkCongestion,
+            21 => Self::CecNetworkNotObtainable,
+            22 => Self::CecNewCall,
+            23 => Self::CecNoAvailableAgents,
+            24 => Self::CecOverride,
+            25 => Self::CecPark,
+            26 => Self::CecOverflow,
+            27 => Self::CecRecall,
+            28 => Self::CecRedirected,
+            29 => Self::CecReorderTone,
+            30 => Self::CecResourcesNotAvailable,
+            31 => Self::CecSilentMonitor,
+            32 => Self::CecTransfer,
+            33 => Self::CecTrunksBusy,
+            34 => Self::CecVoiceUnitInitiator,
+            35 => Self::CecTimeOut,
+            36 => Self::CecNewCallInterflow,
+            37 => Self::CecSimulationInitRequest,
+            38 => Self::CecSimulationResetRequest,
+            39 => Self::CecCtiLinkDown,
+            40 => Self::CecPeripheralResetRequest,
+            41 => Self::CecMd110ConferenceTransfer,
+            42 => Self::CecRemainsInQ,
+            43 => Self::CecSupervisorAssist,
+            44 => Self::CecEmergencyCall,
+            45 => Self::CecSupervisorClear,
+            46 => Self::CecSupervisorMonitor,
+            47 => Self::CecSupervisorWhisper,
+            48 => Self::CecSupervisorBargeIn,
+            49 => Self::CecSupervisorIntercept,
+            50 => Self::CecCallPartyUpdateInd,
+            51 => Self::CecConsult,
+            52 => Self::CecNicCallClear,
+            53 => Self::CecDnp,
+            54 => Self::CecRouterRequeryBeforeAnswer,
+            55 => Self::CecRouterRequeryAfterAnswer,
+            56 => Self::CecNetworkError,
+            57 => Self::CecNetworkErrorBeforeAnswer,
+            58 => Self::CecNetworkErrorAfterAnswer,
+            59 => Self::CecGreeting,
+            60 => Self::CecRecordAgentGreeting,
+            61 => Self::CecSnapshot,
+            62 => Self::CecMaxQueueExceeded,
+            63 => Self::CecxAbandNetwork,
+            64 => Self::CecxAbandLocalQueue,
+            65 => Self::CecxAbandRing,
+            66 => Self::CecxAbandDelay,
+            67 => Self::CecxAbandInterflow,
+            68 => Self::CecxAbandAgentTerminal,
+            69 => Self::CecxShort,
+            70 => Self::CecxBusy,
+            71 => Self::CecxForcedBusy,
+            72 => Self::CecxDropNoAnswer,
+            73 => Self::CecxDropBusy,
+            74 => Self::CecxDropReorder,
+            75 => Self::CecxDropHandledPrimaryRoute,
+            76 => Self::CecxDropHandledOther,
+            77 => Self::CecxRedirected,
+            78 => Self::CecxCutThrough,
+            79 => Self::CecxIntraflow,
+            80 => Self::CecxInterflow,
+            81 => Self::CecxRingNoAnswer,
+            82 => Self::CecxInterceptReorder,
+            83 => Self::CecxInterceptDenial,
+            84 => Self::CecxTimeOut,
+            85 => Self::CecxVoiceEnergy,
+            86 => Self::CecxNonclassifiedEnergyDetect,
+            87 => Self::CecxNoCutThrough,
+            88 => Self::CecxUabort,
+            89 => Self::CecxFailedSoftware,
+            90 => Self::CecxBlindTransfer,
+            91 => Self::CecxAnnouncedTransfer,
+            92 => Self::CecxConferenced,
+            93 => Self::CecxDuplicateTransfer,
+            94 => Self::CecxUnmonitoredDevice,
+            95 => Self::CecxAnsweringMachine,
+            96 => Self::CecxNetworkBlindTransfer,
+            97 => Self::CecxTaskAbandonedInRouter,
+            98 => Self::CecxTaskAbandonedBeforeOffered,
+            99 => Self::CecxTaskAbandonedWhileOffered,
+            100 => Self::CecxNormalEndTask,
+            101 => Self::CecxCantObtainTaskId,
+            102 => Self::CecxAgentLoggedOutDuringTask,
+            103 => Self::CecxMaxTaskLifetimeExceeded,
+            104 => Self::CecxApplicationPathWentDown,
+            105 => Self::CecxIcmRoutingComplete,
+            106 => Self::CecxIcmRoutingDisabled,
+            107 => Self::CecxApplInvalidMrdId,
+            108 => Self::CecxApplInvalidDialogueId,
+            109 => Self::CecxApplDuplicateDialogueId,
+            110 => Self::CecxApplInvalidInvokeId,
+            111 => Self::CecxApplInvalidScriptSelector,
+            112 => Self::CecxApplTerminateDialogue,
+            113 => Self::CecxTaskEndedDuringAppInit,
+            114 => Self::CecxCalledPartyDisconnected,
+            115 => Self::CecxPartialCall,
+            116 => Self::CecxDropNetworkConsult,
+            117 => Self::CecxNetworkConsultTransfer,
+            118 => Self::CecxNetworkConference,
+            119 => Self::CecxAbandNetworkConsult,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -2089,109 +2181,132 @@ impl StatusCode {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_STATUS_CODE;
 
+    const VALUES: [u32; 46] = [0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x19, 0x1a, 0x20, 0x23, 0x24, 0x25, 0x30, 0x31, 0x42, 0x43, 0x49, 0x4a, 0x4d, 0x4e, 0x51, 0x5c, 0x5d, 0x5e, 0x5f, 0x60, 0x61, 0x62];
+    const SORTED: [(u32, u8); 46] = [(0x0, 0), (0x1, 1), (0x2, 2), (0x3, 3), (0x4, 4), (0x5, 5), (0x6, 6), (0x7, 7), (0x8, 8), (0x9, 9), (0xa, 10), (0xb, 11), (0xc, 12), (0xd, 13), (0xe, 14), (0xf, 15), (0x10, 16), (0x11, 17), (0x12, 18), (0x13, 19), (0x14, 20), (0x15, 21), (0x16, 22), (0x17, 23), (0x19, 24), (0x1a, 25), (0x20, 26), (0x23, 27), (0x24, 28), (0x25, 29), (0x30, 30), (0x31, 31), (0x42, 32), (0x43, 33), (0x49, 34), (0x4a, 35), (0x4d, 36), (0x4e, 37), (0x51, 38), (0x5c, 39), (0x5d, 40), (0x5e, 41), (0x5f, 42), (0x60, 43), (0x61, 44), (0x62, 45)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u32 {
-        match self {
-            Self::NoError => 0x0,
-            Self::InvalidVersion => 0x1,
-            Self::InvalidMessageType => 0x2,
-            Self::InvalidField => 0x3,
-            Self::SessionNotOpen => 0x4,
-            Self::SessionAlreadyOpen => 0x5,
-            Self::RequiredDataMissing => 0x6,
-            Self::InvalidPeripheralId => 0x7,
-            Self::InvalidAgentData => 0x8,
-            Self::AgentNotLoggedOn => 0x9,
-            Self::DeviceInUse => 0xa,
-            Self::NewSessionOpened => 0xb,
-            Self::FunctionNotAvailable => 0xc,
-            Self::InvalidCallid => 0xd,
-            Self::ProtectedVariable => 0xe,
-            Self::CtiServerOffline => 0xf,
-            Self::Timeout => 0x10,
-            Self::UnspecifiedFailure => 0x11,
-            Self::InvalidTimeout => 0x12,
-            Self::InvalidServiceMask => 0x13,
-            Self::InvalidCallMsgMask => 0x14,
-            Self::InvalidAgentStateMask => 0x15,
-            Self::InvalidReservedField => 0x16,
-            Self::InvalidFieldLength => 0x17,
-            Self::BadMessageFormat => 0x19,
-            Self::InvalidTagForMsgType => 0x1a,
-            Self::InconsistentAgentData => 0x20,
-            Self::NotCallParty => 0x23,
-            Self::InvalidPassword => 0x24,
-            Self::ClientDisconnected => 0x25,
-            Self::InvalidMsgTypeForVersion => 0x30,
-            Self::InvalidTagForVersion => 0x31,
-            Self::NoCallActive => 0x42,
-            Self::NamedVariableNotConfigured => 0x43,
-            Self::TooMuchData => 0x49,
-            Self::ValueTooLong => 0x4a,
-            Self::InvalidNumNamedVariables => 0x4d,
-            Self::InvalidNumNamedArrays => 0x4e,
-            Self::CalledPartyDisposition => 0x51,
-            Self::ServerNotMaster => 0x5c,
-            Self::InvalidCsq => 0x5d,
-            Self::JtapiCcmProblem => 0x5e,
-            Self::EInvalidConfigMsgMask => 0x5f,
-            Self::AutoConfigReset => 0x60,
-            Self::InvalidMonitorStatus => 0x61,
-            Self::InvalidRequestType => 0x62,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::NoError => 0,
+            Self::InvalidVersion => 1,
+            Self::InvalidMessageType => 2,
+            Self::InvalidField => 3,
+            Self::SessionNotOpen => 4,
+            Self::SessionAlreadyOpen => 5,
+            Self::RequiredDataMissing => 6,
+            Self::InvalidPeripheralId => 7,
+            Self::InvalidAgentData => 8,
+            Self::AgentNotLoggedOn => 9,
+            Self::DeviceInUse => 10,
+            Self::NewSessionOpened => 11,
+            Self::FunctionNotAvailable => 12,
+            Self::InvalidCallid => 13,
+            Self::ProtectedVariable => 14,
+            Self::CtiServerOffline => 15,
+            Self::Timeout => 16,
+            Self::UnspecifiedFailure => 17,
+            Self::InvalidTimeout => 18,
+            Self::InvalidServiceMask => 19,
+            Self::InvalidCallMsgMask => 20,
+            Self::InvalidAgentStateMask => 21,
+            Self::InvalidReservedField => 22,
+            Self::InvalidFieldLength => 23,
+            Self::BadMessageFormat => 24,
+            Self::InvalidTagForMsgType => 25,
+            Self::InconsistentAgentData => 26,
+            Self::NotCallParty => 27,
+            Self::InvalidPassword => 28,
+            Self::ClientDisconnected => 29,
+            Self::InvalidMsgTypeForVersion => 30,
+            Self::InvalidTagForVersion => 31,
+            Self::NoCallActive => 32,
+            Self::NamedVariableNotConfigured => 33,
+            Self::TooMuchData => 34,
+            Self::ValueTooLong => 35,
+            Self::InvalidNumNamedVariables => 36,
+            Self::InvalidNumNamedArrays => 37,
+            Self::CalledPartyDisposition => 38,
+            Self::ServerNotMaster => 39,
+            Self::InvalidCsq => 40,
+            Self::JtapiCcmProblem => 41,
+            Self::EInvalidConfigMsgMask => 42,
+            Self::AutoConfigReset => 43,
+            Self::InvalidMonitorStatus => 44,
+            Self::InvalidRequestType => 45,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u32) -> Self {
-        match n {
-            0x0 => Self::NoError,
-            0x1 => Self::InvalidVersion,
-            0x2 => Self::InvalidMessageType,
-            0x3 => Self::InvalidField,
-            0x4 => Self::SessionNotOpen,
-            0x5 => Self::SessionAlreadyOpen,
-            0x6 => Self::RequiredDataMissing,
-            0x7 => Self::InvalidPeripheralId,
-            0x8 => Self::InvalidAgentData,
-            0x9 => Self::AgentNotLoggedOn,
-            0xa => Self::DeviceInUse,
-            0xb => Self::NewSessionOpened,
-            0xc => Self::FunctionNotAvailable,
-            0xd => Self::InvalidCallid,
-            0xe => Self::ProtectedVariable,
-            0xf => Self::CtiServerOffline,
-            0x10 => Self::Timeout,
-            0x11 => Self::UnspecifiedFailure,
-            0x12 => Self::InvalidTimeout,
-            0x13 => Self::InvalidServiceMask,
-            0x14 => Self::InvalidCallMsgMask,
-            0x15 => Self::InvalidAgentStateMask,
-            0x16 => Self::InvalidReservedField,
-            0x17 => Self::InvalidFieldLength,
-            0x19 => Self::BadMessageFormat,
-            0x1a => Self::InvalidTagForMsgType,
-            0x20 => Self::InconsistentAgentData,
-            0x23 => Self::NotCallParty,
-            0x24 => Self::InvalidPassword,
-            0x25 => Self::ClientDisconnected,
-            0x30 => Self::InvalidMsgTypeForVersion,
-            0x31 => Self::InvalidTagForVersion,
-            0x42 => Self::NoCallActive,
-            0x43 => Self::NamedVariableNotConfigured,
-            0x49 => Self::TooMuchData,
-            0x4a => Self::ValueTooLong,
-            0x4d => Self::InvalidNumNamedVariables,
-            0x4e => Self::InvalidNumNamedArrays,
-            0x51 => Self::CalledPartyDisposition,
-            0x5c => Self::ServerNotMaster,
-            0x5d => Self::InvalidCsq,
-            0x5e => Self::JtapiCcmProblem,
-            0x5f => Self::EInvalidConfigMsgMask,
-            0x60 => Self::AutoConfigReset,
-            0x61 => Self::InvalidMonitorStatus,
-            0x62 => Self::InvalidRequestType,
-            n => Self::Unknown(n),
+        let (mut lo, mut hi) = (0, 46);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let (v, at) = Self::SORTED[mid];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v < n {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u32) -> Self {
+        match i {
+            0 => Self::NoError,
+            1 => Self::InvalidVersion,
+            2 => Self::InvalidMessageType,
+            3 => Self::InvalidField,
+            4 => Self::SessionNotOpen,
+            5 => Self::SessionAlreadyOpen,
+            6 => Self::RequiredDataMissing,
+            7 => Self::InvalidPeripheralId,
+            8 => Self::InvalidAgentData,
+            9 => Self::AgentNotLoggedOn,
+            10 => Self::DeviceInUse,
+            11 => Self::NewSessionOpened,
+            12 => Self::FunctionNotAvailable,
+            13 => Self::InvalidCallid,
+            14 => Self::ProtectedVariable,
+            15 => Self::CtiServerOffline,
+            16 => Self::Timeout,
+            17 => Self::UnspecifiedFailure,
+            18 => Self::InvalidTimeout,
+            19 => Self::InvalidServiceMask,
+            20 => Self::InvalidCallMsgMask,
+            21 => Self::InvalidAgentStateMask,
+            22 => Self::InvalidReservedField,
+            23 => Self::InvalidFieldLength,
+            24 => Self::BadMessageFormat,
+            25 => Self::InvalidTagForMsgType,
+            26 => Self::InconsistentAgentData,
+            27 => Self::NotCallParty,
+            28 => Self::InvalidPassword,
+            29 => Self::ClientDisconnected,
+            30 => Self::InvalidMsgTypeForVersion,
+            31 => Self::InvalidTagForVersion,
+            32 => Self::NoCallActive,
+            33 => Self::NamedVariableNotConfigured,
+            34 => Self::TooMuchData,
+            35 => Self::ValueTooLong,
+            36 => Self::InvalidNumNamedVariables,
+            37 => Self::InvalidNumNamedArrays,
+            38 => Self::CalledPartyDisposition,
+            39 => Self::ServerNotMaster,
+            40 => Self::InvalidCsq,
+            41 => Self::JtapiCcmProblem,
+            42 => Self::EInvalidConfigMsgMask,
+            43 => Self::AutoConfigReset,
+            44 => Self::InvalidMonitorStatus,
+            45 => Self::InvalidRequestType,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -2484,57 +2599,80 @@ impl EventReasonCode {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_EVENT_REASON_CODE;
 
+    const VALUES: [u16; 20] = [0x7fff, 0x7ffd, 0x7ffc, 0x7ffb, 0x7ffa, 0x7ff9, 0x7ff8, 0x7ff7, 0x7ff6, 0x7ff5, 0x7ff4, 0x7ff3, 0x7ff2, 0x7ff1, 0x7ff0, 0x7fef, 0x7fee, 0x7fed, 0x7fec, 0x7feb];
+    const SORTED: [(u16, u8); 20] = [(0x7feb, 19), (0x7fec, 18), (0x7fed, 17), (0x7fee, 16), (0x7fef, 15), (0x7ff0, 14), (0x7ff1, 13), (0x7ff2, 12), (0x7ff3, 11), (0x7ff4, 10), (0x7ff5, 9), (0x7ff6, 8), (0x7ff7, 7), (0x7ff8, 6), (0x7ff9, 5), (0x7ffa, 4), (0x7ffb, 3), (0x7ffc, 2), (0x7ffd, 1), (0x7fff, 0)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::Relogon => 0x7fff,
-            Self::ConnDown => 0x7ffd,
-            Self::CcxFailure => 0x7ffc,
-            Self::Rna => 0x7ffb,
-            Self::Offhook => 0x7ffa,
-            Self::NonIcd => 0x7ff9,
-            Self::Logon => 0x7ff8,
-            Self::PhoneDown => 0x7ff7,
-            Self::WorkTimerExp => 0x7ff6,
-            Self::CmFailover => 0x7ff5,
-            Self::PhoneUp => 0x7ff4,
-            Self::CallEnded => 0x7ff3,
-            Self::DeviceRestricted => 0x7ff2,
-            Self::LineRestricted => 0x7ff1,
-            Self::CancelReservation => 0x7ff0,
-            Self::Skips => 0x7fef,
-            Self::IcdExtensionChanged => 0x7fee,
-            Self::CancelConsult => 0x7fed,
-            Self::AgentDeleted => 0x7fec,
-            Self::ReservedOutbound => 0x7feb,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::Relogon => 0,
+            Self::ConnDown => 1,
+            Self::CcxFailure => 2,
+            Self::Rna => 3,
+            Self::Offhook => 4,
+            Self::NonIcd => 5,
+            Self::Logon => 6,
+            Self::PhoneDown => 7,
+            Self::WorkTimerExp => 8,
+            Self::CmFailover => 9,
+            Self::PhoneUp => 10,
+            Self::CallEnded => 11,
+            Self::DeviceRestricted => 12,
+            Self::LineRestricted => 13,
+            Self::CancelReservation => 14,
+            Self::Skips => 15,
+            Self::IcdExtensionChanged => 16,
+            Self::CancelConsult => 17,
+            Self::AgentDeleted => 18,
+            Self::ReservedOutbound => 19,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0x7fff => Self::Relogon,
-            0x7ffd => Self::ConnDown,
-            0x7ffc => Self::CcxFailure,
-            0x7ffb => Self::Rna,
-            0x7ffa => Self::Offhook,
-            0x7ff9 => Self::NonIcd,
-            0x7ff8 => Self::Logon,
-            0x7ff7 => Self::PhoneDown,
-            0x7ff6 => Self::WorkTimerExp,
-            0x7ff5 => Self::CmFailover,
-            0x7ff4 => Self::PhoneUp,
-            0x7ff3 => Self::CallEnded,
-            0x7ff2 => Self::DeviceRestricted,
-            0x7ff1 => Self::LineRestricted,
-            0x7ff0 => Self::CancelReservation,
-            0x7fef => Self::Skips,
-            0x7fee => Self::IcdExtensionChanged,
-            0x7fed => Self::CancelConsult,
-            0x7fec => Self::AgentDeleted,
-            0x7feb => Self::ReservedOutbound,
-            n => Self::Unknown(n),
+        let (mut lo, mut hi) = (0, 20);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let (v, at) = Self::SORTED[mid];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v < n {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::Relogon,
+            1 => Self::ConnDown,
+            2 => Self::CcxFailure,
+            3 => Self::Rna,
+            4 => Self::Offhook,
+            5 => Self::NonIcd,
+            6 => Self::Logon,
+            7 => Self::PhoneDown,
+            8 => Self::WorkTimerExp,
+            9 => Self::CmFailover,
+            10 => Self::PhoneUp,
+            11 => Self::CallEnded,
+            12 => Self::DeviceRestricted,
+            13 => Self::LineRestricted,
+            14 => Self::CancelReservation,
+            15 => Self::Skips,
+            16 => Self::IcdExtensionChanged,
+            17 => Self::CancelConsult,
+            18 => Self::AgentDeleted,
+            19 => Self::ReservedOutbound,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -2786,41 +2924,64 @@ impl LineType {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_LINE_TYPE;
 
+    const VALUES: [u16; 12] = [0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb];
+    const SORTED: [(u16, u8); 12] = [(0x0, 0), (0x1, 1), (0x2, 2), (0x3, 3), (0x4, 4), (0x5, 5), (0x6, 6), (0x7, 7), (0x8, 8), (0x9, 9), (0xa, 10), (0xb, 11)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::InboundAcd => 0x0,
-            Self::OutboundAcd => 0x1,
-            Self::Inside => 0x2,
-            Self::Unknown3 => 0x3,
-            Self::Supervisor => 0x4,
-            Self::Message => 0x5,
-            Self::Help => 0x6,
-            Self::Outbound => 0x7,
-            Self::Did => 0x8,
-            Self::SilentMonitor => 0x9,
-            Self::NonAcdIn => 0xa,
-            Self::NonAcdOut => 0xb,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::InboundAcd => 0,
+            Self::OutboundAcd => 1,
+            Self::Inside => 2,
+            Self::Unknown3 => 3,
+            Self::Supervisor => 4,
+            Self::Message => 5,
+            Self::Help => 6,
+            Self::Outbound => 7,
+            Self::Did => 8,
+            Self::SilentMonitor => 9,
+            Self::NonAcdIn => 10,
+            Self::NonAcdOut => 11,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0x0 => Self::InboundAcd,
-            0x1 => Self::OutboundAcd,
-            0x2 => Self::Inside,
-            0x3 => Self::Unknown3,
-            0x4 => Self::Supervisor,
-            0x5 => Self::Message,
-            0x6 => Self::Help,
-            0x7 => Self::Outbound,
-            0x8 => Self::Did,
-            0x9 => Self::SilentMonitor,
-            0xa => Self::NonAcdIn,
-            0xb => Self::NonAcdOut,
-            n => Self::Unknown(n),
+        let (mut lo, mut hi) = (0, 12);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let (v, at) = Self::SORTED[mid];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v < n {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::InboundAcd,
+            1 => Self::OutboundAcd,
+            2 => Self::Inside,
+            3 => Self::Unknown3,
+            4 => Self::Supervisor,
+            5 => Self::Message,
+            6 => Self::Help,
+            7 => Self::Outbound,
+            8 => Self::Did,
+            9 => Self::SilentMonitor,
+            10 => Self::NonAcdIn,
+            11 => Self::NonAcdOut,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -3439,55 +3600,78 @@ impl PeripheralErrorCode {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_PERIPHERAL_ERROR_CODE;
 
+    const VALUES: [u32; 19] = [0x0, 0x157c1, 0x157c2, 0x157c3, 0x157c4, 0x157c5, 0x157c6, 0x157c7, 0x157c8, 0x157c9, 0x157ca, 0x157cb, 0x157cc, 0x157cd, 0x157ce, 0x157cf, 0x157d0, 0x157d1, 0x157d2];
+    const SORTED: [(u32, u8); 19] = [(0x0, 0), (0x157c1, 1), (0x157c2, 2), (0x157c3, 3), (0x157c4, 4), (0x157c5, 5), (0x157c6, 6), (0x157c7, 7), (0x157c8, 8), (0x157c9, 9), (0x157ca, 10), (0x157cb, 11), (0x157cc, 12), (0x157cd, 13), (0x157ce, 14), (0x157cf, 15), (0x157d0, 16), (0x157d1, 17), (0x157d2, 18)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u32 {
-        match self {
-            Self::DefaultErrorCode => 0x0,
-            Self::JtapiCcmProblem => 0x157c1,
-            Self::LookupFailure => 0x157c2,
-            Self::AgentDnNotAssigned => 0x157c3,
-            Self::AgentDeviceOff => 0x157c4,
-            Self::AgentDeviceBusy => 0x157c5,
-            Self::RmcmContactNull => 0x157c6,
-            Self::RmcmContactInvalid => 0x157c7,
-            Self::AgentNull => 0x157c8,
-            Self::AgentInvalid => 0x157c9,
-            Self::InvalidArgument => 0x157ca,
-            Self::NoCallbackFromAgent => 0x157cb,
-            Self::CallIdNull => 0x157cc,
-            Self::CallObjectNull => 0x157cd,
-            Self::JtapiProviderNull => 0x157ce,
-            Self::DialedNumberNull => 0x157cf,
-            Self::DeviceIdNull => 0x157d0,
-            Self::TerminalConnectionNull => 0x157d1,
-            Self::CallControlMaskNotOn => 0x157d2,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::DefaultErrorCode => 0,
+            Self::JtapiCcmProblem => 1,
+            Self::LookupFailure => 2,
+            Self::AgentDnNotAssigned => 3,
+            Self::AgentDeviceOff => 4,
+            Self::AgentDeviceBusy => 5,
+            Self::RmcmContactNull => 6,
+            Self::RmcmContactInvalid => 7,
+            Self::AgentNull => 8,
+            Self::AgentInvalid => 9,
+            Self::InvalidArgument => 10,
+            Self::NoCallbackFromAgent => 11,
+            Self::CallIdNull => 12,
+            Self::CallObjectNull => 13,
+            Self::JtapiProviderNull => 14,
+            Self::DialedNumberNull => 15,
+            Self::DeviceIdNull => 16,
+            Self::TerminalConnectionNull => 17,
+            Self::CallControlMaskNotOn => 18,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u32) -> Self {
-        match n {
-            0x0 => Self::DefaultErrorCode,
-            0x157c1 => Self::JtapiCcmProblem,
-            0x157c2 => Self::LookupFailure,
-            0x157c3 => Self::AgentDnNotAssigned,
-            0x157c4 => Self::AgentDeviceOff,
-            0x157c5 => Self::AgentDeviceBusy,
-            0x157c6 => Self::RmcmContactNull,
-            0x157c7 => Self::RmcmContactInvalid,
-            0x157c8 => Self::AgentNull,
-            0x157c9 => Self::AgentInvalid,
-            0x157ca => Self::InvalidArgument,
-            0x157cb => Self::NoCallbackFromAgent,
-            0x157cc => Self::CallIdNull,
-            0x157cd => Self::CallObjectNull,
-            0x157ce => Self::JtapiProviderNull,
-            0x157cf => Self::DialedNumberNull,
-            0x157d0 => Self::DeviceIdNull,
-            0x157d1 => Self::TerminalConnectionNull,
-            0x157d2 => Self::CallControlMaskNotOn,
-            n => Self::Unknown(n),
+        let (mut lo, mut hi) = (0, 19);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let (v, at) = Self::SORTED[mid];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v < n {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u32) -> Self {
+        match i {
+            0 => Self::DefaultErrorCode,
+            1 => Self::JtapiCcmProblem,
+            2 => Self::LookupFailure,
+            3 => Self::AgentDnNotAssigned,
+            4 => Self::AgentDeviceOff,
+            5 => Self::AgentDeviceBusy,
+            6 => Self::RmcmContactNull,
+            7 => Self::RmcmContactInvalid,
+            8 => Self::AgentNull,
+            9 => Self::AgentInvalid,
+            10 => Self::InvalidArgument,
+            11 => Self::NoCallbackFromAgent,
+            12 => Self::CallIdNull,
+            13 => Self::CallObjectNull,
+            14 => Self::JtapiProviderNull,
+            15 => Self::DialedNumberNull,
+            16 => Self::DeviceIdNull,
+            17 => Self::TerminalConnectionNull,
+            18 => Self::CallControlMaskNotOn,
+            _ => Self::Unknown(n),
         }
     }
 

@@ -276,3 +276,54 @@ impl<T> defmt::Format for Fixed<T> {
         defmt::write!(f, "Fixed(message {}, offset {})", self.message, self.offset)
     }
 }
+
+#[cfg(all(test, feature = "names"))]
+mod tests {
+    use super::*;
+
+    /// Every named value converts to its variant and back, and every other number to
+    /// `Unknown`, whichever way the enumeration converts (match or tables).
+    macro_rules! round_trip {
+        ($($t:ident: $rt:ty),* $(,)?) => {$(
+            for v in $t::DEF.values {
+                let n = <$rt>::try_from(v.value).unwrap();
+                let e = $t::from_value(n);
+                assert!(!matches!(e, $t::Unknown(_)), "{} {}", stringify!($t), v.value);
+                assert_eq!(e.value(), n, "{} {}", stringify!($t), v.value);
+                assert_eq!(e.name(), Some(v.name));
+            }
+            let unnamed = (0..70_000u32)
+                .chain([u32::MAX])
+                .filter(|n| $t::DEF.values.iter().all(|v| v.value != *n))
+                .filter_map(|n| <$rt>::try_from(n).ok());
+            for n in unnamed {
+                assert_eq!($t::from_value(n), $t::Unknown(n), "{} {n}", stringify!($t));
+            }
+        )*};
+    }
+
+    #[test]
+    fn enumerations_convert_both_ways() {
+        round_trip!(
+            EventCause: u16, CallType: u16, StatusCode: u32, PeripheralErrorCode: u32,
+            EventReasonCode: u16, AgentState: u16, DeviceType: u16, LineType: u16,
+            SystemEventID: u32, LocalConnectionState: u16,
+        );
+    }
+
+    #[test]
+    fn message_types_convert_both_ways() {
+        for m in MESSAGES {
+            assert_eq!(MessageType::from_id(m.id).id(), m.id);
+            assert!(!matches!(
+                MessageType::from_id(m.id),
+                MessageType::Unknown(_)
+            ));
+        }
+        for n in [0, 2, 245, 1000, u32::MAX] {
+            if message_def(n).is_none() {
+                assert_eq!(MessageType::from_id(n), MessageType::Unknown(n));
+            }
+        }
+    }
+}
