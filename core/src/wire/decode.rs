@@ -3,7 +3,8 @@
 use super::generated::MAX_COUNTS;
 use super::spec::{self, Direction, FixedDef, Layout, LayoutPlan, MessageDef};
 use super::{
-    read_uint, tag, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, MESSAGES, PLANS,
+    find_nul, read_uint, tag, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, MESSAGES,
+    PLANS,
 };
 
 /// Longest named-variable name, its NUL included (wire-session.md §1.6).
@@ -438,8 +439,7 @@ pub(crate) fn parse_named(tag_id: u16, data: &[u8]) -> Result<NamedVar<'_>, Deco
     } else {
         (None, data)
     };
-    let nul = |s: &[u8]| s.iter().position(|b| *b == 0);
-    let Some(name_end) = nul(rest) else {
+    let Some(name_end) = find_nul(rest) else {
         return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id });
     };
     // `name NUL value NUL`: the value's NUL is the last byte and the only one after the name.
@@ -448,7 +448,7 @@ pub(crate) fn parse_named(tag_id: u16, data: &[u8]) -> Result<NamedVar<'_>, Deco
     };
     let value_start = name_end + 1;
     let value_len = text.len().saturating_sub(value_start);
-    if name_end == text.len() || nul(text.get(value_start..).unwrap_or(&[])).is_some() {
+    if name_end == text.len() || find_nul(text.get(value_start..).unwrap_or(&[])).is_some() {
         return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id });
     }
     if name_end + 1 > MAX_VARIABLE_NAME {

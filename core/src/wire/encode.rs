@@ -3,7 +3,9 @@
 use super::decode::{MAX_NAMED_DATA, MAX_VARIABLE_NAME, MAX_VARIABLE_VALUE};
 use super::generated::MAX_COUNTS;
 use super::spec::{self, FieldSlot, LayoutPlan};
-use super::{put, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, PLANS};
+use super::{
+    find_nul, put, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, PLANS,
+};
 
 /// Why a message could not be encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -504,20 +506,9 @@ impl<'b> Encoder<'b> {
     }
 }
 
-/// Whether `text` holds a NUL byte, eight bytes at a time (names and values are short: this
-/// beats a memchr call).
+/// Whether `text` holds a NUL byte.
 fn has_nul(text: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let mut words = text.chunks_exact(8);
-    for w in &mut words {
-        let v = u64::from_ne_bytes(w.try_into().unwrap_or([1; 8]));
-        // A zero byte, and only a zero byte, leaves its high bit set here.
-        if v.wrapping_sub(ONES) & !v & HIGH != 0 {
-            return true;
-        }
-    }
-    words.remainder().contains(&0)
+    find_nul(text).is_some()
 }
 
 /// Write `name NUL value NUL` into `dst`, which has exactly that size.
@@ -554,7 +545,7 @@ impl defmt::Format for Encoder<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::has_nul;
+    use super::{find_nul, has_nul};
 
     #[test]
     fn has_nul_finds_a_nul_anywhere_and_nothing_else() {
@@ -571,6 +562,16 @@ mod tests {
                 let mut t = clean.clone();
                 t[at] = 0;
                 assert!(has_nul(&t), "{len} {at}");
+                assert_eq!(find_nul(&t), Some(at), "{len} {at}");
+                // A 0x01 after a NUL borrows in the word arithmetic: still the first NUL.
+                if at + 1 < len {
+                    t[at + 1] = 1;
+                    assert_eq!(find_nul(&t), Some(at), "{len} {at}");
+                }
+                if at + 2 < len {
+                    t[at + 2] = 0;
+                    assert_eq!(find_nul(&t), Some(at), "{len} {at}");
+                }
             }
         }
     }
