@@ -389,7 +389,18 @@ def generate(table):
                 firsts.setdefault(v["value"], i)
             order = sorted(firsts.items())
             w(f"    const VALUES: [{rt}; {count}] = [" + ", ".join(f"{v['value']:#x}" for v in e["values"]) + "];")
-            w(f"    const SORTED: [({rt}, u8); {len(order)}] = [" + ", ".join(f"({v:#x}, {i})" for v, i in order) + "];")
+            # Values below 256 through a position table indexed by the value; larger ones
+            # (sparse) by binary search.
+            small = {v: i for v, i in firsts.items() if v < 256}
+            large = [(v, i) for v, i in order if v >= 256]
+            if small:
+                top = max(small)
+                pos = [0] * (top + 1)
+                for v, i in small.items():
+                    pos[v] = i + 1
+                w(f"    const POSITIONS: [u8; {top + 1}] = [" + ", ".join(map(str, pos)) + "];")
+            if large:
+                w(f"    const SORTED: [({rt}, u8); {len(large)}] = [" + ", ".join(f"({v:#x}, {i})" for v, i in large) + "];")
             w("")
             w("    /// The numeric wire value.")
             w("    #[allow(clippy::indexing_slicing)]")
@@ -405,19 +416,34 @@ def generate(table):
             w("    /// The value for a wire number.")
             w("    #[allow(clippy::indexing_slicing)]")
             w(f"    pub const fn from_value(n: {rt}) -> Self {{")
-            w(f"        let (mut lo, mut hi) = (0, {len(order)});")
-            w("        while lo < hi {")
-            w("            let mid = (lo + hi) / 2;")
-            w("            let (v, at) = Self::SORTED[mid];")
-            w("            if v == n {")
-            w("                return Self::at(at, n);")
-            w("            }")
-            w("            if v < n {")
-            w("                lo = mid + 1;")
-            w("            } else {")
-            w("                hi = mid;")
-            w("            }")
-            w("        }")
+            if small:
+                w(f"        if n as usize <= {top} {{")
+                w("            let p = Self::POSITIONS[n as usize];")
+                w("            if p > 0 {")
+                w("                return Self::at(p - 1, n);")
+                w("            }")
+                w("        }")
+            if large:
+                type_max = {"u8": 0xFF, "u16": 0xFFFF, "u32": 0xFFFF_FFFF}[rt]
+                outside = [f"n < {large[0][0]:#x}"]
+                if large[-1][0] < type_max:
+                    outside.append(f"n > {large[-1][0]:#x}")
+                w(f"        if {' || '.join(outside)} {{")
+                w("            return Self::Unknown(n);")
+                w("        }")
+                w(f"        let (mut lo, mut hi) = (0, {len(large)});")
+                w("        while lo < hi {")
+                w("            let mid = (lo + hi) / 2;")
+                w("            let (v, at) = Self::SORTED[mid];")
+                w("            if v == n {")
+                w("                return Self::at(at, n);")
+                w("            }")
+                w("            if v < n {")
+                w("                lo = mid + 1;")
+                w("            } else {")
+                w("                hi = mid;")
+                w("            }")
+                w("        }")
             w("        Self::Unknown(n)")
             w("    }")
             w("")

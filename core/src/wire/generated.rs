@@ -773,7 +773,7 @@ impl AgentState {
     pub const DEF: &'static EnumDef = &ENUM_AGENT_STATE;
 
     const VALUES: [u16; 15] = [0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe];
-    const SORTED: [(u16, u8); 15] = [(0x0, 0), (0x1, 1), (0x2, 2), (0x3, 3), (0x4, 4), (0x5, 5), (0x6, 6), (0x7, 7), (0x8, 8), (0x9, 9), (0xa, 10), (0xb, 11), (0xc, 12), (0xd, 13), (0xe, 14)];
+    const POSITIONS: [u8; 15] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 
     /// The numeric wire value.
     #[allow(clippy::indexing_slicing)]
@@ -802,17 +802,10 @@ impl AgentState {
     /// The value for a wire number.
     #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        let (mut lo, mut hi) = (0, 15);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let (v, at) = Self::SORTED[mid];
-            if v == n {
-                return Self::at(at, n);
-            }
-            if v < n {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+        if n as usize <= 14 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
             }
         }
         Self::Unknown(n)
@@ -973,7 +966,8 @@ impl CallType {
     pub const DEF: &'static EnumDef = &ENUM_CALL_TYPE;
 
     const VALUES: [u16; 41] = [0xffff, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29];
-    const SORTED: [(u16, u8); 41] = [(0x1, 1), (0x2, 2), (0x3, 3), (0x4, 4), (0x5, 5), (0x6, 6), (0x7, 7), (0x8, 8), (0x9, 9), (0xa, 10), (0xb, 11), (0xc, 12), (0xd, 13), (0xe, 14), (0xf, 15), (0x10, 16), (0x11, 17), (0x12, 18), (0x13, 19), (0x14, 20), (0x15, 21), (0x16, 22), (0x17, 23), (0x18, 24), (0x19, 25), (0x1a, 26), (0x1c, 27), (0x1d, 28), (0x1e, 29), (0x1f, 30), (0x20, 31), (0x21, 32), (0x22, 33), (0x23, 34), (0x24, 35), (0x25, 36), (0x26, 37), (0x27, 38), (0x28, 39), (0x29, 40), (0xffff, 0)];
+    const POSITIONS: [u8; 42] = [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 0, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41];
+    const SORTED: [(u16, u8); 1] = [(0xffff, 0)];
 
     /// The numeric wire value.
     #[allow(clippy::indexing_slicing)]
@@ -1028,7 +1022,16 @@ impl CallType {
     /// The value for a wire number.
     #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        let (mut lo, mut hi) = (0, 41);
+        if n as usize <= 41 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        if n < 0xffff {
+            return Self::Unknown(n);
+        }
+        let (mut lo, mut hi) = (0, 1);
         while lo < hi {
             let mid = (lo + hi) / 2;
             let (v, at) = Self::SORTED[mid];
@@ -1244,7 +1247,8 @@ impl DeviceType {
     pub const DEF: &'static EnumDef = &ENUM_DEVICE_TYPE;
 
     const VALUES: [u16; 12] = [0xffff, 0x0, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f];
-    const SORTED: [(u16, u8); 12] = [(0x0, 1), (0x46, 2), (0x47, 3), (0x48, 4), (0x49, 5), (0x4a, 6), (0x4b, 7), (0x4c, 8), (0x4d, 9), (0x4e, 10), (0x4f, 11), (0xffff, 0)];
+    const POSITIONS: [u8; 80] = [2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    const SORTED: [(u16, u8); 1] = [(0xffff, 0)];
 
     /// The numeric wire value.
     #[allow(clippy::indexing_slicing)]
@@ -1270,7 +1274,16 @@ impl DeviceType {
     /// The value for a wire number.
     #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        let (mut lo, mut hi) = (0, 12);
+        if n as usize <= 79 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        if n < 0xffff {
+            return Self::Unknown(n);
+        }
+        let (mut lo, mut hi) = (0, 1);
         while lo < hi {
             let mid = (lo + hi) / 2;
             let (v, at) = Self::SORTED[mid];
@@ -1693,7 +1706,8 @@ impl EventCause {
     pub const DEF: &'static EnumDef = &ENUM_EVENT_CAUSE;
 
     const VALUES: [u16; 120] = [0xffff, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3e9, 0x3ea, 0x3eb, 0x3ec, 0x3ed, 0x3ee, 0x3ef, 0x3f0, 0x3f1, 0x3f2, 0x3f3, 0x3f4, 0x3f5, 0x3f6, 0x3f7, 0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff, 0x400, 0x401, 0x402, 0x403, 0x404, 0x405, 0x406, 0x407, 0x408, 0x409, 0x40a, 0x40b, 0x40c, 0x40d, 0x40e, 0x40f, 0x410, 0x411, 0x412, 0x413, 0x414, 0x415, 0x416, 0x417, 0x418, 0x419, 0x41a, 0x41b, 0x41c, 0x41d, 0x41e, 0x41f, 0x420, 0x421];
-    const SORTED: [(u16, u8); 120] = [(0x1, 1), (0x2, 2), (0x3, 3), (0x4, 4), (0x5, 5), (0x6, 6), (0x7, 7), (0x8, 8), (0x9, 9), (0xa, 10), (0xb, 11), (0xc, 12), (0xd, 13), (0xe, 14), (0xf, 15), (0x10, 16), (0x11, 17), (0x12, 18), (0x13, 19), (0x14, 20), (0x15, 21), (0x16, 22), (0x17, 23), (0x18, 24), (0x19, 25), (0x1a, 26), (0x1b, 27), (0x1c, 28), (0x1d, 29), (0x1e, 30), (0x1f, 31), (0x20, 32), (0x21, 33), (0x22, 34), (0x23, 35), (0x24, 36), (0x25, 37), (0x26, 38), (0x27, 39), (0x28, 40), (0x29, 41), (0x2a, 42), (0x2b, 43), (0x2c, 44), (0x2d, 45), (0x2e, 46), (0x2f, 47), (0x30, 48), (0x31, 49), (0x32, 50), (0x33, 51), (0x34, 52), (0x35, 53), (0x36, 54), (0x37, 55), (0x38, 56), (0x39, 57), (0x3a, 58), (0x3b, 59), (0x3c, 60), (0x3d, 61), (0x3e, 62), (0x3e9, 63), (0x3ea, 64), (0x3eb, 65), (0x3ec, 66), (0x3ed, 67), (0x3ee, 68), (0x3ef, 69), (0x3f0, 70), (0x3f1, 71), (0x3f2, 72), (0x3f3, 73), (0x3f4, 74), (0x3f5, 75), (0x3f6, 76), (0x3f7, 77), (0x3f8, 78), (0x3f9, 79), (0x3fa, 80), (0x3fb, 81), (0x3fc, 82), (0x3fd, 83), (0x3fe, 84), (0x3ff, 85), (0x400, 86), (0x401, 87), (0x402, 88), (0x403, 89), (0x404, 90), (0x405, 91), (0x406, 92), (0x407, 93), (0x408, 94), (0x409, 95), (0x40a, 96), (0x40b, 97), (0x40c, 98), (0x40d, 99), (0x40e, 100), (0x40f, 101), (0x410, 102), (0x411, 103), (0x412, 104), (0x413, 105), (0x414, 106), (0x415, 107), (0x416, 108), (0x417, 109), (0x418, 110), (0x419, 111), (0x41a, 112), (0x41b, 113), (0x41c, 114), (0x41d, 115), (0x41e, 116), (0x41f, 117), (0x420, 118), (0x421, 119), (0xffff, 0)];
+    const POSITIONS: [u8; 63] = [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63];
+    const SORTED: [(u16, u8); 58] = [(0x3e9, 63), (0x3ea, 64), (0x3eb, 65), (0x3ec, 66), (0x3ed, 67), (0x3ee, 68), (0x3ef, 69), (0x3f0, 70), (0x3f1, 71), (0x3f2, 72), (0x3f3, 73), (0x3f4, 74), (0x3f5, 75), (0x3f6, 76), (0x3f7, 77), (0x3f8, 78), (0x3f9, 79), (0x3fa, 80), (0x3fb, 81), (0x3fc, 82), (0x3fd, 83), (0x3fe, 84), (0x3ff, 85), (0x400, 86), (0x401, 87), (0x402, 88), (0x403, 89), (0x404, 90), (0x405, 91), (0x406, 92), (0x407, 93), (0x408, 94), (0x409, 95), (0x40a, 96), (0x40b, 97), (0x40c, 98), (0x40d, 99), (0x40e, 100), (0x40f, 101), (0x410, 102), (0x411, 103), (0x412, 104), (0x413, 105), (0x414, 106), (0x415, 107), (0x416, 108), (0x417, 109), (0x418, 110), (0x419, 111), (0x41a, 112), (0x41b, 113), (0x41c, 114), (0x41d, 115), (0x41e, 116), (0x41f, 117), (0x420, 118), (0x421, 119), (0xffff, 0)];
 
     /// The numeric wire value.
     #[allow(clippy::indexing_slicing)]
@@ -1827,7 +1841,16 @@ impl EventCause {
     /// The value for a wire number.
     #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        let (mut lo, mut hi) = (0, 120);
+        if n as usize <= 62 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        if n < 0x3e9 {
+            return Self::Unknown(n);
+        }
+        let (mut lo, mut hi) = (0, 58);
         while lo < hi {
             let mid = (lo + hi) / 2;
             let (v, at) = Self::SORTED[mid];
@@ -2182,7 +2205,7 @@ impl StatusCode {
     pub const DEF: &'static EnumDef = &ENUM_STATUS_CODE;
 
     const VALUES: [u32; 46] = [0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x19, 0x1a, 0x20, 0x23, 0x24, 0x25, 0x30, 0x31, 0x42, 0x43, 0x49, 0x4a, 0x4d, 0x4e, 0x51, 0x5c, 0x5d, 0x5e, 0x5f, 0x60, 0x61, 0x62];
-    const SORTED: [(u32, u8); 46] = [(0x0, 0), (0x1, 1), (0x2, 2), (0x3, 3), (0x4, 4), (0x5, 5), (0x6, 6), (0x7, 7), (0x8, 8), (0x9, 9), (0xa, 10), (0xb, 11), (0xc, 12), (0xd, 13), (0xe, 14), (0xf, 15), (0x10, 16), (0x11, 17), (0x12, 18), (0x13, 19), (0x14, 20), (0x15, 21), (0x16, 22), (0x17, 23), (0x19, 24), (0x1a, 25), (0x20, 26), (0x23, 27), (0x24, 28), (0x25, 29), (0x30, 30), (0x31, 31), (0x42, 32), (0x43, 33), (0x49, 34), (0x4a, 35), (0x4d, 36), (0x4e, 37), (0x51, 38), (0x5c, 39), (0x5d, 40), (0x5e, 41), (0x5f, 42), (0x60, 43), (0x61, 44), (0x62, 45)];
+    const POSITIONS: [u8; 99] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 0, 25, 26, 0, 0, 0, 0, 0, 27, 0, 0, 28, 29, 30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 31, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 33, 34, 0, 0, 0, 0, 0, 35, 36, 0, 0, 37, 38, 0, 0, 39, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 40, 41, 42, 43, 44, 45, 46];
 
     /// The numeric wire value.
     #[allow(clippy::indexing_slicing)]
@@ -2242,17 +2265,10 @@ impl StatusCode {
     /// The value for a wire number.
     #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u32) -> Self {
-        let (mut lo, mut hi) = (0, 46);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let (v, at) = Self::SORTED[mid];
-            if v == n {
-                return Self::at(at, n);
-            }
-            if v < n {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+        if n as usize <= 98 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
             }
         }
         Self::Unknown(n)
@@ -2634,6 +2650,9 @@ impl EventReasonCode {
     /// The value for a wire number.
     #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
+        if n < 0x7feb || n > 0x7fff {
+            return Self::Unknown(n);
+        }
         let (mut lo, mut hi) = (0, 20);
         while lo < hi {
             let mid = (lo + hi) / 2;
@@ -2925,7 +2944,7 @@ impl LineType {
     pub const DEF: &'static EnumDef = &ENUM_LINE_TYPE;
 
     const VALUES: [u16; 12] = [0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb];
-    const SORTED: [(u16, u8); 12] = [(0x0, 0), (0x1, 1), (0x2, 2), (0x3, 3), (0x4, 4), (0x5, 5), (0x6, 6), (0x7, 7), (0x8, 8), (0x9, 9), (0xa, 10), (0xb, 11)];
+    const POSITIONS: [u8; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
 
     /// The numeric wire value.
     #[allow(clippy::indexing_slicing)]
@@ -2951,17 +2970,10 @@ impl LineType {
     /// The value for a wire number.
     #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        let (mut lo, mut hi) = (0, 12);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let (v, at) = Self::SORTED[mid];
-            if v == n {
-                return Self::at(at, n);
-            }
-            if v < n {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+        if n as usize <= 11 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
             }
         }
         Self::Unknown(n)
@@ -3601,7 +3613,8 @@ impl PeripheralErrorCode {
     pub const DEF: &'static EnumDef = &ENUM_PERIPHERAL_ERROR_CODE;
 
     const VALUES: [u32; 19] = [0x0, 0x157c1, 0x157c2, 0x157c3, 0x157c4, 0x157c5, 0x157c6, 0x157c7, 0x157c8, 0x157c9, 0x157ca, 0x157cb, 0x157cc, 0x157cd, 0x157ce, 0x157cf, 0x157d0, 0x157d1, 0x157d2];
-    const SORTED: [(u32, u8); 19] = [(0x0, 0), (0x157c1, 1), (0x157c2, 2), (0x157c3, 3), (0x157c4, 4), (0x157c5, 5), (0x157c6, 6), (0x157c7, 7), (0x157c8, 8), (0x157c9, 9), (0x157ca, 10), (0x157cb, 11), (0x157cc, 12), (0x157cd, 13), (0x157ce, 14), (0x157cf, 15), (0x157d0, 16), (0x157d1, 17), (0x157d2, 18)];
+    const POSITIONS: [u8; 1] = [1];
+    const SORTED: [(u32, u8); 18] = [(0x157c1, 1), (0x157c2, 2), (0x157c3, 3), (0x157c4, 4), (0x157c5, 5), (0x157c6, 6), (0x157c7, 7), (0x157c8, 8), (0x157c9, 9), (0x157ca, 10), (0x157cb, 11), (0x157cc, 12), (0x157cd, 13), (0x157ce, 14), (0x157cf, 15), (0x157d0, 16), (0x157d1, 17), (0x157d2, 18)];
 
     /// The numeric wire value.
     #[allow(clippy::indexing_slicing)]
@@ -3634,7 +3647,16 @@ impl PeripheralErrorCode {
     /// The value for a wire number.
     #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u32) -> Self {
-        let (mut lo, mut hi) = (0, 19);
+        if n as usize <= 0 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        if n < 0x157c1 || n > 0x157d2 {
+            return Self::Unknown(n);
+        }
+        let (mut lo, mut hi) = (0, 18);
         while lo < hi {
             let mid = (lo + hi) / 2;
             let (v, at) = Self::SORTED[mid];
