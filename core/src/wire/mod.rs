@@ -8,7 +8,10 @@
 //!
 //! Every message is declared once, in the generated protocol table ([`MESSAGES`], [`TAGS`],
 //! the enumerations and the typed handles in [`fields`]). Decode, encode, trace text and
-//! lookup by name all read that table.
+//! lookup by name all read that table. Decode and encode read it through what code generation
+//! works out from it: a packed plan per message ([`PLANS`]: fixed-part sizes, the encoder's
+//! template, the counts to check and fill) and tag and message indexes, so they do no lookup
+//! by search and link none of the names (feature `names`, on by default, carries them).
 //!
 //! Contract, as in smoltcp's `wire`: after [`decode`] returns `Ok`, no accessor panics; the
 //! encoder never writes past the buffer it was given.
