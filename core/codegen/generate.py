@@ -381,8 +381,8 @@ def generate(table):
             w("")
         else:
             # Long enumerations go through tables: a variant's position is its discriminant
-            # (the matches compile to nothing) and a wire number is found by binary search,
-            # which takes far less code on a microcontroller than a long match.
+            # (the matches compile to nothing) and a wire number is found in a table, which
+            # takes far less code on a microcontroller than a long match.
             count = len(e["values"])
             firsts = {}
             for i, v in enumerate(e["values"]):
@@ -390,7 +390,7 @@ def generate(table):
             order = sorted(firsts.items())
             w(f"    const VALUES: [{rt}; {count}] = [" + ", ".join(f"{v['value']:#x}" for v in e["values"]) + "];")
             # Values below 256 through a position table indexed by the value; larger ones
-            # (sparse) by binary search.
+            # (sparse, few) by a scan of a sorted table.
             small = {v: i for v, i in firsts.items() if v < 256}
             large = [(v, i) for v, i in order if v >= 256]
             if small:
@@ -431,18 +431,18 @@ def generate(table):
                 w(f"        if {' || '.join(outside)} {{")
                 w("            return Self::Unknown(n);")
                 w("        }")
-                w(f"        let (mut lo, mut hi) = (0, {len(large)});")
-                w("        while lo < hi {")
-                w("            let mid = (lo + hi) / 2;")
-                w("            let (v, at) = Self::SORTED[mid];")
+                # A scan bounded by the table's length: the compiler sees every index in range
+                # (a binary search's it cannot, and would keep a panic path).
+                w("        let mut i = 0;")
+                w(f"        while i < {len(large)} {{")
+                w("            let (v, at) = Self::SORTED[i];")
                 w("            if v == n {")
                 w("                return Self::at(at, n);")
                 w("            }")
-                w("            if v < n {")
-                w("                lo = mid + 1;")
-                w("            } else {")
-                w("                hi = mid;")
+                w("            if v > n {")
+                w("                break;")
                 w("            }")
+                w("            i += 1;")
                 w("        }")
             w("        Self::Unknown(n)")
             w("    }")

@@ -1031,18 +1031,16 @@ impl CallType {
         if n < 0xffff {
             return Self::Unknown(n);
         }
-        let (mut lo, mut hi) = (0, 1);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let (v, at) = Self::SORTED[mid];
+        let mut i = 0;
+        while i < 1 {
+            let (v, at) = Self::SORTED[i];
             if v == n {
                 return Self::at(at, n);
             }
-            if v < n {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+            if v > n {
+                break;
             }
+            i += 1;
         }
         Self::Unknown(n)
     }
@@ -1283,18 +1281,16 @@ impl DeviceType {
         if n < 0xffff {
             return Self::Unknown(n);
         }
-        let (mut lo, mut hi) = (0, 1);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let (v, at) = Self::SORTED[mid];
+        let mut i = 0;
+        while i < 1 {
+            let (v, at) = Self::SORTED[i];
             if v == n {
                 return Self::at(at, n);
             }
-            if v < n {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+            if v > n {
+                break;
             }
+            i += 1;
         }
         Self::Unknown(n)
     }
@@ -1850,18 +1846,16 @@ impl EventCause {
         if n < 0x3e9 {
             return Self::Unknown(n);
         }
-        let (mut lo, mut hi) = (0, 58);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let (v, at) = Self::SORTED[mid];
+        let mut i = 0;
+        while i < 58 {
+            let (v, at) = Self::SORTED[i];
             if v == n {
                 return Self::at(at, n);
             }
-            if v < n {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+            if v > n {
+                break;
             }
+            i += 1;
         }
         Self::Unknown(n)
     }
@@ -2653,18 +2647,16 @@ impl EventReasonCode {
         if n < 0x7feb || n > 0x7fff {
             return Self::Unknown(n);
         }
-        let (mut lo, mut hi) = (0, 20);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let (v, at) = Self::SORTED[mid];
+        let mut i = 0;
+        while i < 20 {
+            let (v, at) = Self::SORTED[i];
             if v == n {
                 return Self::at(at, n);
             }
-            if v < n {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+            if v > n {
+                break;
             }
+            i += 1;
         }
         Self::Unknown(n)
     }
@@ -3656,18 +3648,16 @@ impl PeripheralErrorCode {
         if n < 0x157c1 || n > 0x157d2 {
             return Self::Unknown(n);
         }
-        let (mut lo, mut hi) = (0, 18);
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            let (v, at) = Self::SORTED[mid];
+        let mut i = 0;
+        while i < 18 {
+            let (v, at) = Self::SORTED[i];
             if v == n {
                 return Self::at(at, n);
             }
-            if v < n {
-                lo = mid + 1;
-            } else {
-                hi = mid;
+            if v > n {
+                break;
             }
+            i += 1;
         }
         Self::Unknown(n)
     }
