@@ -7,7 +7,7 @@
 #   4. deny      cargo-deny: licenses, bans, sources of the root workspace
 #   5. budgets   instruction budgets of decode, encode, trace text and the phone (callgrind)
 #
-# Bounded: about 10 minutes on a warm machine (first runs also install cargo-fuzz, cargo-deny
+# Bounded: about 13 minutes on a warm machine (first runs also install cargo-fuzz, cargo-deny
 # and nightly components, and build libFuzzer). Exits non-zero if any check fails; every
 # check runs even after one fails, so one run shows them all.
 set -uo pipefail
