@@ -5,8 +5,9 @@
 #   2. miri      the core's unit, trace and regression tests under Miri
 #   3. no-panic  link check: no panic path reachable from the core's entry points on the MCU
 #   4. deny      cargo-deny: licenses, bans, sources of the root workspace
+#   5. budgets   instruction budgets of decode, encode, trace text and the phone (callgrind)
 #
-# Bounded: about 10 minutes on a warm machine (first runs also install cargo-fuzz, cargo-deny
+# Bounded: about 13 minutes on a warm machine (first runs also install cargo-fuzz, cargo-deny
 # and nightly components, and build libFuzzer). Exits non-zero if any check fails; every
 # check runs even after one fails, so one run shows them all.
 set -uo pipefail
@@ -132,6 +133,9 @@ if cargo deny --log-level error check bans sources licenses; then
 else
     fail "cargo-deny"
 fi
+
+section "instruction budgets (callgrind, .ci/budgets.txt)"
+if bash .ci/budgets.sh; then ok "instruction budgets"; else fail "instruction budgets (.ci/budgets.sh)"; fi
 
 section "summary"
 for f in "${failures[@]+"${failures[@]}"}"; do echo "  failed: $f"; done

@@ -1,8 +1,10 @@
 //! Instruction counts under callgrind: `callgrind_cases CASE N` runs one case N times.
 //!
-//! scripts/numbers.sh runs each case with N = 1 and N = 1001 under
-//! `valgrind --tool=callgrind` and divides the difference by 1000, so set-up and process start
-//! cancel out and the figure is the instructions of one run of the case.
+//! scripts/callgrind-cases.sh (for scripts/numbers.sh and the CI budgets in .ci/budgets.sh) runs
+//! each case with N = 1 and N = 1001 under `valgrind --tool=callgrind` and divides the
+//! difference by 1000, so set-up and process start cancel out and the figure is the
+//! instructions of one run of the case. `callgrind_cases frames` prints the frames of the
+//! stream cases.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -21,8 +23,10 @@ use ccx_cti::wire::{decode, fields, tag, CallType, Encoder, FixedValue, MessageT
 use common::*;
 
 /// The cases, by name.
-pub const CASES: [&str; 9] = [
+pub const CASES: [&str; 12] = [
     "decode_call_event",
+    "decode_agent_event",
+    "decode_confirmation",
     "decode_begin_call",
     "naive_decode_begin_call",
     "encode_set_call_data_req",
@@ -31,12 +35,22 @@ pub const CASES: [&str; 9] = [
     "phone_agent_state_event",
     "seed_flow_7_messages",
     "busy_shift_frame_decode",
+    "guide_traces_frame_decode",
 ];
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let case = args.next().unwrap_or_default();
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
+    if case == "frames" {
+        // Frames per run of the stream cases, for per-frame figures.
+        println!("busy_shift_frame_decode\t{}", frame_count(&shift(100)));
+        println!(
+            "guide_traces_frame_decode\t{}",
+            frame_count(&guide_stream())
+        );
+        return;
+    }
     if !CASES.contains(&case.as_str()) {
         eprintln!("usage: callgrind_cases CASE N; cases: {}", CASES.join(" "));
         std::process::exit(2);
@@ -45,6 +59,8 @@ fn main() {
     let begin_text = trace::display(&decode(&f.begin_call, V).unwrap()).to_string();
     let seed: Vec<u8> = encode_trace(SEED).concat();
     let busy = shift(100);
+    let guide = guide_stream();
+    let mut stream_acc = Box::new(ccx_cti::wire::FrameAccumulator::new());
     let event = frame(
         MessageType::AgentStateEvent,
         &[("AgentState", 3)],
@@ -59,6 +75,8 @@ fn main() {
     for _ in 0..n {
         sink = sink.wrapping_add(match case.as_str() {
             "decode_call_event" => decode_and_read(black_box(&f.call_event)),
+            "decode_agent_event" => decode_and_read(black_box(&f.agent_event)),
+            "decode_confirmation" => decode_and_read(black_box(&f.confirmation)),
             "decode_begin_call" => decode_and_read(black_box(&f.begin_call)),
             "naive_decode_begin_call" => naive_decode_and_read(black_box(&f.begin_call)),
             "encode_set_call_data_req" => {
@@ -92,9 +110,26 @@ fn main() {
                 while phone.poll_event().is_some() {}
                 1
             }
-            "busy_shift_frame_decode" => frame_and_decode(black_box(&busy), &READS),
+            "busy_shift_frame_decode" => {
+                frame_and_decode(&mut stream_acc, black_box(&busy), &READS)
+            }
+            "guide_traces_frame_decode" => {
+                frame_and_decode(&mut stream_acc, black_box(&guide), &READS)
+            }
             _ => 0,
         });
     }
     black_box(sink);
+}
+
+/// Frames in a stream.
+fn frame_count(stream: &[u8]) -> usize {
+    let mut acc: ccx_cti::wire::FrameAccumulator = ccx_cti::wire::FrameAccumulator::new();
+    let mut n = 0;
+    let mut input = stream;
+    while let ccx_cti::wire::FeedResult::Frame { remaining, .. } = acc.feed(input) {
+        n += 1;
+        input = remaining;
+    }
+    n
 }

@@ -98,14 +98,15 @@ fn encode_requests(c: &mut Criterion) {
 fn streams(c: &mut Criterion) {
     let guide = guide_stream();
     let busy = shift(300);
+    let mut stream_acc = Box::new(ccx_cti::wire::FrameAccumulator::new());
     let mut g = c.benchmark_group("frame_and_decode");
     g.throughput(Throughput::Bytes(guide.len() as u64));
     g.bench_function("guide_traces", |b| {
-        b.iter(|| frame_and_decode(black_box(&guide), &READS))
+        b.iter(|| frame_and_decode(&mut stream_acc, black_box(&guide), &READS))
     });
     g.throughput(Throughput::Bytes(busy.len() as u64));
     g.bench_function("busy_shift_300_calls", |b| {
-        b.iter(|| frame_and_decode(black_box(&busy), &READS))
+        b.iter(|| frame_and_decode(&mut stream_acc, black_box(&busy), &READS))
     });
     g.finish();
 }

@@ -6,8 +6,8 @@
 //! - [`wire`]: framing ([`wire::FrameAccumulator`]), [`wire::decode`] into borrowed
 //!   [`wire::Message`] views, [`wire::Encoder`] into caller buffers, and the generated protocol
 //!   table that declares every message once.
-//! - [`trace`]: the guide's decoded text form of messages, both ways, without allocation, and
-//!   field lookup by the guide's labels.
+//! - `trace`: the guide's decoded text form of messages, both ways, without allocation, and
+//!   field lookup by the guide's labels (with the `names` feature, on by default).
 //! - [`phone`]: the sans-io agent phone: session, agent state, calls, outbound preview and
 //!   requests, driven by bytes, commands and time passed in by an adapter.
 //! - [`config`]: [`config::PhoneConfig`], the serde type firmware keeps in flash (postcard).
@@ -37,5 +37,6 @@ mod fmt;
 
 pub mod config;
 pub mod phone;
+#[cfg(feature = "names")]
 pub mod trace;
 pub mod wire;

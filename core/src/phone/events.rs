@@ -4,7 +4,8 @@ use core::fmt;
 
 use super::{Event, RequestKind, SessionEndReason};
 use crate::wire::{
-    message_def, LocalConnectionState, MessageType, PeripheralErrorCode, StatusCode, SystemEventID,
+    message_name, message_plan, LocalConnectionState, MessageType, PeripheralErrorCode, StatusCode,
+    SystemEventID,
 };
 
 /// Events waiting for `poll_event`. When full, the oldest event is dropped and counted, so
@@ -69,8 +70,8 @@ impl RequestKind {
 
 impl fmt::Display for RequestKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match message_def(self.message_type().id()) {
-            Some(def) => f.write_str(def.name),
+        match message_name(self.message_type().id()) {
+            Some(name) => f.write_str(name),
             None => write!(f, "message {}", self.message_type().id()),
         }
     }
@@ -126,12 +127,31 @@ impl fmt::Display for SessionEndReason {
     }
 }
 
-fn message_name(id: u32) -> &'static str {
-    message_def(id).map(|d| d.name).unwrap_or("unknown message")
+/// A message by name, or by number where the table has no name for it (or none at all,
+/// without the `names` feature).
+struct MessageLabel(u32);
+
+impl fmt::Display for MessageLabel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match message_name(self.0) {
+            Some(name) => f.write_str(name),
+            None if cfg!(feature = "names") => f.write_str("unknown message"),
+            None => write!(f, "message {}", self.0),
+        }
+    }
 }
 
-fn lcs_name(state: LocalConnectionState) -> &'static str {
-    state.name().unwrap_or("unknown state")
+/// A connection state by name, or by number without a name.
+struct LcsName(LocalConnectionState);
+
+impl fmt::Display for LcsName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.name() {
+            Some(name) => f.write_str(name),
+            None if cfg!(feature = "names") => f.write_str("unknown state"),
+            None => write!(f, "state {}", self.0.value()),
+        }
+    }
 }
 
 impl fmt::Display for Event {
@@ -153,7 +173,7 @@ impl fmt::Display for Event {
             }
             Event::CallAdded { call } => write!(f, "call {call} added"),
             Event::CallStateChanged { call, state } => {
-                write!(f, "call {call} is now {}", lcs_name(state))
+                write!(f, "call {call} is now {}", LcsName(state))
             }
             Event::CallDataChanged { call } => write!(f, "call {call} data changed"),
             Event::CallRekeyed { old, new } => write!(f, "call {old} is now call {new}"),
@@ -202,20 +222,19 @@ impl fmt::Display for Event {
                 write!(
                     f,
                     "unknown call {call}: {} ignored",
-                    message_name(message_type)
+                    MessageLabel(message_type)
                 )
             }
             Event::CallLost { call } => {
                 write!(f, "call {call} lost: the server no longer reports it")
             }
             Event::MalformedMessage { error } => write!(f, "malformed message: {error}"),
-            Event::UnexpectedMessage { message_type } => match message_def(message_type) {
-                Some(def) => write!(
-                    f,
-                    "unexpected message {} ({message_type}) skipped",
-                    def.name
-                ),
-                None => write!(f, "unknown message type {message_type} skipped"),
+            Event::UnexpectedMessage { message_type } => match message_name(message_type) {
+                Some(name) => write!(f, "unexpected message {name} ({message_type}) skipped"),
+                None if cfg!(feature = "names") || message_plan(message_type).is_none() => {
+                    write!(f, "unknown message type {message_type} skipped")
+                }
+                None => write!(f, "unexpected message type {message_type} skipped"),
             },
             Event::SystemEvent { id, status } => {
                 match SystemEventID::from_value(id).name() {

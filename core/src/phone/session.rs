@@ -459,10 +459,8 @@ impl<
                 if self.on_call_event(&msg) {
                     return;
                 }
-                let is_confirmation = msg.invoke_id().is_some()
-                    && msg
-                        .def()
-                        .is_some_and(|d| d.direction == Direction::ToClient);
+                let is_confirmation =
+                    msg.invoke_id().is_some() && msg.direction() == Some(Direction::ToClient);
                 if is_confirmation {
                     self.on_confirmation(now, &msg);
                 } else {

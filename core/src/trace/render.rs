@@ -3,6 +3,7 @@
 use core::fmt::{self, Write};
 
 use super::{float_label, is_numeric, is_secret, FloatLabel, EXPANDED_CALL_CONTEXT, SECRET_MASK};
+use crate::wire::decode::parse_named;
 use crate::wire::spec::{self, EnumDef, EnumKind, FixedDef, FixedType, TagType};
 use crate::wire::{read_uint, Message};
 
@@ -190,12 +191,13 @@ impl fmt::Display for TraceDisplay<'_, '_> {
                 }
                 continue;
             }
-            write!(f, "{:pad$}{}:", "", def.label)?;
+            indent(f, pad)?;
+            f.write_str(def.label)?;
+            f.write_char(':')?;
             fixed_value(&mut ValueWriter { f, started: false }, msg, def)?;
             f.write_char('\n')?;
         }
         let mut context_printed = false;
-        let mut named = msg.named_vars();
         for (i, field) in msg.fields().enumerate() {
             match float_label(Some(layout), field.tag) {
                 FloatLabel::Named => {
@@ -209,11 +211,16 @@ impl fmt::Display for TraceDisplay<'_, '_> {
                         )?;
                         context_printed = true;
                     }
-                    if let Some(var) = named.next() {
+                    // The field was checked by decode: it parses as the next named variable.
+                    if let Ok(var) = parse_named(field.tag, field.data) {
                         if plain_named(msg, &var) {
                             match var.index {
                                 Some(ix) => write!(f, "{:pad$}{}[{}]:", "", var.name, ix)?,
-                                None => write!(f, "{:pad$}{}:", "", var.name)?,
+                                None => {
+                                    indent(f, pad)?;
+                                    f.write_str(var.name)?;
+                                    f.write_char(':')?;
+                                }
                             }
                             ValueWriter { f, started: false }.write_str(var.value)?;
                         } else {
@@ -231,7 +238,11 @@ impl fmt::Display for TraceDisplay<'_, '_> {
                     writeln!(f, "{:pad$}Tag<{}>: {}", "", field.tag, Hex(field.data))?;
                     continue;
                 }
-                FloatLabel::Plain(label) => write!(f, "{:pad$}{label}:", "")?,
+                FloatLabel::Plain(label) => {
+                    indent(f, pad)?;
+                    f.write_str(label)?;
+                    f.write_char(':')?;
+                }
                 FloatLabel::Grouped(label) => {
                     let record = msg.fields().take(i).filter(|p| p.tag == field.tag).count();
                     write!(f, "{:pad$}{label}[{record}]:", "")?
@@ -257,20 +268,62 @@ impl defmt::Format for TraceDisplay<'_, '_> {
     }
 }
 
+/// Write `pad` spaces (a run-time width through `{:pad$}` costs a formatting pass per line).
+fn indent(f: &mut fmt::Formatter<'_>, pad: usize) -> fmt::Result {
+    const SPACES: &str = "                                ";
+    let mut left = pad;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        f.write_str(SPACES.get(..n).unwrap_or(""))?;
+        left -= n;
+    }
+    Ok(())
+}
+
 /// Whether a named variable can be written as `Name: value` (or `Name[i]: value`) and read
 /// back as the same variable.
 fn plain_named(msg: &Message<'_>, var: &crate::wire::NamedVar<'_>) -> bool {
     let name = var.name;
-    let text_ok = |t: &str| t.trim() == t && !t.chars().any(char::is_control);
+    let text_ok = |t: &str| {
+        !t.starts_with(char::is_whitespace)
+            && !t.ends_with(char::is_whitespace)
+            && !t.chars().any(char::is_control)
+    };
     let name_ok = !name.is_empty()
         && text_ok(name)
         && !name.starts_with('#')
         && !name.contains([':', '[', ']'])
-        && super::resolve_field(msg.def(), name, true)
-            .is_ok_and(|r| r == super::FieldRef::NamedVar(name))
-        // `Name[i]` of a record label would read back as that record's field.
-        && msg.layout().is_none_or(|l| l.floating_named(name).is_none());
+        && reads_back_as_variable(msg, name);
     name_ok && text_ok(var.value)
+}
+
+/// Whether `name` (not empty, without `:`, `[`, `]`, not starting with `#`) names neither a
+/// field of the message nor anything else trace text gives a meaning, so `Name: value` after
+/// `ExpandedCallContxt` reads back as the variable. That is what `resolve_field` decides, with
+/// the steps that cannot apply to such a name left out, and `Name[i]` of a record label also
+/// refused (it would read back as that record's field).
+fn reads_back_as_variable(msg: &Message<'_>, name: &str) -> bool {
+    let fast = match msg.layout() {
+        Some(layout) => {
+            name != super::EXPANDED_CALL_CONTEXT
+                && !(name.starts_with("Tag<") && name.ends_with('>'))
+                && !name.starts_with("Reserved@")
+                && layout.fixed_named(name).is_none()
+                && layout.floating_named(name).is_none()
+        }
+        None => super::resolve_field(msg.def(), name, true)
+            .is_ok_and(|r| r == super::FieldRef::NamedVar(name)),
+    };
+    debug_assert_eq!(
+        fast,
+        super::resolve_field(msg.def(), name, true)
+            .is_ok_and(|r| r == super::FieldRef::NamedVar(name))
+            && msg
+                .layout()
+                .is_none_or(|l| l.floating_named(name).is_none()),
+        "{name}"
+    );
+    fast
 }
 
 /// Whether `data` is longer than the tag's documented maximum.

@@ -1,7 +1,11 @@
 //! Decoding: check a frame once, then read it through a borrowed view.
 
-use super::spec::{self, FixedDef, Layout, MessageDef, TagType};
-use super::{read_uint, tag, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN};
+use super::generated::MAX_COUNTS;
+use super::spec::{self, Direction, FixedDef, Layout, LayoutPlan, MessageDef};
+use super::{
+    find_nul, read_uint, tag, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, MESSAGES,
+    PLANS,
+};
 
 /// Longest named-variable name, its NUL included (wire-session.md §1.6).
 pub const MAX_VARIABLE_NAME: usize = 33;
@@ -99,17 +103,43 @@ pub struct DecodeError {
     pub message_type: u32,
 }
 
+/// Writes a tag's name in parentheses after its number (nothing without the `names` feature).
+struct TagNote(u16);
+
+impl core::fmt::Display for TagNote {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        #[cfg(feature = "names")]
+        return write!(f, " ({})", spec::tag_name(self.0).unwrap_or("unknown tag"));
+        #[cfg(not(feature = "names"))]
+        {
+            let _ = (f, self.0);
+            Ok(())
+        }
+    }
+}
+
+/// A named-variable tag by name, or by number without the `names` feature.
+struct TagWord(u16);
+
+impl core::fmt::Display for TagWord {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        #[cfg(feature = "names")]
+        return f.write_str(spec::tag_name(self.0).unwrap_or("unknown tag"));
+        #[cfg(not(feature = "names"))]
+        return write!(f, "tag {}", self.0);
+    }
+}
+
 impl core::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match spec::message_def(self.message_type) {
-            Some(def) => write!(f, "{} at byte {}: ", def.name, self.offset)?,
+        match spec::message_name(self.message_type) {
+            Some(name) => write!(f, "{name} at byte {}: ", self.offset)?,
             None => write!(
                 f,
                 "message type {} at byte {}: ",
                 self.message_type, self.offset
             )?,
         }
-        let tag_name = |t: u16| spec::tag_def(t).map(|d| d.name).unwrap_or("unknown tag");
         match self.kind {
             DecodeErrorKind::HeaderCut => write!(f, "frame shorter than its 8-byte header"),
             DecodeErrorKind::LengthMismatch { declared, actual } => {
@@ -133,8 +163,8 @@ impl core::fmt::Display for DecodeError {
                 available,
             } => write!(
                 f,
-                "floating field {tag} ({}) declares {length} bytes but only {available} remain",
-                tag_name(tag)
+                "floating field {tag}{} declares {length} bytes but only {available} remain",
+                TagNote(tag)
             ),
             DecodeErrorKind::FieldSize {
                 tag,
@@ -142,23 +172,23 @@ impl core::fmt::Display for DecodeError {
                 expected,
             } => write!(
                 f,
-                "floating field {tag} ({}) is {length} bytes long; its type takes {expected}",
-                tag_name(tag)
+                "floating field {tag}{} is {length} bytes long; its type takes {expected}",
+                TagNote(tag)
             ),
             DecodeErrorKind::NamedVariableNul { tag } => {
                 write!(
                     f,
                     "{} without the NUL after its name or value",
-                    tag_name(tag)
+                    TagWord(tag)
                 )
             }
             DecodeErrorKind::NamedVariableTooLong { tag, length, max } => write!(
                 f,
                 "{} name or value of {length} bytes (NUL included); at most {max} allowed",
-                tag_name(tag)
+                TagWord(tag)
             ),
             DecodeErrorKind::NamedVariableUtf8 { tag } => {
-                write!(f, "{} is not UTF-8", tag_name(tag))
+                write!(f, "{} is not UTF-8", TagWord(tag))
             }
             DecodeErrorKind::TooMuchNamedData { total } => {
                 write!(
@@ -182,8 +212,10 @@ impl core::error::Error for DecodeError {}
 /// A decoded message: a checked, borrowed view of one frame's body.
 #[derive(Clone, Copy)]
 pub struct Message<'a> {
-    ty: MessageType,
-    def: Option<&'static MessageDef>,
+    type_id: u32,
+    /// Position in the message tables (MESSAGES, PLANS), if the type is known.
+    index: Option<u8>,
+    plan: Option<&'static LayoutPlan>,
     body: &'a [u8],
     fixed_len: usize,
     version: WireVersion,
@@ -192,7 +224,7 @@ pub struct Message<'a> {
 impl core::fmt::Debug for Message<'_> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Message")
-            .field("type", &self.ty)
+            .field("type", &self.message_type())
             .field("body_len", &self.body.len())
             .finish_non_exhaustive()
     }
@@ -204,7 +236,7 @@ impl defmt::Format for Message<'_> {
         defmt::write!(
             f,
             "Message {{ type: {}, body_len: {} }}",
-            self.ty,
+            self.message_type(),
             self.body.len()
         )
     }
@@ -216,14 +248,16 @@ impl defmt::Format for Message<'_> {
 /// body (README decision 4: skipped by length and reported, not an error). Unknown tags are
 /// kept and skipped. Everything else that does not add up is a [`DecodeError`] with an offset.
 pub fn decode(frame: &[u8], version: WireVersion) -> Result<Message<'_>, DecodeError> {
-    let (Some(length), Some(type_id)) = (read_uint(frame, 0, 4), read_uint(frame, 4, 4)) else {
+    let Some((&[l0, l1, l2, l3, t0, t1, t2, t3], body)) = frame.split_first_chunk::<HEADER_LEN>()
+    else {
         return Err(DecodeError {
             kind: DecodeErrorKind::HeaderCut,
             offset: frame.len(),
             message_type: 0,
         });
     };
-    let body = frame.get(HEADER_LEN..).unwrap_or(&[]);
+    let length = u32::from_be_bytes([l0, l1, l2, l3]);
+    let type_id = u32::from_be_bytes([t0, t1, t2, t3]);
     let err = |kind, offset| DecodeError {
         kind,
         offset,
@@ -238,19 +272,22 @@ pub fn decode(frame: &[u8], version: WireVersion) -> Result<Message<'_>, DecodeE
             0,
         ));
     }
-    let ty = MessageType::from_id(type_id);
-    let def = spec::message_def(type_id);
-    let Some(layout) = def.and_then(|d| d.layout) else {
+    let index = spec::message_index(type_id);
+    let entry = index.and_then(|i| PLANS.get(i));
+    // Fewer than 256 messages (generate.py checks), so the position fits a byte.
+    let index = index.and_then(|i| u8::try_from(i).ok());
+    let Some(plan) = entry.and_then(|p| p.layout) else {
         return Ok(Message {
-            ty,
-            def,
+            type_id,
+            index,
+            plan: None,
             body,
             fixed_len: body.len(),
             version,
         });
     };
-    let fixed_len = layout.fixed_size_for(version.number());
-    if body.len() < fixed_len {
+    let fixed_len = plan.fixed_size_for(version.number());
+    let Some((fixed, floating)) = body.split_at_checked(fixed_len) else {
         return Err(err(
             DecodeErrorKind::FixedPartCut {
                 needed: fixed_len,
@@ -258,95 +295,142 @@ pub fn decode(frame: &[u8], version: WireVersion) -> Result<Message<'_>, DecodeE
             },
             HEADER_LEN + body.len(),
         ));
+    };
+    // Nothing floating and nothing counted (most confirmations): nothing to walk.
+    if !floating.is_empty() || !plan.counts.is_empty() {
+        check_body(fixed, floating, plan, version)
+            .map_err(|(kind, offset)| err(kind, HEADER_LEN + offset))?;
     }
-    let msg = Message {
-        ty,
-        def,
+    Ok(Message {
+        type_id,
+        index,
+        plan: Some(plan),
         body,
         fixed_len,
         version,
+    })
+}
+
+/// Check the floating part in one walk, specialised for the version's field widths: lengths,
+/// numeric sizes, named-variable structure and total, and every count against the records
+/// counted on the way. Errors come in the order of the checks: the first bad field, then the
+/// named-variable total, then the first count that disagrees (in table order).
+fn check_body(
+    fixed: &[u8],
+    floating: &[u8],
+    plan: &LayoutPlan,
+    version: WireVersion,
+) -> Result<(), (DecodeErrorKind, usize)> {
+    let mut counts = [0u32; MAX_COUNTS];
+    let at = fixed.len();
+    let named_total = match (version.tag_width(), version.length_width()) {
+        (1, _) => walk::<1, 1>(floating, at, plan, &mut counts)?,
+        (_, 1) => walk::<2, 1>(floating, at, plan, &mut counts)?,
+        _ => walk::<2, 2>(floating, at, plan, &mut counts)?,
     };
-    check_floating(&msg).map_err(|(kind, offset)| err(kind, HEADER_LEN + offset))?;
-    check_counts(&msg, layout).map_err(|(kind, offset)| err(kind, HEADER_LEN + offset))?;
-    Ok(msg)
-}
-
-/// Walk every floating field once: lengths, numeric sizes, named-variable structure.
-fn check_floating(msg: &Message<'_>) -> Result<(), (DecodeErrorKind, usize)> {
-    let mut named_total = 0usize;
-    let mut fields = msg.fields();
-    while let Some(item) = fields.next_checked() {
-        let field = item?;
-        let Some(def) = spec::tag_def(field.tag) else {
-            continue;
-        };
-        if let Some(expected) = def.ty.numeric_size() {
-            if field.data.len() != expected {
-                return Err((
-                    DecodeErrorKind::FieldSize {
-                        tag: field.tag,
-                        length: field.data.len(),
-                        expected,
-                    },
-                    field.offset,
-                ));
-            }
-        }
-        if matches!(def.ty, TagType::NamedVariable | TagType::NamedArray) {
-            parse_named(field.tag, field.data).map_err(|k| (k, field.offset))?;
-            named_total += msg.version.field_header_len() + field.data.len();
-        }
-    }
     if named_total > MAX_NAMED_DATA {
-        return Err((
-            DecodeErrorKind::TooMuchNamedData { total: named_total },
-            msg.fixed_len,
-        ));
+        return Err((DecodeErrorKind::TooMuchNamedData { total: named_total }, at));
     }
-    Ok(())
-}
-
-/// Compare every count in the fixed part with the records present.
-fn check_counts(msg: &Message<'_>, layout: &Layout) -> Result<(), (DecodeErrorKind, usize)> {
-    for (i, fl) in layout.floating.iter().enumerate() {
-        let Some(count_index) = fl.count_field else {
-            continue;
-        };
-        // A group is counted once, by its first field.
-        if fl.group.is_some()
-            && layout
-                .floating
-                .iter()
-                .take(i)
-                .any(|prev| prev.group == fl.group)
-        {
+    for (count, found) in plan.counts.iter().zip(counts) {
+        if u32::from(count.since_version) > version.number() {
             continue;
         }
-        let Some(count_def) = layout.fixed.get(usize::from(count_index)) else {
-            continue;
-        };
-        if !count_def.present_in(msg.version.number()) {
-            continue;
-        }
-        let declared = msg.fixed_raw(count_def).unwrap_or(0);
-        let found = msg.fields().filter(|f| f.tag == fl.tag).count();
-        let found = u32::try_from(found).unwrap_or(u32::MAX);
+        let offset = usize::from(count.offset);
+        let declared = read_uint(fixed, offset, usize::from(count.size)).unwrap_or(0);
         if declared != found {
             return Err((
                 DecodeErrorKind::CountMismatch {
-                    field: count_def.label,
+                    field: count.field,
                     declared,
                     found,
                 },
-                usize::from(count_def.offset),
+                offset,
             ));
         }
     }
     Ok(())
 }
 
+/// A floating field's tag and length at the start of `b`, for TW-byte tags and LW-byte
+/// lengths (1/1, 2/1 or 2/2).
+#[inline(always)]
+fn field_header<const TW: usize, const LW: usize>(b: &[u8]) -> Option<(u16, usize)> {
+    match (TW, LW) {
+        (1, 1) => match b {
+            [t, l, ..] => Some((u16::from(*t), usize::from(*l))),
+            _ => None,
+        },
+        (2, 1) => match b {
+            [t0, t1, l, ..] => Some((u16::from_be_bytes([*t0, *t1]), usize::from(*l))),
+            _ => None,
+        },
+        _ => match b {
+            [t0, t1, l0, l1, ..] => Some((
+                u16::from_be_bytes([*t0, *t1]),
+                usize::from(u16::from_be_bytes([*l0, *l1])),
+            )),
+            _ => None,
+        },
+    }
+}
+
+/// Walk the floating part `rest` (starting at body offset `offset`) once; returns the bytes
+/// the named variables take and leaves the records of each count in `counts`.
+fn walk<const TW: usize, const LW: usize>(
+    mut rest: &[u8],
+    mut offset: usize,
+    plan: &LayoutPlan,
+    counts: &mut [u32; MAX_COUNTS],
+) -> Result<usize, (DecodeErrorKind, usize)> {
+    let mut named_total = 0usize;
+    while !rest.is_empty() {
+        let Some((tag, len)) = field_header::<TW, LW>(rest) else {
+            return Err((DecodeErrorKind::FieldHeaderCut, offset));
+        };
+        let end = TW + LW + len;
+        let Some(data) = rest.get(TW + LW..end) else {
+            return Err((
+                DecodeErrorKind::FieldOverrun {
+                    tag,
+                    length: len,
+                    available: rest.len().saturating_sub(TW + LW),
+                },
+                offset,
+            ));
+        };
+        let checks = spec::tag_checks(tag);
+        if checks.needs_decode_check() {
+            let size = checks.numeric_size();
+            if size != 0 && len != size {
+                return Err((
+                    DecodeErrorKind::FieldSize {
+                        tag,
+                        length: len,
+                        expected: size,
+                    },
+                    offset,
+                ));
+            }
+            if checks.is_named() {
+                parse_named(tag, data).map_err(|k| (k, offset))?;
+                named_total += end;
+            }
+            if checks.is_counted() {
+                for (count, n) in plan.counts.iter().zip(counts.iter_mut()) {
+                    if count.tag == tag {
+                        *n += 1;
+                    }
+                }
+            }
+        }
+        rest = rest.get(end..).unwrap_or(&[]);
+        offset += end;
+    }
+    Ok(named_total)
+}
+
 /// Split a named variable (`name\0value\0`) or array element (`index name\0value\0`).
-fn parse_named(tag_id: u16, data: &[u8]) -> Result<NamedVar<'_>, DecodeErrorKind> {
+pub(crate) fn parse_named(tag_id: u16, data: &[u8]) -> Result<NamedVar<'_>, DecodeErrorKind> {
     let (index, rest) = if tag_id == tag::NAMED_ARRAY {
         match data.split_first() {
             Some((i, rest)) => (Some(*i), rest),
@@ -355,54 +439,73 @@ fn parse_named(tag_id: u16, data: &[u8]) -> Result<NamedVar<'_>, DecodeErrorKind
     } else {
         (None, data)
     };
-    let nul = |s: &[u8]| s.iter().position(|b| *b == 0);
-    let Some(name_end) = nul(rest) else {
+    let Some(name_end) = find_nul(rest) else {
         return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id });
     };
-    let (name, after) = rest.split_at(name_end);
-    let after = after.get(1..).unwrap_or(&[]);
-    let Some(value_end) = nul(after) else {
+    // `name NUL value NUL`: the value's NUL is the last byte and the only one after the name.
+    let Some((0, text)) = rest.split_last() else {
         return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id });
     };
-    if value_end + 1 != after.len() {
-        // Bytes after the value's NUL: the value lacks its own terminator at the end.
+    let value_start = name_end + 1;
+    let value_len = text.len().saturating_sub(value_start);
+    if name_end == text.len() || find_nul(text.get(value_start..).unwrap_or(&[])).is_some() {
         return Err(DecodeErrorKind::NamedVariableNul { tag: tag_id });
     }
-    let value = after.get(..value_end).unwrap_or(&[]);
-    if name.len() + 1 > MAX_VARIABLE_NAME {
+    if name_end + 1 > MAX_VARIABLE_NAME {
         return Err(DecodeErrorKind::NamedVariableTooLong {
             tag: tag_id,
-            length: name.len() + 1,
+            length: name_end + 1,
             max: MAX_VARIABLE_NAME,
         });
     }
-    if value.len() + 1 > MAX_VARIABLE_VALUE {
+    if value_len + 1 > MAX_VARIABLE_VALUE {
         return Err(DecodeErrorKind::NamedVariableTooLong {
             tag: tag_id,
-            length: value.len() + 1,
+            length: value_len + 1,
             max: MAX_VARIABLE_VALUE,
         });
     }
-    match (core::str::from_utf8(name), core::str::from_utf8(value)) {
-        (Ok(name), Ok(value)) => Ok(NamedVar { index, name, value }),
-        _ => Err(DecodeErrorKind::NamedVariableUtf8 { tag: tag_id }),
+    // One UTF-8 check for both: a NUL is a character of its own, so the text is valid
+    // exactly when the name and the value are.
+    let split = core::str::from_utf8(text)
+        .ok()
+        .and_then(|t| Some((t.get(..name_end)?, t.get(value_start..)?)));
+    match split {
+        Some((name, value)) => Ok(NamedVar { index, name, value }),
+        None => Err(DecodeErrorKind::NamedVariableUtf8 { tag: tag_id }),
     }
 }
 
 impl<'a> Message<'a> {
     /// The message type.
     pub fn message_type(&self) -> MessageType {
-        self.ty
+        MessageType::from_id(self.type_id)
+    }
+
+    /// The message type number.
+    pub fn type_id(&self) -> u32 {
+        self.type_id
     }
 
     /// The table entry of the message, if the type is known.
     pub fn def(&self) -> Option<&'static MessageDef> {
-        self.def
+        MESSAGES.get(usize::from(self.index?))
+    }
+
+    /// Who sends the message, if the type is known (read from the packed table, so a caller
+    /// that needs only this does not link the full one).
+    pub fn direction(&self) -> Option<Direction> {
+        PLANS.get(usize::from(self.index?)).map(|p| p.direction)
     }
 
     /// The layout the body was checked against, if the message has one.
     pub fn layout(&self) -> Option<&'static Layout> {
-        self.def.and_then(|d| d.layout)
+        self.def().and_then(|d| d.layout)
+    }
+
+    /// The packed plan the body was checked against, if the message has a layout.
+    pub fn plan(&self) -> Option<&'static LayoutPlan> {
+        self.plan
     }
 
     /// The protocol version the frame was decoded under.
@@ -428,7 +531,7 @@ impl<'a> Message<'a> {
     /// Read a fixed field through its typed handle; `None` for a handle of another message or
     /// a field the session's version does not have.
     pub fn get<T: FixedValue>(&self, field: Fixed<T>) -> Option<T> {
-        if field.message() != self.ty.id() || field.since_version() > self.version.number() {
+        if field.message() != self.type_id || field.since_version() > self.version.number() {
             return None;
         }
         read_uint(self.fixed_part(), field.offset(), T::TYPE.size()).map(T::from_raw)
@@ -443,6 +546,7 @@ impl<'a> Message<'a> {
     }
 
     /// Read a fixed field by label or alias.
+    #[cfg(feature = "names")]
     pub fn fixed_named(&self, label: &str) -> Option<u32> {
         let (_, def) = self.layout()?.fixed_named(label)?;
         self.fixed_raw(def)
@@ -450,9 +554,8 @@ impl<'a> Message<'a> {
 
     /// The InvokeID of a request or confirmation (`None` for events).
     pub fn invoke_id(&self) -> Option<u32> {
-        let first = self.layout()?.fixed.first()?;
-        if first.label == "InvokeID" {
-            self.fixed_raw(first)
+        if self.plan?.invoke_id {
+            read_uint(self.fixed_part(), 0, 4)
         } else {
             None
         }
@@ -536,53 +639,33 @@ pub struct FloatingFields<'a> {
     version: WireVersion,
 }
 
-impl<'a> FloatingFields<'a> {
-    /// The next field, or the reason the rest cannot be read.
-    fn next_checked(&mut self) -> Option<Result<FloatingField<'a>, (DecodeErrorKind, usize)>> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let (tw, lw) = (self.version.tag_width(), self.version.length_width());
-        let hdr = tw + lw;
-        let (Some(tag), Some(len)) = (read_uint(self.rest, 0, tw), read_uint(self.rest, tw, lw))
-        else {
-            let at = self.offset;
-            self.rest = &[];
-            return Some(Err((DecodeErrorKind::FieldHeaderCut, at)));
-        };
-        let tag = u16::try_from(tag).unwrap_or(u16::MAX);
-        let len = len as usize;
-        let Some(data) = self.rest.get(hdr..hdr + len) else {
-            let at = self.offset;
-            let available = self.rest.len() - hdr;
-            self.rest = &[];
-            return Some(Err((
-                DecodeErrorKind::FieldOverrun {
-                    tag,
-                    length: len,
-                    available,
-                },
-                at,
-            )));
-        };
-        let field = FloatingField {
-            tag,
-            data,
-            offset: self.offset,
-        };
-        self.rest = self.rest.get(hdr + len..).unwrap_or(&[]);
-        self.offset += hdr + len;
-        Some(Ok(field))
-    }
-}
-
 impl<'a> Iterator for FloatingFields<'a> {
     type Item = FloatingField<'a>;
 
     /// Fields of a checked message; stops at the first field that does not fit (which a
     /// message from [`decode`] does not have).
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_checked().and_then(Result::ok)
+        let header = match (self.version.tag_width(), self.version.length_width()) {
+            (1, _) => field_header::<1, 1>(self.rest),
+            (_, 1) => field_header::<2, 1>(self.rest),
+            _ => field_header::<2, 2>(self.rest),
+        };
+        let hdr = self.version.field_header_len();
+        let data = header.and_then(|(tag, len)| Some((tag, self.rest.get(hdr..hdr + len)?)));
+        let Some((tag, data)) = data else {
+            self.rest = &[];
+            return None;
+        };
+        let end = hdr + data.len();
+        let field = FloatingField {
+            tag,
+            data,
+            offset: self.offset,
+        };
+        self.rest = self.rest.get(end..).unwrap_or(&[]);
+        self.offset += end;
+        Some(field)
     }
 }
 

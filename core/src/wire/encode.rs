@@ -1,8 +1,11 @@
 //! Encoding: write a message into a caller's buffer.
 
 use super::decode::{MAX_NAMED_DATA, MAX_VARIABLE_NAME, MAX_VARIABLE_VALUE};
-use super::spec::{self, FixedType, Layout, MessageDef, TagType};
-use super::{read_uint, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN};
+use super::generated::MAX_COUNTS;
+use super::spec::{self, FieldSlot, LayoutPlan};
+use super::{
+    find_nul, put, tag, write_uint, Fixed, FixedValue, MessageType, WireVersion, HEADER_LEN, PLANS,
+};
 
 /// Why a message could not be encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,28 +62,26 @@ impl core::fmt::Display for EncodeError {
                 write!(f, "buffer too small: {needed} bytes needed")
             }
             EncodeError::ValueTooLong { tag, length, max } => {
-                let name = spec::tag_def(tag).map(|t| t.name).unwrap_or("field");
+                let name = spec::tag_name(tag).unwrap_or("field");
                 write!(
                     f,
                     "{name} ({tag}): value takes {length} bytes, at most {max} allowed"
                 )
             }
             EncodeError::NotInMessage { message } => {
-                let name = spec::message_def(message)
-                    .map(|m| m.name)
-                    .unwrap_or("this message");
-                write!(
-                    f,
-                    "field is not part of {name} (under this protocol version)"
-                )
+                f.write_str("field is not part of ")?;
+                match spec::message_name(message) {
+                    Some(name) => f.write_str(name)?,
+                    None if cfg!(feature = "names") => f.write_str("this message")?,
+                    None => write!(f, "message {message}")?,
+                }
+                f.write_str(" (under this protocol version)")
             }
             EncodeError::NotNumeric { tag } => {
                 write!(f, "field {tag} takes a number of its own size")
             }
             EncodeError::NulInText { tag } => {
-                let name = spec::tag_def(tag)
-                    .map(|t| t.name)
-                    .unwrap_or("named variable");
+                let name = spec::tag_name(tag).unwrap_or("named variable");
                 write!(f, "{name}: a name or value holds a NUL byte")
             }
             EncodeError::TooMuchNamedData { total } => write!(
@@ -98,10 +99,11 @@ impl core::error::Error for EncodeError {}
 
 /// Writes one message into a caller's buffer.
 ///
-/// `new` writes the header and the fixed part with its defaults (the reserved constants, 0
-/// elsewhere); `set` changes fixed fields, the floating writers append fields in call order, and
-/// `finish` writes the length, fills in counts the caller did not set, and returns the frame's
-/// size. Errors are kept and reported by `finish`, so a builder chain needs no `?` per call.
+/// `new` writes the header and copies the message's fixed-part template (the reserved
+/// constants, 0 elsewhere); `set` changes fixed fields, the floating writers append fields in
+/// call order and count them, and `finish` writes the length and the counts the caller did not
+/// set, and returns the frame's size. Errors are kept and reported by `finish`, so a builder
+/// chain needs no `?` per call.
 ///
 /// ```
 /// use ccx_cti::wire::{fields::heartbeat_req, Encoder, MessageType, WireVersion};
@@ -114,14 +116,15 @@ impl core::error::Error for EncodeError {}
 #[derive(Debug)]
 pub struct Encoder<'b> {
     buf: &'b mut [u8],
-    ty: MessageType,
-    layout: Option<&'static Layout>,
+    type_id: u32,
+    plan: Option<&'static LayoutPlan>,
     version: WireVersion,
     /// Bytes the frame takes so far (may exceed `buf`).
     len: usize,
-    fixed_len: usize,
-    /// Fixed-field indexes the caller set (bit i = field i), so `finish` fills only the rest.
-    set_mask: u64,
+    /// Counts of the plan the caller set (bit i = count i), so `finish` fills only the rest.
+    explicit: u32,
+    /// Fields written so far of each counted tag of the plan.
+    counts: [u32; MAX_COUNTS],
     /// Bytes of the named variables and arrays written so far (tag and length included).
     named_total: usize,
     error: Option<EncodeError>,
@@ -130,43 +133,40 @@ pub struct Encoder<'b> {
 impl<'b> Encoder<'b> {
     /// Start a message of type `ty` under `version`.
     pub fn new(buf: &'b mut [u8], ty: MessageType, version: WireVersion) -> Self {
-        let def: Option<&'static MessageDef> = spec::message_def(ty.id());
-        let layout = def.and_then(|d| d.layout);
-        let fixed_len = layout
-            .map(|l| l.fixed_size_for(version.number()))
-            .unwrap_or(0);
-        let mut enc = Encoder {
-            buf,
-            ty,
-            layout,
-            version,
-            len: HEADER_LEN + fixed_len,
-            fixed_len,
-            set_mask: 0,
-            named_total: 0,
-            error: None,
-        };
-        if enc.buf.len() >= enc.len {
-            if let Some(head) = enc.buf.get_mut(..enc.len) {
-                head.fill(0);
-            }
-            write_uint(enc.buf, 4, 4, ty.id());
-            if let Some(layout) = layout {
-                for f in layout
-                    .fixed
-                    .iter()
-                    .filter(|f| f.present_in(version.number()))
-                {
-                    enc.write_fixed(usize::from(f.offset), f.ty, f.default_value());
+        let type_id = ty.id();
+        let plan = spec::message_index(type_id)
+            .and_then(|i| PLANS.get(i))
+            .and_then(|p| p.layout);
+        let fixed_len = plan.map_or(0, |p| p.fixed_size_for(version.number()));
+        let len = HEADER_LEN + fixed_len;
+        if let Some((header, rest)) = buf.split_first_chunk_mut::<HEADER_LEN>() {
+            if rest.len() >= fixed_len {
+                let t = type_id.to_be_bytes();
+                *header = [0, 0, 0, 0, t[0], t[1], t[2], t[3]];
+                // An older version's fixed part is a prefix of the template (generate.py
+                // checks it).
+                let template = plan.and_then(|p| p.defaults.get(..fixed_len));
+                if let (Some(dst), Some(src)) = (rest.get_mut(..fixed_len), template) {
+                    dst.copy_from_slice(src);
                 }
             }
         }
-        enc
+        Encoder {
+            buf,
+            type_id,
+            plan,
+            version,
+            len,
+            explicit: 0,
+            counts: [0; MAX_COUNTS],
+            named_total: 0,
+            error: None,
+        }
     }
 
     /// The message type being written.
     pub fn message_type(&self) -> MessageType {
-        self.ty
+        MessageType::from_id(self.type_id)
     }
 
     /// The protocol version being written.
@@ -189,58 +189,65 @@ impl<'b> Encoder<'b> {
         self.len <= self.buf.len()
     }
 
-    fn write_fixed(&mut self, offset: usize, ty: FixedType, raw: u32) {
-        let at = HEADER_LEN + offset;
-        match ty {
-            FixedType::Bytes(n) => {
-                if let Some(s) = self.buf.get_mut(at..at + usize::from(n)) {
-                    s.fill(if raw == 0 { 0 } else { 0xFF });
+    fn not_in_message(&mut self) {
+        self.fail(EncodeError::NotInMessage {
+            message: self.type_id,
+        });
+    }
+
+    /// The fixed field at `index` of the layout, from the packed plan.
+    fn slot(&self, index: usize) -> Option<FieldSlot> {
+        self.plan?.fields.get(index).copied()
+    }
+
+    /// Remember that the caller set the fixed field at body offset `offset`, if it is a count.
+    fn note_set(&mut self, offset: usize) {
+        if let Some(plan) = self.plan {
+            for (i, c) in plan.counts.iter().enumerate() {
+                if usize::from(c.offset) == offset {
+                    self.explicit |= 1u32
+                        .checked_shl(u32::try_from(i).unwrap_or(32))
+                        .unwrap_or(0);
                 }
             }
-            _ => {
-                write_uint(self.buf, at, ty.size(), raw);
+        }
+    }
+
+    fn write_fixed(&mut self, offset: usize, size: usize, bytes: bool, raw: u32) {
+        let at = HEADER_LEN + offset;
+        if bytes {
+            if let Some(s) = self.buf.get_mut(at..at + size) {
+                s.fill(if raw == 0 { 0 } else { 0xFF });
             }
+        } else {
+            write_uint(self.buf, at, size, raw);
         }
     }
 
     /// Set a fixed field through its typed handle (see [`super::fields`]).
     pub fn set<T: FixedValue>(&mut self, field: Fixed<T>, value: T) -> &mut Self {
-        if field.message() != self.ty.id() || field.since_version() > self.version.number() {
-            self.fail(EncodeError::NotInMessage {
-                message: self.ty.id(),
-            });
+        if field.message() != self.type_id || field.since_version() > self.version.number() {
+            self.not_in_message();
             return self;
         }
-        if let Some(index) = self.layout.and_then(|l| {
-            l.fixed
-                .iter()
-                .position(|f| usize::from(f.offset) == field.offset())
-        }) {
-            self.set_mask |= 1u64
-                .checked_shl(u32::try_from(index).unwrap_or(64))
-                .unwrap_or(0);
-        }
+        self.note_set(field.offset());
         if self.fits() {
-            self.write_fixed(field.offset(), T::TYPE, value.to_raw());
+            self.write_fixed(field.offset(), T::TYPE.size(), false, value.to_raw());
         }
         self
     }
 
     /// Set the fixed field at `index` of the layout to `raw` (the trace parser's way in).
     pub fn set_fixed_raw(&mut self, index: usize, raw: u32) -> &mut Self {
-        let def = self.layout.and_then(|l| l.fixed.get(index));
-        match def {
-            Some(def) if def.present_in(self.version.number()) => {
-                self.set_mask |= 1u64
-                    .checked_shl(u32::try_from(index).unwrap_or(64))
-                    .unwrap_or(0);
+        match self.slot(index) {
+            Some(slot) if slot.present_in(self.version.number()) => {
+                let offset = usize::from(slot.offset);
+                self.note_set(offset);
                 if self.fits() {
-                    self.write_fixed(usize::from(def.offset), def.ty, raw);
+                    self.write_fixed(offset, slot.size(), slot.is_bytes(), raw);
                 }
             }
-            _ => self.fail(EncodeError::NotInMessage {
-                message: self.ty.id(),
-            }),
+            _ => self.not_in_message(),
         }
         self
     }
@@ -248,35 +255,29 @@ impl<'b> Encoder<'b> {
     /// Set the raw-bytes fixed field (a reserved byte slot) at `index` of the layout to `data`,
     /// which must have the slot's size.
     pub fn set_fixed_bytes(&mut self, index: usize, data: &[u8]) -> &mut Self {
-        let def = self.layout.and_then(|l| l.fixed.get(index));
-        match def {
-            Some(def) if def.present_in(self.version.number()) => {
-                let FixedType::Bytes(size) = def.ty else {
-                    self.fail(EncodeError::NotInMessage {
-                        message: self.ty.id(),
-                    });
+        match self.slot(index) {
+            Some(slot) if slot.present_in(self.version.number()) => {
+                if !slot.is_bytes() {
+                    self.not_in_message();
                     return self;
-                };
-                if data.len() != usize::from(size) {
+                }
+                let size = slot.size();
+                if data.len() != size {
                     self.fail(EncodeError::WrongSize {
                         length: data.len(),
-                        size: usize::from(size),
+                        size,
                     });
                     return self;
                 }
-                self.set_mask |= 1u64
-                    .checked_shl(u32::try_from(index).unwrap_or(64))
-                    .unwrap_or(0);
-                let at = HEADER_LEN + usize::from(def.offset);
+                self.note_set(usize::from(slot.offset));
+                let at = HEADER_LEN + usize::from(slot.offset);
                 if self.fits() {
                     if let Some(dst) = self.buf.get_mut(at..at + data.len()) {
                         dst.copy_from_slice(data);
                     }
                 }
             }
-            _ => self.fail(EncodeError::NotInMessage {
-                message: self.ty.id(),
-            }),
+            _ => self.not_in_message(),
         }
         self
     }
@@ -288,11 +289,23 @@ impl<'b> Encoder<'b> {
 
     fn field_parts(&mut self, tag_id: u16, parts: &[&[u8]]) -> &mut Self {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        let before = self.error;
-        self.field_header(tag_id, len);
-        if self.error == before {
+        if !self.header(tag_id, len) {
+            return self;
+        }
+        let start = self.len;
+        self.len += len;
+        // Nothing is written once the frame outgrows the buffer (`finish` reports it).
+        if let Some(mut dst) = self.buf.get_mut(start..self.len) {
             for p in parts {
-                self.raw(p);
+                let Some((head, rest)) = dst.split_at_mut_checked(p.len()) else {
+                    break;
+                };
+                match (head, *p) {
+                    // The NULs and index bytes, without a call to copy one byte.
+                    ([d], [b]) => *d = *b,
+                    (head, p) => head.copy_from_slice(p),
+                }
+                dst = rest;
             }
         }
         self
@@ -300,41 +313,40 @@ impl<'b> Encoder<'b> {
 
     /// Append a STRING field: the text and its NUL. Checks the tag's maximum.
     pub fn string(&mut self, tag_id: u16, text: &str) -> &mut Self {
-        if let Some(def) = spec::tag_def(tag_id) {
-            let max = usize::from(def.max);
-            if def.ty == TagType::String && max > 0 && text.len() + 1 > max {
-                self.fail(EncodeError::ValueTooLong {
-                    tag: tag_id,
-                    length: text.len() + 1,
-                    max,
-                });
-                return self;
-            }
+        let checks = spec::tag_checks(tag_id);
+        let max = checks.max();
+        if checks.is_string() && max > 0 && text.len() + 1 > max {
+            self.fail(EncodeError::ValueTooLong {
+                tag: tag_id,
+                length: text.len() + 1,
+                max,
+            });
+            return self;
         }
         self.field_parts(tag_id, &[text.as_bytes(), &[0]])
     }
 
     /// Append raw bytes (UNSPEC). Checks the tag's maximum.
     pub fn bytes(&mut self, tag_id: u16, data: &[u8]) -> &mut Self {
-        if let Some(def) = spec::tag_def(tag_id) {
-            let max = usize::from(def.max);
-            if def.ty == TagType::Unspec && max > 0 && data.len() > max {
-                self.fail(EncodeError::ValueTooLong {
-                    tag: tag_id,
-                    length: data.len(),
-                    max,
-                });
-                return self;
-            }
+        let checks = spec::tag_checks(tag_id);
+        let max = checks.max();
+        if checks.is_unspec() && max > 0 && data.len() > max {
+            self.fail(EncodeError::ValueTooLong {
+                tag: tag_id,
+                length: data.len(),
+                max,
+            });
+            return self;
         }
         self.field(tag_id, data)
     }
 
     /// Append a numeric field in its type's natural size (UINT 4, USHORT 2, …).
     pub fn number(&mut self, tag_id: u16, value: u32) -> &mut Self {
-        let size = spec::tag_def(tag_id)
-            .and_then(|d| d.ty.numeric_size())
-            .unwrap_or(4);
+        let size = match spec::tag_checks(tag_id).numeric_size() {
+            0 => 4,
+            n => n,
+        };
         if size < 4 && value >> (8 * size) != 0 {
             self.fail(EncodeError::NotNumeric { tag: tag_id });
             return self;
@@ -346,7 +358,7 @@ impl<'b> Encoder<'b> {
     /// Whether a named variable or array element of `data_len` bytes may be written: name and
     /// value within their limits, no NUL inside them, the message's total within 2000 bytes.
     fn check_named(&mut self, tag_id: u16, name: &str, value: &str, data_len: usize) -> bool {
-        if name.contains('\0') || value.contains('\0') {
+        if has_nul(name.as_bytes()) || has_nul(value.as_bytes()) {
             self.fail(EncodeError::NulInText { tag: tag_id });
             return false;
         }
@@ -383,10 +395,15 @@ impl<'b> Encoder<'b> {
             value,
             name.len() + value.len() + 2,
         ) {
-            self.field_parts(
-                tag::NAMED_VARIABLE,
-                &[name.as_bytes(), &[0], value.as_bytes(), &[0]],
-            );
+            let (name, value) = (name.as_bytes(), value.as_bytes());
+            let len = name.len() + value.len() + 2;
+            if self.header(tag::NAMED_VARIABLE, len) {
+                let start = self.len;
+                self.len += len;
+                if let Some(dst) = self.buf.get_mut(start..self.len) {
+                    put_text(dst, name, value);
+                }
+            }
         }
         self
     }
@@ -405,22 +422,50 @@ impl<'b> Encoder<'b> {
     /// Append the tag and length of a floating field whose `len` data bytes the caller then
     /// writes with [`Encoder::raw`] (data produced in pieces, such as hex text).
     pub fn field_header(&mut self, tag_id: u16, len: usize) -> &mut Self {
-        if len > self.version.max_field_len() {
+        self.header(tag_id, len);
+        self
+    }
+
+    /// Append a field's tag and length and count the field; `false` (and the error kept) when
+    /// the length does not fit the version's length width.
+    fn header(&mut self, tag_id: u16, len: usize) -> bool {
+        let max = self.version.max_field_len();
+        if len > max {
             self.fail(EncodeError::ValueTooLong {
                 tag: tag_id,
                 length: len,
-                max: self.version.max_field_len(),
+                max,
             });
-            return self;
+            return false;
         }
-        let (tw, lw) = (self.version.tag_width(), self.version.length_width());
+        // max_field_len is at most 0xFFFF.
+        let len16 = u16::try_from(len).unwrap_or(u16::MAX);
         let start = self.len;
-        self.len += tw + lw;
-        if self.fits() {
-            write_uint(self.buf, start, tw, u32::from(tag_id));
-            write_uint(self.buf, start + tw, lw, u32::try_from(len).unwrap_or(0));
+        let [t0, t1] = tag_id.to_be_bytes();
+        let [l0, l1] = len16.to_be_bytes();
+        // Written only while the frame fits the buffer (`finish` reports it otherwise).
+        self.len += match (self.version.tag_width(), self.version.length_width()) {
+            (1, _) => {
+                put(self.buf, start, [t1, l1]);
+                2
+            }
+            (_, 1) => {
+                put(self.buf, start, [t0, t1, l1]);
+                3
+            }
+            _ => {
+                put(self.buf, start, [t0, t1, l0, l1]);
+                4
+            }
+        };
+        if let Some(plan) = self.plan {
+            for (c, n) in plan.counts.iter().zip(self.counts.iter_mut()) {
+                if c.tag == tag_id {
+                    *n = n.saturating_add(1);
+                }
+            }
         }
-        self
+        true
     }
 
     /// Append raw body bytes (a message without a known layout, or field data after
@@ -438,7 +483,7 @@ impl<'b> Encoder<'b> {
 
     /// Finish the frame: write its length and the counts the caller did not set. Returns the
     /// frame's size, or the first error met.
-    pub fn finish(mut self) -> Result<usize, EncodeError> {
+    pub fn finish(self) -> Result<usize, EncodeError> {
         if let Some(e) = self.error {
             return Err(e);
         }
@@ -447,50 +492,41 @@ impl<'b> Encoder<'b> {
         }
         let body_len = u32::try_from(self.len - HEADER_LEN).unwrap_or(u32::MAX);
         write_uint(self.buf, 0, 4, body_len);
-        if let Some(layout) = self.layout {
-            self.fill_counts(layout);
+        if let Some(plan) = self.plan {
+            for (i, (c, n)) in plan.counts.iter().zip(self.counts).enumerate() {
+                let explicit = self.explicit >> i & 1 != 0;
+                if explicit || u32::from(c.since_version) > self.version.number() {
+                    continue;
+                }
+                let at = HEADER_LEN + usize::from(c.offset);
+                write_uint(self.buf, at, usize::from(c.size), n);
+            }
         }
         Ok(self.len)
     }
+}
 
-    fn fill_counts(&mut self, layout: &Layout) {
-        let (tw, lw) = (self.version.tag_width(), self.version.length_width());
-        for (i, fl) in layout.floating.iter().enumerate() {
-            let Some(ci) = fl.count_field else { continue };
-            let ci = usize::from(ci);
-            let is_first_of_group =
-                fl.group.is_none() || !layout.floating.iter().take(i).any(|p| p.group == fl.group);
-            let explicit = self.set_mask
-                & 1u64
-                    .checked_shl(u32::try_from(ci).unwrap_or(64))
-                    .unwrap_or(0)
-                != 0;
-            if !is_first_of_group || explicit {
-                continue;
-            }
-            let Some(count_def) = layout.fixed.get(ci) else {
-                continue;
-            };
-            if !count_def.present_in(self.version.number()) {
-                continue;
-            }
-            // Count the written fields with this tag.
-            let mut at = HEADER_LEN + self.fixed_len;
-            let mut count = 0u32;
-            while at < self.len {
-                let (Some(t), Some(l)) = (
-                    read_uint(self.buf, at, tw),
-                    read_uint(self.buf, at + tw, lw),
-                ) else {
-                    break;
-                };
-                if t == u32::from(fl.tag) {
-                    count += 1;
-                }
-                at += tw + lw + l as usize;
-            }
-            self.write_fixed(usize::from(count_def.offset), count_def.ty, count);
-        }
+/// Whether `text` holds a NUL byte.
+fn has_nul(text: &[u8]) -> bool {
+    find_nul(text).is_some()
+}
+
+/// Write `name NUL value NUL` into `dst`, which has exactly that size.
+fn put_text(dst: &mut [u8], name: &[u8], value: &[u8]) {
+    let Some((n, rest)) = dst.split_at_mut_checked(name.len()) else {
+        return;
+    };
+    n.copy_from_slice(name);
+    let Some((nul, rest)) = rest.split_first_mut() else {
+        return;
+    };
+    *nul = 0;
+    let Some((v, rest)) = rest.split_at_mut_checked(value.len()) else {
+        return;
+    };
+    v.copy_from_slice(value);
+    if let Some(nul) = rest.first_mut() {
+        *nul = 0;
     }
 }
 
@@ -500,9 +536,43 @@ impl defmt::Format for Encoder<'_> {
         defmt::write!(
             f,
             "Encoder {{ type: {}, len: {}, error: {} }}",
-            self.ty,
+            self.message_type(),
             self.len,
             self.error
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{find_nul, has_nul};
+
+    #[test]
+    fn has_nul_finds_a_nul_anywhere_and_nothing_else() {
+        for len in 0..40 {
+            let clean: std::vec::Vec<u8> = (0..len)
+                .map(|i| 1 + u8::try_from(i * 37 % 255).unwrap())
+                .collect();
+            assert!(!has_nul(&clean), "{len}");
+            // Bytes whose high bit is set, and 0x01 next to them, are not NULs.
+            assert!(!has_nul(&[
+                0x80, 0x01, 0xFF, 0x81, 0x01, 0x01, 0x80, 0xFE, 0x01
+            ]));
+            for at in 0..len {
+                let mut t = clean.clone();
+                t[at] = 0;
+                assert!(has_nul(&t), "{len} {at}");
+                assert_eq!(find_nul(&t), Some(at), "{len} {at}");
+                // A 0x01 after a NUL borrows in the word arithmetic: still the first NUL.
+                if at + 1 < len {
+                    t[at + 1] = 1;
+                    assert_eq!(find_nul(&t), Some(at), "{len} {at}");
+                }
+                if at + 2 < len {
+                    t[at + 2] = 0;
+                    assert_eq!(find_nul(&t), Some(at), "{len} {at}");
+                }
+            }
+        }
     }
 }

@@ -2,18 +2,18 @@
 // core/spec/project-layouts.toml. Do not edit by hand: change the table and regenerate.
 
 use super::spec::{
-    Direction, EnumDef, EnumKind, EnumValue, FixedDef, FixedType, FloatDef, Layout, MessageDef,
-    Support, TagDef, TagType,
+    CountPlan, Direction, EnumDef, EnumKind, EnumValue, FieldSlot, FixedDef, FixedType, FloatDef,
+    Layout, LayoutPlan, MessageDef, MessagePlan, Support, TagDef, TagType,
 };
 use super::{Fixed, FixedValue};
 
 // ---- enumerations ----
 
 pub(crate) static ENUM_AGENT_STATE: EnumDef = EnumDef {
-    name: "AgentState",
+    #[cfg(feature = "names")] name: "AgentState",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "LOGIN", aliases: &["AGENT_STATE_LOGIN"] },
         EnumValue { value: 0x1, name: "LOGOUT", aliases: &["AGENT_STATE_LOGOUT"] },
         EnumValue { value: 0x2, name: "NOT_READY", aliases: &["AGENT_STATE_NOT_READY"] },
@@ -33,10 +33,10 @@ pub(crate) static ENUM_AGENT_STATE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CALL_TYPE: EnumDef = EnumDef {
-    name: "CallType",
+    #[cfg(feature = "names")] name: "CallType",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0xffff, name: "NULL_CALLTYPE", aliases: &[] },
         EnumValue { value: 0x0, name: "CALLTYPE_INVALID", aliases: &[] },
         EnumValue { value: 0x1, name: "CALLTYPE_CCX_IN", aliases: &["CALLTYPE_ACD_IN"] },
@@ -83,10 +83,10 @@ pub(crate) static ENUM_CALL_TYPE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CONNECTION_DEVICE_TYPE: EnumDef = EnumDef {
-    name: "ConnectionDeviceType",
+    #[cfg(feature = "names")] name: "ConnectionDeviceType",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0xffff, name: "CONNECTION_ID_NONE", aliases: &[] },
         EnumValue { value: 0x0, name: "CONNECTION_ID_STATIC", aliases: &[] },
         EnumValue { value: 0x1, name: "CONNECTION_ID_DYNAMIC", aliases: &[] },
@@ -94,10 +94,10 @@ pub(crate) static ENUM_CONNECTION_DEVICE_TYPE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_DEVICE_TYPE: EnumDef = EnumDef {
-    name: "DeviceType",
+    #[cfg(feature = "names")] name: "DeviceType",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0xffff, name: "DEVID_NONE", aliases: &[] },
         EnumValue { value: 0x0, name: "DEVID_DEVICE_IDENTIFIER", aliases: &[] },
         EnumValue { value: 0x46, name: "DEVID_TRUNK_IDENTIFIER", aliases: &[] },
@@ -114,10 +114,10 @@ pub(crate) static ENUM_DEVICE_TYPE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_LOCAL_CONNECTION_STATE: EnumDef = EnumDef {
-    name: "LocalConnectionState",
+    #[cfg(feature = "names")] name: "LocalConnectionState",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0xffff, name: "LCS_NONE", aliases: &[] },
         EnumValue { value: 0x0, name: "LCS_NULL", aliases: &[] },
         EnumValue { value: 0x1, name: "LCS_INITIATE", aliases: &[] },
@@ -130,10 +130,10 @@ pub(crate) static ENUM_LOCAL_CONNECTION_STATE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_EVENT_CAUSE: EnumDef = EnumDef {
-    name: "EventCause",
+    #[cfg(feature = "names")] name: "EventCause",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0xffff, name: "CEC_NONE", aliases: &[] },
         EnumValue { value: 0x1, name: "CEC_ACTIVE_MONITOR", aliases: &[] },
         EnumValue { value: 0x2, name: "CEC_ALTERNATE", aliases: &[] },
@@ -258,10 +258,10 @@ pub(crate) static ENUM_EVENT_CAUSE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CALLED_PARTY_DISPOSITION: EnumDef = EnumDef {
-    name: "CalledPartyDisposition",
+    #[cfg(feature = "names")] name: "CalledPartyDisposition",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "CD_INVALID", aliases: &[] },
         EnumValue { value: 0xf, name: "Redirected", aliases: &[] },
         EnumValue { value: 0x1d, name: "Announced Transfer", aliases: &[] },
@@ -270,10 +270,10 @@ pub(crate) static ENUM_CALLED_PARTY_DISPOSITION: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_STATUS_CODE: EnumDef = EnumDef {
-    name: "StatusCode",
+    #[cfg(feature = "names")] name: "StatusCode",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "E_CTI_NO_ERROR", aliases: &[] },
         EnumValue { value: 0x1, name: "E_CTI_INVALID_VERSION", aliases: &[] },
         EnumValue { value: 0x2, name: "E_CTI_INVALID_MESSAGE_TYPE", aliases: &[] },
@@ -324,10 +324,10 @@ pub(crate) static ENUM_STATUS_CODE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_SYSTEM_EVENT_ID: EnumDef = EnumDef {
-    name: "SystemEventID",
+    #[cfg(feature = "names")] name: "SystemEventID",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x1, name: "SYS_CENTRAL_CONTROLLER_ONLINE", aliases: &[] },
         EnumValue { value: 0x2, name: "SYS_CENTRAL_CONTROLLER_OFFLINE", aliases: &[] },
         EnumValue { value: 0x3, name: "SYS_CCX_ONLINE", aliases: &["SYS_PERIPHERAL_ONLINE"] },
@@ -343,10 +343,10 @@ pub(crate) static ENUM_SYSTEM_EVENT_ID: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CCX_STATUS: EnumDef = EnumDef {
-    name: "CCXStatus",
+    #[cfg(feature = "names")] name: "CCXStatus",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x100, name: "CCX_INITIALIZING", aliases: &[] },
         EnumValue { value: 0x200, name: "CCX_SHUTTING_DOWN", aliases: &[] },
         EnumValue { value: 0x300, name: "CCX_SHUTDOWN", aliases: &[] },
@@ -357,10 +357,10 @@ pub(crate) static ENUM_CCX_STATUS: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_EVENT_REASON_CODE: EnumDef = EnumDef {
-    name: "EventReasonCode",
+    #[cfg(feature = "names")] name: "EventReasonCode",
     kind: EnumKind::Values,
     print_numeric: true,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x7fff, name: "AGT_RELOGON", aliases: &[] },
         EnumValue { value: 0x7ffd, name: "AGT_CONN_DOWN", aliases: &[] },
         EnumValue { value: 0x7ffc, name: "CCX_FAILURE", aliases: &[] },
@@ -388,10 +388,10 @@ pub(crate) static ENUM_EVENT_REASON_CODE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_SERVICE_MASK: EnumDef = EnumDef {
-    name: "ServiceMask",
+    #[cfg(feature = "names")] name: "ServiceMask",
     kind: EnumKind::Bits,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x1, name: "CTI_SERVICE_CLIENT_EVENTS", aliases: &[] },
         EnumValue { value: 0x2, name: "CTI_SERVICE_CALL_DATA_UPDATE", aliases: &[] },
         EnumValue { value: 0x4, name: "CTI_SERVICE_CLIENT_CONTROL", aliases: &[] },
@@ -403,10 +403,10 @@ pub(crate) static ENUM_SERVICE_MASK: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CALL_MSG_MASK: EnumDef = EnumDef {
-    name: "CallMsgMask",
+    #[cfg(feature = "names")] name: "CallMsgMask",
     kind: EnumKind::Bits,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x1, name: "CALL_DELIVERED_MASK", aliases: &[] },
         EnumValue { value: 0x2, name: "CALL_QUEUED_MASK", aliases: &[] },
         EnumValue { value: 0x4, name: "CALL_ESTABLISHED_MASK", aliases: &[] },
@@ -430,10 +430,10 @@ pub(crate) static ENUM_CALL_MSG_MASK: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_AGENT_STATE_MASK: EnumDef = EnumDef {
-    name: "AgentStateMask",
+    #[cfg(feature = "names")] name: "AgentStateMask",
     kind: EnumKind::Bits,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x1, name: "AGENT_LOGIN_MASK", aliases: &[] },
         EnumValue { value: 0x2, name: "AGENT_LOGOUT_MASK", aliases: &[] },
         EnumValue { value: 0x4, name: "AGENT_NOT_READY_MASK", aliases: &[] },
@@ -447,10 +447,10 @@ pub(crate) static ENUM_AGENT_STATE_MASK: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CONFIGURATION_MASK: EnumDef = EnumDef {
-    name: "ConfigurationMask",
+    #[cfg(feature = "names")] name: "ConfigurationMask",
     kind: EnumKind::Bits,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x1, name: "Application", aliases: &[] },
         EnumValue { value: 0x2, name: "CSQ", aliases: &[] },
         EnumValue { value: 0x4, name: "Agent", aliases: &[] },
@@ -460,10 +460,10 @@ pub(crate) static ENUM_CONFIGURATION_MASK: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CONSULT_TYPE: EnumDef = EnumDef {
-    name: "ConsultType",
+    #[cfg(feature = "names")] name: "ConsultType",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "CT_UNSPECIFIED", aliases: &[] },
         EnumValue { value: 0x1, name: "CT_TRANSFER", aliases: &[] },
         EnumValue { value: 0x2, name: "CT_CONFERENCE", aliases: &[] },
@@ -471,10 +471,10 @@ pub(crate) static ENUM_CONSULT_TYPE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_LINE_TYPE: EnumDef = EnumDef {
-    name: "LineType",
+    #[cfg(feature = "names")] name: "LineType",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "LINETYPE_INBOUND_ACD", aliases: &["INBOUND_ACD"] },
         EnumValue { value: 0x1, name: "LINETYPE_OUTBOUND_ACD", aliases: &["OUTBOUND_ACD"] },
         EnumValue { value: 0x2, name: "LINETYPE_INSIDE", aliases: &["INSIDE"] },
@@ -491,10 +491,10 @@ pub(crate) static ENUM_LINE_TYPE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CALL_PLACEMENT_TYPE: EnumDef = EnumDef {
-    name: "CallPlacementType",
+    #[cfg(feature = "names")] name: "CallPlacementType",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "CPT_UNSPECIFIED", aliases: &[] },
         EnumValue { value: 0x1, name: "CPT_LINE_CALL", aliases: &[] },
         EnumValue { value: 0x2, name: "CPT_OUTBOUND", aliases: &[] },
@@ -506,10 +506,10 @@ pub(crate) static ENUM_CALL_PLACEMENT_TYPE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CALL_MANNER_TYPE: EnumDef = EnumDef {
-    name: "CallMannerType",
+    #[cfg(feature = "names")] name: "CallMannerType",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "CMT_UNSPECIFIED", aliases: &[] },
         EnumValue { value: 0x1, name: "CMT_POLITE", aliases: &[] },
         EnumValue { value: 0x2, name: "CMT_BELLIGERENT", aliases: &[] },
@@ -519,10 +519,10 @@ pub(crate) static ENUM_CALL_MANNER_TYPE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CALL_OPTION: EnumDef = EnumDef {
-    name: "CallOption",
+    #[cfg(feature = "names")] name: "CallOption",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "COPT_UNSPECIFIED", aliases: &[] },
         EnumValue { value: 0x1, name: "COPT_CALLING_AGENT_ONLINE", aliases: &[] },
         EnumValue { value: 0x2, name: "COPT_CALLING_AGENT_RESERVED", aliases: &[] },
@@ -534,10 +534,10 @@ pub(crate) static ENUM_CALL_OPTION: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_FACILITY_TYPE: EnumDef = EnumDef {
-    name: "FacilityType",
+    #[cfg(feature = "names")] name: "FacilityType",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "FT_UNSPECIFIED", aliases: &[] },
         EnumValue { value: 0x1, name: "FT_TRUNK_GROUP", aliases: &[] },
         EnumValue { value: 0x2, name: "FT_SKILL_GROUP", aliases: &[] },
@@ -545,10 +545,10 @@ pub(crate) static ENUM_FACILITY_TYPE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_ANSWERING_MACHINE: EnumDef = EnumDef {
-    name: "AnsweringMachine",
+    #[cfg(feature = "names")] name: "AnsweringMachine",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "AM_UNSPECIFIED", aliases: &[] },
         EnumValue { value: 0x1, name: "AM_CONNECT", aliases: &[] },
         EnumValue { value: 0x2, name: "AM_DISCONNECT", aliases: &[] },
@@ -559,10 +559,10 @@ pub(crate) static ENUM_ANSWERING_MACHINE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_ANSWER_DETECT_MODE: EnumDef = EnumDef {
-    name: "AnswerDetectMode",
+    #[cfg(feature = "names")] name: "AnswerDetectMode",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "UNSPECIFIED", aliases: &[] },
         EnumValue { value: 0x1, name: "VOICE_THRESHOLD", aliases: &[] },
         EnumValue { value: 0x2, name: "VOICE_END", aliases: &[] },
@@ -573,10 +573,10 @@ pub(crate) static ENUM_ANSWER_DETECT_MODE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CONTROL_FAILURE_CODE: EnumDef = EnumDef {
-    name: "ControlFailureCode",
+    #[cfg(feature = "names")] name: "ControlFailureCode",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "CF_GENERIC_UNSPECIFIED", aliases: &[] },
         EnumValue { value: 0x1, name: "CF_GENERIC_OPERATION", aliases: &[] },
         EnumValue { value: 0x2, name: "CF_REQUEST_INCOMPATIBLE_WITH_OBJECT", aliases: &[] },
@@ -602,10 +602,10 @@ pub(crate) static ENUM_CONTROL_FAILURE_CODE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_PERIPHERAL_ERROR_CODE: EnumDef = EnumDef {
-    name: "PeripheralErrorCode",
+    #[cfg(feature = "names")] name: "PeripheralErrorCode",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "CCX_DEFAULT_ERROR_CODE", aliases: &[] },
         EnumValue { value: 0x157c1, name: "CCX_JTAPI_CCM_PROBLEM", aliases: &[] },
         EnumValue { value: 0x157c2, name: "CCX_LOOKUP_FAILURE", aliases: &[] },
@@ -629,10 +629,10 @@ pub(crate) static ENUM_PERIPHERAL_ERROR_CODE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_RECORD_TYPE: EnumDef = EnumDef {
-    name: "RecordType",
+    #[cfg(feature = "names")] name: "RecordType",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "add", aliases: &[] },
         EnumValue { value: 0x1, name: "change", aliases: &[] },
         EnumValue { value: 0x2, name: "delete", aliases: &[] },
@@ -640,40 +640,40 @@ pub(crate) static ENUM_RECORD_TYPE: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_AGENT_TYPE: EnumDef = EnumDef {
-    name: "AgentType",
+    #[cfg(feature = "names")] name: "AgentType",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x1, name: "agent", aliases: &[] },
         EnumValue { value: 0x2, name: "supervisor", aliases: &[] },
     ],
 };
 
 pub(crate) static ENUM_CONFIG_TYPE: EnumDef = EnumDef {
-    name: "ConfigType",
+    #[cfg(feature = "names")] name: "ConfigType",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x1, name: "initial", aliases: &[] },
         EnumValue { value: 0x2, name: "update", aliases: &[] },
     ],
 };
 
 pub(crate) static ENUM_MR_DOMAIN_ID: EnumDef = EnumDef {
-    name: "MRDomainID",
+    #[cfg(feature = "names")] name: "MRDomainID",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "voice", aliases: &[] },
         EnumValue { value: 0x1, name: "email", aliases: &[] },
     ],
 };
 
 pub(crate) static ENUM_TEAM_OPERATION: EnumDef = EnumDef {
-    name: "TeamOperation",
+    #[cfg(feature = "names")] name: "TeamOperation",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x1, name: "add team", aliases: &[] },
         EnumValue { value: 0x2, name: "remove team", aliases: &[] },
         EnumValue { value: 0x3, name: "change team", aliases: &[] },
@@ -681,20 +681,20 @@ pub(crate) static ENUM_TEAM_OPERATION: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_TEAM_CONFIG_PARAM: EnumDef = EnumDef {
-    name: "TeamConfigParam",
+    #[cfg(feature = "names")] name: "TeamConfigParam",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x1, name: "initial", aliases: &[] },
         EnumValue { value: 0x2, name: "updates only", aliases: &[] },
     ],
 };
 
 pub(crate) static ENUM_CONFIG_KEY_STATUS: EnumDef = EnumDef {
-    name: "ConfigKeyStatus",
+    #[cfg(feature = "names")] name: "ConfigKeyStatus",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "success", aliases: &[] },
         EnumValue { value: 0x1, name: "config service not requested in OPEN_REQ", aliases: &[] },
         EnumValue { value: 0x2, name: "no key support", aliases: &[] },
@@ -703,10 +703,10 @@ pub(crate) static ENUM_CONFIG_KEY_STATUS: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_CONFIG_END_STATUS: EnumDef = EnumDef {
-    name: "ConfigEndStatus",
+    #[cfg(feature = "names")] name: "ConfigEndStatus",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "success", aliases: &[] },
         EnumValue { value: 0x1, name: "service not requested", aliases: &[] },
         EnumValue { value: 0x2, name: "invalid reserved[131]", aliases: &[] },
@@ -717,16 +717,17 @@ pub(crate) static ENUM_CONFIG_END_STATUS: EnumDef = EnumDef {
 };
 
 pub(crate) static ENUM_TEAM_CONFIG_STATUS: EnumDef = EnumDef {
-    name: "TeamConfigStatus",
+    #[cfg(feature = "names")] name: "TeamConfigStatus",
     kind: EnumKind::Values,
     print_numeric: false,
-    values: &[
+    #[cfg(feature = "names")] values: &[
         EnumValue { value: 0x0, name: "success", aliases: &[] },
         EnumValue { value: 0x1, name: "internal error", aliases: &[] },
     ],
 };
 
 /// Every enumeration of the protocol table, for lookup by name.
+#[cfg(feature = "names")]
 pub static ENUMS: &[&EnumDef] = &[
     &ENUM_AGENT_STATE,
     &ENUM_CALL_TYPE,
@@ -808,47 +809,63 @@ impl AgentState {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_AGENT_STATE;
 
+    const VALUES: [u16; 15] = [0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe];
+    const POSITIONS: [u8; 15] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::Login => 0x0,
-            Self::Logout => 0x1,
-            Self::NotReady => 0x2,
-            Self::Available => 0x3,
-            Self::Talking => 0x4,
-            Self::WorkNotReady => 0x5,
-            Self::WorkReady => 0x6,
-            Self::BusyOther => 0x7,
-            Self::Reserved => 0x8,
-            Self::Unknown9 => 0x9,
-            Self::Hold => 0xa,
-            Self::Active => 0xb,
-            Self::Paused => 0xc,
-            Self::Interrupted => 0xd,
-            Self::NotActive => 0xe,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::Login => 0,
+            Self::Logout => 1,
+            Self::NotReady => 2,
+            Self::Available => 3,
+            Self::Talking => 4,
+            Self::WorkNotReady => 5,
+            Self::WorkReady => 6,
+            Self::BusyOther => 7,
+            Self::Reserved => 8,
+            Self::Unknown9 => 9,
+            Self::Hold => 10,
+            Self::Active => 11,
+            Self::Paused => 12,
+            Self::Interrupted => 13,
+            Self::NotActive => 14,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0x0 => Self::Login,
-            0x1 => Self::Logout,
-            0x2 => Self::NotReady,
-            0x3 => Self::Available,
-            0x4 => Self::Talking,
-            0x5 => Self::WorkNotReady,
-            0x6 => Self::WorkReady,
-            0x7 => Self::BusyOther,
-            0x8 => Self::Reserved,
-            0x9 => Self::Unknown9,
-            0xa => Self::Hold,
-            0xb => Self::Active,
-            0xc => Self::Paused,
-            0xd => Self::Interrupted,
-            0xe => Self::NotActive,
-            n => Self::Unknown(n),
+        if n as usize <= 14 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::Login,
+            1 => Self::Logout,
+            2 => Self::NotReady,
+            3 => Self::Available,
+            4 => Self::Talking,
+            5 => Self::WorkNotReady,
+            6 => Self::WorkReady,
+            7 => Self::BusyOther,
+            8 => Self::Reserved,
+            9 => Self::Unknown9,
+            10 => Self::Hold,
+            11 => Self::Active,
+            12 => Self::Paused,
+            13 => Self::Interrupted,
+            14 => Self::NotActive,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -993,101 +1010,132 @@ impl CallType {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_CALL_TYPE;
 
+    const VALUES: [u16; 42] = [0xffff, 0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29];
+    const POSITIONS: [u8; 42] = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 0, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42];
+    const SORTED: [(u16, u8); 1] = [(0xffff, 0)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::NullCalltype => 0xffff,
-            Self::Invalid => 0x0,
-            Self::CcxIn => 0x1,
-            Self::PrerouteAcdIn => 0x2,
-            Self::PrerouteDirectAgent => 0x3,
-            Self::TransferIn => 0x4,
-            Self::OverflowIn => 0x5,
-            Self::OtherIn => 0x6,
-            Self::AutoOut => 0x7,
-            Self::AgentOut => 0x8,
-            Self::Out => 0x9,
-            Self::AgentInside => 0xa,
-            Self::Offered => 0xb,
-            Self::Consult => 0xc,
-            Self::ConsultOfferred => 0xd,
-            Self::ConsultConference => 0xe,
-            Self::Conference => 0xf,
-            Self::Unmonitored => 0x10,
-            Self::Preview => 0x11,
-            Self::Reservation => 0x12,
-            Self::Assist => 0x13,
-            Self::Emergency => 0x14,
-            Self::SupervisorMonitor => 0x15,
-            Self::SupervisorWhisper => 0x16,
-            Self::SupervisorBargeIn => 0x17,
-            Self::SupervisorIntercept => 0x18,
-            Self::TaskRoutedByIcm => 0x19,
-            Self::TaskRoutedByApplication => 0x1a,
-            Self::ReservationPreviewDirect => 0x1c,
-            Self::ReservationPredictive => 0x1d,
-            Self::ReservationCallback => 0x1e,
-            Self::ReservationPersonalCallback => 0x1f,
-            Self::CustomerPreview => 0x20,
-            Self::CustomerPreviewDirect => 0x21,
-            Self::AgentOutbound => 0x22,
-            Self::CustomerCallback => 0x23,
-            Self::CustomerPersonal => 0x24,
-            Self::CustomerIvr => 0x25,
-            Self::NonAcd => 0x26,
-            Self::PlayAgentGreeting => 0x27,
-            Self::RecordAgentGreeting => 0x28,
-            Self::VoiceCallBack => 0x29,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::NullCalltype => 0,
+            Self::Invalid => 1,
+            Self::CcxIn => 2,
+            Self::PrerouteAcdIn => 3,
+            Self::PrerouteDirectAgent => 4,
+            Self::TransferIn => 5,
+            Self::OverflowIn => 6,
+            Self::OtherIn => 7,
+            Self::AutoOut => 8,
+            Self::AgentOut => 9,
+            Self::Out => 10,
+            Self::AgentInside => 11,
+            Self::Offered => 12,
+            Self::Consult => 13,
+            Self::ConsultOfferred => 14,
+            Self::ConsultConference => 15,
+            Self::Conference => 16,
+            Self::Unmonitored => 17,
+            Self::Preview => 18,
+            Self::Reservation => 19,
+            Self::Assist => 20,
+            Self::Emergency => 21,
+            Self::SupervisorMonitor => 22,
+            Self::SupervisorWhisper => 23,
+            Self::SupervisorBargeIn => 24,
+            Self::SupervisorIntercept => 25,
+            Self::TaskRoutedByIcm => 26,
+            Self::TaskRoutedByApplication => 27,
+            Self::ReservationPreviewDirect => 28,
+            Self::ReservationPredictive => 29,
+            Self::ReservationCallback => 30,
+            Self::ReservationPersonalCallback => 31,
+            Self::CustomerPreview => 32,
+            Self::CustomerPreviewDirect => 33,
+            Self::AgentOutbound => 34,
+            Self::CustomerCallback => 35,
+            Self::CustomerPersonal => 36,
+            Self::CustomerIvr => 37,
+            Self::NonAcd => 38,
+            Self::PlayAgentGreeting => 39,
+            Self::RecordAgentGreeting => 40,
+            Self::VoiceCallBack => 41,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0xffff => Self::NullCalltype,
-            0x0 => Self::Invalid,
-            0x1 => Self::CcxIn,
-            0x2 => Self::PrerouteAcdIn,
-            0x3 => Self::PrerouteDirectAgent,
-            0x4 => Self::TransferIn,
-            0x5 => Self::OverflowIn,
-            0x6 => Self::OtherIn,
-            0x7 => Self::AutoOut,
-            0x8 => Self::AgentOut,
-            0x9 => Self::Out,
-            0xa => Self::AgentInside,
-            0xb => Self::Offered,
-            0xc => Self::Consult,
-            0xd => Self::ConsultOfferred,
-            0xe => Self::ConsultConference,
-            0xf => Self::Conference,
-            0x10 => Self::Unmonitored,
-            0x11 => Self::Preview,
-            0x12 => Self::Reservation,
-            0x13 => Self::Assist,
-            0x14 => Self::Emergency,
-            0x15 => Self::SupervisorMonitor,
-            0x16 => Self::SupervisorWhisper,
-            0x17 => Self::SupervisorBargeIn,
-            0x18 => Self::SupervisorIntercept,
-            0x19 => Self::TaskRoutedByIcm,
-            0x1a => Self::TaskRoutedByApplication,
-            0x1c => Self::ReservationPreviewDirect,
-            0x1d => Self::ReservationPredictive,
-            0x1e => Self::ReservationCallback,
-            0x1f => Self::ReservationPersonalCallback,
-            0x20 => Self::CustomerPreview,
-            0x21 => Self::CustomerPreviewDirect,
-            0x22 => Self::AgentOutbound,
-            0x23 => Self::CustomerCallback,
-            0x24 => Self::CustomerPersonal,
-            0x25 => Self::CustomerIvr,
-            0x26 => Self::NonAcd,
-            0x27 => Self::PlayAgentGreeting,
-            0x28 => Self::RecordAgentGreeting,
-            0x29 => Self::VoiceCallBack,
-            n => Self::Unknown(n),
+        if n as usize <= 41 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        if n < 0xffff {
+            return Self::Unknown(n);
+        }
+        let mut i = 0;
+        while i < 1 {
+            let (v, at) = Self::SORTED[i];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v > n {
+                break;
+            }
+            i += 1;
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::NullCalltype,
+            1 => Self::Invalid,
+            2 => Self::CcxIn,
+            3 => Self::PrerouteAcdIn,
+            4 => Self::PrerouteDirectAgent,
+            5 => Self::TransferIn,
+            6 => Self::OverflowIn,
+            7 => Self::OtherIn,
+            8 => Self::AutoOut,
+            9 => Self::AgentOut,
+            10 => Self::Out,
+            11 => Self::AgentInside,
+            12 => Self::Offered,
+            13 => Self::Consult,
+            14 => Self::ConsultOfferred,
+            15 => Self::ConsultConference,
+            16 => Self::Conference,
+            17 => Self::Unmonitored,
+            18 => Self::Preview,
+            19 => Self::Reservation,
+            20 => Self::Assist,
+            21 => Self::Emergency,
+            22 => Self::SupervisorMonitor,
+            23 => Self::SupervisorWhisper,
+            24 => Self::SupervisorBargeIn,
+            25 => Self::SupervisorIntercept,
+            26 => Self::TaskRoutedByIcm,
+            27 => Self::TaskRoutedByApplication,
+            28 => Self::ReservationPreviewDirect,
+            29 => Self::ReservationPredictive,
+            30 => Self::ReservationCallback,
+            31 => Self::ReservationPersonalCallback,
+            32 => Self::CustomerPreview,
+            33 => Self::CustomerPreviewDirect,
+            34 => Self::AgentOutbound,
+            35 => Self::CustomerCallback,
+            36 => Self::CustomerPersonal,
+            37 => Self::CustomerIvr,
+            38 => Self::NonAcd,
+            39 => Self::PlayAgentGreeting,
+            40 => Self::RecordAgentGreeting,
+            41 => Self::VoiceCallBack,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -1267,41 +1315,72 @@ impl DeviceType {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_DEVICE_TYPE;
 
+    const VALUES: [u16; 12] = [0xffff, 0x0, 0x46, 0x47, 0x48, 0x49, 0x4a, 0x4b, 0x4c, 0x4d, 0x4e, 0x4f];
+    const POSITIONS: [u8; 80] = [2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    const SORTED: [(u16, u8); 1] = [(0xffff, 0)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::None => 0xffff,
-            Self::DeviceIdentifier => 0x0,
-            Self::TrunkIdentifier => 0x46,
-            Self::TrunkGroupIdentifier => 0x47,
-            Self::IpPhoneMacIdentifier => 0x48,
-            Self::CtiPort => 0x49,
-            Self::RoutePoint => 0x4a,
-            Self::External => 0x4b,
-            Self::AgentDeviceIdentifier => 0x4c,
-            Self::Queue => 0x4d,
-            Self::NonAcdDeviceIdentifier => 0x4e,
-            Self::SharedDeviceIdentifier => 0x4f,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::None => 0,
+            Self::DeviceIdentifier => 1,
+            Self::TrunkIdentifier => 2,
+            Self::TrunkGroupIdentifier => 3,
+            Self::IpPhoneMacIdentifier => 4,
+            Self::CtiPort => 5,
+            Self::RoutePoint => 6,
+            Self::External => 7,
+            Self::AgentDeviceIdentifier => 8,
+            Self::Queue => 9,
+            Self::NonAcdDeviceIdentifier => 10,
+            Self::SharedDeviceIdentifier => 11,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0xffff => Self::None,
-            0x0 => Self::DeviceIdentifier,
-            0x46 => Self::TrunkIdentifier,
-            0x47 => Self::TrunkGroupIdentifier,
-            0x48 => Self::IpPhoneMacIdentifier,
-            0x49 => Self::CtiPort,
-            0x4a => Self::RoutePoint,
-            0x4b => Self::External,
-            0x4c => Self::AgentDeviceIdentifier,
-            0x4d => Self::Queue,
-            0x4e => Self::NonAcdDeviceIdentifier,
-            0x4f => Self::SharedDeviceIdentifier,
-            n => Self::Unknown(n),
+        if n as usize <= 79 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        if n < 0xffff {
+            return Self::Unknown(n);
+        }
+        let mut i = 0;
+        while i < 1 {
+            let (v, at) = Self::SORTED[i];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v > n {
+                break;
+            }
+            i += 1;
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::None,
+            1 => Self::DeviceIdentifier,
+            2 => Self::TrunkIdentifier,
+            3 => Self::TrunkGroupIdentifier,
+            4 => Self::IpPhoneMacIdentifier,
+            5 => Self::CtiPort,
+            6 => Self::RoutePoint,
+            7 => Self::External,
+            8 => Self::AgentDeviceIdentifier,
+            9 => Self::Queue,
+            10 => Self::NonAcdDeviceIdentifier,
+            11 => Self::SharedDeviceIdentifier,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -1705,257 +1784,288 @@ impl EventCause {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_EVENT_CAUSE;
 
+    const VALUES: [u16; 120] = [0xffff, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x3a, 0x3b, 0x3c, 0x3d, 0x3e, 0x3e9, 0x3ea, 0x3eb, 0x3ec, 0x3ed, 0x3ee, 0x3ef, 0x3f0, 0x3f1, 0x3f2, 0x3f3, 0x3f4, 0x3f5, 0x3f6, 0x3f7, 0x3f8, 0x3f9, 0x3fa, 0x3fb, 0x3fc, 0x3fd, 0x3fe, 0x3ff, 0x400, 0x401, 0x402, 0x403, 0x404, 0x405, 0x406, 0x407, 0x408, 0x409, 0x40a, 0x40b, 0x40c, 0x40d, 0x40e, 0x40f, 0x410, 0x411, 0x412, 0x413, 0x414, 0x415, 0x416, 0x417, 0x418, 0x419, 0x41a, 0x41b, 0x41c, 0x41d, 0x41e, 0x41f, 0x420, 0x421];
+    const POSITIONS: [u8; 63] = [0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63];
+    const SORTED: [(u16, u8); 58] = [(0x3e9, 63), (0x3ea, 64), (0x3eb, 65), (0x3ec, 66), (0x3ed, 67), (0x3ee, 68), (0x3ef, 69), (0x3f0, 70), (0x3f1, 71), (0x3f2, 72), (0x3f3, 73), (0x3f4, 74), (0x3f5, 75), (0x3f6, 76), (0x3f7, 77), (0x3f8, 78), (0x3f9, 79), (0x3fa, 80), (0x3fb, 81), (0x3fc, 82), (0x3fd, 83), (0x3fe, 84), (0x3ff, 85), (0x400, 86), (0x401, 87), (0x402, 88), (0x403, 89), (0x404, 90), (0x405, 91), (0x406, 92), (0x407, 93), (0x408, 94), (0x409, 95), (0x40a, 96), (0x40b, 97), (0x40c, 98), (0x40d, 99), (0x40e, 100), (0x40f, 101), (0x410, 102), (0x411, 103), (0x412, 104), (0x413, 105), (0x414, 106), (0x415, 107), (0x416, 108), (0x417, 109), (0x418, 110), (0x419, 111), (0x41a, 112), (0x41b, 113), (0x41c, 114), (0x41d, 115), (0x41e, 116), (0x41f, 117), (0x420, 118), (0x421, 119), (0xffff, 0)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::CecNone => 0xffff,
-            Self::CecActiveMonitor => 0x1,
-            Self::CecAlternate => 0x2,
-            Self::CecBusy => 0x3,
-            Self::CecCallBack => 0x4,
-            Self::CecCallCancelled => 0x5,
-            Self::CecCallForwardAlways => 0x6,
-            Self::CecCallForwardBusy => 0x7,
-            Self::CecCallForwardNoAnswer => 0x8,
-            Self::CecCallForward => 0x9,
-            Self::CecCallNotAnswered => 0xa,
-            Self::CecCallPickup => 0xb,
-            Self::CecCampOn => 0xc,
-            Self::CecDestNotObtainable => 0xd,
-            Self::CecDoNotDisturb => 0xe,
-            Self::CecIncompatibleDestination => 0xf,
-            Self::CecInvalidAccountCode => 0x10,
-            Self::CecKeyConference => 0x11,
-            Self::CecLockout => 0x12,
-            Self::CecMaintenance => 0x13,
-            Self::CecNetworkCongestion => 0x14,
-            Self::CecNetworkNotObtainable => 0x15,
-            Self::CecNewCall => 0x16,
-            Self::CecNoAvailableAgents => 0x17,
-            Self::CecOverride => 0x18,
-            Self::CecPark => 0x19,
-            Self::CecOverflow => 0x1a,
-            Self::CecRecall => 0x1b,
-            Self::CecRedirected => 0x1c,
-            Self::CecReorderTone => 0x1d,
-            Self::CecResourcesNotAvailable => 0x1e,
-            Self::CecSilentMonitor => 0x1f,
-            Self::CecTransfer => 0x20,
-            Self::CecTrunksBusy => 0x21,
-            Self::CecVoiceUnitInitiator => 0x22,
-            Self::CecTimeOut => 0x23,
-            Self::CecNewCallInterflow => 0x24,
-            Self::CecSimulationInitRequest => 0x25,
-            Self::CecSimulationResetRequest => 0x26,
-            Self::CecCtiLinkDown => 0x27,
-            Self::CecPeripheralResetRequest => 0x28,
-            Self::CecMd110ConferenceTransfer => 0x29,
-            Self::CecRemainsInQ => 0x2a,
-            Self::CecSupervisorAssist => 0x2b,
-            Self::CecEmergencyCall => 0x2c,
-            Self::CecSupervisorClear => 0x2d,
-            Self::CecSupervisorMonitor => 0x2e,
-            Self::CecSupervisorWhisper => 0x2f,
-            Self::CecSupervisorBargeIn => 0x30,
-            Self::CecSupervisorIntercept => 0x31,
-            Self::CecCallPartyUpdateInd => 0x32,
-            Self::CecConsult => 0x33,
-            Self::CecNicCallClear => 0x34,
-            Self::CecDnp => 0x35,
-            Self::CecRouterRequeryBeforeAnswer => 0x36,
-            Self::CecRouterRequeryAfterAnswer => 0x37,
-            Self::CecNetworkError => 0x38,
-            Self::CecNetworkErrorBeforeAnswer => 0x39,
-            Self::CecNetworkErrorAfterAnswer => 0x3a,
-            Self::CecGreeting => 0x3b,
-            Self::CecRecordAgentGreeting => 0x3c,
-            Self::CecSnapshot => 0x3d,
-            Self::CecMaxQueueExceeded => 0x3e,
-            Self::CecxAbandNetwork => 0x3e9,
-            Self::CecxAbandLocalQueue => 0x3ea,
-            Self::CecxAbandRing => 0x3eb,
-            Self::CecxAbandDelay => 0x3ec,
-            Self::CecxAbandInterflow => 0x3ed,
-            Self::CecxAbandAgentTerminal => 0x3ee,
-            Self::CecxShort => 0x3ef,
-            Self::CecxBusy => 0x3f0,
-            Self::CecxForcedBusy => 0x3f1,
-            Self::CecxDropNoAnswer => 0x3f2,
-            Self::CecxDropBusy => 0x3f3,
-            Self::CecxDropReorder => 0x3f4,
-            Self::CecxDropHandledPrimaryRoute => 0x3f5,
-            Self::CecxDropHandledOther => 0x3f6,
-            Self::CecxRedirected => 0x3f7,
-            Self::CecxCutThrough => 0x3f8,
-            Self::CecxIntraflow => 0x3f9,
-            Self::CecxInterflow => 0x3fa,
-            Self::CecxRingNoAnswer => 0x3fb,
-            Self::CecxInterceptReorder => 0x3fc,
-            Self::CecxInterceptDenial => 0x3fd,
-            Self::CecxTimeOut => 0x3fe,
-            Self::CecxVoiceEnergy => 0x3ff,
-            Self::CecxNonclassifiedEnergyDetect => 0x400,
-            Self::CecxNoCutThrough => 0x401,
-            Self::CecxUabort => 0x402,
-            Self::CecxFailedSoftware => 0x403,
-            Self::CecxBlindTransfer => 0x404,
-            Self::CecxAnnouncedTransfer => 0x405,
-            Self::CecxConferenced => 0x406,
-            Self::CecxDuplicateTransfer => 0x407,
-            Self::CecxUnmonitoredDevice => 0x408,
-            Self::CecxAnsweringMachine => 0x409,
-            Self::CecxNetworkBlindTransfer => 0x40a,
-            Self::CecxTaskAbandonedInRouter => 0x40b,
-            Self::CecxTaskAbandonedBeforeOffered => 0x40c,
-            Self::CecxTaskAbandonedWhileOffered => 0x40d,
-            Self::CecxNormalEndTask => 0x40e,
-            Self::CecxCantObtainTaskId => 0x40f,
-            Self::CecxAgentLoggedOutDuringTask => 0x410,
-            Self::CecxMaxTaskLifetimeExceeded => 0x411,
-            Self::CecxApplicationPathWentDown => 0x412,
-            Self::CecxIcmRoutingComplete => 0x413,
-            Self::CecxIcmRoutingDisabled => 0x414,
-            Self::CecxApplInvalidMrdId => 0x415,
-            Self::CecxApplInvalidDialogueId => 0x416,
-            Self::CecxApplDuplicateDialogueId => 0x417,
-            Self::CecxApplInvalidInvokeId => 0x418,
-            Self::CecxApplInvalidScriptSelector => 0x419,
-            Self::CecxApplTerminateDialogue => 0x41a,
-            Self::CecxTaskEndedDuringAppInit => 0x41b,
-            Self::CecxCalledPartyDisconnected => 0x41c,
-            Self::CecxPartialCall => 0x41d,
-            Self::CecxDropNetworkConsult => 0x41e,
-            Self::CecxNetworkConsultTransfer => 0x41f,
-            Self::CecxNetworkConference => 0x420,
-            Self::CecxAbandNetworkConsult => 0x421,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::CecNone => 0,
+            Self::CecActiveMonitor => 1,
+            Self::CecAlternate => 2,
+            Self::CecBusy => 3,
+            Self::CecCallBack => 4,
+            Self::CecCallCancelled => 5,
+            Self::CecCallForwardAlways => 6,
+            Self::CecCallForwardBusy => 7,
+            Self::CecCallForwardNoAnswer => 8,
+            Self::CecCallForward => 9,
+            Self::CecCallNotAnswered => 10,
+            Self::CecCallPickup => 11,
+            Self::CecCampOn => 12,
+            Self::CecDestNotObtainable => 13,
+            Self::CecDoNotDisturb => 14,
+            Self::CecIncompatibleDestination => 15,
+            Self::CecInvalidAccountCode => 16,
+            Self::CecKeyConference => 17,
+            Self::CecLockout => 18,
+            Self::CecMaintenance => 19,
+            Self::CecNetworkCongestion => 20,
+            Self::CecNetworkNotObtainable => 21,
+            Self::CecNewCall => 22,
+            Self::CecNoAvailableAgents => 23,
+            Self::CecOverride => 24,
+            Self::CecPark => 25,
+            Self::CecOverflow => 26,
+            Self::CecRecall => 27,
+            Self::CecRedirected => 28,
+            Self::CecReorderTone => 29,
+            Self::CecResourcesNotAvailable => 30,
+            Self::CecSilentMonitor => 31,
+            Self::CecTransfer => 32,
+            Self::CecTrunksBusy => 33,
+            Self::CecVoiceUnitInitiator => 34,
+            Self::CecTimeOut => 35,
+            Self::CecNewCallInterflow => 36,
+            Self::CecSimulationInitRequest => 37,
+            Self::CecSimulationResetRequest => 38,
+            Self::CecCtiLinkDown => 39,
+            Self::CecPeripheralResetRequest => 40,
+            Self::CecMd110ConferenceTransfer => 41,
+            Self::CecRemainsInQ => 42,
+            Self::CecSupervisorAssist => 43,
+            Self::CecEmergencyCall => 44,
+            Self::CecSupervisorClear => 45,
+            Self::CecSupervisorMonitor => 46,
+            Self::CecSupervisorWhisper => 47,
+            Self::CecSupervisorBargeIn => 48,
+            Self::CecSupervisorIntercept => 49,
+            Self::CecCallPartyUpdateInd => 50,
+            Self::CecConsult => 51,
+            Self::CecNicCallClear => 52,
+            Self::CecDnp => 53,
+            Self::CecRouterRequeryBeforeAnswer => 54,
+            Self::CecRouterRequeryAfterAnswer => 55,
+            Self::CecNetworkError => 56,
+            Self::CecNetworkErrorBeforeAnswer => 57,
+            Self::CecNetworkErrorAfterAnswer => 58,
+            Self::CecGreeting => 59,
+            Self::CecRecordAgentGreeting => 60,
+            Self::CecSnapshot => 61,
+            Self::CecMaxQueueExceeded => 62,
+            Self::CecxAbandNetwork => 63,
+            Self::CecxAbandLocalQueue => 64,
+            Self::CecxAbandRing => 65,
+            Self::CecxAbandDelay => 66,
+            Self::CecxAbandInterflow => 67,
+            Self::CecxAbandAgentTerminal => 68,
+            Self::CecxShort => 69,
+            Self::CecxBusy => 70,
+            Self::CecxForcedBusy => 71,
+            Self::CecxDropNoAnswer => 72,
+            Self::CecxDropBusy => 73,
+            Self::CecxDropReorder => 74,
+            Self::CecxDropHandledPrimaryRoute => 75,
+            Self::CecxDropHandledOther => 76,
+            Self::CecxRedirected => 77,
+            Self::CecxCutThrough => 78,
+            Self::CecxIntraflow => 79,
+            Self::CecxInterflow => 80,
+            Self::CecxRingNoAnswer => 81,
+            Self::CecxInterceptReorder => 82,
+            Self::CecxInterceptDenial => 83,
+            Self::CecxTimeOut => 84,
+            Self::CecxVoiceEnergy => 85,
+            Self::CecxNonclassifiedEnergyDetect => 86,
+            Self::CecxNoCutThrough => 87,
+            Self::CecxUabort => 88,
+            Self::CecxFailedSoftware => 89,
+            Self::CecxBlindTransfer => 90,
+            Self::CecxAnnouncedTransfer => 91,
+            Self::CecxConferenced => 92,
+            Self::CecxDuplicateTransfer => 93,
+            Self::CecxUnmonitoredDevice => 94,
+            Self::CecxAnsweringMachine => 95,
+            Self::CecxNetworkBlindTransfer => 96,
+            Self::CecxTaskAbandonedInRouter => 97,
+            Self::CecxTaskAbandonedBeforeOffered => 98,
+            Self::CecxTaskAbandonedWhileOffered => 99,
+            Self::CecxNormalEndTask => 100,
+            Self::CecxCantObtainTaskId => 101,
+            Self::CecxAgentLoggedOutDuringTask => 102,
+            Self::CecxMaxTaskLifetimeExceeded => 103,
+            Self::CecxApplicationPathWentDown => 104,
+            Self::CecxIcmRoutingComplete => 105,
+            Self::CecxIcmRoutingDisabled => 106,
+            Self::CecxApplInvalidMrdId => 107,
+            Self::CecxApplInvalidDialogueId => 108,
+            Self::CecxApplDuplicateDialogueId => 109,
+            Self::CecxApplInvalidInvokeId => 110,
+            Self::CecxApplInvalidScriptSelector => 111,
+            Self::CecxApplTerminateDialogue => 112,
+            Self::CecxTaskEndedDuringAppInit => 113,
+            Self::CecxCalledPartyDisconnected => 114,
+            Self::CecxPartialCall => 115,
+            Self::CecxDropNetworkConsult => 116,
+            Self::CecxNetworkConsultTransfer => 117,
+            Self::CecxNetworkConference => 118,
+            Self::CecxAbandNetworkConsult => 119,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0xffff => Self::CecNone,
-            0x1 => Self::CecActiveMonitor,
-            0x2 => Self::CecAlternate,
-            0x3 => Self::CecBusy,
-            0x4 => Self::CecCallBack,
-            0x5 => Self::CecCallCancelled,
-            0x6 => Self::CecCallForwardAlways,
-            0x7 => Self::CecCallForwardBusy,
-            0x8 => Self::CecCallForwardNoAnswer,
-            0x9 => Self::CecCallForward,
-            0xa => Self::CecCallNotAnswered,
-            0xb => Self::CecCallPickup,
-            0xc => Self::CecCampOn,
-            0xd => Self::CecDestNotObtainable,
-            0xe => Self::CecDoNotDisturb,
-            0xf => Self::CecIncompatibleDestination,
-            0x10 => Self::CecInvalidAccountCode,
-            0x11 => Self::CecKeyConference,
-            0x12 => Self::CecLockout,
-            0x13 => Self::CecMaintenance,
-            0x14 => Self::CecNetworkCongestion,
-            0x15 => Self::CecNetworkNotObtainable,
-            0x16 => Self::CecNewCall,
-            0x17 => Self::CecNoAvailableAgents,
-            0x18 => Self::CecOverride,
-            0x19 => Self::CecPark,
-            0x1a => Self::CecOverflow,
-            0x1b => Self::CecRecall,
-            0x1c => Self::CecRedirected,
-            0x1d => Self::CecReorderTone,
-            0x1e => Self::CecResourcesNotAvailable,
-            0x1f => Self::CecSilentMonitor,
-            0x20 => Self::CecTransfer,
-            0x21 => Self::CecTrunksBusy,
-            0x22 => Self::CecVoiceUnitInitiator,
-            0x23 => Self::CecTimeOut,
-            0x24 => Self::CecNewCallInterflow,
-            0x25 => Self::CecSimulationInitRequest,
-            0x26 => Self::CecSimulationResetRequest,
-            0x27 => Self::CecCtiLinkDown,
-            0x28 => Self::CecPeripheralResetRequest,
-            0x29 => Self::CecMd110ConferenceTransfer,
-            0x2a => Self::CecRemainsInQ,
-            0x2b => Self::CecSupervisorAssist,
-            0x2c => Self::CecEmergencyCall,
-            0x2d => Self::CecSupervisorClear,
-            0x2e => Self::CecSupervisorMonitor,
-            0x2f => Self::CecSupervisorWhisper,
-            0x30 => Self::CecSupervisorBargeIn,
-            0x31 => Self::CecSupervisorIntercept,
-            0x32 => Self::CecCallPartyUpdateInd,
-            0x33 => Self::CecConsult,
-            0x34 => Self::CecNicCallClear,
-            0x35 => Self::CecDnp,
-            0x36 => Self::CecRouterRequeryBeforeAnswer,
-            0x37 => Self::CecRouterRequeryAfterAnswer,
-            0x38 => Self::CecNetworkError,
-            0x39 => Self::CecNetworkErrorBeforeAnswer,
-            0x3a => Self::CecNetworkErrorAfterAnswer,
-            0x3b => Self::CecGreeting,
-            0x3c => Self::CecRecordAgentGreeting,
-            0x3d => Self::CecSnapshot,
-            0x3e => Self::CecMaxQueueExceeded,
-            0x3e9 => Self::CecxAbandNetwork,
-            0x3ea => Self::CecxAbandLocalQueue,
-            0x3eb => Self::CecxAbandRing,
-            0x3ec => Self::CecxAbandDelay,
-            0x3ed => Self::CecxAbandInterflow,
-            0x3ee => Self::CecxAbandAgentTerminal,
-            0x3ef => Self::CecxShort,
-            0x3f0 => Self::CecxBusy,
-            0x3f1 => Self::CecxForcedBusy,
-            0x3f2 => Self::CecxDropNoAnswer,
-            0x3f3 => Self::CecxDropBusy,
-            0x3f4 => Self::CecxDropReorder,
-            0x3f5 => Self::CecxDropHandledPrimaryRoute,
-            0x3f6 => Self::CecxDropHandledOther,
-            0x3f7 => Self::CecxRedirected,
-            0x3f8 => Self::CecxCutThrough,
-            0x3f9 => Self::CecxIntraflow,
-            0x3fa => Self::CecxInterflow,
-            0x3fb => Self::CecxRingNoAnswer,
-            0x3fc => Self::CecxInterceptReorder,
-            0x3fd => Self::CecxInterceptDenial,
-            0x3fe => Self::CecxTimeOut,
-            0x3ff => Self::CecxVoiceEnergy,
-            0x400 => Self::CecxNonclassifiedEnergyDetect,
-            0x401 => Self::CecxNoCutThrough,
-            0x402 => Self::CecxUabort,
-            0x403 => Self::CecxFailedSoftware,
-            0x404 => Self::CecxBlindTransfer,
-            0x405 => Self::CecxAnnouncedTransfer,
-            0x406 => Self::CecxConferenced,
-            0x407 => Self::CecxDuplicateTransfer,
-            0x408 => Self::CecxUnmonitoredDevice,
-            0x409 => Self::CecxAnsweringMachine,
-            0x40a => Self::CecxNetworkBlindTransfer,
-            0x40b => Self::CecxTaskAbandonedInRouter,
-            0x40c => Self::CecxTaskAbandonedBeforeOffered,
-            0x40d => Self::CecxTaskAbandonedWhileOffered,
-            0x40e => Self::CecxNormalEndTask,
-            0x40f => Self::CecxCantObtainTaskId,
-            0x410 => Self::CecxAgentLoggedOutDuringTask,
-            0x411 => Self::CecxMaxTaskLifetimeExceeded,
-            0x412 => Self::CecxApplicationPathWentDown,
-            0x413 => Self::CecxIcmRoutingComplete,
-            0x414 => Self::CecxIcmRoutingDisabled,
-            0x415 => Self::CecxApplInvalidMrdId,
-            0x416 => Self::CecxApplInvalidDialogueId,
-            0x417 => Self::CecxApplDuplicateDialogueId,
-            0x418 => Self::CecxApplInvalidInvokeId,
-            0x419 => Self::CecxApplInvalidScriptSelector,
-            0x41a => Self::CecxApplTerminateDialogue,
-            0x41b => Self::CecxTaskEndedDuringAppInit,
-            0x41c => Self::CecxCalledPartyDisconnected,
-            0x41d => Self::CecxPartialCall,
-            0x41e => Self::CecxDropNetworkConsult,
-            0x41f => Self::CecxNetworkConsultTransfer,
-            0x420 => Self::CecxNetworkConference,
-            0x421 => Self::CecxAbandNetworkConsult,
-            n => Self::Unknown(n),
+        if n as usize <= 62 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        if n < 0x3e9 {
+            return Self::Unknown(n);
+        }
+        let mut i = 0;
+        while i < 58 {
+            let (v, at) = Self::SORTED[i];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v > n {
+                break;
+            }
+            i += 1;
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::CecNone,
+            1 => Self::CecActiveMonitor,
+            2 => Self::CecAlternate,
+            3 => Self::CecBusy,
+            4 => Self::CecCallBack,
+            5 => Self::CecCallCancelled,
+            6 => Self::CecCallForwardAlways,
+            7 => Self::CecCallForwardBusy,
+            8 => Self::CecCallForwardNoAnswer,
+            9 => Self::CecCallForward,
+            10 => Self::CecCallNotAnswered,
+            11 => Self::CecCallPickup,
+            12 => Self::CecCampOn,
+            13 => Self::CecDestNotObtainable,
+            14 => Self::CecDoNotDisturb,
+            15 => Self::CecIncompatibleDestination,
+            16 => Self::CecInvalidAccountCode,
+            17 => Self::CecKeyConference,
+            18 => Self::CecLockout,
+            19 => Self::CecMaintenance,
+            20 => Self::CecNetworkCongestion,
+            21 => Self::CecNetworkNotObtainable,
+            22 => Self::CecNewCall,
+            23 => Self::CecNoAvailableAgents,
+            24 => Self::CecOverride,
+            25 => Self::CecPark,
+            26 => Self::CecOverflow,
+            27 => Self::CecRecall,
+            28 => Self::CecRedirected,
+            29 => Self::CecReorderTone,
+            30 => Self::CecResourcesNotAvailable,
+            31 => Self::CecSilentMonitor,
+            32 => Self::CecTransfer,
+            33 => Self::CecTrunksBusy,
+            34 => Self::CecVoiceUnitInitiator,
+            35 => Self::CecTimeOut,
+            36 => Self::CecNewCallInterflow,
+            37 => Self::CecSimulationInitRequest,
+            38 => Self::CecSimulationResetRequest,
+            39 => Self::CecCtiLinkDown,
+            40 => Self::CecPeripheralResetRequest,
+            41 => Self::CecMd110ConferenceTransfer,
+            42 => Self::CecRemainsInQ,
+            43 => Self::CecSupervisorAssist,
+            44 => Self::CecEmergencyCall,
+            45 => Self::CecSupervisorClear,
+            46 => Self::CecSupervisorMonitor,
+            47 => Self::CecSupervisorWhisper,
+            48 => Self::CecSupervisorBargeIn,
+            49 => Self::CecSupervisorIntercept,
+            50 => Self::CecCallPartyUpdateInd,
+            51 => Self::CecConsult,
+            52 => Self::CecNicCallClear,
+            53 => Self::CecDnp,
+            54 => Self::CecRouterRequeryBeforeAnswer,
+            55 => Self::CecRouterRequeryAfterAnswer,
+            56 => Self::CecNetworkError,
+            57 => Self::CecNetworkErrorBeforeAnswer,
+            58 => Self::CecNetworkErrorAfterAnswer,
+            59 => Self::CecGreeting,
+            60 => Self::CecRecordAgentGreeting,
+            61 => Self::CecSnapshot,
+            62 => Self::CecMaxQueueExceeded,
+            63 => Self::CecxAbandNetwork,
+            64 => Self::CecxAbandLocalQueue,
+            65 => Self::CecxAbandRing,
+            66 => Self::CecxAbandDelay,
+            67 => Self::CecxAbandInterflow,
+            68 => Self::CecxAbandAgentTerminal,
+            69 => Self::CecxShort,
+            70 => Self::CecxBusy,
+            71 => Self::CecxForcedBusy,
+            72 => Self::CecxDropNoAnswer,
+            73 => Self::CecxDropBusy,
+            74 => Self::CecxDropReorder,
+            75 => Self::CecxDropHandledPrimaryRoute,
+            76 => Self::CecxDropHandledOther,
+            77 => Self::CecxRedirected,
+            78 => Self::CecxCutThrough,
+            79 => Self::CecxIntraflow,
+            80 => Self::CecxInterflow,
+            81 => Self::CecxRingNoAnswer,
+            82 => Self::CecxInterceptReorder,
+            83 => Self::CecxInterceptDenial,
+            84 => Self::CecxTimeOut,
+            85 => Self::CecxVoiceEnergy,
+            86 => Self::CecxNonclassifiedEnergyDetect,
+            87 => Self::CecxNoCutThrough,
+            88 => Self::CecxUabort,
+            89 => Self::CecxFailedSoftware,
+            90 => Self::CecxBlindTransfer,
+            91 => Self::CecxAnnouncedTransfer,
+            92 => Self::CecxConferenced,
+            93 => Self::CecxDuplicateTransfer,
+            94 => Self::CecxUnmonitoredDevice,
+            95 => Self::CecxAnsweringMachine,
+            96 => Self::CecxNetworkBlindTransfer,
+            97 => Self::CecxTaskAbandonedInRouter,
+            98 => Self::CecxTaskAbandonedBeforeOffered,
+            99 => Self::CecxTaskAbandonedWhileOffered,
+            100 => Self::CecxNormalEndTask,
+            101 => Self::CecxCantObtainTaskId,
+            102 => Self::CecxAgentLoggedOutDuringTask,
+            103 => Self::CecxMaxTaskLifetimeExceeded,
+            104 => Self::CecxApplicationPathWentDown,
+            105 => Self::CecxIcmRoutingComplete,
+            106 => Self::CecxIcmRoutingDisabled,
+            107 => Self::CecxApplInvalidMrdId,
+            108 => Self::CecxApplInvalidDialogueId,
+            109 => Self::CecxApplDuplicateDialogueId,
+            110 => Self::CecxApplInvalidInvokeId,
+            111 => Self::CecxApplInvalidScriptSelector,
+            112 => Self::CecxApplTerminateDialogue,
+            113 => Self::CecxTaskEndedDuringAppInit,
+            114 => Self::CecxCalledPartyDisconnected,
+            115 => Self::CecxPartialCall,
+            116 => Self::CecxDropNetworkConsult,
+            117 => Self::CecxNetworkConsultTransfer,
+            118 => Self::CecxNetworkConference,
+            119 => Self::CecxAbandNetworkConsult,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -2195,109 +2305,125 @@ impl StatusCode {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_STATUS_CODE;
 
+    const VALUES: [u32; 46] = [0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x19, 0x1a, 0x20, 0x23, 0x24, 0x25, 0x30, 0x31, 0x42, 0x43, 0x49, 0x4a, 0x4d, 0x4e, 0x51, 0x5c, 0x5d, 0x5e, 0x5f, 0x60, 0x61, 0x62];
+    const POSITIONS: [u8; 99] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 0, 25, 26, 0, 0, 0, 0, 0, 27, 0, 0, 28, 29, 30, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 31, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 33, 34, 0, 0, 0, 0, 0, 35, 36, 0, 0, 37, 38, 0, 0, 39, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 40, 41, 42, 43, 44, 45, 46];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u32 {
-        match self {
-            Self::NoError => 0x0,
-            Self::InvalidVersion => 0x1,
-            Self::InvalidMessageType => 0x2,
-            Self::InvalidField => 0x3,
-            Self::SessionNotOpen => 0x4,
-            Self::SessionAlreadyOpen => 0x5,
-            Self::RequiredDataMissing => 0x6,
-            Self::InvalidPeripheralId => 0x7,
-            Self::InvalidAgentData => 0x8,
-            Self::AgentNotLoggedOn => 0x9,
-            Self::DeviceInUse => 0xa,
-            Self::NewSessionOpened => 0xb,
-            Self::FunctionNotAvailable => 0xc,
-            Self::InvalidCallid => 0xd,
-            Self::ProtectedVariable => 0xe,
-            Self::CtiServerOffline => 0xf,
-            Self::Timeout => 0x10,
-            Self::UnspecifiedFailure => 0x11,
-            Self::InvalidTimeout => 0x12,
-            Self::InvalidServiceMask => 0x13,
-            Self::InvalidCallMsgMask => 0x14,
-            Self::InvalidAgentStateMask => 0x15,
-            Self::InvalidReservedField => 0x16,
-            Self::InvalidFieldLength => 0x17,
-            Self::BadMessageFormat => 0x19,
-            Self::InvalidTagForMsgType => 0x1a,
-            Self::InconsistentAgentData => 0x20,
-            Self::NotCallParty => 0x23,
-            Self::InvalidPassword => 0x24,
-            Self::ClientDisconnected => 0x25,
-            Self::InvalidMsgTypeForVersion => 0x30,
-            Self::InvalidTagForVersion => 0x31,
-            Self::NoCallActive => 0x42,
-            Self::NamedVariableNotConfigured => 0x43,
-            Self::TooMuchData => 0x49,
-            Self::ValueTooLong => 0x4a,
-            Self::InvalidNumNamedVariables => 0x4d,
-            Self::InvalidNumNamedArrays => 0x4e,
-            Self::CalledPartyDisposition => 0x51,
-            Self::ServerNotMaster => 0x5c,
-            Self::InvalidCsq => 0x5d,
-            Self::JtapiCcmProblem => 0x5e,
-            Self::EInvalidConfigMsgMask => 0x5f,
-            Self::AutoConfigReset => 0x60,
-            Self::InvalidMonitorStatus => 0x61,
-            Self::InvalidRequestType => 0x62,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::NoError => 0,
+            Self::InvalidVersion => 1,
+            Self::InvalidMessageType => 2,
+            Self::InvalidField => 3,
+            Self::SessionNotOpen => 4,
+            Self::SessionAlreadyOpen => 5,
+            Self::RequiredDataMissing => 6,
+            Self::InvalidPeripheralId => 7,
+            Self::InvalidAgentData => 8,
+            Self::AgentNotLoggedOn => 9,
+            Self::DeviceInUse => 10,
+            Self::NewSessionOpened => 11,
+            Self::FunctionNotAvailable => 12,
+            Self::InvalidCallid => 13,
+            Self::ProtectedVariable => 14,
+            Self::CtiServerOffline => 15,
+            Self::Timeout => 16,
+            Self::UnspecifiedFailure => 17,
+            Self::InvalidTimeout => 18,
+            Self::InvalidServiceMask => 19,
+            Self::InvalidCallMsgMask => 20,
+            Self::InvalidAgentStateMask => 21,
+            Self::InvalidReservedField => 22,
+            Self::InvalidFieldLength => 23,
+            Self::BadMessageFormat => 24,
+            Self::InvalidTagForMsgType => 25,
+            Self::InconsistentAgentData => 26,
+            Self::NotCallParty => 27,
+            Self::InvalidPassword => 28,
+            Self::ClientDisconnected => 29,
+            Self::InvalidMsgTypeForVersion => 30,
+            Self::InvalidTagForVersion => 31,
+            Self::NoCallActive => 32,
+            Self::NamedVariableNotConfigured => 33,
+            Self::TooMuchData => 34,
+            Self::ValueTooLong => 35,
+            Self::InvalidNumNamedVariables => 36,
+            Self::InvalidNumNamedArrays => 37,
+            Self::CalledPartyDisposition => 38,
+            Self::ServerNotMaster => 39,
+            Self::InvalidCsq => 40,
+            Self::JtapiCcmProblem => 41,
+            Self::EInvalidConfigMsgMask => 42,
+            Self::AutoConfigReset => 43,
+            Self::InvalidMonitorStatus => 44,
+            Self::InvalidRequestType => 45,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u32) -> Self {
-        match n {
-            0x0 => Self::NoError,
-            0x1 => Self::InvalidVersion,
-            0x2 => Self::InvalidMessageType,
-            0x3 => Self::InvalidField,
-            0x4 => Self::SessionNotOpen,
-            0x5 => Self::SessionAlreadyOpen,
-            0x6 => Self::RequiredDataMissing,
-            0x7 => Self::InvalidPeripheralId,
-            0x8 => Self::InvalidAgentData,
-            0x9 => Self::AgentNotLoggedOn,
-            0xa => Self::DeviceInUse,
-            0xb => Self::NewSessionOpened,
-            0xc => Self::FunctionNotAvailable,
-            0xd => Self::InvalidCallid,
-            0xe => Self::ProtectedVariable,
-            0xf => Self::CtiServerOffline,
-            0x10 => Self::Timeout,
-            0x11 => Self::UnspecifiedFailure,
-            0x12 => Self::InvalidTimeout,
-            0x13 => Self::InvalidServiceMask,
-            0x14 => Self::InvalidCallMsgMask,
-            0x15 => Self::InvalidAgentStateMask,
-            0x16 => Self::InvalidReservedField,
-            0x17 => Self::InvalidFieldLength,
-            0x19 => Self::BadMessageFormat,
-            0x1a => Self::InvalidTagForMsgType,
-            0x20 => Self::InconsistentAgentData,
-            0x23 => Self::NotCallParty,
-            0x24 => Self::InvalidPassword,
-            0x25 => Self::ClientDisconnected,
-            0x30 => Self::InvalidMsgTypeForVersion,
-            0x31 => Self::InvalidTagForVersion,
-            0x42 => Self::NoCallActive,
-            0x43 => Self::NamedVariableNotConfigured,
-            0x49 => Self::TooMuchData,
-            0x4a => Self::ValueTooLong,
-            0x4d => Self::InvalidNumNamedVariables,
-            0x4e => Self::InvalidNumNamedArrays,
-            0x51 => Self::CalledPartyDisposition,
-            0x5c => Self::ServerNotMaster,
-            0x5d => Self::InvalidCsq,
-            0x5e => Self::JtapiCcmProblem,
-            0x5f => Self::EInvalidConfigMsgMask,
-            0x60 => Self::AutoConfigReset,
-            0x61 => Self::InvalidMonitorStatus,
-            0x62 => Self::InvalidRequestType,
-            n => Self::Unknown(n),
+        if n as usize <= 98 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u32) -> Self {
+        match i {
+            0 => Self::NoError,
+            1 => Self::InvalidVersion,
+            2 => Self::InvalidMessageType,
+            3 => Self::InvalidField,
+            4 => Self::SessionNotOpen,
+            5 => Self::SessionAlreadyOpen,
+            6 => Self::RequiredDataMissing,
+            7 => Self::InvalidPeripheralId,
+            8 => Self::InvalidAgentData,
+            9 => Self::AgentNotLoggedOn,
+            10 => Self::DeviceInUse,
+            11 => Self::NewSessionOpened,
+            12 => Self::FunctionNotAvailable,
+            13 => Self::InvalidCallid,
+            14 => Self::ProtectedVariable,
+            15 => Self::CtiServerOffline,
+            16 => Self::Timeout,
+            17 => Self::UnspecifiedFailure,
+            18 => Self::InvalidTimeout,
+            19 => Self::InvalidServiceMask,
+            20 => Self::InvalidCallMsgMask,
+            21 => Self::InvalidAgentStateMask,
+            22 => Self::InvalidReservedField,
+            23 => Self::InvalidFieldLength,
+            24 => Self::BadMessageFormat,
+            25 => Self::InvalidTagForMsgType,
+            26 => Self::InconsistentAgentData,
+            27 => Self::NotCallParty,
+            28 => Self::InvalidPassword,
+            29 => Self::ClientDisconnected,
+            30 => Self::InvalidMsgTypeForVersion,
+            31 => Self::InvalidTagForVersion,
+            32 => Self::NoCallActive,
+            33 => Self::NamedVariableNotConfigured,
+            34 => Self::TooMuchData,
+            35 => Self::ValueTooLong,
+            36 => Self::InvalidNumNamedVariables,
+            37 => Self::InvalidNumNamedArrays,
+            38 => Self::CalledPartyDisposition,
+            39 => Self::ServerNotMaster,
+            40 => Self::InvalidCsq,
+            41 => Self::JtapiCcmProblem,
+            42 => Self::EInvalidConfigMsgMask,
+            43 => Self::AutoConfigReset,
+            44 => Self::InvalidMonitorStatus,
+            45 => Self::InvalidRequestType,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -2596,63 +2722,87 @@ impl EventReasonCode {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_EVENT_REASON_CODE;
 
+    const VALUES: [u16; 23] = [0x7fff, 0x7ffd, 0x7ffc, 0x7ffb, 0x7ffa, 0x7ff9, 0x7ff8, 0x7ff7, 0x7ff6, 0x7ff5, 0x7ff4, 0x7ff3, 0x7ff2, 0x7ff1, 0x7ff0, 0x7fef, 0x7fee, 0x7fed, 0x7feb, 0x7fea, 0x7fe7, 0x7fe6, 0x7fe5];
+    const SORTED: [(u16, u8); 23] = [(0x7fe5, 22), (0x7fe6, 21), (0x7fe7, 20), (0x7fea, 19), (0x7feb, 18), (0x7fed, 17), (0x7fee, 16), (0x7fef, 15), (0x7ff0, 14), (0x7ff1, 13), (0x7ff2, 12), (0x7ff3, 11), (0x7ff4, 10), (0x7ff5, 9), (0x7ff6, 8), (0x7ff7, 7), (0x7ff8, 6), (0x7ff9, 5), (0x7ffa, 4), (0x7ffb, 3), (0x7ffc, 2), (0x7ffd, 1), (0x7fff, 0)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::Relogon => 0x7fff,
-            Self::ConnDown => 0x7ffd,
-            Self::CcxFailure => 0x7ffc,
-            Self::Rna => 0x7ffb,
-            Self::Offhook => 0x7ffa,
-            Self::NonIcd => 0x7ff9,
-            Self::Logon => 0x7ff8,
-            Self::PhoneDown => 0x7ff7,
-            Self::WorkTimerExp => 0x7ff6,
-            Self::CmFailover => 0x7ff5,
-            Self::PhoneUp => 0x7ff4,
-            Self::CallEnded => 0x7ff3,
-            Self::DeviceRestricted => 0x7ff2,
-            Self::LineRestricted => 0x7ff1,
-            Self::CancelReservation => 0x7ff0,
-            Self::Skips => 0x7fef,
-            Self::IcdExtensionChanged => 0x7fee,
-            Self::CancelConsult => 0x7fed,
-            Self::ReservedOutbound => 0x7feb,
-            Self::ReservedOutboundDirectpreview => 0x7fea,
-            Self::EmailContactNotAccepted => 0x7fe7,
-            Self::SecLineOffhook => 0x7fe6,
-            Self::ExtensionConflict => 0x7fe5,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::Relogon => 0,
+            Self::ConnDown => 1,
+            Self::CcxFailure => 2,
+            Self::Rna => 3,
+            Self::Offhook => 4,
+            Self::NonIcd => 5,
+            Self::Logon => 6,
+            Self::PhoneDown => 7,
+            Self::WorkTimerExp => 8,
+            Self::CmFailover => 9,
+            Self::PhoneUp => 10,
+            Self::CallEnded => 11,
+            Self::DeviceRestricted => 12,
+            Self::LineRestricted => 13,
+            Self::CancelReservation => 14,
+            Self::Skips => 15,
+            Self::IcdExtensionChanged => 16,
+            Self::CancelConsult => 17,
+            Self::ReservedOutbound => 18,
+            Self::ReservedOutboundDirectpreview => 19,
+            Self::EmailContactNotAccepted => 20,
+            Self::SecLineOffhook => 21,
+            Self::ExtensionConflict => 22,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0x7fff => Self::Relogon,
-            0x7ffd => Self::ConnDown,
-            0x7ffc => Self::CcxFailure,
-            0x7ffb => Self::Rna,
-            0x7ffa => Self::Offhook,
-            0x7ff9 => Self::NonIcd,
-            0x7ff8 => Self::Logon,
-            0x7ff7 => Self::PhoneDown,
-            0x7ff6 => Self::WorkTimerExp,
-            0x7ff5 => Self::CmFailover,
-            0x7ff4 => Self::PhoneUp,
-            0x7ff3 => Self::CallEnded,
-            0x7ff2 => Self::DeviceRestricted,
-            0x7ff1 => Self::LineRestricted,
-            0x7ff0 => Self::CancelReservation,
-            0x7fef => Self::Skips,
-            0x7fee => Self::IcdExtensionChanged,
-            0x7fed => Self::CancelConsult,
-            0x7feb => Self::ReservedOutbound,
-            0x7fea => Self::ReservedOutboundDirectpreview,
-            0x7fe7 => Self::EmailContactNotAccepted,
-            0x7fe6 => Self::SecLineOffhook,
-            0x7fe5 => Self::ExtensionConflict,
-            n => Self::Unknown(n),
+        if n < 0x7fe5 || n > 0x7fff {
+            return Self::Unknown(n);
+        }
+        let mut i = 0;
+        while i < 23 {
+            let (v, at) = Self::SORTED[i];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v > n {
+                break;
+            }
+            i += 1;
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::Relogon,
+            1 => Self::ConnDown,
+            2 => Self::CcxFailure,
+            3 => Self::Rna,
+            4 => Self::Offhook,
+            5 => Self::NonIcd,
+            6 => Self::Logon,
+            7 => Self::PhoneDown,
+            8 => Self::WorkTimerExp,
+            9 => Self::CmFailover,
+            10 => Self::PhoneUp,
+            11 => Self::CallEnded,
+            12 => Self::DeviceRestricted,
+            13 => Self::LineRestricted,
+            14 => Self::CancelReservation,
+            15 => Self::Skips,
+            16 => Self::IcdExtensionChanged,
+            17 => Self::CancelConsult,
+            18 => Self::ReservedOutbound,
+            19 => Self::ReservedOutboundDirectpreview,
+            20 => Self::EmailContactNotAccepted,
+            21 => Self::SecLineOffhook,
+            22 => Self::ExtensionConflict,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -2916,41 +3066,57 @@ impl LineType {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_LINE_TYPE;
 
+    const VALUES: [u16; 12] = [0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb];
+    const POSITIONS: [u8; 12] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::InboundAcd => 0x0,
-            Self::OutboundAcd => 0x1,
-            Self::Inside => 0x2,
-            Self::Unknown3 => 0x3,
-            Self::Supervisor => 0x4,
-            Self::Message => 0x5,
-            Self::Help => 0x6,
-            Self::Outbound => 0x7,
-            Self::Did => 0x8,
-            Self::SilentMonitor => 0x9,
-            Self::NonAcdIn => 0xa,
-            Self::NonAcdOut => 0xb,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::InboundAcd => 0,
+            Self::OutboundAcd => 1,
+            Self::Inside => 2,
+            Self::Unknown3 => 3,
+            Self::Supervisor => 4,
+            Self::Message => 5,
+            Self::Help => 6,
+            Self::Outbound => 7,
+            Self::Did => 8,
+            Self::SilentMonitor => 9,
+            Self::NonAcdIn => 10,
+            Self::NonAcdOut => 11,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0x0 => Self::InboundAcd,
-            0x1 => Self::OutboundAcd,
-            0x2 => Self::Inside,
-            0x3 => Self::Unknown3,
-            0x4 => Self::Supervisor,
-            0x5 => Self::Message,
-            0x6 => Self::Help,
-            0x7 => Self::Outbound,
-            0x8 => Self::Did,
-            0x9 => Self::SilentMonitor,
-            0xa => Self::NonAcdIn,
-            0xb => Self::NonAcdOut,
-            n => Self::Unknown(n),
+        if n as usize <= 11 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::InboundAcd,
+            1 => Self::OutboundAcd,
+            2 => Self::Inside,
+            3 => Self::Unknown3,
+            4 => Self::Supervisor,
+            5 => Self::Message,
+            6 => Self::Help,
+            7 => Self::Outbound,
+            8 => Self::Did,
+            9 => Self::SilentMonitor,
+            10 => Self::NonAcdIn,
+            11 => Self::NonAcdOut,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -3615,59 +3781,75 @@ impl ControlFailureCode {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_CONTROL_FAILURE_CODE;
 
+    const VALUES: [u16; 21] = [0x0, 0x1, 0x2, 0x3, 0x4, 0x5, 0x6, 0x7, 0x8, 0x9, 0xa, 0xb, 0xc, 0xd, 0xe, 0xf, 0x10, 0x11, 0x12, 0x13, 0x15];
+    const POSITIONS: [u8; 22] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 0, 21];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u16 {
-        match self {
-            Self::GenericUnspecified => 0x0,
-            Self::GenericOperation => 0x1,
-            Self::RequestIncompatibleWithObject => 0x2,
-            Self::ValueOutOfRange => 0x3,
-            Self::ObjectNotKnown => 0x4,
-            Self::InvalidCallingDevice => 0x5,
-            Self::InvalidCalledDevice => 0x6,
-            Self::InvalidForwardingDestination => 0x7,
-            Self::PrivilegeViolationOnSpecifiedDevice => 0x8,
-            Self::PrivilegeViolationOnCalledDevice => 0x9,
-            Self::PrivilegeViolationOnCallingDevice => 0xa,
-            Self::InvalidCstaCallId => 0xb,
-            Self::InvalidCstaDeviceId => 0xc,
-            Self::InvalidCstaConnectionId => 0xd,
-            Self::InvalidDestination => 0xe,
-            Self::InvalidFeature => 0xf,
-            Self::InvalidAllocationState => 0x10,
-            Self::InvalidCrossRefId => 0x11,
-            Self::InvalidObjectType => 0x12,
-            Self::SecurityViolation => 0x13,
-            Self::GenericStateIncompatibility => 0x15,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::GenericUnspecified => 0,
+            Self::GenericOperation => 1,
+            Self::RequestIncompatibleWithObject => 2,
+            Self::ValueOutOfRange => 3,
+            Self::ObjectNotKnown => 4,
+            Self::InvalidCallingDevice => 5,
+            Self::InvalidCalledDevice => 6,
+            Self::InvalidForwardingDestination => 7,
+            Self::PrivilegeViolationOnSpecifiedDevice => 8,
+            Self::PrivilegeViolationOnCalledDevice => 9,
+            Self::PrivilegeViolationOnCallingDevice => 10,
+            Self::InvalidCstaCallId => 11,
+            Self::InvalidCstaDeviceId => 12,
+            Self::InvalidCstaConnectionId => 13,
+            Self::InvalidDestination => 14,
+            Self::InvalidFeature => 15,
+            Self::InvalidAllocationState => 16,
+            Self::InvalidCrossRefId => 17,
+            Self::InvalidObjectType => 18,
+            Self::SecurityViolation => 19,
+            Self::GenericStateIncompatibility => 20,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u16) -> Self {
-        match n {
-            0x0 => Self::GenericUnspecified,
-            0x1 => Self::GenericOperation,
-            0x2 => Self::RequestIncompatibleWithObject,
-            0x3 => Self::ValueOutOfRange,
-            0x4 => Self::ObjectNotKnown,
-            0x5 => Self::InvalidCallingDevice,
-            0x6 => Self::InvalidCalledDevice,
-            0x7 => Self::InvalidForwardingDestination,
-            0x8 => Self::PrivilegeViolationOnSpecifiedDevice,
-            0x9 => Self::PrivilegeViolationOnCalledDevice,
-            0xa => Self::PrivilegeViolationOnCallingDevice,
-            0xb => Self::InvalidCstaCallId,
-            0xc => Self::InvalidCstaDeviceId,
-            0xd => Self::InvalidCstaConnectionId,
-            0xe => Self::InvalidDestination,
-            0xf => Self::InvalidFeature,
-            0x10 => Self::InvalidAllocationState,
-            0x11 => Self::InvalidCrossRefId,
-            0x12 => Self::InvalidObjectType,
-            0x13 => Self::SecurityViolation,
-            0x15 => Self::GenericStateIncompatibility,
-            n => Self::Unknown(n),
+        if n as usize <= 21 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u16) -> Self {
+        match i {
+            0 => Self::GenericUnspecified,
+            1 => Self::GenericOperation,
+            2 => Self::RequestIncompatibleWithObject,
+            3 => Self::ValueOutOfRange,
+            4 => Self::ObjectNotKnown,
+            5 => Self::InvalidCallingDevice,
+            6 => Self::InvalidCalledDevice,
+            7 => Self::InvalidForwardingDestination,
+            8 => Self::PrivilegeViolationOnSpecifiedDevice,
+            9 => Self::PrivilegeViolationOnCalledDevice,
+            10 => Self::PrivilegeViolationOnCallingDevice,
+            11 => Self::InvalidCstaCallId,
+            12 => Self::InvalidCstaDeviceId,
+            13 => Self::InvalidCstaConnectionId,
+            14 => Self::InvalidDestination,
+            15 => Self::InvalidFeature,
+            16 => Self::InvalidAllocationState,
+            17 => Self::InvalidCrossRefId,
+            18 => Self::InvalidObjectType,
+            19 => Self::SecurityViolation,
+            20 => Self::GenericStateIncompatibility,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -3766,55 +3948,86 @@ impl PeripheralErrorCode {
     /// The table this enumeration is generated from (names, aliases).
     pub const DEF: &'static EnumDef = &ENUM_PERIPHERAL_ERROR_CODE;
 
+    const VALUES: [u32; 19] = [0x0, 0x157c1, 0x157c2, 0x157c3, 0x157c4, 0x157c5, 0x157c6, 0x157c7, 0x157c8, 0x157c9, 0x157ca, 0x157cb, 0x157cc, 0x157cd, 0x157ce, 0x157cf, 0x157d0, 0x157d1, 0x157d2];
+    const POSITIONS: [u8; 1] = [1];
+    const SORTED: [(u32, u8); 18] = [(0x157c1, 1), (0x157c2, 2), (0x157c3, 3), (0x157c4, 4), (0x157c5, 5), (0x157c6, 6), (0x157c7, 7), (0x157c8, 8), (0x157c9, 9), (0x157ca, 10), (0x157cb, 11), (0x157cc, 12), (0x157cd, 13), (0x157ce, 14), (0x157cf, 15), (0x157d0, 16), (0x157d1, 17), (0x157d2, 18)];
+
     /// The numeric wire value.
+    #[allow(clippy::indexing_slicing)]
     pub const fn value(self) -> u32 {
-        match self {
-            Self::DefaultErrorCode => 0x0,
-            Self::JtapiCcmProblem => 0x157c1,
-            Self::LookupFailure => 0x157c2,
-            Self::AgentDnNotAssigned => 0x157c3,
-            Self::AgentDeviceOff => 0x157c4,
-            Self::AgentDeviceBusy => 0x157c5,
-            Self::RmcmContactNull => 0x157c6,
-            Self::RmcmContactInvalid => 0x157c7,
-            Self::AgentNull => 0x157c8,
-            Self::AgentInvalid => 0x157c9,
-            Self::InvalidArgument => 0x157ca,
-            Self::NoCallbackFromAgent => 0x157cb,
-            Self::CallIdNull => 0x157cc,
-            Self::CallObjectNull => 0x157cd,
-            Self::JtapiProviderNull => 0x157ce,
-            Self::DialedNumberNull => 0x157cf,
-            Self::DeviceIdNull => 0x157d0,
-            Self::TerminalConnectionNull => 0x157d1,
-            Self::CallControlMaskNotOn => 0x157d2,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::DefaultErrorCode => 0,
+            Self::JtapiCcmProblem => 1,
+            Self::LookupFailure => 2,
+            Self::AgentDnNotAssigned => 3,
+            Self::AgentDeviceOff => 4,
+            Self::AgentDeviceBusy => 5,
+            Self::RmcmContactNull => 6,
+            Self::RmcmContactInvalid => 7,
+            Self::AgentNull => 8,
+            Self::AgentInvalid => 9,
+            Self::InvalidArgument => 10,
+            Self::NoCallbackFromAgent => 11,
+            Self::CallIdNull => 12,
+            Self::CallObjectNull => 13,
+            Self::JtapiProviderNull => 14,
+            Self::DialedNumberNull => 15,
+            Self::DeviceIdNull => 16,
+            Self::TerminalConnectionNull => 17,
+            Self::CallControlMaskNotOn => 18,
+            Self::Unknown(n) => return n,
+        };
+        Self::VALUES[i]
     }
 
     /// The value for a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_value(n: u32) -> Self {
-        match n {
-            0x0 => Self::DefaultErrorCode,
-            0x157c1 => Self::JtapiCcmProblem,
-            0x157c2 => Self::LookupFailure,
-            0x157c3 => Self::AgentDnNotAssigned,
-            0x157c4 => Self::AgentDeviceOff,
-            0x157c5 => Self::AgentDeviceBusy,
-            0x157c6 => Self::RmcmContactNull,
-            0x157c7 => Self::RmcmContactInvalid,
-            0x157c8 => Self::AgentNull,
-            0x157c9 => Self::AgentInvalid,
-            0x157ca => Self::InvalidArgument,
-            0x157cb => Self::NoCallbackFromAgent,
-            0x157cc => Self::CallIdNull,
-            0x157cd => Self::CallObjectNull,
-            0x157ce => Self::JtapiProviderNull,
-            0x157cf => Self::DialedNumberNull,
-            0x157d0 => Self::DeviceIdNull,
-            0x157d1 => Self::TerminalConnectionNull,
-            0x157d2 => Self::CallControlMaskNotOn,
-            n => Self::Unknown(n),
+        if n as usize <= 0 {
+            let p = Self::POSITIONS[n as usize];
+            if p > 0 {
+                return Self::at(p - 1, n);
+            }
+        }
+        if n < 0x157c1 || n > 0x157d2 {
+            return Self::Unknown(n);
+        }
+        let mut i = 0;
+        while i < 18 {
+            let (v, at) = Self::SORTED[i];
+            if v == n {
+                return Self::at(at, n);
+            }
+            if v > n {
+                break;
+            }
+            i += 1;
+        }
+        Self::Unknown(n)
+    }
+
+    const fn at(i: u8, n: u32) -> Self {
+        match i {
+            0 => Self::DefaultErrorCode,
+            1 => Self::JtapiCcmProblem,
+            2 => Self::LookupFailure,
+            3 => Self::AgentDnNotAssigned,
+            4 => Self::AgentDeviceOff,
+            5 => Self::AgentDeviceBusy,
+            6 => Self::RmcmContactNull,
+            7 => Self::RmcmContactInvalid,
+            8 => Self::AgentNull,
+            9 => Self::AgentInvalid,
+            10 => Self::InvalidArgument,
+            11 => Self::NoCallbackFromAgent,
+            12 => Self::CallIdNull,
+            13 => Self::CallObjectNull,
+            14 => Self::JtapiProviderNull,
+            15 => Self::DialedNumberNull,
+            16 => Self::DeviceIdNull,
+            17 => Self::TerminalConnectionNull,
+            18 => Self::CallControlMaskNotOn,
+            _ => Self::Unknown(n),
         }
     }
 
@@ -4578,150 +4791,308 @@ impl core::fmt::Display for TeamConfigStatus {
 
 /// Every floating-field tag (FieldDataID) of the protocol table, sorted by number.
 pub static TAGS: &[TagDef] = &[
-    TagDef { id: 1, name: "ClientID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 2, name: "ClientPassword", aliases: &[], ty: TagType::Unspec, max: 64, enumeration: None },
-    TagDef { id: 3, name: "ClientSignature", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 4, name: "AgentExtension", aliases: &[], ty: TagType::String, max: 16, enumeration: None },
-    TagDef { id: 5, name: "Reserved5", aliases: &[], ty: TagType::String, max: 12, enumeration: None },
-    TagDef { id: 6, name: "AgentInstrument", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 7, name: "Text", aliases: &[], ty: TagType::String, max: 255, enumeration: None },
-    TagDef { id: 8, name: "ANI", aliases: &[], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 9, name: "UserToUserInfo", aliases: &[], ty: TagType::Unspec, max: 131, enumeration: None },
-    TagDef { id: 10, name: "DNIS", aliases: &[], ty: TagType::String, max: 32, enumeration: None },
-    TagDef { id: 11, name: "DialedNumber", aliases: &[], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 12, name: "CallerEnteredDigits", aliases: &[], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 13, name: "CallVar1", aliases: &["CallVariable1"], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 14, name: "CallVar2", aliases: &["CallVariable2"], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 15, name: "CallVar3", aliases: &["CallVariable3"], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 16, name: "CallVar4", aliases: &["CallVariable4"], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 17, name: "CallVar5", aliases: &["CallVariable5"], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 18, name: "CallVar6", aliases: &["CallVariable6"], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 19, name: "CallVar7", aliases: &["CallVariable7"], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 20, name: "CallVar8", aliases: &["CallVariable8"], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 21, name: "CallVar9", aliases: &["CallVariable9"], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 22, name: "CallVar10", aliases: &["CallVariable10"], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 23, name: "CTIClientSignature", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 24, name: "CTIClientTimeStamp", aliases: &["CTIClientTimestamp"], ty: TagType::Time, max: 4, enumeration: None },
-    TagDef { id: 25, name: "ConnectionDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 26, name: "AlertingDeviceID", aliases: &["AlertingDevice"], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 27, name: "CallingDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 28, name: "CalledDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 29, name: "LastRedirectDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 30, name: "AnsweringDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 31, name: "HoldingDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 32, name: "RetrievingDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 33, name: "ReleasingDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 34, name: "FailingDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 35, name: "PrimaryDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 36, name: "SecondaryDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 37, name: "ControllerDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 38, name: "AddedPartyDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 39, name: "ConnectedPartyCallID", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 40, name: "ConnectedPartyDeviceType", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 41, name: "ConnectedPartyDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 42, name: "TransferringDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 43, name: "TransferredDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 44, name: "DivertingDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 45, name: "QueueDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 46, name: "CallWrapupData", aliases: &[], ty: TagType::String, max: 40, enumeration: None },
-    TagDef { id: 47, name: "NewConnectionDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 48, name: "Reserved48", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 49, name: "AgentPassword", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 50, name: "ActiveConnectionDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 51, name: "Reserved51", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 52, name: "OtherConnectionDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 53, name: "HeldConnectionDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 54, name: "Reserved54", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 55, name: "Reserved55", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 56, name: "CallConnectionCallID", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 57, name: "CallConnectionDeviceType", aliases: &["CallConnectionDeviceIDType"], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 58, name: "CallConnectionDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 59, name: "CallDeviceType", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 60, name: "CallDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 61, name: "CallDeviceConnectionState", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 62, name: "CSQID", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 63, name: "Reserved63", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 64, name: "Reserved64", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 65, name: "CSQState", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: Some(&ENUM_AGENT_STATE) },
-    TagDef { id: 66, name: "ObjectName", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 67, name: "DTMFString", aliases: &[], ty: TagType::String, max: 32, enumeration: None },
-    TagDef { id: 68, name: "PositionID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 69, name: "SupervisorID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 70, name: "LineHandle", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 71, name: "LineType", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 72, name: "RouterCallKeyDay", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 73, name: "RouterCallKeyCallID", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 74, name: "Reserved74", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 75, name: "CallState", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 76, name: "MonitoredDeviceID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 77, name: "AuthorizationCode", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 78, name: "AccountCode", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 79, name: "OriginatingDeviceID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 80, name: "OriginatingLineID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 81, name: "ClientAddress", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 82, name: "NamedVariable", aliases: &[], ty: TagType::NamedVariable, max: 251, enumeration: None },
-    TagDef { id: 83, name: "NamedArray", aliases: &[], ty: TagType::NamedArray, max: 252, enumeration: None },
-    TagDef { id: 84, name: "CallControlTable", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 85, name: "SupervisorInstrument", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 86, name: "ATCAgentID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 87, name: "AgentFlags", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 88, name: "ATCAgentState", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 95, name: "CustomerPhoneNumber", aliases: &[], ty: TagType::String, max: 20, enumeration: None },
-    TagDef { id: 96, name: "CustomerAccountNumber", aliases: &[], ty: TagType::String, max: 32, enumeration: None },
-    TagDef { id: 97, name: "AppPathID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 110, name: "RouterCallKeySequenceNumber", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 121, name: "TrunkNumber", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 122, name: "TrunkGroupNumber", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 123, name: "NextAgentState", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: Some(&ENUM_AGENT_STATE) },
-    TagDef { id: 129, name: "MaxQueued", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 131, name: "Reserved131", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 133, name: "CSQName", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 134, name: "Description", aliases: &[], ty: TagType::String, max: 128, enumeration: None },
-    TagDef { id: 137, name: "FirstName", aliases: &[], ty: TagType::String, max: 32, enumeration: None },
-    TagDef { id: 138, name: "LastName", aliases: &[], ty: TagType::String, max: 32, enumeration: None },
-    TagDef { id: 141, name: "Reserved141", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 150, name: "Duration", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 173, name: "Extension", aliases: &[], ty: TagType::String, max: 16, enumeration: None },
-    TagDef { id: 176, name: "Reserved176", aliases: &[], ty: TagType::String, max: 255, enumeration: None },
-    TagDef { id: 177, name: "ApplicationConfigKey", aliases: &[], ty: TagType::Unspec, max: 8, enumeration: None },
-    TagDef { id: 178, name: "CSQConfigKey", aliases: &[], ty: TagType::Unspec, max: 8, enumeration: None },
-    TagDef { id: 179, name: "AgentConfigKey", aliases: &[], ty: TagType::Unspec, max: 8, enumeration: None },
-    TagDef { id: 180, name: "DeviceConfigKey", aliases: &[], ty: TagType::Unspec, max: 8, enumeration: None },
-    TagDef { id: 183, name: "RecordType", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: Some(&ENUM_RECORD_TYPE) },
-    TagDef { id: 184, name: "DeviceField0", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 185, name: "AutoWork", aliases: &[], ty: TagType::Bool, max: 2, enumeration: None },
-    TagDef { id: 189, name: "AgentType", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: Some(&ENUM_AGENT_TYPE) },
-    TagDef { id: 190, name: "LoginID", aliases: &[], ty: TagType::String, max: 129, enumeration: None },
-    TagDef { id: 191, name: "NumCSQ", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 192, name: "Reserved192", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 193, name: "DeviceField1", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 194, name: "AgentID", aliases: &[], ty: TagType::String, max: 129, enumeration: None },
-    TagDef { id: 195, name: "DeviceType", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 202, name: "SecondaryConnectionCallID", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 204, name: "TeamName", aliases: &[], ty: TagType::String, max: 50, enumeration: None },
-    TagDef { id: 206, name: "EventDeviceID", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 207, name: "Reserved207", aliases: &[], ty: TagType::String, max: 32, enumeration: None },
-    TagDef { id: 208, name: "FltPeripheralID", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 213, name: "Reserved213", aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
-    TagDef { id: 214, name: "Reserved214", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 215, name: "ANI_II", aliases: &[], ty: TagType::String, max: 3, enumeration: None },
-    TagDef { id: 216, name: "MRDomainID", aliases: &["MR Domain ID"], ty: TagType::Uint, max: 4, enumeration: Some(&ENUM_MR_DOMAIN_ID) },
-    TagDef { id: 219, name: "RequestingDeviceID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 220, name: "RequestingDeviceIDType", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 223, name: "CallReferenceID", aliases: &[], ty: TagType::Unspec, max: 32, enumeration: None },
-    TagDef { id: 224, name: "MultilineAgentControl", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 228, name: "NumPeripherals", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 229, name: "COCConnectionCallID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 230, name: "COCCallConnectionDeviceIDType", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 231, name: "COCCallConnectionDeviceID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 246, name: "MRD_ID", aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
-    TagDef { id: 247, name: "agentState", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 248, name: "ConfigMsgMaskGranted", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 302, name: "TerminalType", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
-    TagDef { id: 303, name: "TerminalDeviceName", aliases: &[], ty: TagType::String, max: 64, enumeration: None },
-    TagDef { id: 304, name: "TerminalTypeName", aliases: &[], ty: TagType::String, max: 100, enumeration: None },
-    TagDef { id: 305, name: "NumInstruments", aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 1, #[cfg(feature = "names")] name: "ClientID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 2, #[cfg(feature = "names")] name: "ClientPassword", #[cfg(feature = "names")] aliases: &[], ty: TagType::Unspec, max: 64, enumeration: None },
+    TagDef { id: 3, #[cfg(feature = "names")] name: "ClientSignature", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 4, #[cfg(feature = "names")] name: "AgentExtension", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 16, enumeration: None },
+    TagDef { id: 5, #[cfg(feature = "names")] name: "Reserved5", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 12, enumeration: None },
+    TagDef { id: 6, #[cfg(feature = "names")] name: "AgentInstrument", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 7, #[cfg(feature = "names")] name: "Text", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 255, enumeration: None },
+    TagDef { id: 8, #[cfg(feature = "names")] name: "ANI", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 9, #[cfg(feature = "names")] name: "UserToUserInfo", #[cfg(feature = "names")] aliases: &[], ty: TagType::Unspec, max: 131, enumeration: None },
+    TagDef { id: 10, #[cfg(feature = "names")] name: "DNIS", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 32, enumeration: None },
+    TagDef { id: 11, #[cfg(feature = "names")] name: "DialedNumber", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 12, #[cfg(feature = "names")] name: "CallerEnteredDigits", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 13, #[cfg(feature = "names")] name: "CallVar1", #[cfg(feature = "names")] aliases: &["CallVariable1"], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 14, #[cfg(feature = "names")] name: "CallVar2", #[cfg(feature = "names")] aliases: &["CallVariable2"], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 15, #[cfg(feature = "names")] name: "CallVar3", #[cfg(feature = "names")] aliases: &["CallVariable3"], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 16, #[cfg(feature = "names")] name: "CallVar4", #[cfg(feature = "names")] aliases: &["CallVariable4"], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 17, #[cfg(feature = "names")] name: "CallVar5", #[cfg(feature = "names")] aliases: &["CallVariable5"], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 18, #[cfg(feature = "names")] name: "CallVar6", #[cfg(feature = "names")] aliases: &["CallVariable6"], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 19, #[cfg(feature = "names")] name: "CallVar7", #[cfg(feature = "names")] aliases: &["CallVariable7"], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 20, #[cfg(feature = "names")] name: "CallVar8", #[cfg(feature = "names")] aliases: &["CallVariable8"], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 21, #[cfg(feature = "names")] name: "CallVar9", #[cfg(feature = "names")] aliases: &["CallVariable9"], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 22, #[cfg(feature = "names")] name: "CallVar10", #[cfg(feature = "names")] aliases: &["CallVariable10"], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 23, #[cfg(feature = "names")] name: "CTIClientSignature", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 24, #[cfg(feature = "names")] name: "CTIClientTimeStamp", #[cfg(feature = "names")] aliases: &["CTIClientTimestamp"], ty: TagType::Time, max: 4, enumeration: None },
+    TagDef { id: 25, #[cfg(feature = "names")] name: "ConnectionDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 26, #[cfg(feature = "names")] name: "AlertingDeviceID", #[cfg(feature = "names")] aliases: &["AlertingDevice"], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 27, #[cfg(feature = "names")] name: "CallingDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 28, #[cfg(feature = "names")] name: "CalledDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 29, #[cfg(feature = "names")] name: "LastRedirectDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 30, #[cfg(feature = "names")] name: "AnsweringDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 31, #[cfg(feature = "names")] name: "HoldingDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 32, #[cfg(feature = "names")] name: "RetrievingDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 33, #[cfg(feature = "names")] name: "ReleasingDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 34, #[cfg(feature = "names")] name: "FailingDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 35, #[cfg(feature = "names")] name: "PrimaryDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 36, #[cfg(feature = "names")] name: "SecondaryDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 37, #[cfg(feature = "names")] name: "ControllerDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 38, #[cfg(feature = "names")] name: "AddedPartyDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 39, #[cfg(feature = "names")] name: "ConnectedPartyCallID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 40, #[cfg(feature = "names")] name: "ConnectedPartyDeviceType", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 41, #[cfg(feature = "names")] name: "ConnectedPartyDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 42, #[cfg(feature = "names")] name: "TransferringDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 43, #[cfg(feature = "names")] name: "TransferredDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 44, #[cfg(feature = "names")] name: "DivertingDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 45, #[cfg(feature = "names")] name: "QueueDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 46, #[cfg(feature = "names")] name: "CallWrapupData", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 40, enumeration: None },
+    TagDef { id: 47, #[cfg(feature = "names")] name: "NewConnectionDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 48, #[cfg(feature = "names")] name: "Reserved48", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 49, #[cfg(feature = "names")] name: "AgentPassword", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 50, #[cfg(feature = "names")] name: "ActiveConnectionDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 51, #[cfg(feature = "names")] name: "Reserved51", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 52, #[cfg(feature = "names")] name: "OtherConnectionDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 53, #[cfg(feature = "names")] name: "HeldConnectionDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 54, #[cfg(feature = "names")] name: "Reserved54", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 55, #[cfg(feature = "names")] name: "Reserved55", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 56, #[cfg(feature = "names")] name: "CallConnectionCallID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 57, #[cfg(feature = "names")] name: "CallConnectionDeviceType", #[cfg(feature = "names")] aliases: &["CallConnectionDeviceIDType"], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 58, #[cfg(feature = "names")] name: "CallConnectionDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 59, #[cfg(feature = "names")] name: "CallDeviceType", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 60, #[cfg(feature = "names")] name: "CallDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 61, #[cfg(feature = "names")] name: "CallDeviceConnectionState", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 62, #[cfg(feature = "names")] name: "CSQID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 63, #[cfg(feature = "names")] name: "Reserved63", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 64, #[cfg(feature = "names")] name: "Reserved64", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 65, #[cfg(feature = "names")] name: "CSQState", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: Some(&ENUM_AGENT_STATE) },
+    TagDef { id: 66, #[cfg(feature = "names")] name: "ObjectName", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 67, #[cfg(feature = "names")] name: "DTMFString", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 32, enumeration: None },
+    TagDef { id: 68, #[cfg(feature = "names")] name: "PositionID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 69, #[cfg(feature = "names")] name: "SupervisorID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 70, #[cfg(feature = "names")] name: "LineHandle", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 71, #[cfg(feature = "names")] name: "LineType", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 72, #[cfg(feature = "names")] name: "RouterCallKeyDay", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 73, #[cfg(feature = "names")] name: "RouterCallKeyCallID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 74, #[cfg(feature = "names")] name: "Reserved74", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 75, #[cfg(feature = "names")] name: "CallState", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 76, #[cfg(feature = "names")] name: "MonitoredDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 77, #[cfg(feature = "names")] name: "AuthorizationCode", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 78, #[cfg(feature = "names")] name: "AccountCode", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 79, #[cfg(feature = "names")] name: "OriginatingDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 80, #[cfg(feature = "names")] name: "OriginatingLineID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 81, #[cfg(feature = "names")] name: "ClientAddress", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 82, #[cfg(feature = "names")] name: "NamedVariable", #[cfg(feature = "names")] aliases: &[], ty: TagType::NamedVariable, max: 251, enumeration: None },
+    TagDef { id: 83, #[cfg(feature = "names")] name: "NamedArray", #[cfg(feature = "names")] aliases: &[], ty: TagType::NamedArray, max: 252, enumeration: None },
+    TagDef { id: 84, #[cfg(feature = "names")] name: "CallControlTable", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 85, #[cfg(feature = "names")] name: "SupervisorInstrument", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 86, #[cfg(feature = "names")] name: "ATCAgentID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 87, #[cfg(feature = "names")] name: "AgentFlags", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 88, #[cfg(feature = "names")] name: "ATCAgentState", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 95, #[cfg(feature = "names")] name: "CustomerPhoneNumber", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 20, enumeration: None },
+    TagDef { id: 96, #[cfg(feature = "names")] name: "CustomerAccountNumber", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 32, enumeration: None },
+    TagDef { id: 97, #[cfg(feature = "names")] name: "AppPathID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 110, #[cfg(feature = "names")] name: "RouterCallKeySequenceNumber", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 121, #[cfg(feature = "names")] name: "TrunkNumber", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 122, #[cfg(feature = "names")] name: "TrunkGroupNumber", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 123, #[cfg(feature = "names")] name: "NextAgentState", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: Some(&ENUM_AGENT_STATE) },
+    TagDef { id: 129, #[cfg(feature = "names")] name: "MaxQueued", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 131, #[cfg(feature = "names")] name: "Reserved131", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 133, #[cfg(feature = "names")] name: "CSQName", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 134, #[cfg(feature = "names")] name: "Description", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 128, enumeration: None },
+    TagDef { id: 137, #[cfg(feature = "names")] name: "FirstName", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 32, enumeration: None },
+    TagDef { id: 138, #[cfg(feature = "names")] name: "LastName", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 32, enumeration: None },
+    TagDef { id: 141, #[cfg(feature = "names")] name: "Reserved141", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 150, #[cfg(feature = "names")] name: "Duration", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 173, #[cfg(feature = "names")] name: "Extension", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 16, enumeration: None },
+    TagDef { id: 176, #[cfg(feature = "names")] name: "Reserved176", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 255, enumeration: None },
+    TagDef { id: 177, #[cfg(feature = "names")] name: "ApplicationConfigKey", #[cfg(feature = "names")] aliases: &[], ty: TagType::Unspec, max: 8, enumeration: None },
+    TagDef { id: 178, #[cfg(feature = "names")] name: "CSQConfigKey", #[cfg(feature = "names")] aliases: &[], ty: TagType::Unspec, max: 8, enumeration: None },
+    TagDef { id: 179, #[cfg(feature = "names")] name: "AgentConfigKey", #[cfg(feature = "names")] aliases: &[], ty: TagType::Unspec, max: 8, enumeration: None },
+    TagDef { id: 180, #[cfg(feature = "names")] name: "DeviceConfigKey", #[cfg(feature = "names")] aliases: &[], ty: TagType::Unspec, max: 8, enumeration: None },
+    TagDef { id: 183, #[cfg(feature = "names")] name: "RecordType", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: Some(&ENUM_RECORD_TYPE) },
+    TagDef { id: 184, #[cfg(feature = "names")] name: "DeviceField0", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 185, #[cfg(feature = "names")] name: "AutoWork", #[cfg(feature = "names")] aliases: &[], ty: TagType::Bool, max: 2, enumeration: None },
+    TagDef { id: 189, #[cfg(feature = "names")] name: "AgentType", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: Some(&ENUM_AGENT_TYPE) },
+    TagDef { id: 190, #[cfg(feature = "names")] name: "LoginID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 129, enumeration: None },
+    TagDef { id: 191, #[cfg(feature = "names")] name: "NumCSQ", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 192, #[cfg(feature = "names")] name: "Reserved192", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 193, #[cfg(feature = "names")] name: "DeviceField1", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 194, #[cfg(feature = "names")] name: "AgentID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 129, enumeration: None },
+    TagDef { id: 195, #[cfg(feature = "names")] name: "DeviceType", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 202, #[cfg(feature = "names")] name: "SecondaryConnectionCallID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 204, #[cfg(feature = "names")] name: "TeamName", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 50, enumeration: None },
+    TagDef { id: 206, #[cfg(feature = "names")] name: "EventDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 207, #[cfg(feature = "names")] name: "Reserved207", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 32, enumeration: None },
+    TagDef { id: 208, #[cfg(feature = "names")] name: "FltPeripheralID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 213, #[cfg(feature = "names")] name: "Reserved213", #[cfg(feature = "names")] aliases: &[], ty: TagType::Uint, max: 4, enumeration: None },
+    TagDef { id: 214, #[cfg(feature = "names")] name: "Reserved214", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 215, #[cfg(feature = "names")] name: "ANI_II", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 3, enumeration: None },
+    TagDef { id: 216, #[cfg(feature = "names")] name: "MRDomainID", #[cfg(feature = "names")] aliases: &["MR Domain ID"], ty: TagType::Uint, max: 4, enumeration: Some(&ENUM_MR_DOMAIN_ID) },
+    TagDef { id: 219, #[cfg(feature = "names")] name: "RequestingDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 220, #[cfg(feature = "names")] name: "RequestingDeviceIDType", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 223, #[cfg(feature = "names")] name: "CallReferenceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Unspec, max: 32, enumeration: None },
+    TagDef { id: 224, #[cfg(feature = "names")] name: "MultilineAgentControl", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 228, #[cfg(feature = "names")] name: "NumPeripherals", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 229, #[cfg(feature = "names")] name: "COCConnectionCallID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 230, #[cfg(feature = "names")] name: "COCCallConnectionDeviceIDType", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 231, #[cfg(feature = "names")] name: "COCCallConnectionDeviceID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 246, #[cfg(feature = "names")] name: "MRD_ID", #[cfg(feature = "names")] aliases: &[], ty: TagType::Opaque, max: 0, enumeration: None },
+    TagDef { id: 247, #[cfg(feature = "names")] name: "agentState", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 248, #[cfg(feature = "names")] name: "ConfigMsgMaskGranted", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 302, #[cfg(feature = "names")] name: "TerminalType", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
+    TagDef { id: 303, #[cfg(feature = "names")] name: "TerminalDeviceName", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 64, enumeration: None },
+    TagDef { id: 304, #[cfg(feature = "names")] name: "TerminalTypeName", #[cfg(feature = "names")] aliases: &[], ty: TagType::String, max: 100, enumeration: None },
+    TagDef { id: 305, #[cfg(feature = "names")] name: "NumInstruments", #[cfg(feature = "names")] aliases: &[], ty: TagType::Ushort, max: 2, enumeration: None },
 ];
+
+/// Position + 1 in [`TAGS`] of every tag number up to 305 (0: not in the table).
+pub(crate) static TAG_INDEX: [u8; 306] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 66, 67, 68, 69, 70, 71, 72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 87, 88, 0, 0, 0, 0, 0, 0, 89, 90, 91, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 92, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 93, 94, 95, 0, 0, 0, 0, 0, 96, 0, 97, 0, 98, 99, 0, 0, 100, 101, 0, 0, 102, 0, 0, 0, 0, 0, 0, 0, 0, 103, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 104, 0, 0, 105, 106, 107, 108, 109, 0, 0, 110, 111, 112, 0, 0, 0, 113, 114, 115, 116, 117, 118, 119, 0, 0, 0, 0, 0, 0, 120, 0, 121, 0, 122, 123, 124, 0, 0, 0, 0, 125, 126, 127, 128, 0, 0, 129, 130, 0, 0, 131, 132, 0, 0, 0, 133, 134, 135, 136, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 137, 138, 139, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 140, 141, 142, 143];
+
+/// The name of every tag, in the order of [`TAGS`].
+#[cfg(feature = "names")]
+pub(crate) static TAG_NAMES: [&str; 143] = ["ClientID", "ClientPassword", "ClientSignature", "AgentExtension", "Reserved5", "AgentInstrument", "Text", "ANI", "UserToUserInfo", "DNIS", "DialedNumber", "CallerEnteredDigits", "CallVar1", "CallVar2", "CallVar3", "CallVar4", "CallVar5", "CallVar6", "CallVar7", "CallVar8", "CallVar9", "CallVar10", "CTIClientSignature", "CTIClientTimeStamp", "ConnectionDeviceID", "AlertingDeviceID", "CallingDeviceID", "CalledDeviceID", "LastRedirectDeviceID", "AnsweringDeviceID", "HoldingDeviceID", "RetrievingDeviceID", "ReleasingDeviceID", "FailingDeviceID", "PrimaryDeviceID", "SecondaryDeviceID", "ControllerDeviceID", "AddedPartyDeviceID", "ConnectedPartyCallID", "ConnectedPartyDeviceType", "ConnectedPartyDeviceID", "TransferringDeviceID", "TransferredDeviceID", "DivertingDeviceID", "QueueDeviceID", "CallWrapupData", "NewConnectionDeviceID", "Reserved48", "AgentPassword", "ActiveConnectionDeviceID", "Reserved51", "OtherConnectionDeviceID", "HeldConnectionDeviceID", "Reserved54", "Reserved55", "CallConnectionCallID", "CallConnectionDeviceType", "CallConnectionDeviceID", "CallDeviceType", "CallDeviceID", "CallDeviceConnectionState", "CSQID", "Reserved63", "Reserved64", "CSQState", "ObjectName", "DTMFString", "PositionID", "SupervisorID", "LineHandle", "LineType", "RouterCallKeyDay", "RouterCallKeyCallID", "Reserved74", "CallState", "MonitoredDeviceID", "AuthorizationCode", "AccountCode", "OriginatingDeviceID", "OriginatingLineID", "ClientAddress", "NamedVariable", "NamedArray", "CallControlTable", "SupervisorInstrument", "ATCAgentID", "AgentFlags", "ATCAgentState", "CustomerPhoneNumber", "CustomerAccountNumber", "AppPathID", "RouterCallKeySequenceNumber", "TrunkNumber", "TrunkGroupNumber", "NextAgentState", "MaxQueued", "Reserved131", "CSQName", "Description", "FirstName", "LastName", "Reserved141", "Duration", "Extension", "Reserved176", "ApplicationConfigKey", "CSQConfigKey", "AgentConfigKey", "DeviceConfigKey", "RecordType", "DeviceField0", "AutoWork", "AgentType", "LoginID", "NumCSQ", "Reserved192", "DeviceField1", "AgentID", "DeviceType", "SecondaryConnectionCallID", "TeamName", "EventDeviceID", "Reserved207", "FltPeripheralID", "Reserved213", "Reserved214", "ANI_II", "MRDomainID", "RequestingDeviceID", "RequestingDeviceIDType", "CallReferenceID", "MultilineAgentControl", "NumPeripherals", "COCConnectionCallID", "COCCallConnectionDeviceIDType", "COCCallConnectionDeviceID", "MRD_ID", "agentState", "ConfigMsgMaskGranted", "TerminalType", "TerminalDeviceName", "TerminalTypeName", "NumInstruments"];
+
+/// What decode and encode check of each tag of [`TAGS`], packed in one word (same order).
+pub(crate) static TAG_PACKED: [u32; 143] = [
+    0x80040, // 1
+    0x100040, // 2
+    0x80040, // 3
+    0x80010, // 4
+    0x8000c, // 5
+    0x80040, // 6
+    0x800ff, // 7
+    0x80028, // 8
+    0x100083, // 9
+    0x80020, // 10
+    0x80028, // 11
+    0x80028, // 12
+    0x80028, // 13
+    0x80028, // 14
+    0x80028, // 15
+    0x80028, // 16
+    0x80028, // 17
+    0x80028, // 18
+    0x80028, // 19
+    0x80028, // 20
+    0x80028, // 21
+    0x80028, // 22
+    0x480040, // 23
+    0x40004, // 24
+    0x80040, // 25
+    0x80040, // 26
+    0x80040, // 27
+    0x80040, // 28
+    0x80040, // 29
+    0x80040, // 30
+    0x80040, // 31
+    0x80040, // 32
+    0x80040, // 33
+    0x80040, // 34
+    0x80040, // 35
+    0x80040, // 36
+    0x80040, // 37
+    0x80040, // 38
+    0x440004, // 39
+    0x20002, // 40
+    0x80040, // 41
+    0x80040, // 42
+    0x80040, // 43
+    0x80040, // 44
+    0x80040, // 45
+    0x80028, // 46
+    0x80040, // 47
+    0x0, // 48
+    0x80040, // 49
+    0x80040, // 50
+    0x0, // 51
+    0x80040, // 52
+    0x80040, // 53
+    0x0, // 54
+    0x0, // 55
+    0x440004, // 56
+    0x20002, // 57
+    0x80040, // 58
+    0x20002, // 59
+    0x80040, // 60
+    0x20002, // 61
+    0x440004, // 62
+    0x40004, // 63
+    0x20002, // 64
+    0x20002, // 65
+    0x0, // 66
+    0x80020, // 67
+    0x0, // 68
+    0x0, // 69
+    0x20002, // 70
+    0x0, // 71
+    0x40004, // 72
+    0x40004, // 73
+    0x0, // 74
+    0x0, // 75
+    0x0, // 76
+    0x0, // 77
+    0x0, // 78
+    0x0, // 79
+    0x0, // 80
+    0x0, // 81
+    0x6000fb, // 82
+    0x6000fc, // 83
+    0x0, // 84
+    0x0, // 85
+    0x0, // 86
+    0x20002, // 87
+    0x0, // 88
+    0x80014, // 95
+    0x80020, // 96
+    0x0, // 97
+    0x40004, // 110
+    0x40004, // 121
+    0x40004, // 122
+    0x20002, // 123
+    0x40004, // 129
+    0x40004, // 131
+    0x80040, // 133
+    0x80080, // 134
+    0x80020, // 137
+    0x80020, // 138
+    0x40004, // 141
+    0x40004, // 150
+    0x80010, // 173
+    0x800ff, // 176
+    0x100008, // 177
+    0x100008, // 178
+    0x100008, // 179
+    0x100008, // 180
+    0x420002, // 183
+    0x40004, // 184
+    0x20002, // 185
+    0x20002, // 189
+    0x80081, // 190
+    0x20002, // 191
+    0x40004, // 192
+    0x40004, // 193
+    0x80081, // 194
+    0x20002, // 195
+    0x40004, // 202
+    0x80032, // 204
+    0x80040, // 206
+    0x80020, // 207
+    0x40004, // 208
+    0x40004, // 213
+    0x80040, // 214
+    0x80003, // 215
+    0x40004, // 216
+    0x0, // 219
+    0x0, // 220
+    0x100020, // 223
+    0x20002, // 224
+    0x20002, // 228
+    0x0, // 229
+    0x0, // 230
+    0x0, // 231
+    0x0, // 246
+    0x20002, // 247
+    0x20002, // 248
+    0x20002, // 302
+    0x80040, // 303
+    0x80064, // 304
+    0x20002, // 305
+];
+
+/// Every alias of a tag name (lookup by label compares with these only when it must).
+#[cfg(feature = "names")]
+pub(crate) static TAG_ALIAS_NAMES: &[&str] = &["CallVariable1", "CallVariable2", "CallVariable3", "CallVariable4", "CallVariable5", "CallVariable6", "CallVariable7", "CallVariable8", "CallVariable9", "CallVariable10", "CTIClientTimestamp", "AlertingDevice", "CallConnectionDeviceIDType", "MR Domain ID"];
 
 /// Floating-field tag numbers (FieldDataID), by the guide's field name.
 pub mod tag {
@@ -5019,1604 +5390,2471 @@ static LAYOUT_FAILURE_CONF: Layout = Layout {
     fixed_size: 8,
     fixed_size_min: 8,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "Status", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_STATUS_CODE) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "Status", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_STATUS_CODE) },
     ],
     floating: &[
-        FloatDef { tag: 7, label: "Text", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 7, #[cfg(feature = "names")] label: "Text", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_FAILURE_CONF,
+};
+
+static PLAN_FAILURE_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 8)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_FAILURE_EVENT: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "Status", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_STATUS_CODE) },
+        FixedDef { #[cfg(feature = "names")] label: "Status", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_STATUS_CODE) },
     ],
     floating: &[
-        FloatDef { tag: 7, label: "Text", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 7, #[cfg(feature = "names")] label: "Text", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_FAILURE_EVENT,
+};
+
+static PLAN_FAILURE_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_OPEN_REQ: Layout = Layout {
     fixed_size: 44,
     fixed_size_min: 44,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "VersionNumber", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "IdleTimeout", aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "ServicesRequested", aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_SERVICE_MASK) },
-        FixedDef { label: "CallMsgMask", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALL_MSG_MASK) },
-        FixedDef { label: "AgentStateMask", aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE_MASK) },
-        FixedDef { label: "ConfigMsgMask", aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIGURATION_MASK) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 36, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 40, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "VersionNumber", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "IdleTimeout", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ServicesRequested", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_SERVICE_MASK) },
+        FixedDef { #[cfg(feature = "names")] label: "CallMsgMask", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALL_MSG_MASK) },
+        FixedDef { #[cfg(feature = "names")] label: "AgentStateMask", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE_MASK) },
+        FixedDef { #[cfg(feature = "names")] label: "ConfigMsgMask", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIGURATION_MASK) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 36, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 40, since_version: 0, reserved: Some(0x0), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 1, label: "ClientID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 2, label: "ClientPassword", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 3, label: "ClientSignature", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 4, label: "AgentExtension", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 194, label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 1, #[cfg(feature = "names")] label: "ClientID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 2, #[cfg(feature = "names")] label: "ClientPassword", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 3, #[cfg(feature = "names")] label: "ClientSignature", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 4, #[cfg(feature = "names")] label: "AgentExtension", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 194, #[cfg(feature = "names")] label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_OPEN_REQ,
+};
+
+static PLAN_OPEN_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 44)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x4 }, FieldSlot { offset: 40, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_OPEN_CONF: Layout = Layout {
     fixed_size: 26,
     fixed_size_min: 26,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ServicesGranted", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_SERVICE_MASK) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Time, offset: 16, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "CCXOnline", aliases: &[], ty: FixedType::Bool, offset: 20, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "AgentState", aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ServicesGranted", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_SERVICE_MASK) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Time, offset: 16, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CCXOnline", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bool, offset: 20, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "AgentState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE) },
     ],
     floating: &[
-        FloatDef { tag: 4, label: "AgentExtension", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 5, label: "Reserved5", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 194, label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 228, label: "NumPeripherals", required: false, count_field: None, group: None, since_version: 14 },
-        FloatDef { tag: 208, label: "FltPeripheralID", required: false, count_field: None, group: None, since_version: 14 },
-        FloatDef { tag: 224, label: "MultilineAgentControl", required: false, count_field: None, group: None, since_version: 14 },
-        FloatDef { tag: 248, label: "ConfigMsgMaskGranted", required: false, count_field: None, group: None, since_version: 18 },
+        FloatDef { tag: 4, #[cfg(feature = "names")] label: "AgentExtension", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 5, #[cfg(feature = "names")] label: "Reserved5", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 194, #[cfg(feature = "names")] label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 228, #[cfg(feature = "names")] label: "NumPeripherals", required: false, count_field: None, group: None, since_version: 14 },
+        FloatDef { tag: 208, #[cfg(feature = "names")] label: "FltPeripheralID", required: false, count_field: None, group: None, since_version: 14 },
+        FloatDef { tag: 224, #[cfg(feature = "names")] label: "MultilineAgentControl", required: false, count_field: None, group: None, since_version: 14 },
+        FloatDef { tag: 248, #[cfg(feature = "names")] label: "ConfigMsgMaskGranted", required: false, count_field: None, group: None, since_version: 18 },
     ],
+    plan: &PLAN_OPEN_CONF,
+};
+
+static PLAN_OPEN_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 26)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_HEARTBEAT_REQ: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_HEARTBEAT_REQ,
+};
+
+static PLAN_HEARTBEAT_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_HEARTBEAT_CONF: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_HEARTBEAT_CONF,
+};
+
+static PLAN_HEARTBEAT_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CLOSE_REQ: Layout = Layout {
     fixed_size: 8,
     fixed_size_min: 8,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "Status", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_STATUS_CODE) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "Status", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_STATUS_CODE) },
     ],
     floating: &[
     ],
+    plan: &PLAN_CLOSE_REQ,
+};
+
+static PLAN_CLOSE_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 8)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CLOSE_CONF: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_CLOSE_CONF,
+};
+
+static PLAN_CLOSE_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CALL_DELIVERED_EVENT: Layout = Layout {
     fixed_size: 54,
     fixed_size_min: 54,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "LineType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
-        FixedDef { label: "ApplicationID", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "CSQID", aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "AlertingDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "CallingDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "CalledDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LastRedirectDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 44, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 46, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 48, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
-        FixedDef { label: "NumNamedVariables", aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 50, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedArrays", aliases: &[], ty: FixedType::Ushort, offset: 52, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "LineType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ApplicationID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CSQID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "AlertingDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CallingDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CalledDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LastRedirectDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 44, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 46, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 48, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedVariables", #[cfg(feature = "names")] aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 50, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedArrays", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 52, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 26, label: "AlertingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 27, label: "CallingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 28, label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 29, label: "LastRedirectDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 121, label: "TrunkNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 122, label: "TrunkGroupNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 202, label: "SecondaryConnectionCallID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 8, label: "ANI", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 215, label: "ANI_II", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 9, label: "UserToUserInfo", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 10, label: "DNIS", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 11, label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 12, label: "CallerEnteredDigits", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 72, label: "RouterCallKeyDay", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 73, label: "RouterCallKeyCallID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 110, label: "RouterCallKeySequenceNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 13, label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 14, label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 15, label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 16, label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 17, label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 18, label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 19, label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 20, label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 21, label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 22, label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 46, label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 82, label: "NamedVariable", required: false, count_field: Some(18), group: None, since_version: 0 },
-        FloatDef { tag: 83, label: "NamedArray", required: false, count_field: Some(19), group: None, since_version: 0 },
-        FloatDef { tag: 95, label: "CustomerPhoneNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 96, label: "CustomerAccountNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 26, #[cfg(feature = "names")] label: "AlertingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 27, #[cfg(feature = "names")] label: "CallingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 28, #[cfg(feature = "names")] label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 29, #[cfg(feature = "names")] label: "LastRedirectDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 121, #[cfg(feature = "names")] label: "TrunkNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 122, #[cfg(feature = "names")] label: "TrunkGroupNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 202, #[cfg(feature = "names")] label: "SecondaryConnectionCallID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 8, #[cfg(feature = "names")] label: "ANI", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 215, #[cfg(feature = "names")] label: "ANI_II", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 9, #[cfg(feature = "names")] label: "UserToUserInfo", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 10, #[cfg(feature = "names")] label: "DNIS", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 11, #[cfg(feature = "names")] label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 12, #[cfg(feature = "names")] label: "CallerEnteredDigits", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 72, #[cfg(feature = "names")] label: "RouterCallKeyDay", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 73, #[cfg(feature = "names")] label: "RouterCallKeyCallID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 110, #[cfg(feature = "names")] label: "RouterCallKeySequenceNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 13, #[cfg(feature = "names")] label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 14, #[cfg(feature = "names")] label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 15, #[cfg(feature = "names")] label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 16, #[cfg(feature = "names")] label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 17, #[cfg(feature = "names")] label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 18, #[cfg(feature = "names")] label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 19, #[cfg(feature = "names")] label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 20, #[cfg(feature = "names")] label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 21, #[cfg(feature = "names")] label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 22, #[cfg(feature = "names")] label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 46, #[cfg(feature = "names")] label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 82, #[cfg(feature = "names")] label: "NamedVariable", required: false, count_field: Some(18), group: None, since_version: 0 },
+        FloatDef { tag: 83, #[cfg(feature = "names")] label: "NamedArray", required: false, count_field: Some(19), group: None, since_version: 0 },
+        FloatDef { tag: 95, #[cfg(feature = "names")] label: "CustomerPhoneNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 96, #[cfg(feature = "names")] label: "CustomerAccountNumber", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CALL_DELIVERED_EVENT,
+};
+
+static PLAN_CALL_DELIVERED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 54)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x2 }, FieldSlot { offset: 46, since_version: 0, kind: 0x2 }, FieldSlot { offset: 48, since_version: 0, kind: 0x2 }, FieldSlot { offset: 50, since_version: 0, kind: 0x2 }, FieldSlot { offset: 52, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 82, offset: 50, size: 2, since_version: 0, field: "NumNamedVariables" },
+        CountPlan { tag: 83, offset: 52, size: 2, since_version: 0, field: "NumNamedArrays" },
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_ESTABLISHED_EVENT: Layout = Layout {
     fixed_size: 50,
     fixed_size_min: 50,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "LineType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
-        FixedDef { label: "ApplicationID", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "CSQID", aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "AnsweringDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "CallingDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "CalledDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LastRedirectDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 44, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 46, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 48, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "LineType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ApplicationID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CSQID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "AnsweringDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CallingDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CalledDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LastRedirectDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 44, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 46, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 48, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 30, label: "AnsweringDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 27, label: "CallingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 28, label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 29, label: "LastRedirectDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 121, label: "TrunkNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 122, label: "TrunkGroupNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 30, #[cfg(feature = "names")] label: "AnsweringDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 27, #[cfg(feature = "names")] label: "CallingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 28, #[cfg(feature = "names")] label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 29, #[cfg(feature = "names")] label: "LastRedirectDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 121, #[cfg(feature = "names")] label: "TrunkNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 122, #[cfg(feature = "names")] label: "TrunkGroupNumber", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CALL_ESTABLISHED_EVENT,
+};
+
+static PLAN_CALL_ESTABLISHED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 50)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x2 }, FieldSlot { offset: 46, since_version: 0, kind: 0x2 }, FieldSlot { offset: 48, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_HELD_EVENT: Layout = Layout {
     fixed_size: 22,
     fixed_size_min: 22,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "HoldingDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "HoldingDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 31, label: "HoldingDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 31, #[cfg(feature = "names")] label: "HoldingDeviceID", required: true, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CALL_HELD_EVENT,
+};
+
+static PLAN_CALL_HELD_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 22)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_RETRIEVED_EVENT: Layout = Layout {
     fixed_size: 22,
     fixed_size_min: 22,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "RetrievingDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "RetrievingDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 32, label: "RetrievingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 32, #[cfg(feature = "names")] label: "RetrievingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CALL_RETRIEVED_EVENT,
+};
+
+static PLAN_CALL_RETRIEVED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 22)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_CLEARED_EVENT: Layout = Layout {
     fixed_size: 20,
     fixed_size_min: 20,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CALL_CLEARED_EVENT,
+};
+
+static PLAN_CALL_CLEARED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 20)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_CONNECTION_CLEARED_EVENT: Layout = Layout {
     fixed_size: 22,
     fixed_size_min: 22,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ReleasingDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ReleasingDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 33, label: "ReleasingDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 33, #[cfg(feature = "names")] label: "ReleasingDeviceID", required: true, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CALL_CONNECTION_CLEARED_EVENT,
+};
+
+static PLAN_CALL_CONNECTION_CLEARED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 22)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_ORIGINATED_EVENT: Layout = Layout {
     fixed_size: 46,
     fixed_size_min: 46,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "LineType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
-        FixedDef { label: "ApplicationID", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "CSQID", aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "CallingDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "CalledDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 44, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "LineType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ApplicationID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CSQID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CallingDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CalledDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 44, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 27, label: "CallingDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 28, label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 27, #[cfg(feature = "names")] label: "CallingDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 28, #[cfg(feature = "names")] label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CALL_ORIGINATED_EVENT,
+};
+
+static PLAN_CALL_ORIGINATED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 46)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_FAILED_EVENT: Layout = Layout {
     fixed_size: 24,
     fixed_size_min: 24,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "FailingDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "CalledDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "FailingDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CalledDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 34, label: "FailingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 28, label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 34, #[cfg(feature = "names")] label: "FailingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 28, #[cfg(feature = "names")] label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CALL_FAILED_EVENT,
+};
+
+static PLAN_CALL_FAILED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 24)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_CONFERENCED_EVENT: Layout = Layout {
     fixed_size: 46,
     fixed_size_min: 46,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "PrimaryDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "PrimaryCallID", aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "LineType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "NumParties", aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "SecondaryDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "SecondaryCallID", aliases: &[], ty: FixedType::Uint, offset: 34, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ControllerDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "AddedPartyDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 44, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "PrimaryDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "PrimaryCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "LineType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumParties", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "SecondaryDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "SecondaryCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 34, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ControllerDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "AddedPartyDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 44, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 35, label: "PrimaryDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 36, label: "SecondaryDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 37, label: "ControllerDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 38, label: "AddedPartyDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 39, label: "ConnectedPartyCallID", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
-        FloatDef { tag: 40, label: "ConnectedPartyDeviceType", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
-        FloatDef { tag: 41, label: "ConnectedPartyDeviceID", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
+        FloatDef { tag: 35, #[cfg(feature = "names")] label: "PrimaryDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 36, #[cfg(feature = "names")] label: "SecondaryDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 37, #[cfg(feature = "names")] label: "ControllerDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 38, #[cfg(feature = "names")] label: "AddedPartyDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 39, #[cfg(feature = "names")] label: "ConnectedPartyCallID", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
+        FloatDef { tag: 40, #[cfg(feature = "names")] label: "ConnectedPartyDeviceType", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
+        FloatDef { tag: 41, #[cfg(feature = "names")] label: "ConnectedPartyDeviceID", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_CALL_CONFERENCED_EVENT,
+};
+
+static PLAN_CALL_CONFERENCED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 46)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x4 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 39, offset: 30, size: 2, since_version: 0, field: "NumParties" },
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_TRANSFERRED_EVENT: Layout = Layout {
     fixed_size: 46,
     fixed_size_min: 46,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "PrimaryDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "PrimaryCallID", aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "LineType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "NumParties", aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "SecondaryDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "SecondaryCallID", aliases: &[], ty: FixedType::Uint, offset: 34, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "TransferringDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "TransferredDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 44, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "PrimaryDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "PrimaryCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "LineType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumParties", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "SecondaryDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "SecondaryCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 34, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "TransferringDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "TransferredDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 44, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 35, label: "PrimaryDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 36, label: "SecondaryDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 42, label: "TransferringDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 43, label: "TransferredDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 39, label: "ConnectedPartyCallID", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
-        FloatDef { tag: 40, label: "ConnectedPartyDeviceType", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
-        FloatDef { tag: 41, label: "ConnectedPartyDeviceID", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
+        FloatDef { tag: 35, #[cfg(feature = "names")] label: "PrimaryDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 36, #[cfg(feature = "names")] label: "SecondaryDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 42, #[cfg(feature = "names")] label: "TransferringDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 43, #[cfg(feature = "names")] label: "TransferredDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 39, #[cfg(feature = "names")] label: "ConnectedPartyCallID", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
+        FloatDef { tag: 40, #[cfg(feature = "names")] label: "ConnectedPartyDeviceType", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
+        FloatDef { tag: 41, #[cfg(feature = "names")] label: "ConnectedPartyDeviceID", required: false, count_field: Some(10), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_CALL_TRANSFERRED_EVENT,
+};
+
+static PLAN_CALL_TRANSFERRED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 46)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x4 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 39, offset: 30, size: 2, since_version: 0, field: "NumParties" },
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_DIVERTED_EVENT: Layout = Layout {
     fixed_size: 32,
     fixed_size_min: 32,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ApplicationID", aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "DivertingDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "CalledDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ApplicationID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "DivertingDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CalledDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 44, label: "DivertingDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 28, label: "CalledDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 44, #[cfg(feature = "names")] label: "DivertingDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 28, #[cfg(feature = "names")] label: "CalledDeviceID", required: true, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CALL_DIVERTED_EVENT,
+};
+
+static PLAN_CALL_DIVERTED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 32)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_SERVICE_INITIATED_EVENT: Layout = Layout {
     fixed_size: 44,
     fixed_size_min: 44,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: Some(0x3), enumeration: None },
-        FixedDef { label: "ApplicationID", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "CSQID", aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "LineType", aliases: &[], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
-        FixedDef { label: "CallingDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: Some(0x3), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ApplicationID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CSQID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "LineType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CallingDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 40, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 27, label: "CallingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 229, label: "COCConnectionCallID", required: false, count_field: None, group: None, since_version: 14 },
-        FloatDef { tag: 230, label: "COCCallConnectionDeviceIDType", required: false, count_field: None, group: None, since_version: 14 },
-        FloatDef { tag: 231, label: "COCCallConnectionDeviceID", required: false, count_field: None, group: None, since_version: 14 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 27, #[cfg(feature = "names")] label: "CallingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 229, #[cfg(feature = "names")] label: "COCConnectionCallID", required: false, count_field: None, group: None, since_version: 14 },
+        FloatDef { tag: 230, #[cfg(feature = "names")] label: "COCCallConnectionDeviceIDType", required: false, count_field: None, group: None, since_version: 14 },
+        FloatDef { tag: 231, #[cfg(feature = "names")] label: "COCCallConnectionDeviceID", required: false, count_field: None, group: None, since_version: 14 },
     ],
+    plan: &PLAN_CALL_SERVICE_INITIATED_EVENT,
+};
+
+static PLAN_CALL_SERVICE_INITIATED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 44)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 255, 255, 0, 3, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }, FieldSlot { offset: 40, since_version: 0, kind: 0x2 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_QUEUED_EVENT: Layout = Layout {
     fixed_size: 40,
     fixed_size_min: 40,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ApplicationID", aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "QueueDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "CallingDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "CalledDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LastRedirectDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "NumCSQs", aliases: &[], ty: FixedType::Ushort, offset: 34, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ApplicationID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "QueueDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CallingDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CalledDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LastRedirectDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumCSQs", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 34, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 45, label: "QueueDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 27, label: "CallingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 28, label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 29, label: "LastRedirectDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 62, label: "CSQID", required: false, count_field: Some(12), group: Some(0), since_version: 0 },
-        FloatDef { tag: 63, label: "Reserved63", required: false, count_field: Some(12), group: Some(0), since_version: 0 },
-        FloatDef { tag: 64, label: "Reserved64", required: false, count_field: Some(12), group: Some(0), since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 45, #[cfg(feature = "names")] label: "QueueDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 27, #[cfg(feature = "names")] label: "CallingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 28, #[cfg(feature = "names")] label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 29, #[cfg(feature = "names")] label: "LastRedirectDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 62, #[cfg(feature = "names")] label: "CSQID", required: false, count_field: Some(12), group: Some(0), since_version: 0 },
+        FloatDef { tag: 63, #[cfg(feature = "names")] label: "Reserved63", required: false, count_field: Some(12), group: Some(0), since_version: 0 },
+        FloatDef { tag: 64, #[cfg(feature = "names")] label: "Reserved64", required: false, count_field: Some(12), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_CALL_QUEUED_EVENT,
+};
+
+static PLAN_CALL_QUEUED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 40)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x2 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 62, offset: 34, size: 2, since_version: 0, field: "NumCSQs" },
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_BEGIN_CALL_EVENT: Layout = Layout {
     fixed_size: 26,
     fixed_size_min: 26,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "NumCTIClients", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedVariables", aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedArrays", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "CallType", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALL_TYPE) },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "CalledPartyDisposition", aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALLED_PARTY_DISPOSITION) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumCTIClients", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedVariables", #[cfg(feature = "names")] aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedArrays", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CallType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALL_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CalledPartyDisposition", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALLED_PARTY_DISPOSITION) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 8, label: "ANI", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 9, label: "UserToUserInfo", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 10, label: "DNIS", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 11, label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 12, label: "CallerEnteredDigits", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 72, label: "RouterCallKeyDay", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 73, label: "RouterCallKeyCallID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 110, label: "RouterCallKeySequenceNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 13, label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 14, label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 15, label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 16, label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 17, label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 18, label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 19, label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 20, label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 21, label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 22, label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 46, label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 82, label: "NamedVariable", required: false, count_field: Some(4), group: None, since_version: 0 },
-        FloatDef { tag: 83, label: "NamedArray", required: false, count_field: Some(5), group: None, since_version: 0 },
-        FloatDef { tag: 95, label: "CustomerPhoneNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 96, label: "CustomerAccountNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 23, label: "CTIClientSignature", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 24, label: "CTIClientTimeStamp", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 223, label: "CallReferenceID", required: false, count_field: None, group: None, since_version: 14 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 8, #[cfg(feature = "names")] label: "ANI", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 9, #[cfg(feature = "names")] label: "UserToUserInfo", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 10, #[cfg(feature = "names")] label: "DNIS", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 11, #[cfg(feature = "names")] label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 12, #[cfg(feature = "names")] label: "CallerEnteredDigits", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 72, #[cfg(feature = "names")] label: "RouterCallKeyDay", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 73, #[cfg(feature = "names")] label: "RouterCallKeyCallID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 110, #[cfg(feature = "names")] label: "RouterCallKeySequenceNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 13, #[cfg(feature = "names")] label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 14, #[cfg(feature = "names")] label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 15, #[cfg(feature = "names")] label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 16, #[cfg(feature = "names")] label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 17, #[cfg(feature = "names")] label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 18, #[cfg(feature = "names")] label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 19, #[cfg(feature = "names")] label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 20, #[cfg(feature = "names")] label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 21, #[cfg(feature = "names")] label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 22, #[cfg(feature = "names")] label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 46, #[cfg(feature = "names")] label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 82, #[cfg(feature = "names")] label: "NamedVariable", required: false, count_field: Some(4), group: None, since_version: 0 },
+        FloatDef { tag: 83, #[cfg(feature = "names")] label: "NamedArray", required: false, count_field: Some(5), group: None, since_version: 0 },
+        FloatDef { tag: 95, #[cfg(feature = "names")] label: "CustomerPhoneNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 96, #[cfg(feature = "names")] label: "CustomerAccountNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 23, #[cfg(feature = "names")] label: "CTIClientSignature", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 24, #[cfg(feature = "names")] label: "CTIClientTimeStamp", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 223, #[cfg(feature = "names")] label: "CallReferenceID", required: false, count_field: None, group: None, since_version: 14 },
     ],
+    plan: &PLAN_BEGIN_CALL_EVENT,
+};
+
+static PLAN_BEGIN_CALL_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 26)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 82, offset: 12, size: 2, since_version: 0, field: "NumNamedVariables" },
+        CountPlan { tag: 83, offset: 14, size: 2, since_version: 0, field: "NumNamedArrays" },
+        CountPlan { tag: 23, offset: 10, size: 2, since_version: 0, field: "NumCTIClients" },
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_END_CALL_EVENT: Layout = Layout {
     fixed_size: 16,
     fixed_size_min: 16,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_END_CALL_EVENT,
+};
+
+static PLAN_END_CALL_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 16)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_DATA_UPDATE_EVENT: Layout = Layout {
     fixed_size: 40,
     fixed_size_min: 40,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "NumCTIClients", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedVariables", aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedArrays", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "CallType", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALL_TYPE) },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NewConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "NewConnectionCallID", aliases: &["NewCallID"], ty: FixedType::Uint, offset: 26, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "CalledPartyDisposition", aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALLED_PARTY_DISPOSITION) },
-        FixedDef { label: "CampaignID", aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "QueryRuleID", aliases: &[], ty: FixedType::Uint, offset: 36, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumCTIClients", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedVariables", #[cfg(feature = "names")] aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedArrays", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CallType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALL_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NewConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "NewConnectionCallID", #[cfg(feature = "names")] aliases: &["NewCallID"], ty: FixedType::Uint, offset: 26, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CalledPartyDisposition", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALLED_PARTY_DISPOSITION) },
+        FixedDef { #[cfg(feature = "names")] label: "CampaignID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "QueryRuleID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 36, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 47, label: "NewConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 8, label: "ANI", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 9, label: "UserToUserInfo", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 10, label: "DNIS", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 11, label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 12, label: "CallerEnteredDigits", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 72, label: "RouterCallKeyDay", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 73, label: "RouterCallKeyCallID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 110, label: "RouterCallKeySequenceNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 13, label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 14, label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 15, label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 16, label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 17, label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 18, label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 19, label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 20, label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 21, label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 22, label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 46, label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 82, label: "NamedVariable", required: false, count_field: Some(4), group: None, since_version: 0 },
-        FloatDef { tag: 83, label: "NamedArray", required: false, count_field: Some(5), group: None, since_version: 0 },
-        FloatDef { tag: 95, label: "CustomerPhoneNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 96, label: "CustomerAccountNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 23, label: "CTIClientSignature", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 24, label: "CTIClientTimeStamp", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 223, label: "CallReferenceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 47, #[cfg(feature = "names")] label: "NewConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 8, #[cfg(feature = "names")] label: "ANI", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 9, #[cfg(feature = "names")] label: "UserToUserInfo", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 10, #[cfg(feature = "names")] label: "DNIS", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 11, #[cfg(feature = "names")] label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 12, #[cfg(feature = "names")] label: "CallerEnteredDigits", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 72, #[cfg(feature = "names")] label: "RouterCallKeyDay", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 73, #[cfg(feature = "names")] label: "RouterCallKeyCallID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 110, #[cfg(feature = "names")] label: "RouterCallKeySequenceNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 13, #[cfg(feature = "names")] label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 14, #[cfg(feature = "names")] label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 15, #[cfg(feature = "names")] label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 16, #[cfg(feature = "names")] label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 17, #[cfg(feature = "names")] label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 18, #[cfg(feature = "names")] label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 19, #[cfg(feature = "names")] label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 20, #[cfg(feature = "names")] label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 21, #[cfg(feature = "names")] label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 22, #[cfg(feature = "names")] label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 46, #[cfg(feature = "names")] label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 82, #[cfg(feature = "names")] label: "NamedVariable", required: false, count_field: Some(4), group: None, since_version: 0 },
+        FloatDef { tag: 83, #[cfg(feature = "names")] label: "NamedArray", required: false, count_field: Some(5), group: None, since_version: 0 },
+        FloatDef { tag: 95, #[cfg(feature = "names")] label: "CustomerPhoneNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 96, #[cfg(feature = "names")] label: "CustomerAccountNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 23, #[cfg(feature = "names")] label: "CTIClientSignature", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 24, #[cfg(feature = "names")] label: "CTIClientTimeStamp", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 223, #[cfg(feature = "names")] label: "CallReferenceID", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CALL_DATA_UPDATE_EVENT,
+};
+
+static PLAN_CALL_DATA_UPDATE_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 40)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x4 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x4 }],
+    counts: &[
+        CountPlan { tag: 82, offset: 12, size: 2, since_version: 0, field: "NumNamedVariables" },
+        CountPlan { tag: 83, offset: 14, size: 2, since_version: 0, field: "NumNamedArrays" },
+        CountPlan { tag: 23, offset: 10, size: 2, since_version: 0, field: "NumCTIClients" },
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_SET_CALL_DATA_REQ: Layout = Layout {
     fixed_size: 30,
     fixed_size_min: 30,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 10, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedVariables", aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedArrays", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "CallType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALL_TYPE) },
-        FixedDef { label: "CalledPartyDisposition", aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALLED_PARTY_DISPOSITION) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 26, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 10, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedVariables", #[cfg(feature = "names")] aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedArrays", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CallType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALL_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CalledPartyDisposition", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALLED_PARTY_DISPOSITION) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 26, since_version: 0, reserved: Some(0x1), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 8, label: "ANI", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 12, label: "CallerEnteredDigits", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 13, label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 14, label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 15, label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 16, label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 17, label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 18, label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 19, label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 20, label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 21, label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 22, label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 46, label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 82, label: "NamedVariable", required: false, count_field: Some(4), group: None, since_version: 0 },
-        FloatDef { tag: 83, label: "NamedArray", required: false, count_field: Some(5), group: None, since_version: 0 },
-        FloatDef { tag: 95, label: "CustomerPhoneNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 96, label: "CustomerAccountNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 8, #[cfg(feature = "names")] label: "ANI", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 12, #[cfg(feature = "names")] label: "CallerEnteredDigits", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 13, #[cfg(feature = "names")] label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 14, #[cfg(feature = "names")] label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 15, #[cfg(feature = "names")] label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 16, #[cfg(feature = "names")] label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 17, #[cfg(feature = "names")] label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 18, #[cfg(feature = "names")] label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 19, #[cfg(feature = "names")] label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 20, #[cfg(feature = "names")] label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 21, #[cfg(feature = "names")] label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 22, #[cfg(feature = "names")] label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 46, #[cfg(feature = "names")] label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 82, #[cfg(feature = "names")] label: "NamedVariable", required: false, count_field: Some(4), group: None, since_version: 0 },
+        FloatDef { tag: 83, #[cfg(feature = "names")] label: "NamedArray", required: false, count_field: Some(5), group: None, since_version: 0 },
+        FloatDef { tag: 95, #[cfg(feature = "names")] label: "CustomerPhoneNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 96, #[cfg(feature = "names")] label: "CustomerAccountNumber", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_SET_CALL_DATA_REQ,
+};
+
+static PLAN_SET_CALL_DATA_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 30)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x4 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x4 }, FieldSlot { offset: 26, since_version: 0, kind: 0x4 }],
+    counts: &[
+        CountPlan { tag: 82, offset: 14, size: 2, since_version: 0, field: "NumNamedVariables" },
+        CountPlan { tag: 83, offset: 16, size: 2, since_version: 0, field: "NumNamedArrays" },
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_SET_CALL_DATA_CONF: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_SET_CALL_DATA_CONF,
+};
+
+static PLAN_SET_CALL_DATA_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_AGENT_STATE_EVENT: Layout = Layout {
     fixed_size: 58,
     fixed_size_min: 58,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "CSQState", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE) },
-        FixedDef { label: "StateDuration", aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "CSQID", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "AgentState", aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE) },
-        FixedDef { label: "EventReasonCode", aliases: &[], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_REASON_CODE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Int, offset: 34, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 38, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 44, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Int, offset: 48, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Int, offset: 52, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "NumCSQs", aliases: &[], ty: FixedType::Ushort, offset: 56, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CSQState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "StateDuration", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CSQID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "AgentState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventReasonCode", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_REASON_CODE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Int, offset: 34, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 38, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 42, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 44, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Int, offset: 48, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Int, offset: 52, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumCSQs", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 56, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 23, label: "CTIClientSignature", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 4, label: "AgentExtension", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 194, label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 5, label: "Reserved5", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 150, label: "Duration", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 123, label: "NextAgentState", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 62, label: "CSQID", required: false, count_field: Some(17), group: Some(0), since_version: 0 },
-        FloatDef { tag: 63, label: "Reserved63", required: false, count_field: Some(17), group: Some(0), since_version: 0 },
-        FloatDef { tag: 64, label: "Reserved64", required: false, count_field: Some(17), group: Some(0), since_version: 0 },
-        FloatDef { tag: 65, label: "CSQState", required: false, count_field: Some(17), group: Some(0), since_version: 0 },
+        FloatDef { tag: 23, #[cfg(feature = "names")] label: "CTIClientSignature", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 4, #[cfg(feature = "names")] label: "AgentExtension", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 194, #[cfg(feature = "names")] label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 5, #[cfg(feature = "names")] label: "Reserved5", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 150, #[cfg(feature = "names")] label: "Duration", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 123, #[cfg(feature = "names")] label: "NextAgentState", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 62, #[cfg(feature = "names")] label: "CSQID", required: false, count_field: Some(17), group: Some(0), since_version: 0 },
+        FloatDef { tag: 63, #[cfg(feature = "names")] label: "Reserved63", required: false, count_field: Some(17), group: Some(0), since_version: 0 },
+        FloatDef { tag: 64, #[cfg(feature = "names")] label: "Reserved64", required: false, count_field: Some(17), group: Some(0), since_version: 0 },
+        FloatDef { tag: 65, #[cfg(feature = "names")] label: "CSQState", required: false, count_field: Some(17), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_AGENT_STATE_EVENT,
+};
+
+static PLAN_AGENT_STATE_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 58)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x4 }, FieldSlot { offset: 38, since_version: 0, kind: 0x4 }, FieldSlot { offset: 42, since_version: 0, kind: 0x2 }, FieldSlot { offset: 44, since_version: 0, kind: 0x4 }, FieldSlot { offset: 48, since_version: 0, kind: 0x4 }, FieldSlot { offset: 52, since_version: 0, kind: 0x4 }, FieldSlot { offset: 56, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 62, offset: 56, size: 2, since_version: 0, field: "NumCSQs" },
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_SYSTEM_EVENT: Layout = Layout {
     fixed_size: 26,
     fixed_size_min: 26,
     fixed: &[
-        FixedDef { label: "CCXStatus", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_CCX_STATUS) },
-        FixedDef { label: "CCXTime", aliases: &[], ty: FixedType::Time, offset: 4, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "SystemEventID", aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_SYSTEM_EVENT_ID) },
-        FixedDef { label: "SystemEventArg1", aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "SystemEventArg2", aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "SystemEventArg3", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "EventDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CCXStatus", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_CCX_STATUS) },
+        FixedDef { #[cfg(feature = "names")] label: "CCXTime", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Time, offset: 4, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "SystemEventID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_SYSTEM_EVENT_ID) },
+        FixedDef { #[cfg(feature = "names")] label: "SystemEventArg1", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "SystemEventArg2", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "SystemEventArg3", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "EventDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
     ],
     floating: &[
-        FloatDef { tag: 7, label: "Text", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 206, label: "EventDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 7, #[cfg(feature = "names")] label: "Text", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 206, #[cfg(feature = "names")] label: "EventDeviceID", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_SYSTEM_EVENT,
+};
+
+static PLAN_SYSTEM_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 26)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CALL_REACHED_NETWORK_EVENT: Layout = Layout {
     fixed_size: 28,
     fixed_size_min: 28,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "LineHandle", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "LineType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
-        FixedDef { label: "TrunkUsedDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "CalledDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "LineHandle", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "LineType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_LINE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "TrunkUsedDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "CalledDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 48, label: "TrunkUsedDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 28, label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 121, label: "TrunkNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 122, label: "TrunkGroupNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 48, #[cfg(feature = "names")] label: "TrunkUsedDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 28, #[cfg(feature = "names")] label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 121, #[cfg(feature = "names")] label: "TrunkNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 122, #[cfg(feature = "names")] label: "TrunkGroupNumber", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CALL_REACHED_NETWORK_EVENT,
+};
+
+static PLAN_CALL_REACHED_NETWORK_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 28)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CONTROL_FAILURE_CONF: Layout = Layout {
     fixed_size: 10,
     fixed_size_min: 10,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "FailureCode", aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONTROL_FAILURE_CODE) },
-        FixedDef { label: "PeripheralErrorCode", aliases: &[], ty: FixedType::Uint, offset: 6, since_version: 0, reserved: None, enumeration: Some(&ENUM_PERIPHERAL_ERROR_CODE) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "FailureCode", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONTROL_FAILURE_CODE) },
+        FixedDef { #[cfg(feature = "names")] label: "PeripheralErrorCode", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 6, since_version: 0, reserved: None, enumeration: Some(&ENUM_PERIPHERAL_ERROR_CODE) },
     ],
     floating: &[
-        FloatDef { tag: 7, label: "Text", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 7, #[cfg(feature = "names")] label: "Text", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CONTROL_FAILURE_CONF,
+};
+
+static PLAN_CONTROL_FAILURE_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 10)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }, FieldSlot { offset: 6, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_QUERY_AGENT_STATE_REQ: Layout = Layout {
     fixed_size: 16,
     fixed_size_min: 16,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Int, offset: 8, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Int, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Int, offset: 8, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Int, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 4, label: "AgentExtension", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 194, label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 4, #[cfg(feature = "names")] label: "AgentExtension", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 194, #[cfg(feature = "names")] label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_QUERY_AGENT_STATE_REQ,
+};
+
+static PLAN_QUERY_AGENT_STATE_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 16)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_QUERY_AGENT_STATE_CONF: Layout = Layout {
     fixed_size: 30,
     fixed_size_min: 30,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "AgentState", aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE) },
-        FixedDef { label: "NumCSQs", aliases: &[], ty: FixedType::Ushort, offset: 6, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Int, offset: 8, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 18, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 26, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "AgentState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "NumCSQs", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 6, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Int, offset: 8, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 18, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 26, since_version: 0, reserved: Some(0x1), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 5, label: "Reserved5", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 4, label: "AgentExtension", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 194, label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 62, label: "CSQID", required: false, count_field: Some(2), group: Some(0), since_version: 0 },
-        FloatDef { tag: 63, label: "Reserved63", required: false, count_field: Some(2), group: Some(0), since_version: 0 },
-        FloatDef { tag: 64, label: "Reserved64", required: false, count_field: Some(2), group: Some(0), since_version: 0 },
-        FloatDef { tag: 65, label: "CSQState", required: false, count_field: Some(2), group: Some(0), since_version: 0 },
+        FloatDef { tag: 5, #[cfg(feature = "names")] label: "Reserved5", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 4, #[cfg(feature = "names")] label: "AgentExtension", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 194, #[cfg(feature = "names")] label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 62, #[cfg(feature = "names")] label: "CSQID", required: false, count_field: Some(2), group: Some(0), since_version: 0 },
+        FloatDef { tag: 63, #[cfg(feature = "names")] label: "Reserved63", required: false, count_field: Some(2), group: Some(0), since_version: 0 },
+        FloatDef { tag: 64, #[cfg(feature = "names")] label: "Reserved64", required: false, count_field: Some(2), group: Some(0), since_version: 0 },
+        FloatDef { tag: 65, #[cfg(feature = "names")] label: "CSQState", required: false, count_field: Some(2), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_QUERY_AGENT_STATE_CONF,
+};
+
+static PLAN_QUERY_AGENT_STATE_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 30)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }, FieldSlot { offset: 6, since_version: 0, kind: 0x2 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x4 }, FieldSlot { offset: 22, since_version: 0, kind: 0x4 }, FieldSlot { offset: 26, since_version: 0, kind: 0x4 }],
+    counts: &[
+        CountPlan { tag: 62, offset: 6, size: 2, since_version: 0, field: "NumCSQs" },
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_SET_AGENT_STATE_REQ: Layout = Layout {
     fixed_size: 21,
     fixed_size_min: 17,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "AgentState", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "EventReasonCode", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_REASON_CODE) },
-        FixedDef { label: "ForcedFlag", aliases: &[], ty: FixedType::Uchar, offset: 16, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "AgentCapacity", aliases: &[], ty: FixedType::Uint, offset: 17, since_version: 12, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "AgentState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_AGENT_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "EventReasonCode", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_REASON_CODE) },
+        FixedDef { #[cfg(feature = "names")] label: "ForcedFlag", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uchar, offset: 16, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "AgentCapacity", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 17, since_version: 12, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 6, label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 49, label: "AgentPassword", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 194, label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 303, label: "ActiveTerminal", required: false, count_field: None, group: None, since_version: 18 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 49, #[cfg(feature = "names")] label: "AgentPassword", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 194, #[cfg(feature = "names")] label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 303, #[cfg(feature = "names")] label: "ActiveTerminal", required: false, count_field: None, group: None, since_version: 18 },
     ],
+    plan: &PLAN_SET_AGENT_STATE_REQ,
+};
+
+static PLAN_SET_AGENT_STATE_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 17), (12, 21)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x1 }, FieldSlot { offset: 17, since_version: 12, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_SET_AGENT_STATE_CONF: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_SET_AGENT_STATE_CONF,
+};
+
+static PLAN_SET_AGENT_STATE_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_ANSWER_CALL_REQ: Layout = Layout {
     fixed_size: 14,
     fixed_size_min: 14,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_ANSWER_CALL_REQ,
+};
+
+static PLAN_ANSWER_CALL_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 14)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_ANSWER_CALL_CONF: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_ANSWER_CALL_CONF,
+};
+
+static PLAN_ANSWER_CALL_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CLEAR_CALL_REQ: Layout = Layout {
     fixed_size: 14,
     fixed_size_min: 14,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CLEAR_CALL_REQ,
+};
+
+static PLAN_CLEAR_CALL_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 14)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CLEAR_CALL_CONF: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_CLEAR_CALL_CONF,
+};
+
+static PLAN_CLEAR_CALL_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CLEAR_CONNECTION_REQ: Layout = Layout {
     fixed_size: 14,
     fixed_size_min: 14,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 219, label: "RequestingDeviceID", required: false, count_field: None, group: None, since_version: 14 },
-        FloatDef { tag: 220, label: "RequestingDeviceIDType", required: false, count_field: None, group: None, since_version: 14 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 219, #[cfg(feature = "names")] label: "RequestingDeviceID", required: false, count_field: None, group: None, since_version: 14 },
+        FloatDef { tag: 220, #[cfg(feature = "names")] label: "RequestingDeviceIDType", required: false, count_field: None, group: None, since_version: 14 },
     ],
+    plan: &PLAN_CLEAR_CONNECTION_REQ,
+};
+
+static PLAN_CLEAR_CONNECTION_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 14)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CLEAR_CONNECTION_CONF: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_CLEAR_CONNECTION_CONF,
+};
+
+static PLAN_CLEAR_CONNECTION_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CONFERENCE_CALL_REQ: Layout = Layout {
     fixed_size: 40,
     fixed_size_min: 40,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "HeldCallID", aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ActiveCallID", aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "HeldConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ActiveConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Bool, offset: 32, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Bool, offset: 34, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "NumNamedVariables", aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedArrays", aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "HeldCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ActiveCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "HeldConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ActiveConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bool, offset: 32, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bool, offset: 34, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedVariables", #[cfg(feature = "names")] aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedArrays", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 50, label: "ActiveConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 53, label: "HeldConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 11, label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 50, #[cfg(feature = "names")] label: "ActiveConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 53, #[cfg(feature = "names")] label: "HeldConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 11, #[cfg(feature = "names")] label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CONFERENCE_CALL_REQ,
+};
+
+static PLAN_CONFERENCE_CALL_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 40)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x2 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CONFERENCE_CALL_CONF: Layout = Layout {
     fixed_size: 16,
     fixed_size_min: 16,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NewConnectionCallID", aliases: &["NewCallID"], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NewConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "NumParties", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: Some(0x3), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NewConnectionCallID", #[cfg(feature = "names")] aliases: &["NewCallID"], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NewConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "NumParties", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: Some(0x3), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 47, label: "NewConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 39, label: "ConnectedPartyCallID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 40, label: "ConnectedPartyDeviceType", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 41, label: "ConnectedPartyDeviceID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 47, #[cfg(feature = "names")] label: "NewConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 39, #[cfg(feature = "names")] label: "ConnectedPartyCallID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 40, #[cfg(feature = "names")] label: "ConnectedPartyDeviceType", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 41, #[cfg(feature = "names")] label: "ConnectedPartyDeviceID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_CONFERENCE_CALL_CONF,
+};
+
+static PLAN_CONFERENCE_CALL_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 16)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 3],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 39, offset: 10, size: 2, since_version: 0, field: "NumParties" },
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CONSULTATION_CALL_REQ: Layout = Layout {
     fixed_size: 36,
     fixed_size_min: 36,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "ActiveCallID", aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ActiveConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "ConsultType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONSULT_TYPE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Bool, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Bool, offset: 30, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "NumNamedVariables", aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedArrays", aliases: &[], ty: FixedType::Ushort, offset: 34, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ActiveCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ActiveConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConsultType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONSULT_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bool, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bool, offset: 30, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedVariables", #[cfg(feature = "names")] aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedArrays", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 34, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 50, label: "ActiveConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 11, label: "DialedNumber", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 13, label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 14, label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 15, label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 16, label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 17, label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 18, label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 19, label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 20, label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 21, label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 22, label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 46, label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 82, label: "NamedVariable", required: false, count_field: Some(13), group: None, since_version: 0 },
-        FloatDef { tag: 83, label: "NamedArray", required: false, count_field: Some(14), group: None, since_version: 0 },
-        FloatDef { tag: 9, label: "UserToUserInfo", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 51, label: "FacilityCode", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 50, #[cfg(feature = "names")] label: "ActiveConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 11, #[cfg(feature = "names")] label: "DialedNumber", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 13, #[cfg(feature = "names")] label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 14, #[cfg(feature = "names")] label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 15, #[cfg(feature = "names")] label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 16, #[cfg(feature = "names")] label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 17, #[cfg(feature = "names")] label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 18, #[cfg(feature = "names")] label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 19, #[cfg(feature = "names")] label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 20, #[cfg(feature = "names")] label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 21, #[cfg(feature = "names")] label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 22, #[cfg(feature = "names")] label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 46, #[cfg(feature = "names")] label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 82, #[cfg(feature = "names")] label: "NamedVariable", required: false, count_field: Some(13), group: None, since_version: 0 },
+        FloatDef { tag: 83, #[cfg(feature = "names")] label: "NamedArray", required: false, count_field: Some(14), group: None, since_version: 0 },
+        FloatDef { tag: 9, #[cfg(feature = "names")] label: "UserToUserInfo", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 51, #[cfg(feature = "names")] label: "FacilityCode", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CONSULTATION_CALL_REQ,
+};
+
+static PLAN_CONSULTATION_CALL_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 36)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 82, offset: 32, size: 2, since_version: 0, field: "NumNamedVariables" },
+        CountPlan { tag: 83, offset: 34, size: 2, since_version: 0, field: "NumNamedArrays" },
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CONSULTATION_CALL_CONF: Layout = Layout {
     fixed_size: 14,
     fixed_size_min: 14,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NewConnectionCallID", aliases: &["NewCallID"], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NewConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x3), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NewConnectionCallID", #[cfg(feature = "names")] aliases: &["NewCallID"], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NewConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x3), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 47, label: "NewConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 47, #[cfg(feature = "names")] label: "NewConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CONSULTATION_CALL_CONF,
+};
+
+static PLAN_CONSULTATION_CALL_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 14)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 3],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_HOLD_CALL_REQ: Layout = Layout {
     fixed_size: 16,
     fixed_size_min: 16,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Bool, offset: 14, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bool, offset: 14, since_version: 0, reserved: Some(0x0), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_HOLD_CALL_REQ,
+};
+
+static PLAN_HOLD_CALL_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 16)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_HOLD_CALL_CONF: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_HOLD_CALL_CONF,
+};
+
+static PLAN_HOLD_CALL_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_MAKE_CALL_REQ: Layout = Layout {
     fixed_size: 32,
     fixed_size_min: 32,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Bool, offset: 20, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Bool, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "NumNamedVariables", aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedArrays", aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bool, offset: 20, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bool, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedVariables", #[cfg(feature = "names")] aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedArrays", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 6, label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 11, label: "DialedNumber", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 13, label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 14, label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 15, label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 16, label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 17, label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 18, label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 19, label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 20, label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 21, label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 22, label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 46, label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 82, label: "NamedVariable", required: false, count_field: Some(10), group: None, since_version: 0 },
-        FloatDef { tag: 83, label: "NamedArray", required: false, count_field: Some(11), group: None, since_version: 0 },
-        FloatDef { tag: 51, label: "FacilityCode", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 9, label: "UserToUserInfo", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 77, label: "AuthorizationCode", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 78, label: "AccountCode", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 11, #[cfg(feature = "names")] label: "DialedNumber", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 13, #[cfg(feature = "names")] label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 14, #[cfg(feature = "names")] label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 15, #[cfg(feature = "names")] label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 16, #[cfg(feature = "names")] label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 17, #[cfg(feature = "names")] label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 18, #[cfg(feature = "names")] label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 19, #[cfg(feature = "names")] label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 20, #[cfg(feature = "names")] label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 21, #[cfg(feature = "names")] label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 22, #[cfg(feature = "names")] label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 46, #[cfg(feature = "names")] label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 82, #[cfg(feature = "names")] label: "NamedVariable", required: false, count_field: Some(10), group: None, since_version: 0 },
+        FloatDef { tag: 83, #[cfg(feature = "names")] label: "NamedArray", required: false, count_field: Some(11), group: None, since_version: 0 },
+        FloatDef { tag: 51, #[cfg(feature = "names")] label: "FacilityCode", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 9, #[cfg(feature = "names")] label: "UserToUserInfo", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 77, #[cfg(feature = "names")] label: "AuthorizationCode", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 78, #[cfg(feature = "names")] label: "AccountCode", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_MAKE_CALL_REQ,
+};
+
+static PLAN_MAKE_CALL_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 32)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }],
+    counts: &[
+        CountPlan { tag: 82, offset: 24, size: 2, since_version: 0, field: "NumNamedVariables" },
+        CountPlan { tag: 83, offset: 26, size: 2, since_version: 0, field: "NumNamedArrays" },
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_MAKE_CALL_CONF: Layout = Layout {
     fixed_size: 14,
     fixed_size_min: 14,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NewConnectionCallID", aliases: &["NewCallID"], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NewConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x3), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NewConnectionCallID", #[cfg(feature = "names")] aliases: &["NewCallID"], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NewConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x3), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 47, label: "NewConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 47, #[cfg(feature = "names")] label: "NewConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_MAKE_CALL_CONF,
+};
+
+static PLAN_MAKE_CALL_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 14)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 3],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_RECONNECT_CALL_REQ: Layout = Layout {
     fixed_size: 20,
     fixed_size_min: 20,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "ActiveCallID", aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "HeldCallID", aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ActiveConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "HeldConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ActiveCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "HeldCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ActiveConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "HeldConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
     ],
     floating: &[
-        FloatDef { tag: 50, label: "ActiveConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 53, label: "HeldConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 50, #[cfg(feature = "names")] label: "ActiveConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 53, #[cfg(feature = "names")] label: "HeldConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_RECONNECT_CALL_REQ,
+};
+
+static PLAN_RECONNECT_CALL_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 20)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_RECONNECT_CALL_CONF: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_RECONNECT_CALL_CONF,
+};
+
+static PLAN_RECONNECT_CALL_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_RETRIEVE_CALL_REQ: Layout = Layout {
     fixed_size: 14,
     fixed_size_min: 14,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "HeldCallID", aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "HeldConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "HeldCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "HeldConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
     ],
     floating: &[
-        FloatDef { tag: 53, label: "HeldConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 53, #[cfg(feature = "names")] label: "HeldConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_RETRIEVE_CALL_REQ,
+};
+
+static PLAN_RETRIEVE_CALL_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 14)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_RETRIEVE_CALL_CONF: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_RETRIEVE_CALL_CONF,
+};
+
+static PLAN_RETRIEVE_CALL_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_TRANSFER_CALL_REQ: Layout = Layout {
     fixed_size: 40,
     fixed_size_min: 40,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "ActiveCallID", aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "HeldCallID", aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ActiveConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "HeldConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Bool, offset: 32, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Bool, offset: 34, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "NumNamedVariables", aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedArrays", aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ActiveCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "HeldCallID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ActiveConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "HeldConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 20, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 22, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bool, offset: 32, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bool, offset: 34, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedVariables", #[cfg(feature = "names")] aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 36, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedArrays", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 38, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 50, label: "ActiveConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 53, label: "HeldConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 11, label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 50, #[cfg(feature = "names")] label: "ActiveConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 53, #[cfg(feature = "names")] label: "HeldConnectionDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 11, #[cfg(feature = "names")] label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_TRANSFER_CALL_REQ,
+};
+
+static PLAN_TRANSFER_CALL_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 40)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x2 }, FieldSlot { offset: 22, since_version: 0, kind: 0x2 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }, FieldSlot { offset: 34, since_version: 0, kind: 0x2 }, FieldSlot { offset: 36, since_version: 0, kind: 0x2 }, FieldSlot { offset: 38, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_TRANSFER_CALL_CONF: Layout = Layout {
     fixed_size: 16,
     fixed_size_min: 16,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NewConnectionCallID", aliases: &["NewCallID"], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NewConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "NumParties", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: Some(0x3), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NewConnectionCallID", #[cfg(feature = "names")] aliases: &["NewCallID"], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NewConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "NumParties", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: Some(0x3), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 47, label: "NewConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 39, label: "ConnectedPartyCallID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 40, label: "ConnectedPartyDeviceType", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 41, label: "ConnectedPartyDeviceID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 47, #[cfg(feature = "names")] label: "NewConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 39, #[cfg(feature = "names")] label: "ConnectedPartyCallID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 40, #[cfg(feature = "names")] label: "ConnectedPartyDeviceType", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 41, #[cfg(feature = "names")] label: "ConnectedPartyDeviceID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_TRANSFER_CALL_CONF,
+};
+
+static PLAN_TRANSFER_CALL_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 16)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 3],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 39, offset: 10, size: 2, since_version: 0, field: "NumParties" },
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_QUERY_DEVICE_INFO_REQ: Layout = Layout {
     fixed_size: 10,
     fixed_size_min: 10,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x0), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 6, label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_QUERY_DEVICE_INFO_REQ,
+};
+
+static PLAN_QUERY_DEVICE_INFO_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 10)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_QUERY_DEVICE_INFO_CONF: Layout = Layout {
     fixed_size: 40,
     fixed_size_min: 40,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 6, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0xffff), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "MaxActiveCalls", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "MaxHeldCalls", aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "MaxDevicesInConference", aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "MakeCallSetup", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 36, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 6, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0xffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "MaxActiveCalls", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "MaxHeldCalls", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 16, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "MaxDevicesInConference", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 18, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "MakeCallSetup", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 24, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 28, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 32, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 36, since_version: 0, reserved: Some(0x0), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 70, label: "Reserved70", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 70, #[cfg(feature = "names")] label: "Reserved70", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_QUERY_DEVICE_INFO_CONF,
+};
+
+static PLAN_QUERY_DEVICE_INFO_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 40)],
+    defaults: &[0, 0, 0, 0, 255, 255, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }, FieldSlot { offset: 6, since_version: 0, kind: 0x2 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x2 }, FieldSlot { offset: 18, since_version: 0, kind: 0x2 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x4 }, FieldSlot { offset: 28, since_version: 0, kind: 0x4 }, FieldSlot { offset: 32, since_version: 0, kind: 0x4 }, FieldSlot { offset: 36, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_SNAPSHOT_CALL_REQ: Layout = Layout {
     fixed_size: 14,
     fixed_size_min: 14,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_SNAPSHOT_CALL_REQ,
+};
+
+static PLAN_SNAPSHOT_CALL_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 14)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_SNAPSHOT_CALL_CONF: Layout = Layout {
     fixed_size: 20,
     fixed_size_min: 16,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "CallType", aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALL_TYPE) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 6, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "NumCallDevices", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedVariables", aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumNamedArrays", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Int, offset: 16, since_version: 11, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "CallType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_CALL_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 6, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumCallDevices", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedVariables", #[cfg(feature = "names")] aliases: &["NumNamedVars"], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumNamedArrays", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Int, offset: 16, since_version: 11, reserved: Some(0x0), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 8, label: "ANI", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 10, label: "DNIS", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 11, label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 12, label: "CallerEnteredDigits", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 72, label: "Reserved72", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 73, label: "Reserved73", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 13, label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 14, label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 15, label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 16, label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 17, label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 18, label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 19, label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 20, label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 21, label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 22, label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 46, label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 82, label: "NamedVariable", required: false, count_field: Some(4), group: None, since_version: 0 },
-        FloatDef { tag: 83, label: "NamedArray", required: false, count_field: Some(5), group: None, since_version: 0 },
-        FloatDef { tag: 56, label: "CallConnectionCallID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 57, label: "CallConnectionDeviceType", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 58, label: "CallConnectionDeviceID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 59, label: "CallDeviceType", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 60, label: "CallDeviceID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
-        FloatDef { tag: 61, label: "CallDeviceConnectionState", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 8, #[cfg(feature = "names")] label: "ANI", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 10, #[cfg(feature = "names")] label: "DNIS", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 11, #[cfg(feature = "names")] label: "DialedNumber", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 12, #[cfg(feature = "names")] label: "CallerEnteredDigits", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 72, #[cfg(feature = "names")] label: "Reserved72", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 73, #[cfg(feature = "names")] label: "Reserved73", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 13, #[cfg(feature = "names")] label: "CallVar1", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 14, #[cfg(feature = "names")] label: "CallVar2", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 15, #[cfg(feature = "names")] label: "CallVar3", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 16, #[cfg(feature = "names")] label: "CallVar4", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 17, #[cfg(feature = "names")] label: "CallVar5", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 18, #[cfg(feature = "names")] label: "CallVar6", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 19, #[cfg(feature = "names")] label: "CallVar7", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 20, #[cfg(feature = "names")] label: "CallVar8", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 21, #[cfg(feature = "names")] label: "CallVar9", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 22, #[cfg(feature = "names")] label: "CallVar10", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 46, #[cfg(feature = "names")] label: "CallWrapupData", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 82, #[cfg(feature = "names")] label: "NamedVariable", required: false, count_field: Some(4), group: None, since_version: 0 },
+        FloatDef { tag: 83, #[cfg(feature = "names")] label: "NamedArray", required: false, count_field: Some(5), group: None, since_version: 0 },
+        FloatDef { tag: 56, #[cfg(feature = "names")] label: "CallConnectionCallID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 57, #[cfg(feature = "names")] label: "CallConnectionDeviceType", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 58, #[cfg(feature = "names")] label: "CallConnectionDeviceID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 59, #[cfg(feature = "names")] label: "CallDeviceType", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 60, #[cfg(feature = "names")] label: "CallDeviceID", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
+        FloatDef { tag: 61, #[cfg(feature = "names")] label: "CallDeviceConnectionState", required: false, count_field: Some(3), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_SNAPSHOT_CALL_CONF,
+};
+
+static PLAN_SNAPSHOT_CALL_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 16), (11, 20)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }, FieldSlot { offset: 6, since_version: 0, kind: 0x2 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 11, kind: 0x4 }],
+    counts: &[
+        CountPlan { tag: 82, offset: 10, size: 2, since_version: 0, field: "NumNamedVariables" },
+        CountPlan { tag: 83, offset: 12, size: 2, since_version: 0, field: "NumNamedArrays" },
+        CountPlan { tag: 56, offset: 8, size: 2, since_version: 0, field: "NumCallDevices" },
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_SNAPSHOT_DEVICE_REQ: Layout = Layout {
     fixed_size: 10,
     fixed_size_min: 10,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "SnapshotDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "SnapshotDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
     ],
     floating: &[
-        FloatDef { tag: 6, label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: true, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_SNAPSHOT_DEVICE_REQ,
+};
+
+static PLAN_SNAPSHOT_DEVICE_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 10)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_SNAPSHOT_DEVICE_CONF: Layout = Layout {
     fixed_size: 6,
     fixed_size_min: 6,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumCalls", aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumCalls", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 56, label: "CallConnectionCallID", required: false, count_field: Some(1), group: Some(0), since_version: 0 },
-        FloatDef { tag: 57, label: "CallConnectionDeviceType", required: false, count_field: Some(1), group: Some(0), since_version: 0 },
-        FloatDef { tag: 58, label: "CallConnectionDeviceID", required: false, count_field: Some(1), group: Some(0), since_version: 0 },
-        FloatDef { tag: 61, label: "CallState", required: false, count_field: Some(1), group: Some(0), since_version: 0 },
+        FloatDef { tag: 56, #[cfg(feature = "names")] label: "CallConnectionCallID", required: false, count_field: Some(1), group: Some(0), since_version: 0 },
+        FloatDef { tag: 57, #[cfg(feature = "names")] label: "CallConnectionDeviceType", required: false, count_field: Some(1), group: Some(0), since_version: 0 },
+        FloatDef { tag: 58, #[cfg(feature = "names")] label: "CallConnectionDeviceID", required: false, count_field: Some(1), group: Some(0), since_version: 0 },
+        FloatDef { tag: 61, #[cfg(feature = "names")] label: "CallState", required: false, count_field: Some(1), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_SNAPSHOT_DEVICE_CONF,
+};
+
+static PLAN_SNAPSHOT_DEVICE_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 6)],
+    defaults: &[0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 56, offset: 4, size: 2, since_version: 0, field: "NumCalls" },
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CALL_DEQUEUED_EVENT: Layout = Layout {
     fixed_size: 34,
     fixed_size_min: 34,
     fixed: &[
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ApplicationID", aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
-        FixedDef { label: "QueueDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
-        FixedDef { label: "NumQueued", aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumCSQs", aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "LocalConnectionState", aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
-        FixedDef { label: "EventCause", aliases: &[], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 8, since_version: 0, reserved: Some(0x15), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 10, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 12, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ApplicationID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 20, since_version: 0, reserved: Some(0xffffffff), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "QueueDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 24, since_version: 0, reserved: None, enumeration: Some(&ENUM_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "NumQueued", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 26, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumCSQs", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 28, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "LocalConnectionState", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 30, since_version: 0, reserved: None, enumeration: Some(&ENUM_LOCAL_CONNECTION_STATE) },
+        FixedDef { #[cfg(feature = "names")] label: "EventCause", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 32, since_version: 0, reserved: None, enumeration: Some(&ENUM_EVENT_CAUSE) },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 45, label: "QueueDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 27, label: "CallingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 28, label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 29, label: "LastRedirectDeviceID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 62, label: "CSQID", required: false, count_field: Some(9), group: Some(0), since_version: 0 },
-        FloatDef { tag: 63, label: "Reserved63", required: false, count_field: Some(9), group: Some(0), since_version: 0 },
-        FloatDef { tag: 64, label: "Reserved64", required: false, count_field: Some(9), group: Some(0), since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 45, #[cfg(feature = "names")] label: "QueueDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 27, #[cfg(feature = "names")] label: "CallingDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 28, #[cfg(feature = "names")] label: "CalledDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 29, #[cfg(feature = "names")] label: "LastRedirectDeviceID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 62, #[cfg(feature = "names")] label: "CSQID", required: false, count_field: Some(9), group: Some(0), since_version: 0 },
+        FloatDef { tag: 63, #[cfg(feature = "names")] label: "Reserved63", required: false, count_field: Some(9), group: Some(0), since_version: 0 },
+        FloatDef { tag: 64, #[cfg(feature = "names")] label: "Reserved64", required: false, count_field: Some(9), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_CALL_DEQUEUED_EVENT,
+};
+
+static PLAN_CALL_DEQUEUED_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 34)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 21, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x2 }, FieldSlot { offset: 10, since_version: 0, kind: 0x2 }, FieldSlot { offset: 12, since_version: 0, kind: 0x4 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }, FieldSlot { offset: 20, since_version: 0, kind: 0x4 }, FieldSlot { offset: 24, since_version: 0, kind: 0x2 }, FieldSlot { offset: 26, since_version: 0, kind: 0x2 }, FieldSlot { offset: 28, since_version: 0, kind: 0x2 }, FieldSlot { offset: 30, since_version: 0, kind: 0x2 }, FieldSlot { offset: 32, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 62, offset: 28, size: 2, since_version: 0, field: "NumCSQs" },
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_SEND_DTMF_SIGNAL_REQ: Layout = Layout {
     fixed_size: 20,
     fixed_size_min: 20,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
-        FixedDef { label: "ConnectionCallID", aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ConnectionDeviceType", aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
-        FixedDef { label: "ToneDuration", aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "PauseDuration", aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: Some(0x1), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionCallID", #[cfg(feature = "names")] aliases: &["CallID"], ty: FixedType::Uint, offset: 8, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConnectionDeviceType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 12, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONNECTION_DEVICE_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ToneDuration", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 14, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "PauseDuration", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 16, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 25, label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 67, label: "DTMFString", required: true, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 6, label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 25, #[cfg(feature = "names")] label: "ConnectionDeviceID", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 67, #[cfg(feature = "names")] label: "DTMFString", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 6, #[cfg(feature = "names")] label: "AgentInstrument", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_SEND_DTMF_SIGNAL_REQ,
+};
+
+static PLAN_SEND_DTMF_SIGNAL_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 20)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }, FieldSlot { offset: 8, since_version: 0, kind: 0x4 }, FieldSlot { offset: 12, since_version: 0, kind: 0x2 }, FieldSlot { offset: 14, since_version: 0, kind: 0x2 }, FieldSlot { offset: 16, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_SEND_DTMF_SIGNAL_CONF: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_SEND_DTMF_SIGNAL_CONF,
+};
+
+static PLAN_SEND_DTMF_SIGNAL_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_CONFIG_KEY_EVENT: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "Status", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIG_KEY_STATUS) },
+        FixedDef { #[cfg(feature = "names")] label: "Status", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIG_KEY_STATUS) },
     ],
     floating: &[
-        FloatDef { tag: 177, label: "ApplicationConfigKey", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 178, label: "CSQConfigKey", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 179, label: "AgentConfigKey", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 180, label: "DeviceConfigKey", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 177, #[cfg(feature = "names")] label: "ApplicationConfigKey", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 178, #[cfg(feature = "names")] label: "CSQConfigKey", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 179, #[cfg(feature = "names")] label: "AgentConfigKey", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 180, #[cfg(feature = "names")] label: "DeviceConfigKey", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CONFIG_KEY_EVENT,
+};
+
+static PLAN_CONFIG_KEY_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CONFIG_REQUEST_EVENT: Layout = Layout {
     fixed_size: 8,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "ConfigurationMask", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIGURATION_MASK) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 11, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConfigurationMask", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIGURATION_MASK) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 11, reserved: Some(0x0), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 131, label: "Reserved131", required: true, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 131, #[cfg(feature = "names")] label: "Reserved131", required: true, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CONFIG_REQUEST_EVENT,
+};
+
+static PLAN_CONFIG_REQUEST_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4), (11, 8)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 11, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CONFIG_BEGIN_EVENT: Layout = Layout {
     fixed_size: 6,
     fixed_size_min: 6,
     fixed: &[
-        FixedDef { label: "ConfigType", aliases: &[], ty: FixedType::Ushort, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIG_TYPE) },
-        FixedDef { label: "ConfigurationMask", aliases: &[], ty: FixedType::Uint, offset: 2, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIGURATION_MASK) },
+        FixedDef { #[cfg(feature = "names")] label: "ConfigType", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIG_TYPE) },
+        FixedDef { #[cfg(feature = "names")] label: "ConfigurationMask", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 2, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIGURATION_MASK) },
     ],
     floating: &[
-        FloatDef { tag: 177, label: "ApplicationConfigKey", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 178, label: "CSQConfigKey", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 179, label: "AgentConfigKey", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 180, label: "DeviceConfigKey", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 177, #[cfg(feature = "names")] label: "ApplicationConfigKey", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 178, #[cfg(feature = "names")] label: "CSQConfigKey", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 179, #[cfg(feature = "names")] label: "AgentConfigKey", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 180, #[cfg(feature = "names")] label: "DeviceConfigKey", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CONFIG_BEGIN_EVENT,
+};
+
+static PLAN_CONFIG_BEGIN_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 6)],
+    defaults: &[0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x2 }, FieldSlot { offset: 2, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CONFIG_END_EVENT: Layout = Layout {
     fixed_size: 4,
     fixed_size_min: 4,
     fixed: &[
-        FixedDef { label: "Status", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIG_END_STATUS) },
+        FixedDef { #[cfg(feature = "names")] label: "Status", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: Some(&ENUM_CONFIG_END_STATUS) },
     ],
     floating: &[
-        FloatDef { tag: 7, label: "Text", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 7, #[cfg(feature = "names")] label: "Text", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_CONFIG_END_EVENT,
+};
+
+static PLAN_CONFIG_END_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 4)],
+    defaults: &[0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CONFIG_CSQ_EVENT: Layout = Layout {
     fixed_size: 2,
     fixed_size_min: 2,
     fixed: &[
-        FixedDef { label: "NumRecords", aliases: &[], ty: FixedType::Ushort, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumRecords", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 183, label: "RecordType", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 184, label: "CSQID", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 213, label: "Reserved213", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 64, label: "Reserved64", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 192, label: "Reserved192", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 185, label: "AutoWork", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 173, label: "Reserved173", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 133, label: "CSQName", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 134, label: "Description", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 216, label: "MRDomainID", required: false, count_field: Some(0), group: Some(0), since_version: 11 },
-        FloatDef { tag: 176, label: "Reserved176", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 183, #[cfg(feature = "names")] label: "RecordType", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 184, #[cfg(feature = "names")] label: "CSQID", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 213, #[cfg(feature = "names")] label: "Reserved213", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 64, #[cfg(feature = "names")] label: "Reserved64", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 192, #[cfg(feature = "names")] label: "Reserved192", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 185, #[cfg(feature = "names")] label: "AutoWork", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 173, #[cfg(feature = "names")] label: "Reserved173", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 133, #[cfg(feature = "names")] label: "CSQName", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 134, #[cfg(feature = "names")] label: "Description", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 216, #[cfg(feature = "names")] label: "MRDomainID", required: false, count_field: Some(0), group: Some(0), since_version: 11 },
+        FloatDef { tag: 176, #[cfg(feature = "names")] label: "Reserved176", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_CONFIG_CSQ_EVENT,
+};
+
+static PLAN_CONFIG_CSQ_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 2)],
+    defaults: &[0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 183, offset: 0, size: 2, since_version: 0, field: "NumRecords" },
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CONFIG_AGENT_EVENT: Layout = Layout {
     fixed_size: 2,
     fixed_size_min: 2,
     fixed: &[
-        FixedDef { label: "NumRecords", aliases: &[], ty: FixedType::Ushort, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumRecords", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 183, label: "RecordType", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 208, label: "Reserved208", required: false, count_field: Some(0), group: Some(0), since_version: 11 },
-        FloatDef { tag: 189, label: "AgentType", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 190, label: "LoginID", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 214, label: "Reserved214", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 207, label: "Reserved207", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 138, label: "LastName", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 137, label: "FirstName", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 173, label: "Extension", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 134, label: "Description", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 141, label: "Reserved141", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 191, label: "NumCSQ", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 62, label: "CSQID", required: false, count_field: None, group: Some(1), since_version: 0 },
-        FloatDef { tag: 64, label: "Reserved64", required: false, count_field: None, group: Some(1), since_version: 0 },
-        FloatDef { tag: 247, label: "agentState", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 246, label: "MRD_ID", required: false, count_field: Some(0), group: Some(0), since_version: 17 },
+        FloatDef { tag: 183, #[cfg(feature = "names")] label: "RecordType", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 208, #[cfg(feature = "names")] label: "Reserved208", required: false, count_field: Some(0), group: Some(0), since_version: 11 },
+        FloatDef { tag: 189, #[cfg(feature = "names")] label: "AgentType", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 190, #[cfg(feature = "names")] label: "LoginID", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 214, #[cfg(feature = "names")] label: "Reserved214", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 207, #[cfg(feature = "names")] label: "Reserved207", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 138, #[cfg(feature = "names")] label: "LastName", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 137, #[cfg(feature = "names")] label: "FirstName", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 173, #[cfg(feature = "names")] label: "Extension", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 134, #[cfg(feature = "names")] label: "Description", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 141, #[cfg(feature = "names")] label: "Reserved141", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 191, #[cfg(feature = "names")] label: "NumCSQ", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 62, #[cfg(feature = "names")] label: "CSQID", required: false, count_field: None, group: Some(1), since_version: 0 },
+        FloatDef { tag: 64, #[cfg(feature = "names")] label: "Reserved64", required: false, count_field: None, group: Some(1), since_version: 0 },
+        FloatDef { tag: 247, #[cfg(feature = "names")] label: "agentState", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 246, #[cfg(feature = "names")] label: "MRD_ID", required: false, count_field: Some(0), group: Some(0), since_version: 17 },
     ],
+    plan: &PLAN_CONFIG_AGENT_EVENT,
+};
+
+static PLAN_CONFIG_AGENT_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 2)],
+    defaults: &[0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 183, offset: 0, size: 2, since_version: 0, field: "NumRecords" },
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_CONFIG_DEVICE_EVENT: Layout = Layout {
     fixed_size: 2,
     fixed_size_min: 2,
     fixed: &[
-        FixedDef { label: "NumRecords", aliases: &[], ty: FixedType::Ushort, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumRecords", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 0, since_version: 0, reserved: None, enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 183, label: "RecordType", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 208, label: "Reserved208", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 184, label: "DeviceField0", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 195, label: "DeviceType", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 129, label: "MaxQueued", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 193, label: "DeviceField1", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 11, label: "DeviceField2", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 10, label: "Reserved10", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 173, label: "DeviceField4", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
-        FloatDef { tag: 134, label: "Description", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 183, #[cfg(feature = "names")] label: "RecordType", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 208, #[cfg(feature = "names")] label: "Reserved208", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 184, #[cfg(feature = "names")] label: "DeviceField0", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 195, #[cfg(feature = "names")] label: "DeviceType", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 129, #[cfg(feature = "names")] label: "MaxQueued", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 193, #[cfg(feature = "names")] label: "DeviceField1", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 11, #[cfg(feature = "names")] label: "DeviceField2", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 10, #[cfg(feature = "names")] label: "Reserved10", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 173, #[cfg(feature = "names")] label: "DeviceField4", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
+        FloatDef { tag: 134, #[cfg(feature = "names")] label: "Description", required: false, count_field: Some(0), group: Some(0), since_version: 0 },
     ],
+    plan: &PLAN_CONFIG_DEVICE_EVENT,
+};
+
+static PLAN_CONFIG_DEVICE_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 2)],
+    defaults: &[0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x2 }],
+    counts: &[
+        CountPlan { tag: 183, offset: 0, size: 2, since_version: 0, field: "NumRecords" },
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_TEAM_CONFIG_REQ: Layout = Layout {
     fixed_size: 14,
     fixed_size_min: 14,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "ConfigParam", aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_TEAM_CONFIG_PARAM) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Bytes(8), offset: 6, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "ConfigParam", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_TEAM_CONFIG_PARAM) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bytes(8), offset: 6, since_version: 0, reserved: Some(0x0), enumeration: None },
     ],
     floating: &[
     ],
+    plan: &PLAN_TEAM_CONFIG_REQ,
+};
+
+static PLAN_TEAM_CONFIG_REQ: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 14)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }, FieldSlot { offset: 6, since_version: 0, kind: 0x88 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 static LAYOUT_TEAM_CONFIG_EVENT: Layout = Layout {
     fixed_size: 16,
     fixed_size_min: 16,
     fixed: &[
-        FixedDef { label: "TeamID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "NumRecords", aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "Operation", aliases: &[], ty: FixedType::Ushort, offset: 6, since_version: 0, reserved: None, enumeration: Some(&ENUM_TEAM_OPERATION) },
-        FixedDef { label: "", aliases: &[], ty: FixedType::Bytes(8), offset: 8, since_version: 0, reserved: Some(0x0), enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "TeamID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "NumRecords", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 4, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "Operation", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Ushort, offset: 6, since_version: 0, reserved: None, enumeration: Some(&ENUM_TEAM_OPERATION) },
+        FixedDef { #[cfg(feature = "names")] label: "", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Bytes(8), offset: 8, since_version: 0, reserved: Some(0x0), enumeration: None },
     ],
     floating: &[
-        FloatDef { tag: 204, label: "TeamName", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 194, label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
-        FloatDef { tag: 87, label: "AgentFlags", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 204, #[cfg(feature = "names")] label: "TeamName", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 194, #[cfg(feature = "names")] label: "AgentID", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 87, #[cfg(feature = "names")] label: "AgentFlags", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_TEAM_CONFIG_EVENT,
+};
+
+static PLAN_TEAM_CONFIG_EVENT: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 16)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x2 }, FieldSlot { offset: 6, since_version: 0, kind: 0x2 }, FieldSlot { offset: 8, since_version: 0, kind: 0x88 }],
+    counts: &[
+    ],
+    invoke_id: false,
 };
 
 static LAYOUT_TEAM_CONFIG_CONF: Layout = Layout {
     fixed_size: 8,
     fixed_size_min: 8,
     fixed: &[
-        FixedDef { label: "InvokeID", aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
-        FixedDef { label: "Status", aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_TEAM_CONFIG_STATUS) },
+        FixedDef { #[cfg(feature = "names")] label: "InvokeID", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 0, since_version: 0, reserved: None, enumeration: None },
+        FixedDef { #[cfg(feature = "names")] label: "Status", #[cfg(feature = "names")] aliases: &[], ty: FixedType::Uint, offset: 4, since_version: 0, reserved: None, enumeration: Some(&ENUM_TEAM_CONFIG_STATUS) },
     ],
     floating: &[
-        FloatDef { tag: 7, label: "Text", required: false, count_field: None, group: None, since_version: 0 },
+        FloatDef { tag: 7, #[cfg(feature = "names")] label: "Text", required: false, count_field: None, group: None, since_version: 0 },
     ],
+    plan: &PLAN_TEAM_CONFIG_CONF,
+};
+
+static PLAN_TEAM_CONFIG_CONF: LayoutPlan = LayoutPlan {
+    fixed_sizes: &[(0, 8)],
+    defaults: &[0, 0, 0, 0, 0, 0, 0, 0],
+    fields: &[FieldSlot { offset: 0, since_version: 0, kind: 0x4 }, FieldSlot { offset: 4, since_version: 0, kind: 0x4 }],
+    counts: &[
+    ],
+    invoke_id: true,
 };
 
 /// Every message of the protocol table, sorted by message type number.
 pub static MESSAGES: &[MessageDef] = &[
-    MessageDef { id: 1, name: "FAILURE_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_FAILURE_CONF) },
-    MessageDef { id: 2, name: "FAILURE_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_FAILURE_EVENT) },
-    MessageDef { id: 3, name: "OPEN_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_OPEN_REQ) },
-    MessageDef { id: 4, name: "OPEN_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_OPEN_CONF) },
-    MessageDef { id: 5, name: "HEARTBEAT_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_HEARTBEAT_REQ) },
-    MessageDef { id: 6, name: "HEARTBEAT_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_HEARTBEAT_CONF) },
-    MessageDef { id: 7, name: "CLOSE_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CLOSE_REQ) },
-    MessageDef { id: 8, name: "CLOSE_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CLOSE_CONF) },
-    MessageDef { id: 9, name: "CALL_DELIVERED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_DELIVERED_EVENT) },
-    MessageDef { id: 10, name: "CALL_ESTABLISHED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_ESTABLISHED_EVENT) },
-    MessageDef { id: 11, name: "CALL_HELD_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_HELD_EVENT) },
-    MessageDef { id: 12, name: "CALL_RETRIEVED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_RETRIEVED_EVENT) },
-    MessageDef { id: 13, name: "CALL_CLEARED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_CLEARED_EVENT) },
-    MessageDef { id: 14, name: "CALL_CONNECTION_CLEARED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_CONNECTION_CLEARED_EVENT) },
-    MessageDef { id: 15, name: "CALL_ORIGINATED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_ORIGINATED_EVENT) },
-    MessageDef { id: 16, name: "CALL_FAILED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_FAILED_EVENT) },
-    MessageDef { id: 17, name: "CALL_CONFERENCED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_CONFERENCED_EVENT) },
-    MessageDef { id: 18, name: "CALL_TRANSFERRED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_TRANSFERRED_EVENT) },
-    MessageDef { id: 19, name: "CALL_DIVERTED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_DIVERTED_EVENT) },
-    MessageDef { id: 20, name: "CALL_SERVICE_INITIATED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_SERVICE_INITIATED_EVENT) },
-    MessageDef { id: 21, name: "CALL_QUEUED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_QUEUED_EVENT) },
-    MessageDef { id: 22, name: "CALL_TRANSLATION_ROUTE_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
-    MessageDef { id: 23, name: "BEGIN_CALL_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_BEGIN_CALL_EVENT) },
-    MessageDef { id: 24, name: "END_CALL_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_END_CALL_EVENT) },
-    MessageDef { id: 25, name: "CALL_DATA_UPDATE_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_DATA_UPDATE_EVENT) },
-    MessageDef { id: 26, name: "SET_CALL_DATA_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SET_CALL_DATA_REQ) },
-    MessageDef { id: 27, name: "SET_CALL_DATA_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_SET_CALL_DATA_CONF) },
-    MessageDef { id: 28, name: "RELEASE_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::No, layout: None },
-    MessageDef { id: 29, name: "RELEASE_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
-    MessageDef { id: 30, name: "AGENT_STATE_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_AGENT_STATE_EVENT) },
-    MessageDef { id: 31, name: "SYSTEM_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_SYSTEM_EVENT) },
-    MessageDef { id: 32, name: "CLIENT_EVENT_REPORT_REQ", aliases: &[], direction: Direction::ToServer, support: Support::No, layout: None },
-    MessageDef { id: 33, name: "CLIENT_EVENT_REPORT_CONF", aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
-    MessageDef { id: 34, name: "CALL_REACHED_NETWORK_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::No, layout: Some(&LAYOUT_CALL_REACHED_NETWORK_EVENT) },
-    MessageDef { id: 35, name: "CONTROL_FAILURE_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONTROL_FAILURE_CONF) },
-    MessageDef { id: 36, name: "QUERY_AGENT_STATE_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_QUERY_AGENT_STATE_REQ) },
-    MessageDef { id: 37, name: "QUERY_AGENT_STATE_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_QUERY_AGENT_STATE_CONF) },
-    MessageDef { id: 38, name: "SET_AGENT_STATE_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SET_AGENT_STATE_REQ) },
-    MessageDef { id: 39, name: "SET_AGENT_STATE_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_SET_AGENT_STATE_CONF) },
-    MessageDef { id: 40, name: "ALTERNATE_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: None },
-    MessageDef { id: 41, name: "ALTERNATE_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: None },
-    MessageDef { id: 42, name: "ANSWER_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_ANSWER_CALL_REQ) },
-    MessageDef { id: 43, name: "ANSWER_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_ANSWER_CALL_CONF) },
-    MessageDef { id: 44, name: "CLEAR_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CLEAR_CALL_REQ) },
-    MessageDef { id: 45, name: "CLEAR_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CLEAR_CALL_CONF) },
-    MessageDef { id: 46, name: "CLEAR_CONNECTION_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CLEAR_CONNECTION_REQ) },
-    MessageDef { id: 47, name: "CLEAR_CONNECTION_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CLEAR_CONNECTION_CONF) },
-    MessageDef { id: 48, name: "CONFERENCE_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CONFERENCE_CALL_REQ) },
-    MessageDef { id: 49, name: "CONFERENCE_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFERENCE_CALL_CONF) },
-    MessageDef { id: 50, name: "CONSULTATION_CALL_REQ", aliases: &["CONSULT_CALL_REQ"], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CONSULTATION_CALL_REQ) },
-    MessageDef { id: 51, name: "CONSULTATION_CALL_CONF", aliases: &["CONSULT_CALL_CONF"], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONSULTATION_CALL_CONF) },
-    MessageDef { id: 52, name: "DEFLECT_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::No, layout: None },
-    MessageDef { id: 53, name: "DEFLECT_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
-    MessageDef { id: 54, name: "HOLD_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_HOLD_CALL_REQ) },
-    MessageDef { id: 55, name: "HOLD_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_HOLD_CALL_CONF) },
-    MessageDef { id: 56, name: "MAKE_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_MAKE_CALL_REQ) },
-    MessageDef { id: 57, name: "MAKE_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_MAKE_CALL_CONF) },
-    MessageDef { id: 58, name: "MAKE_PREDICTIVE_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::No, layout: None },
-    MessageDef { id: 59, name: "MAKE_PREDICTIVE_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
-    MessageDef { id: 60, name: "RECONNECT_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_RECONNECT_CALL_REQ) },
-    MessageDef { id: 61, name: "RECONNECT_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Likely, layout: Some(&LAYOUT_RECONNECT_CALL_CONF) },
-    MessageDef { id: 62, name: "RETRIEVE_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_RETRIEVE_CALL_REQ) },
-    MessageDef { id: 63, name: "RETRIEVE_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Likely, layout: Some(&LAYOUT_RETRIEVE_CALL_CONF) },
-    MessageDef { id: 64, name: "TRANSFER_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_TRANSFER_CALL_REQ) },
-    MessageDef { id: 65, name: "TRANSFER_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_TRANSFER_CALL_CONF) },
-    MessageDef { id: 78, name: "QUERY_DEVICE_INFO_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_QUERY_DEVICE_INFO_REQ) },
-    MessageDef { id: 79, name: "QUERY_DEVICE_INFO_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_QUERY_DEVICE_INFO_CONF) },
-    MessageDef { id: 82, name: "SNAPSHOT_CALL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SNAPSHOT_CALL_REQ) },
-    MessageDef { id: 83, name: "SNAPSHOT_CALL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_SNAPSHOT_CALL_CONF) },
-    MessageDef { id: 84, name: "SNAPSHOT_DEVICE_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SNAPSHOT_DEVICE_REQ) },
-    MessageDef { id: 85, name: "SNAPSHOT_DEVICE_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Likely, layout: Some(&LAYOUT_SNAPSHOT_DEVICE_CONF) },
-    MessageDef { id: 86, name: "CALL_DEQUEUED_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_DEQUEUED_EVENT) },
-    MessageDef { id: 91, name: "SEND_DTMF_SIGNAL_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SEND_DTMF_SIGNAL_REQ) },
-    MessageDef { id: 92, name: "SEND_DTMF_SIGNAL_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_SEND_DTMF_SIGNAL_CONF) },
-    MessageDef { id: 105, name: "AGENT_PRE_CALL_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
-    MessageDef { id: 106, name: "AGENT_PRE_CALL_ABORT_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
-    MessageDef { id: 230, name: "CONFIG_REQUEST_KEY_EVENT", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: None },
-    MessageDef { id: 231, name: "CONFIG_KEY_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_KEY_EVENT) },
-    MessageDef { id: 232, name: "CONFIG_REQUEST_EVENT", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_REQUEST_EVENT) },
-    MessageDef { id: 233, name: "CONFIG_BEGIN_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_BEGIN_EVENT) },
-    MessageDef { id: 234, name: "CONFIG_END_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_END_EVENT) },
-    MessageDef { id: 235, name: "CONFIG_APPLICATION_EVENT", aliases: &["CONFIG_SERVICE_EVENT"], direction: Direction::ToClient, support: Support::Yes, layout: None },
-    MessageDef { id: 236, name: "CONFIG_CSQ_EVENT", aliases: &["CONFIG_SKILL_GROUP_EVENT"], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_CSQ_EVENT) },
-    MessageDef { id: 237, name: "CONFIG_AGENT_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_AGENT_EVENT) },
-    MessageDef { id: 238, name: "CONFIG_DEVICE_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_DEVICE_EVENT) },
-    MessageDef { id: 242, name: "TEAM_CONFIG_REQ", aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_TEAM_CONFIG_REQ) },
-    MessageDef { id: 243, name: "TEAM_CONFIG_EVENT", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_TEAM_CONFIG_EVENT) },
-    MessageDef { id: 244, name: "TEAM_CONFIG_CONF", aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_TEAM_CONFIG_CONF) },
+    MessageDef { id: 1, #[cfg(feature = "names")] name: "FAILURE_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_FAILURE_CONF) },
+    MessageDef { id: 2, #[cfg(feature = "names")] name: "FAILURE_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_FAILURE_EVENT) },
+    MessageDef { id: 3, #[cfg(feature = "names")] name: "OPEN_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_OPEN_REQ) },
+    MessageDef { id: 4, #[cfg(feature = "names")] name: "OPEN_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_OPEN_CONF) },
+    MessageDef { id: 5, #[cfg(feature = "names")] name: "HEARTBEAT_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_HEARTBEAT_REQ) },
+    MessageDef { id: 6, #[cfg(feature = "names")] name: "HEARTBEAT_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_HEARTBEAT_CONF) },
+    MessageDef { id: 7, #[cfg(feature = "names")] name: "CLOSE_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CLOSE_REQ) },
+    MessageDef { id: 8, #[cfg(feature = "names")] name: "CLOSE_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CLOSE_CONF) },
+    MessageDef { id: 9, #[cfg(feature = "names")] name: "CALL_DELIVERED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_DELIVERED_EVENT) },
+    MessageDef { id: 10, #[cfg(feature = "names")] name: "CALL_ESTABLISHED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_ESTABLISHED_EVENT) },
+    MessageDef { id: 11, #[cfg(feature = "names")] name: "CALL_HELD_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_HELD_EVENT) },
+    MessageDef { id: 12, #[cfg(feature = "names")] name: "CALL_RETRIEVED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_RETRIEVED_EVENT) },
+    MessageDef { id: 13, #[cfg(feature = "names")] name: "CALL_CLEARED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_CLEARED_EVENT) },
+    MessageDef { id: 14, #[cfg(feature = "names")] name: "CALL_CONNECTION_CLEARED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_CONNECTION_CLEARED_EVENT) },
+    MessageDef { id: 15, #[cfg(feature = "names")] name: "CALL_ORIGINATED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_ORIGINATED_EVENT) },
+    MessageDef { id: 16, #[cfg(feature = "names")] name: "CALL_FAILED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_FAILED_EVENT) },
+    MessageDef { id: 17, #[cfg(feature = "names")] name: "CALL_CONFERENCED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_CONFERENCED_EVENT) },
+    MessageDef { id: 18, #[cfg(feature = "names")] name: "CALL_TRANSFERRED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_TRANSFERRED_EVENT) },
+    MessageDef { id: 19, #[cfg(feature = "names")] name: "CALL_DIVERTED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_DIVERTED_EVENT) },
+    MessageDef { id: 20, #[cfg(feature = "names")] name: "CALL_SERVICE_INITIATED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_SERVICE_INITIATED_EVENT) },
+    MessageDef { id: 21, #[cfg(feature = "names")] name: "CALL_QUEUED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_QUEUED_EVENT) },
+    MessageDef { id: 22, #[cfg(feature = "names")] name: "CALL_TRANSLATION_ROUTE_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
+    MessageDef { id: 23, #[cfg(feature = "names")] name: "BEGIN_CALL_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_BEGIN_CALL_EVENT) },
+    MessageDef { id: 24, #[cfg(feature = "names")] name: "END_CALL_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_END_CALL_EVENT) },
+    MessageDef { id: 25, #[cfg(feature = "names")] name: "CALL_DATA_UPDATE_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_DATA_UPDATE_EVENT) },
+    MessageDef { id: 26, #[cfg(feature = "names")] name: "SET_CALL_DATA_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SET_CALL_DATA_REQ) },
+    MessageDef { id: 27, #[cfg(feature = "names")] name: "SET_CALL_DATA_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_SET_CALL_DATA_CONF) },
+    MessageDef { id: 28, #[cfg(feature = "names")] name: "RELEASE_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::No, layout: None },
+    MessageDef { id: 29, #[cfg(feature = "names")] name: "RELEASE_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
+    MessageDef { id: 30, #[cfg(feature = "names")] name: "AGENT_STATE_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_AGENT_STATE_EVENT) },
+    MessageDef { id: 31, #[cfg(feature = "names")] name: "SYSTEM_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_SYSTEM_EVENT) },
+    MessageDef { id: 32, #[cfg(feature = "names")] name: "CLIENT_EVENT_REPORT_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::No, layout: None },
+    MessageDef { id: 33, #[cfg(feature = "names")] name: "CLIENT_EVENT_REPORT_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
+    MessageDef { id: 34, #[cfg(feature = "names")] name: "CALL_REACHED_NETWORK_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::No, layout: Some(&LAYOUT_CALL_REACHED_NETWORK_EVENT) },
+    MessageDef { id: 35, #[cfg(feature = "names")] name: "CONTROL_FAILURE_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONTROL_FAILURE_CONF) },
+    MessageDef { id: 36, #[cfg(feature = "names")] name: "QUERY_AGENT_STATE_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_QUERY_AGENT_STATE_REQ) },
+    MessageDef { id: 37, #[cfg(feature = "names")] name: "QUERY_AGENT_STATE_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_QUERY_AGENT_STATE_CONF) },
+    MessageDef { id: 38, #[cfg(feature = "names")] name: "SET_AGENT_STATE_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SET_AGENT_STATE_REQ) },
+    MessageDef { id: 39, #[cfg(feature = "names")] name: "SET_AGENT_STATE_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_SET_AGENT_STATE_CONF) },
+    MessageDef { id: 40, #[cfg(feature = "names")] name: "ALTERNATE_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: None },
+    MessageDef { id: 41, #[cfg(feature = "names")] name: "ALTERNATE_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: None },
+    MessageDef { id: 42, #[cfg(feature = "names")] name: "ANSWER_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_ANSWER_CALL_REQ) },
+    MessageDef { id: 43, #[cfg(feature = "names")] name: "ANSWER_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_ANSWER_CALL_CONF) },
+    MessageDef { id: 44, #[cfg(feature = "names")] name: "CLEAR_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CLEAR_CALL_REQ) },
+    MessageDef { id: 45, #[cfg(feature = "names")] name: "CLEAR_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CLEAR_CALL_CONF) },
+    MessageDef { id: 46, #[cfg(feature = "names")] name: "CLEAR_CONNECTION_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CLEAR_CONNECTION_REQ) },
+    MessageDef { id: 47, #[cfg(feature = "names")] name: "CLEAR_CONNECTION_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CLEAR_CONNECTION_CONF) },
+    MessageDef { id: 48, #[cfg(feature = "names")] name: "CONFERENCE_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CONFERENCE_CALL_REQ) },
+    MessageDef { id: 49, #[cfg(feature = "names")] name: "CONFERENCE_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFERENCE_CALL_CONF) },
+    MessageDef { id: 50, #[cfg(feature = "names")] name: "CONSULTATION_CALL_REQ", #[cfg(feature = "names")] aliases: &["CONSULT_CALL_REQ"], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CONSULTATION_CALL_REQ) },
+    MessageDef { id: 51, #[cfg(feature = "names")] name: "CONSULTATION_CALL_CONF", #[cfg(feature = "names")] aliases: &["CONSULT_CALL_CONF"], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONSULTATION_CALL_CONF) },
+    MessageDef { id: 52, #[cfg(feature = "names")] name: "DEFLECT_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::No, layout: None },
+    MessageDef { id: 53, #[cfg(feature = "names")] name: "DEFLECT_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
+    MessageDef { id: 54, #[cfg(feature = "names")] name: "HOLD_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_HOLD_CALL_REQ) },
+    MessageDef { id: 55, #[cfg(feature = "names")] name: "HOLD_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_HOLD_CALL_CONF) },
+    MessageDef { id: 56, #[cfg(feature = "names")] name: "MAKE_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_MAKE_CALL_REQ) },
+    MessageDef { id: 57, #[cfg(feature = "names")] name: "MAKE_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_MAKE_CALL_CONF) },
+    MessageDef { id: 58, #[cfg(feature = "names")] name: "MAKE_PREDICTIVE_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::No, layout: None },
+    MessageDef { id: 59, #[cfg(feature = "names")] name: "MAKE_PREDICTIVE_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
+    MessageDef { id: 60, #[cfg(feature = "names")] name: "RECONNECT_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_RECONNECT_CALL_REQ) },
+    MessageDef { id: 61, #[cfg(feature = "names")] name: "RECONNECT_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Likely, layout: Some(&LAYOUT_RECONNECT_CALL_CONF) },
+    MessageDef { id: 62, #[cfg(feature = "names")] name: "RETRIEVE_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_RETRIEVE_CALL_REQ) },
+    MessageDef { id: 63, #[cfg(feature = "names")] name: "RETRIEVE_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Likely, layout: Some(&LAYOUT_RETRIEVE_CALL_CONF) },
+    MessageDef { id: 64, #[cfg(feature = "names")] name: "TRANSFER_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_TRANSFER_CALL_REQ) },
+    MessageDef { id: 65, #[cfg(feature = "names")] name: "TRANSFER_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_TRANSFER_CALL_CONF) },
+    MessageDef { id: 78, #[cfg(feature = "names")] name: "QUERY_DEVICE_INFO_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_QUERY_DEVICE_INFO_REQ) },
+    MessageDef { id: 79, #[cfg(feature = "names")] name: "QUERY_DEVICE_INFO_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_QUERY_DEVICE_INFO_CONF) },
+    MessageDef { id: 82, #[cfg(feature = "names")] name: "SNAPSHOT_CALL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SNAPSHOT_CALL_REQ) },
+    MessageDef { id: 83, #[cfg(feature = "names")] name: "SNAPSHOT_CALL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_SNAPSHOT_CALL_CONF) },
+    MessageDef { id: 84, #[cfg(feature = "names")] name: "SNAPSHOT_DEVICE_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SNAPSHOT_DEVICE_REQ) },
+    MessageDef { id: 85, #[cfg(feature = "names")] name: "SNAPSHOT_DEVICE_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Likely, layout: Some(&LAYOUT_SNAPSHOT_DEVICE_CONF) },
+    MessageDef { id: 86, #[cfg(feature = "names")] name: "CALL_DEQUEUED_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CALL_DEQUEUED_EVENT) },
+    MessageDef { id: 91, #[cfg(feature = "names")] name: "SEND_DTMF_SIGNAL_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_SEND_DTMF_SIGNAL_REQ) },
+    MessageDef { id: 92, #[cfg(feature = "names")] name: "SEND_DTMF_SIGNAL_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_SEND_DTMF_SIGNAL_CONF) },
+    MessageDef { id: 105, #[cfg(feature = "names")] name: "AGENT_PRE_CALL_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
+    MessageDef { id: 106, #[cfg(feature = "names")] name: "AGENT_PRE_CALL_ABORT_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::No, layout: None },
+    MessageDef { id: 230, #[cfg(feature = "names")] name: "CONFIG_REQUEST_KEY_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: None },
+    MessageDef { id: 231, #[cfg(feature = "names")] name: "CONFIG_KEY_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_KEY_EVENT) },
+    MessageDef { id: 232, #[cfg(feature = "names")] name: "CONFIG_REQUEST_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_REQUEST_EVENT) },
+    MessageDef { id: 233, #[cfg(feature = "names")] name: "CONFIG_BEGIN_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_BEGIN_EVENT) },
+    MessageDef { id: 234, #[cfg(feature = "names")] name: "CONFIG_END_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_END_EVENT) },
+    MessageDef { id: 235, #[cfg(feature = "names")] name: "CONFIG_APPLICATION_EVENT", #[cfg(feature = "names")] aliases: &["CONFIG_SERVICE_EVENT"], direction: Direction::ToClient, support: Support::Yes, layout: None },
+    MessageDef { id: 236, #[cfg(feature = "names")] name: "CONFIG_CSQ_EVENT", #[cfg(feature = "names")] aliases: &["CONFIG_SKILL_GROUP_EVENT"], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_CSQ_EVENT) },
+    MessageDef { id: 237, #[cfg(feature = "names")] name: "CONFIG_AGENT_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_AGENT_EVENT) },
+    MessageDef { id: 238, #[cfg(feature = "names")] name: "CONFIG_DEVICE_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_CONFIG_DEVICE_EVENT) },
+    MessageDef { id: 242, #[cfg(feature = "names")] name: "TEAM_CONFIG_REQ", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToServer, support: Support::Yes, layout: Some(&LAYOUT_TEAM_CONFIG_REQ) },
+    MessageDef { id: 243, #[cfg(feature = "names")] name: "TEAM_CONFIG_EVENT", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_TEAM_CONFIG_EVENT) },
+    MessageDef { id: 244, #[cfg(feature = "names")] name: "TEAM_CONFIG_CONF", #[cfg(feature = "names")] aliases: &[], direction: Direction::ToClient, support: Support::Yes, layout: Some(&LAYOUT_TEAM_CONFIG_CONF) },
 ];
+
+/// Position + 1 in [`MESSAGES`] and [`PLANS`] of every message number up to 244 (0: unknown).
+pub(crate) static MESSAGE_INDEX: [u8; 245] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 66, 67, 0, 0, 68, 69, 70, 71, 72, 0, 0, 0, 0, 73, 74, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 75, 76, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 77, 78, 79, 80, 81, 82, 83, 84, 85, 0, 0, 0, 86, 87, 88];
+
+/// The name of every message, in the order of [`MESSAGES`] (errors and events name messages
+/// through it without linking the rest of the table).
+#[cfg(feature = "names")]
+pub(crate) static MESSAGE_NAMES: [&str; 88] = ["FAILURE_CONF", "FAILURE_EVENT", "OPEN_REQ", "OPEN_CONF", "HEARTBEAT_REQ", "HEARTBEAT_CONF", "CLOSE_REQ", "CLOSE_CONF", "CALL_DELIVERED_EVENT", "CALL_ESTABLISHED_EVENT", "CALL_HELD_EVENT", "CALL_RETRIEVED_EVENT", "CALL_CLEARED_EVENT", "CALL_CONNECTION_CLEARED_EVENT", "CALL_ORIGINATED_EVENT", "CALL_FAILED_EVENT", "CALL_CONFERENCED_EVENT", "CALL_TRANSFERRED_EVENT", "CALL_DIVERTED_EVENT", "CALL_SERVICE_INITIATED_EVENT", "CALL_QUEUED_EVENT", "CALL_TRANSLATION_ROUTE_EVENT", "BEGIN_CALL_EVENT", "END_CALL_EVENT", "CALL_DATA_UPDATE_EVENT", "SET_CALL_DATA_REQ", "SET_CALL_DATA_CONF", "RELEASE_CALL_REQ", "RELEASE_CALL_CONF", "AGENT_STATE_EVENT", "SYSTEM_EVENT", "CLIENT_EVENT_REPORT_REQ", "CLIENT_EVENT_REPORT_CONF", "CALL_REACHED_NETWORK_EVENT", "CONTROL_FAILURE_CONF", "QUERY_AGENT_STATE_REQ", "QUERY_AGENT_STATE_CONF", "SET_AGENT_STATE_REQ", "SET_AGENT_STATE_CONF", "ALTERNATE_CALL_REQ", "ALTERNATE_CALL_CONF", "ANSWER_CALL_REQ", "ANSWER_CALL_CONF", "CLEAR_CALL_REQ", "CLEAR_CALL_CONF", "CLEAR_CONNECTION_REQ", "CLEAR_CONNECTION_CONF", "CONFERENCE_CALL_REQ", "CONFERENCE_CALL_CONF", "CONSULTATION_CALL_REQ", "CONSULTATION_CALL_CONF", "DEFLECT_CALL_REQ", "DEFLECT_CALL_CONF", "HOLD_CALL_REQ", "HOLD_CALL_CONF", "MAKE_CALL_REQ", "MAKE_CALL_CONF", "MAKE_PREDICTIVE_CALL_REQ", "MAKE_PREDICTIVE_CALL_CONF", "RECONNECT_CALL_REQ", "RECONNECT_CALL_CONF", "RETRIEVE_CALL_REQ", "RETRIEVE_CALL_CONF", "TRANSFER_CALL_REQ", "TRANSFER_CALL_CONF", "QUERY_DEVICE_INFO_REQ", "QUERY_DEVICE_INFO_CONF", "SNAPSHOT_CALL_REQ", "SNAPSHOT_CALL_CONF", "SNAPSHOT_DEVICE_REQ", "SNAPSHOT_DEVICE_CONF", "CALL_DEQUEUED_EVENT", "SEND_DTMF_SIGNAL_REQ", "SEND_DTMF_SIGNAL_CONF", "AGENT_PRE_CALL_EVENT", "AGENT_PRE_CALL_ABORT_EVENT", "CONFIG_REQUEST_KEY_EVENT", "CONFIG_KEY_EVENT", "CONFIG_REQUEST_EVENT", "CONFIG_BEGIN_EVENT", "CONFIG_END_EVENT", "CONFIG_APPLICATION_EVENT", "CONFIG_CSQ_EVENT", "CONFIG_AGENT_EVENT", "CONFIG_DEVICE_EVENT", "TEAM_CONFIG_REQ", "TEAM_CONFIG_EVENT", "TEAM_CONFIG_CONF"];
+
+/// What decode and encode need of every message, in the order of [`MESSAGES`].
+pub static PLANS: &[MessagePlan] = &[
+    MessagePlan { id: 1, direction: Direction::ToClient, layout: Some(&PLAN_FAILURE_CONF) },
+    MessagePlan { id: 2, direction: Direction::ToClient, layout: Some(&PLAN_FAILURE_EVENT) },
+    MessagePlan { id: 3, direction: Direction::ToServer, layout: Some(&PLAN_OPEN_REQ) },
+    MessagePlan { id: 4, direction: Direction::ToClient, layout: Some(&PLAN_OPEN_CONF) },
+    MessagePlan { id: 5, direction: Direction::ToServer, layout: Some(&PLAN_HEARTBEAT_REQ) },
+    MessagePlan { id: 6, direction: Direction::ToClient, layout: Some(&PLAN_HEARTBEAT_CONF) },
+    MessagePlan { id: 7, direction: Direction::ToServer, layout: Some(&PLAN_CLOSE_REQ) },
+    MessagePlan { id: 8, direction: Direction::ToClient, layout: Some(&PLAN_CLOSE_CONF) },
+    MessagePlan { id: 9, direction: Direction::ToClient, layout: Some(&PLAN_CALL_DELIVERED_EVENT) },
+    MessagePlan { id: 10, direction: Direction::ToClient, layout: Some(&PLAN_CALL_ESTABLISHED_EVENT) },
+    MessagePlan { id: 11, direction: Direction::ToClient, layout: Some(&PLAN_CALL_HELD_EVENT) },
+    MessagePlan { id: 12, direction: Direction::ToClient, layout: Some(&PLAN_CALL_RETRIEVED_EVENT) },
+    MessagePlan { id: 13, direction: Direction::ToClient, layout: Some(&PLAN_CALL_CLEARED_EVENT) },
+    MessagePlan { id: 14, direction: Direction::ToClient, layout: Some(&PLAN_CALL_CONNECTION_CLEARED_EVENT) },
+    MessagePlan { id: 15, direction: Direction::ToClient, layout: Some(&PLAN_CALL_ORIGINATED_EVENT) },
+    MessagePlan { id: 16, direction: Direction::ToClient, layout: Some(&PLAN_CALL_FAILED_EVENT) },
+    MessagePlan { id: 17, direction: Direction::ToClient, layout: Some(&PLAN_CALL_CONFERENCED_EVENT) },
+    MessagePlan { id: 18, direction: Direction::ToClient, layout: Some(&PLAN_CALL_TRANSFERRED_EVENT) },
+    MessagePlan { id: 19, direction: Direction::ToClient, layout: Some(&PLAN_CALL_DIVERTED_EVENT) },
+    MessagePlan { id: 20, direction: Direction::ToClient, layout: Some(&PLAN_CALL_SERVICE_INITIATED_EVENT) },
+    MessagePlan { id: 21, direction: Direction::ToClient, layout: Some(&PLAN_CALL_QUEUED_EVENT) },
+    MessagePlan { id: 22, direction: Direction::ToClient, layout: None },
+    MessagePlan { id: 23, direction: Direction::ToClient, layout: Some(&PLAN_BEGIN_CALL_EVENT) },
+    MessagePlan { id: 24, direction: Direction::ToClient, layout: Some(&PLAN_END_CALL_EVENT) },
+    MessagePlan { id: 25, direction: Direction::ToClient, layout: Some(&PLAN_CALL_DATA_UPDATE_EVENT) },
+    MessagePlan { id: 26, direction: Direction::ToServer, layout: Some(&PLAN_SET_CALL_DATA_REQ) },
+    MessagePlan { id: 27, direction: Direction::ToClient, layout: Some(&PLAN_SET_CALL_DATA_CONF) },
+    MessagePlan { id: 28, direction: Direction::ToServer, layout: None },
+    MessagePlan { id: 29, direction: Direction::ToClient, layout: None },
+    MessagePlan { id: 30, direction: Direction::ToClient, layout: Some(&PLAN_AGENT_STATE_EVENT) },
+    MessagePlan { id: 31, direction: Direction::ToClient, layout: Some(&PLAN_SYSTEM_EVENT) },
+    MessagePlan { id: 32, direction: Direction::ToServer, layout: None },
+    MessagePlan { id: 33, direction: Direction::ToClient, layout: None },
+    MessagePlan { id: 34, direction: Direction::ToClient, layout: Some(&PLAN_CALL_REACHED_NETWORK_EVENT) },
+    MessagePlan { id: 35, direction: Direction::ToClient, layout: Some(&PLAN_CONTROL_FAILURE_CONF) },
+    MessagePlan { id: 36, direction: Direction::ToServer, layout: Some(&PLAN_QUERY_AGENT_STATE_REQ) },
+    MessagePlan { id: 37, direction: Direction::ToClient, layout: Some(&PLAN_QUERY_AGENT_STATE_CONF) },
+    MessagePlan { id: 38, direction: Direction::ToServer, layout: Some(&PLAN_SET_AGENT_STATE_REQ) },
+    MessagePlan { id: 39, direction: Direction::ToClient, layout: Some(&PLAN_SET_AGENT_STATE_CONF) },
+    MessagePlan { id: 40, direction: Direction::ToServer, layout: None },
+    MessagePlan { id: 41, direction: Direction::ToClient, layout: None },
+    MessagePlan { id: 42, direction: Direction::ToServer, layout: Some(&PLAN_ANSWER_CALL_REQ) },
+    MessagePlan { id: 43, direction: Direction::ToClient, layout: Some(&PLAN_ANSWER_CALL_CONF) },
+    MessagePlan { id: 44, direction: Direction::ToServer, layout: Some(&PLAN_CLEAR_CALL_REQ) },
+    MessagePlan { id: 45, direction: Direction::ToClient, layout: Some(&PLAN_CLEAR_CALL_CONF) },
+    MessagePlan { id: 46, direction: Direction::ToServer, layout: Some(&PLAN_CLEAR_CONNECTION_REQ) },
+    MessagePlan { id: 47, direction: Direction::ToClient, layout: Some(&PLAN_CLEAR_CONNECTION_CONF) },
+    MessagePlan { id: 48, direction: Direction::ToServer, layout: Some(&PLAN_CONFERENCE_CALL_REQ) },
+    MessagePlan { id: 49, direction: Direction::ToClient, layout: Some(&PLAN_CONFERENCE_CALL_CONF) },
+    MessagePlan { id: 50, direction: Direction::ToServer, layout: Some(&PLAN_CONSULTATION_CALL_REQ) },
+    MessagePlan { id: 51, direction: Direction::ToClient, layout: Some(&PLAN_CONSULTATION_CALL_CONF) },
+    MessagePlan { id: 52, direction: Direction::ToServer, layout: None },
+    MessagePlan { id: 53, direction: Direction::ToClient, layout: None },
+    MessagePlan { id: 54, direction: Direction::ToServer, layout: Some(&PLAN_HOLD_CALL_REQ) },
+    MessagePlan { id: 55, direction: Direction::ToClient, layout: Some(&PLAN_HOLD_CALL_CONF) },
+    MessagePlan { id: 56, direction: Direction::ToServer, layout: Some(&PLAN_MAKE_CALL_REQ) },
+    MessagePlan { id: 57, direction: Direction::ToClient, layout: Some(&PLAN_MAKE_CALL_CONF) },
+    MessagePlan { id: 58, direction: Direction::ToServer, layout: None },
+    MessagePlan { id: 59, direction: Direction::ToClient, layout: None },
+    MessagePlan { id: 60, direction: Direction::ToServer, layout: Some(&PLAN_RECONNECT_CALL_REQ) },
+    MessagePlan { id: 61, direction: Direction::ToClient, layout: Some(&PLAN_RECONNECT_CALL_CONF) },
+    MessagePlan { id: 62, direction: Direction::ToServer, layout: Some(&PLAN_RETRIEVE_CALL_REQ) },
+    MessagePlan { id: 63, direction: Direction::ToClient, layout: Some(&PLAN_RETRIEVE_CALL_CONF) },
+    MessagePlan { id: 64, direction: Direction::ToServer, layout: Some(&PLAN_TRANSFER_CALL_REQ) },
+    MessagePlan { id: 65, direction: Direction::ToClient, layout: Some(&PLAN_TRANSFER_CALL_CONF) },
+    MessagePlan { id: 78, direction: Direction::ToServer, layout: Some(&PLAN_QUERY_DEVICE_INFO_REQ) },
+    MessagePlan { id: 79, direction: Direction::ToClient, layout: Some(&PLAN_QUERY_DEVICE_INFO_CONF) },
+    MessagePlan { id: 82, direction: Direction::ToServer, layout: Some(&PLAN_SNAPSHOT_CALL_REQ) },
+    MessagePlan { id: 83, direction: Direction::ToClient, layout: Some(&PLAN_SNAPSHOT_CALL_CONF) },
+    MessagePlan { id: 84, direction: Direction::ToServer, layout: Some(&PLAN_SNAPSHOT_DEVICE_REQ) },
+    MessagePlan { id: 85, direction: Direction::ToClient, layout: Some(&PLAN_SNAPSHOT_DEVICE_CONF) },
+    MessagePlan { id: 86, direction: Direction::ToClient, layout: Some(&PLAN_CALL_DEQUEUED_EVENT) },
+    MessagePlan { id: 91, direction: Direction::ToServer, layout: Some(&PLAN_SEND_DTMF_SIGNAL_REQ) },
+    MessagePlan { id: 92, direction: Direction::ToClient, layout: Some(&PLAN_SEND_DTMF_SIGNAL_CONF) },
+    MessagePlan { id: 105, direction: Direction::ToClient, layout: None },
+    MessagePlan { id: 106, direction: Direction::ToClient, layout: None },
+    MessagePlan { id: 230, direction: Direction::ToServer, layout: None },
+    MessagePlan { id: 231, direction: Direction::ToClient, layout: Some(&PLAN_CONFIG_KEY_EVENT) },
+    MessagePlan { id: 232, direction: Direction::ToServer, layout: Some(&PLAN_CONFIG_REQUEST_EVENT) },
+    MessagePlan { id: 233, direction: Direction::ToClient, layout: Some(&PLAN_CONFIG_BEGIN_EVENT) },
+    MessagePlan { id: 234, direction: Direction::ToClient, layout: Some(&PLAN_CONFIG_END_EVENT) },
+    MessagePlan { id: 235, direction: Direction::ToClient, layout: None },
+    MessagePlan { id: 236, direction: Direction::ToClient, layout: Some(&PLAN_CONFIG_CSQ_EVENT) },
+    MessagePlan { id: 237, direction: Direction::ToClient, layout: Some(&PLAN_CONFIG_AGENT_EVENT) },
+    MessagePlan { id: 238, direction: Direction::ToClient, layout: Some(&PLAN_CONFIG_DEVICE_EVENT) },
+    MessagePlan { id: 242, direction: Direction::ToServer, layout: Some(&PLAN_TEAM_CONFIG_REQ) },
+    MessagePlan { id: 243, direction: Direction::ToClient, layout: Some(&PLAN_TEAM_CONFIG_EVENT) },
+    MessagePlan { id: 244, direction: Direction::ToClient, layout: Some(&PLAN_TEAM_CONFIG_CONF) },
+];
+
+/// Most counts one layout carries.
+pub(crate) const MAX_COUNTS: usize = 8;
+pub(crate) const TAG_NUMERIC_SHIFT: u32 = 16;
+pub(crate) const TAG_STRING: u32 = 0x80000;
+pub(crate) const TAG_UNSPEC: u32 = 0x100000;
+pub(crate) const TAG_NAMED: u32 = 0x200000;
+pub(crate) const TAG_COUNTED: u32 = 0x400000;
 
 /// The message type (MessageTypeID) of a frame.
 ///
@@ -6804,105 +8042,112 @@ pub enum MessageType {
     Unknown(u32),
 }
 
+/// The wire number of every message, in the order of [`MESSAGES`] (and of the variants).
+const MESSAGE_IDS: [u32; 88] = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 78, 79, 82, 83, 84, 85, 86, 91, 92, 105, 106, 230, 231, 232, 233, 234, 235, 236, 237, 238, 242, 243, 244];
+
 impl MessageType {
     /// The wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn id(self) -> u32 {
-        match self {
-            Self::FailureConf => 1,
-            Self::FailureEvent => 2,
-            Self::OpenReq => 3,
-            Self::OpenConf => 4,
-            Self::HeartbeatReq => 5,
-            Self::HeartbeatConf => 6,
-            Self::CloseReq => 7,
-            Self::CloseConf => 8,
-            Self::CallDeliveredEvent => 9,
-            Self::CallEstablishedEvent => 10,
-            Self::CallHeldEvent => 11,
-            Self::CallRetrievedEvent => 12,
-            Self::CallClearedEvent => 13,
-            Self::CallConnectionClearedEvent => 14,
-            Self::CallOriginatedEvent => 15,
-            Self::CallFailedEvent => 16,
-            Self::CallConferencedEvent => 17,
-            Self::CallTransferredEvent => 18,
-            Self::CallDivertedEvent => 19,
-            Self::CallServiceInitiatedEvent => 20,
-            Self::CallQueuedEvent => 21,
-            Self::CallTranslationRouteEvent => 22,
-            Self::BeginCallEvent => 23,
-            Self::EndCallEvent => 24,
-            Self::CallDataUpdateEvent => 25,
-            Self::SetCallDataReq => 26,
-            Self::SetCallDataConf => 27,
-            Self::ReleaseCallReq => 28,
-            Self::ReleaseCallConf => 29,
-            Self::AgentStateEvent => 30,
-            Self::SystemEvent => 31,
-            Self::ClientEventReportReq => 32,
-            Self::ClientEventReportConf => 33,
-            Self::CallReachedNetworkEvent => 34,
-            Self::ControlFailureConf => 35,
-            Self::QueryAgentStateReq => 36,
-            Self::QueryAgentStateConf => 37,
-            Self::SetAgentStateReq => 38,
-            Self::SetAgentStateConf => 39,
-            Self::AlternateCallReq => 40,
-            Self::AlternateCallConf => 41,
-            Self::AnswerCallReq => 42,
-            Self::AnswerCallConf => 43,
-            Self::ClearCallReq => 44,
-            Self::ClearCallConf => 45,
-            Self::ClearConnectionReq => 46,
-            Self::ClearConnectionConf => 47,
-            Self::ConferenceCallReq => 48,
-            Self::ConferenceCallConf => 49,
-            Self::ConsultationCallReq => 50,
-            Self::ConsultationCallConf => 51,
-            Self::DeflectCallReq => 52,
-            Self::DeflectCallConf => 53,
-            Self::HoldCallReq => 54,
-            Self::HoldCallConf => 55,
-            Self::MakeCallReq => 56,
-            Self::MakeCallConf => 57,
-            Self::MakePredictiveCallReq => 58,
-            Self::MakePredictiveCallConf => 59,
-            Self::ReconnectCallReq => 60,
-            Self::ReconnectCallConf => 61,
-            Self::RetrieveCallReq => 62,
-            Self::RetrieveCallConf => 63,
-            Self::TransferCallReq => 64,
-            Self::TransferCallConf => 65,
-            Self::QueryDeviceInfoReq => 78,
-            Self::QueryDeviceInfoConf => 79,
-            Self::SnapshotCallReq => 82,
-            Self::SnapshotCallConf => 83,
-            Self::SnapshotDeviceReq => 84,
-            Self::SnapshotDeviceConf => 85,
-            Self::CallDequeuedEvent => 86,
-            Self::SendDtmfSignalReq => 91,
-            Self::SendDtmfSignalConf => 92,
-            Self::AgentPreCallEvent => 105,
-            Self::AgentPreCallAbortEvent => 106,
-            Self::ConfigRequestKeyEvent => 230,
-            Self::ConfigKeyEvent => 231,
-            Self::ConfigRequestEvent => 232,
-            Self::ConfigBeginEvent => 233,
-            Self::ConfigEndEvent => 234,
-            Self::ConfigApplicationEvent => 235,
-            Self::ConfigCsqEvent => 236,
-            Self::ConfigAgentEvent => 237,
-            Self::ConfigDeviceEvent => 238,
-            Self::TeamConfigReq => 242,
-            Self::TeamConfigEvent => 243,
-            Self::TeamConfigConf => 244,
-            Self::Unknown(n) => n,
-        }
+        let i = match self {
+            Self::FailureConf => 0,
+            Self::FailureEvent => 1,
+            Self::OpenReq => 2,
+            Self::OpenConf => 3,
+            Self::HeartbeatReq => 4,
+            Self::HeartbeatConf => 5,
+            Self::CloseReq => 6,
+            Self::CloseConf => 7,
+            Self::CallDeliveredEvent => 8,
+            Self::CallEstablishedEvent => 9,
+            Self::CallHeldEvent => 10,
+            Self::CallRetrievedEvent => 11,
+            Self::CallClearedEvent => 12,
+            Self::CallConnectionClearedEvent => 13,
+            Self::CallOriginatedEvent => 14,
+            Self::CallFailedEvent => 15,
+            Self::CallConferencedEvent => 16,
+            Self::CallTransferredEvent => 17,
+            Self::CallDivertedEvent => 18,
+            Self::CallServiceInitiatedEvent => 19,
+            Self::CallQueuedEvent => 20,
+            Self::CallTranslationRouteEvent => 21,
+            Self::BeginCallEvent => 22,
+            Self::EndCallEvent => 23,
+            Self::CallDataUpdateEvent => 24,
+            Self::SetCallDataReq => 25,
+            Self::SetCallDataConf => 26,
+            Self::ReleaseCallReq => 27,
+            Self::ReleaseCallConf => 28,
+            Self::AgentStateEvent => 29,
+            Self::SystemEvent => 30,
+            Self::ClientEventReportReq => 31,
+            Self::ClientEventReportConf => 32,
+            Self::CallReachedNetworkEvent => 33,
+            Self::ControlFailureConf => 34,
+            Self::QueryAgentStateReq => 35,
+            Self::QueryAgentStateConf => 36,
+            Self::SetAgentStateReq => 37,
+            Self::SetAgentStateConf => 38,
+            Self::AlternateCallReq => 39,
+            Self::AlternateCallConf => 40,
+            Self::AnswerCallReq => 41,
+            Self::AnswerCallConf => 42,
+            Self::ClearCallReq => 43,
+            Self::ClearCallConf => 44,
+            Self::ClearConnectionReq => 45,
+            Self::ClearConnectionConf => 46,
+            Self::ConferenceCallReq => 47,
+            Self::ConferenceCallConf => 48,
+            Self::ConsultationCallReq => 49,
+            Self::ConsultationCallConf => 50,
+            Self::DeflectCallReq => 51,
+            Self::DeflectCallConf => 52,
+            Self::HoldCallReq => 53,
+            Self::HoldCallConf => 54,
+            Self::MakeCallReq => 55,
+            Self::MakeCallConf => 56,
+            Self::MakePredictiveCallReq => 57,
+            Self::MakePredictiveCallConf => 58,
+            Self::ReconnectCallReq => 59,
+            Self::ReconnectCallConf => 60,
+            Self::RetrieveCallReq => 61,
+            Self::RetrieveCallConf => 62,
+            Self::TransferCallReq => 63,
+            Self::TransferCallConf => 64,
+            Self::QueryDeviceInfoReq => 65,
+            Self::QueryDeviceInfoConf => 66,
+            Self::SnapshotCallReq => 67,
+            Self::SnapshotCallConf => 68,
+            Self::SnapshotDeviceReq => 69,
+            Self::SnapshotDeviceConf => 70,
+            Self::CallDequeuedEvent => 71,
+            Self::SendDtmfSignalReq => 72,
+            Self::SendDtmfSignalConf => 73,
+            Self::AgentPreCallEvent => 74,
+            Self::AgentPreCallAbortEvent => 75,
+            Self::ConfigRequestKeyEvent => 76,
+            Self::ConfigKeyEvent => 77,
+            Self::ConfigRequestEvent => 78,
+            Self::ConfigBeginEvent => 79,
+            Self::ConfigEndEvent => 80,
+            Self::ConfigApplicationEvent => 81,
+            Self::ConfigCsqEvent => 82,
+            Self::ConfigAgentEvent => 83,
+            Self::ConfigDeviceEvent => 84,
+            Self::TeamConfigReq => 85,
+            Self::TeamConfigEvent => 86,
+            Self::TeamConfigConf => 87,
+            Self::Unknown(n) => return n,
+        };
+        MESSAGE_IDS[i]
     }
 
     /// The message type of a wire number.
+    #[allow(clippy::indexing_slicing)]
     pub const fn from_id(n: u32) -> Self {
-        match n {
+        let at = if n <= 244 { MESSAGE_POSITIONS[n as usize] } else { 0 };
+        match at {
             1 => Self::FailureConf,
             2 => Self::FailureEvent,
             3 => Self::OpenReq,
@@ -6968,33 +8213,36 @@ impl MessageType {
             63 => Self::RetrieveCallConf,
             64 => Self::TransferCallReq,
             65 => Self::TransferCallConf,
-            78 => Self::QueryDeviceInfoReq,
-            79 => Self::QueryDeviceInfoConf,
-            82 => Self::SnapshotCallReq,
-            83 => Self::SnapshotCallConf,
-            84 => Self::SnapshotDeviceReq,
-            85 => Self::SnapshotDeviceConf,
-            86 => Self::CallDequeuedEvent,
-            91 => Self::SendDtmfSignalReq,
-            92 => Self::SendDtmfSignalConf,
-            105 => Self::AgentPreCallEvent,
-            106 => Self::AgentPreCallAbortEvent,
-            230 => Self::ConfigRequestKeyEvent,
-            231 => Self::ConfigKeyEvent,
-            232 => Self::ConfigRequestEvent,
-            233 => Self::ConfigBeginEvent,
-            234 => Self::ConfigEndEvent,
-            235 => Self::ConfigApplicationEvent,
-            236 => Self::ConfigCsqEvent,
-            237 => Self::ConfigAgentEvent,
-            238 => Self::ConfigDeviceEvent,
-            242 => Self::TeamConfigReq,
-            243 => Self::TeamConfigEvent,
-            244 => Self::TeamConfigConf,
-            n => Self::Unknown(n),
+            66 => Self::QueryDeviceInfoReq,
+            67 => Self::QueryDeviceInfoConf,
+            68 => Self::SnapshotCallReq,
+            69 => Self::SnapshotCallConf,
+            70 => Self::SnapshotDeviceReq,
+            71 => Self::SnapshotDeviceConf,
+            72 => Self::CallDequeuedEvent,
+            73 => Self::SendDtmfSignalReq,
+            74 => Self::SendDtmfSignalConf,
+            75 => Self::AgentPreCallEvent,
+            76 => Self::AgentPreCallAbortEvent,
+            77 => Self::ConfigRequestKeyEvent,
+            78 => Self::ConfigKeyEvent,
+            79 => Self::ConfigRequestEvent,
+            80 => Self::ConfigBeginEvent,
+            81 => Self::ConfigEndEvent,
+            82 => Self::ConfigApplicationEvent,
+            83 => Self::ConfigCsqEvent,
+            84 => Self::ConfigAgentEvent,
+            85 => Self::ConfigDeviceEvent,
+            86 => Self::TeamConfigReq,
+            87 => Self::TeamConfigEvent,
+            88 => Self::TeamConfigConf,
+            _ => Self::Unknown(n),
         }
     }
 }
+
+/// Position + 1 of every message number up to 244 (0: unknown), for `from_id`.
+const MESSAGE_POSITIONS: [u8; 245] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63, 64, 65, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 66, 67, 0, 0, 68, 69, 70, 71, 72, 0, 0, 0, 0, 73, 74, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 75, 76, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 77, 78, 79, 80, 81, 82, 83, 84, 85, 0, 0, 0, 86, 87, 88];
 
 /// Typed handles of every fixed field, one module per message.
 ///

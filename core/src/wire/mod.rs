@@ -8,16 +8,19 @@
 //!
 //! Every message is declared once, in the generated protocol table ([`MESSAGES`], [`TAGS`],
 //! the enumerations and the typed handles in [`fields`]). Decode, encode, trace text and
-//! lookup by name all read that table.
+//! lookup by name all read that table. Decode and encode read it through what code generation
+//! works out from it: a packed plan per message ([`PLANS`]: fixed-part sizes, the encoder's
+//! template, the counts to check and fill) and tag and message indexes, so they do no lookup
+//! by search and link none of the names (feature `names`, on by default, carries them).
 //!
 //! Contract, as in smoltcp's `wire`: after [`decode`] returns `Ok`, no accessor panics; the
 //! encoder never writes past the buffer it was given.
 
-mod decode;
+pub(crate) mod decode;
 mod encode;
 mod frame;
 #[rustfmt::skip]
-#[allow(clippy::all, missing_docs)]
+#[allow(clippy::all, missing_docs, unused_imports)]
 mod generated;
 pub mod spec;
 
@@ -28,7 +31,9 @@ pub use decode::{
 pub use encode::{EncodeError, Encoder};
 pub use frame::{FeedResult, FrameAccumulator, FrameError, DEFAULT_FRAME_CAPACITY, HEADER_LEN};
 pub use generated::*;
-pub use spec::{message_def, message_named, tag_def, tag_named};
+pub use spec::{message_def, message_name, message_plan, tag_def, tag_name};
+#[cfg(feature = "names")]
+pub use spec::{message_named, tag_named};
 
 use core::marker::PhantomData;
 
@@ -223,26 +228,73 @@ impl<T> Fixed<T> {
 }
 
 /// Read a big-endian unsigned integer of `size` (1, 2 or 4) bytes at `offset`.
+#[inline]
 pub(crate) fn read_uint(bytes: &[u8], offset: usize, size: usize) -> Option<u32> {
-    let s = bytes.get(offset..offset.checked_add(size)?)?;
-    Some(s.iter().fold(0u32, |acc, b| (acc << 8) | u32::from(*b)))
+    let s = bytes.get(offset..)?;
+    // The three sizes the protocol has, without a loop; any other size byte by byte.
+    match size {
+        1 => s.first().map(|b| u32::from(*b)),
+        2 => s
+            .first_chunk::<2>()
+            .map(|c| u32::from(u16::from_be_bytes(*c))),
+        4 => s.first_chunk::<4>().map(|c| u32::from_be_bytes(*c)),
+        _ => Some(
+            s.get(..size)?
+                .iter()
+                .fold(0u32, |acc, b| (acc << 8) | u32::from(*b)),
+        ),
+    }
 }
 
 /// Write the low `size` (1, 2 or 4) bytes of `value` big-endian at `offset`.
+#[inline]
 pub(crate) fn write_uint(bytes: &mut [u8], offset: usize, size: usize, value: u32) -> bool {
-    let Some(end) = offset.checked_add(size) else {
-        return false;
-    };
-    let Some(s) = bytes.get_mut(offset..end) else {
-        return false;
-    };
-    let be = value.to_be_bytes();
-    match be.get(4usize.saturating_sub(size)..) {
-        Some(src) if src.len() == s.len() => {
-            s.copy_from_slice(src);
+    let [b0, b1, b2, b3] = value.to_be_bytes();
+    match size {
+        1 => put(bytes, offset, [b3]),
+        2 => put(bytes, offset, [b2, b3]),
+        4 => put(bytes, offset, [b0, b1, b2, b3]),
+        _ => false,
+    }
+}
+
+/// The position of the first NUL byte of `text`, eight bytes at a time (names and values are
+/// short: this beats both a byte loop and a memchr call).
+#[inline]
+pub(crate) fn find_nul(text: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = text.chunks_exact(8);
+    let mut at = 0;
+    for w in &mut words {
+        let v = u64::from_le_bytes(w.try_into().unwrap_or([1; 8]));
+        // The lowest byte flagged here is the first zero byte (a flag above a zero byte may
+        // be false, one below it never is).
+        let zeros = v.wrapping_sub(ONES) & !v & HIGH;
+        if zeros != 0 {
+            return Some(at + (zeros.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|b| *b == 0)
+        .map(|i| at + i)
+}
+
+/// Write `value` at `offset` if it fits.
+#[inline]
+pub(crate) fn put<const N: usize>(bytes: &mut [u8], offset: usize, value: [u8; N]) -> bool {
+    match bytes
+        .get_mut(offset..)
+        .and_then(|s| s.first_chunk_mut::<N>())
+    {
+        Some(dst) => {
+            *dst = value;
             true
         }
-        _ => false,
+        None => false,
     }
 }
 
@@ -250,5 +302,60 @@ pub(crate) fn write_uint(bytes: &mut [u8], offset: usize, size: usize, value: u3
 impl<T> defmt::Format for Fixed<T> {
     fn format(&self, f: defmt::Formatter) {
         defmt::write!(f, "Fixed(message {}, offset {})", self.message, self.offset)
+    }
+}
+
+#[cfg(all(test, feature = "names"))]
+mod tests {
+    use super::*;
+
+    /// Every named value converts to its variant and back, and every other number to
+    /// `Unknown`, whichever way the enumeration converts (match or tables).
+    macro_rules! round_trip {
+        ($($t:ident: $rt:ty),* $(,)?) => {$(
+            for v in $t::DEF.values {
+                let n = <$rt>::try_from(v.value).unwrap();
+                let e = $t::from_value(n);
+                assert!(!matches!(e, $t::Unknown(_)), "{} {}", stringify!($t), v.value);
+                assert_eq!(e.value(), n, "{} {}", stringify!($t), v.value);
+                assert_eq!(e.name(), Some(v.name));
+            }
+            // Small numbers, the neighbours of every named value, and the extremes (quick
+            // enough for Miri).
+            let near = $t::DEF.values.iter().flat_map(|v| [v.value.wrapping_sub(1), v.value.wrapping_add(1)]);
+            let unnamed = (0..300u32)
+                .chain(near)
+                .chain([0xFFFF, 0x1_0000, u32::MAX])
+                .filter(|n| $t::DEF.values.iter().all(|v| v.value != *n))
+                .filter_map(|n| <$rt>::try_from(n).ok());
+            for n in unnamed {
+                assert_eq!($t::from_value(n), $t::Unknown(n), "{} {n}", stringify!($t));
+            }
+        )*};
+    }
+
+    #[test]
+    fn enumerations_convert_both_ways() {
+        round_trip!(
+            EventCause: u16, CallType: u16, StatusCode: u32, PeripheralErrorCode: u32,
+            EventReasonCode: u16, AgentState: u16, DeviceType: u16, LineType: u16,
+            SystemEventID: u32, LocalConnectionState: u16,
+        );
+    }
+
+    #[test]
+    fn message_types_convert_both_ways() {
+        for m in MESSAGES {
+            assert_eq!(MessageType::from_id(m.id).id(), m.id);
+            assert!(!matches!(
+                MessageType::from_id(m.id),
+                MessageType::Unknown(_)
+            ));
+        }
+        for n in [0, 2, 245, 1000, u32::MAX] {
+            if message_def(n).is_none() {
+                assert_eq!(MessageType::from_id(n), MessageType::Unknown(n));
+            }
+        }
     }
 }

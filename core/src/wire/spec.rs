@@ -71,8 +71,10 @@ impl FixedType {
 #[derive(Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct FixedDef {
+    #[cfg(feature = "names")]
     /// The guide's label; empty for a reserved slot.
     pub label: &'static str,
+    #[cfg(feature = "names")]
     /// Other labels accepted on input.
     pub aliases: &'static [&'static str],
     /// Wire type.
@@ -88,9 +90,9 @@ pub struct FixedDef {
 }
 
 impl FixedDef {
-    /// Whether this is a reserved slot (no label of its own).
+    /// Whether this is a reserved slot (no label of its own, a constant to send).
     pub fn is_reserved(&self) -> bool {
-        self.label.is_empty()
+        self.reserved.is_some()
     }
 
     /// Whether the field is on the wire under protocol version `version`.
@@ -98,6 +100,7 @@ impl FixedDef {
         u32::from(self.since_version) <= version
     }
 
+    #[cfg(feature = "names")]
     /// Whether `label` names this field (its label or an alias).
     pub fn is_named(&self, label: &str) -> bool {
         !self.is_reserved() && (self.label == label || self.aliases.contains(&label))
@@ -116,6 +119,7 @@ impl FixedDef {
 pub struct FloatDef {
     /// Tag number (FieldDataID).
     pub tag: u16,
+    #[cfg(feature = "names")]
     /// The label trace text uses for it in this message.
     pub label: &'static str,
     /// Whether the digest says the field is required.
@@ -140,19 +144,17 @@ pub struct Layout {
     pub fixed: &'static [FixedDef],
     /// Floating fields the message may carry.
     pub floating: &'static [FloatDef],
+    /// What decode and encode need of the layout, worked out by code generation.
+    pub plan: &'static LayoutPlan,
 }
 
 impl Layout {
     /// Size of the fixed part under protocol version `version`.
     pub fn fixed_size_for(&self, version: u32) -> usize {
-        self.fixed
-            .iter()
-            .filter(|f| f.present_in(version))
-            .map(|f| usize::from(f.offset) + f.ty.size())
-            .max()
-            .unwrap_or(0)
+        self.plan.fixed_size_for(version)
     }
 
+    #[cfg(feature = "names")]
     /// The fixed field named `label` (label or alias).
     pub fn fixed_named(&self, label: &str) -> Option<(usize, &'static FixedDef)> {
         self.fixed
@@ -166,15 +168,21 @@ impl Layout {
         self.floating.iter().find(|f| f.tag == tag)
     }
 
+    #[cfg(feature = "names")]
     /// The floating field of this message labelled `label` (its label in this message, or an
     /// alias of its tag).
     pub fn floating_named(&self, label: &str) -> Option<&'static FloatDef> {
+        // Few tags have aliases: unless `label` is one of them, only labels can match.
+        if !super::generated::TAG_ALIAS_NAMES.contains(&label) {
+            return self.floating.iter().find(|f| f.label == label);
+        }
         self.floating.iter().find(|f| {
             f.label == label
                 || tag_def(f.tag).is_some_and(|t| t.name == f.label && t.aliases.contains(&label))
         })
     }
 
+    #[cfg(feature = "names")]
     /// Whether a floating label of this message is also a fixed label (trace text then prints
     /// the floating field as `Tag<N>` or `Label[i]`).
     pub fn label_clashes(&self, label: &str) -> bool {
@@ -188,8 +196,10 @@ impl Layout {
 pub struct MessageDef {
     /// Message type number.
     pub id: u32,
+    #[cfg(feature = "names")]
     /// The guide's name (`CALL_DELIVERED_EVENT`).
     pub name: &'static str,
+    #[cfg(feature = "names")]
     /// Other names accepted on input (`CONSULT_CALL_REQ`).
     pub aliases: &'static [&'static str],
     /// Who sends it.
@@ -202,6 +212,7 @@ pub struct MessageDef {
 }
 
 impl MessageDef {
+    #[cfg(feature = "names")]
     /// Whether `name` names this message.
     pub fn is_named(&self, name: &str) -> bool {
         self.name == name || self.aliases.contains(&name)
@@ -256,8 +267,10 @@ impl TagType {
 pub struct TagDef {
     /// Tag number.
     pub id: u16,
+    #[cfg(feature = "names")]
     /// The guide's name.
     pub name: &'static str,
+    #[cfg(feature = "names")]
     /// Other names accepted on input.
     pub aliases: &'static [&'static str],
     /// Value type.
@@ -294,25 +307,36 @@ pub struct EnumValue {
 #[derive(Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct EnumDef {
+    #[cfg(feature = "names")]
     /// Its name (`AgentState`).
     pub name: &'static str,
     /// Values or bits.
     pub kind: EnumKind,
     /// Trace text prints the value as a number even where it has a name.
     pub print_numeric: bool,
+    #[cfg(feature = "names")]
     /// The named values.
     pub values: &'static [EnumValue],
 }
 
 impl EnumDef {
-    /// The printed name of `value`.
+    /// The printed name of `value` (always `None` without the `names` feature: the values
+    /// print as numbers).
     pub fn name_of(&self, value: u32) -> Option<&'static str> {
-        self.values
+        #[cfg(feature = "names")]
+        return self
+            .values
             .iter()
             .find(|v| v.value == value)
-            .map(|v| v.name)
+            .map(|v| v.name);
+        #[cfg(not(feature = "names"))]
+        {
+            let _ = value;
+            None
+        }
     }
 
+    #[cfg(feature = "names")]
     /// The value named `name` (name or alias).
     pub fn value_of(&self, name: &str) -> Option<u32> {
         self.values
@@ -322,34 +346,211 @@ impl EnumDef {
     }
 }
 
-/// The entry with key `key` of a table sorted by that key.
-fn sorted_lookup<T, K: Ord>(
-    table: &'static [T],
-    key: K,
-    key_of: impl Fn(&T) -> K,
-) -> Option<&'static T> {
-    table
-        .binary_search_by_key(&key, key_of)
-        .ok()
-        .and_then(|i| table.get(i))
+/// One count in a message's fixed part and the floating field it counts (a repeated record
+/// is counted by its first field). Generated per layout, so decode counts while it walks the
+/// floating fields once, and the encoder counts while it writes them.
+#[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct CountPlan {
+    /// The counted tag.
+    pub tag: u16,
+    /// Body offset of the count.
+    pub offset: u16,
+    /// Size of the count (1, 2 or 4 bytes).
+    pub size: u8,
+    /// First protocol version with the count (0: every version).
+    pub since_version: u8,
+    /// The count's label (kept without the `names` feature: errors name it).
+    pub field: &'static str,
+}
+
+/// What decode and encode need of a layout, worked out by code generation: no names and no
+/// per-field entries, so a phone that links only these leaves the full table out.
+#[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct LayoutPlan {
+    /// The fixed part's size from each protocol version on, ascending: `(since, size)`.
+    pub fixed_sizes: &'static [(u8, u16)],
+    /// The fixed part under the newest version as an encoder starts it (reserved constants, 0
+    /// elsewhere); an older version's fixed part is a prefix of it.
+    pub defaults: &'static [u8],
+    /// Every fixed field in wire order, packed (the same order as [`Layout::fixed`]).
+    pub fields: &'static [FieldSlot],
+    /// The counts in the fixed part, in table order (the order their mismatches are reported).
+    pub counts: &'static [CountPlan],
+    /// The first fixed field is the InvokeID (UINT at offset 0).
+    pub invoke_id: bool,
+}
+
+impl LayoutPlan {
+    /// Size of the fixed part under protocol version `version`.
+    pub fn fixed_size_for(&self, version: u32) -> usize {
+        let mut size = 0;
+        for &(since, n) in self.fixed_sizes {
+            if u32::from(since) <= version {
+                size = usize::from(n);
+            }
+        }
+        size
+    }
+}
+
+/// One fixed field, packed: where it is, from which version, and how it is written.
+#[derive(Debug, Clone, Copy)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct FieldSlot {
+    /// Body offset.
+    pub offset: u16,
+    /// First protocol version with the field (0: every version).
+    pub since_version: u8,
+    /// Size in bytes (1, 2 or 4) of a number; 0x80 + size of a reserved byte slot.
+    pub kind: u8,
+}
+
+impl FieldSlot {
+    /// Size in bytes.
+    pub fn size(self) -> usize {
+        usize::from(self.kind & 0x7F)
+    }
+
+    /// Whether the field is a reserved byte slot (raw bytes rather than a number).
+    pub fn is_bytes(self) -> bool {
+        self.kind & 0x80 != 0
+    }
+
+    /// Whether the field is on the wire under protocol version `version`.
+    pub fn present_in(self, version: u32) -> bool {
+        u32::from(self.since_version) <= version
+    }
+}
+
+/// The packed entry of one message: what decode and encode read (see [`LayoutPlan`]).
+#[derive(Debug)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct MessagePlan {
+    /// Message type number.
+    pub id: u32,
+    /// Who sends it.
+    pub direction: Direction,
+    /// The body's plan; `None` where the message has no known layout.
+    pub layout: Option<&'static LayoutPlan>,
+}
+
+/// Position of message `id` in [`MESSAGES`](super::MESSAGES) and [`PLANS`](super::PLANS).
+pub(crate) fn message_index(id: u32) -> Option<usize> {
+    let i = usize::try_from(id).ok()?;
+    match super::generated::MESSAGE_INDEX.get(i) {
+        Some(&n) if n > 0 => Some(usize::from(n) - 1),
+        _ => None,
+    }
+}
+
+/// The packed entry of message `id`.
+pub fn message_plan(id: u32) -> Option<&'static MessagePlan> {
+    super::generated::PLANS.get(message_index(id)?)
 }
 
 /// The message with type number `id`.
 pub fn message_def(id: u32) -> Option<&'static MessageDef> {
-    sorted_lookup(super::generated::MESSAGES, id, |m| m.id)
+    super::generated::MESSAGES.get(message_index(id)?)
+}
+
+/// The name of message `id`; `None` when unknown, and always without the `names` feature
+/// (callers print the number then).
+pub fn message_name(id: u32) -> Option<&'static str> {
+    #[cfg(feature = "names")]
+    return super::generated::MESSAGE_NAMES
+        .get(message_index(id)?)
+        .copied();
+    #[cfg(not(feature = "names"))]
+    {
+        let _ = id;
+        None
+    }
+}
+
+/// The name of tag `id`; `None` when unknown, and always without the `names` feature.
+pub fn tag_name(id: u16) -> Option<&'static str> {
+    #[cfg(feature = "names")]
+    return super::generated::TAG_NAMES.get(tag_index(id)?).copied();
+    #[cfg(not(feature = "names"))]
+    {
+        let _ = id;
+        None
+    }
 }
 
 /// The message named `name` (name or alias).
+#[cfg(feature = "names")]
 pub fn message_named(name: &str) -> Option<&'static MessageDef> {
     super::generated::MESSAGES.iter().find(|m| m.is_named(name))
 }
 
+/// Position of tag `id` in [`TAGS`](super::TAGS).
+fn tag_index(id: u16) -> Option<usize> {
+    match super::generated::TAG_INDEX.get(usize::from(id)) {
+        Some(&n) if n > 0 => Some(usize::from(n) - 1),
+        _ => None,
+    }
+}
+
+/// The packed checks of tag `id` (0 for a tag the table does not know): see
+/// [`TagChecks`].
+#[inline]
+pub(crate) fn tag_checks(id: u16) -> TagChecks {
+    TagChecks(
+        tag_index(id)
+            .and_then(|i| super::generated::TAG_PACKED.get(i))
+            .copied()
+            .unwrap_or(0),
+    )
+}
+
+/// What decode and encode check of one tag, from one packed word.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TagChecks(u32);
+
+impl TagChecks {
+    /// Whether decode checks anything of the field beyond its length (a numeric size, a named
+    /// variable's structure, a count).
+    #[inline]
+    pub(crate) fn needs_decode_check(self) -> bool {
+        use super::generated::{TAG_COUNTED, TAG_NAMED, TAG_NUMERIC_SHIFT};
+        self.0 & (TAG_COUNTED | TAG_NAMED | (7 << TAG_NUMERIC_SHIFT)) != 0
+    }
+    /// The data length a numeric type takes (0: not numeric).
+    pub(crate) fn numeric_size(self) -> usize {
+        ((self.0 >> super::generated::TAG_NUMERIC_SHIFT) & 7) as usize
+    }
+    /// A named variable or array element.
+    pub(crate) fn is_named(self) -> bool {
+        self.0 & super::generated::TAG_NAMED != 0
+    }
+    /// Some layout counts the tag.
+    pub(crate) fn is_counted(self) -> bool {
+        self.0 & super::generated::TAG_COUNTED != 0
+    }
+    /// A STRING.
+    pub(crate) fn is_string(self) -> bool {
+        self.0 & super::generated::TAG_STRING != 0
+    }
+    /// UNSPEC bytes.
+    pub(crate) fn is_unspec(self) -> bool {
+        self.0 & super::generated::TAG_UNSPEC != 0
+    }
+    /// Largest data length (0: none given).
+    pub(crate) fn max(self) -> usize {
+        (self.0 & 0xFFFF) as usize
+    }
+}
+
 /// The tag with number `id`.
 pub fn tag_def(id: u16) -> Option<&'static TagDef> {
-    sorted_lookup(super::generated::TAGS, id, |t| t.id)
+    super::generated::TAGS.get(tag_index(id)?)
 }
 
 /// The tag named `name` (name or alias).
+#[cfg(feature = "names")]
 pub fn tag_named(name: &str) -> Option<&'static TagDef> {
     super::generated::TAGS
         .iter()

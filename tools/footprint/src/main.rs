@@ -4,7 +4,9 @@
 //! - no feature: the empty image (the baseline subtracted from the others);
 //! - `codec`: decode and encode;
 //! - `phone`: the codec and the phone;
-//! - `trace`: all of that and the trace text (render and parse).
+//! - `trace`: all of that and the trace text (render and parse);
+//! - `event-text`: the phone's events written as text, as a firmware that logs them would
+//!   (with or without the core's `names`, the `names` feature here).
 //!
 //! Inputs come through `black_box`, so the optimiser keeps every path a real image would.
 //! `sizes` adds symbols whose sizes are `size_of` a default and a minimal `Phone` and a
@@ -74,9 +76,30 @@ fn phone() {
         black_box(n);
     }
     while let Some(e) = phone.poll_event() {
+        // A firmware that logs its events as text (the names then come with the core's
+        // `names` feature; without it the text carries numbers).
+        #[cfg(feature = "event-text")]
+        {
+            use core::fmt::Write;
+            let mut sink = Sink(0);
+            let _ = write!(sink, "{e}");
+            black_box(sink.0);
+        }
         black_box(e);
     }
     black_box(phone.poll_timeout());
+}
+
+/// Counts what would be written.
+#[cfg(feature = "event-text")]
+struct Sink(usize);
+
+#[cfg(feature = "event-text")]
+impl core::fmt::Write for Sink {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        self.0 = self.0.wrapping_add(s.len());
+        Ok(())
+    }
 }
 
 #[cfg(feature = "trace")]
