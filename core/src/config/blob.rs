@@ -15,7 +15,7 @@
 //! where the blob ends. The CRC is the small table-less CRC-32 below (no extra crate): it is
 //! run once at boot over a few hundred bytes, so speed does not matter.
 
-use super::PhoneConfig;
+use super::{HeartbeatMode, PhoneConfig};
 
 /// The first four bytes of every configuration blob.
 pub const BLOB_MAGIC: [u8; 4] = *b"CCXP";
@@ -274,6 +274,7 @@ impl Out<'_> {
             protocol_version,
             v18_length_width,
             heartbeat_secs,
+            heartbeat_mode,
             idle_timeout_secs,
             missed_heartbeats,
             request_timeout_secs,
@@ -283,6 +284,7 @@ impl Out<'_> {
             call_msg_mask,
             agent_state_mask,
             outbound,
+            active_terminal,
         } = c;
         self.varint(u32::try_from(servers.len()).ok()?)?;
         for server in servers {
@@ -302,6 +304,11 @@ impl Out<'_> {
         self.byte(*protocol_version)?;
         self.byte(*v18_length_width)?;
         self.varint(u32::from(*heartbeat_secs))?;
+        // A unit enum is its variant index in postcard.
+        self.varint(match heartbeat_mode {
+            HeartbeatMode::Always => 0,
+            HeartbeatMode::WhenIdle => 1,
+        })?;
         self.varint(u32::from(*idle_timeout_secs))?;
         self.byte(*missed_heartbeats)?;
         for secs in [request_timeout_secs, reconnect_secs, connect_timeout_secs] {
@@ -310,7 +317,8 @@ impl Out<'_> {
         for mask in [services_requested, call_msg_mask, agent_state_mask] {
             self.varint(*mask)?;
         }
-        self.byte(u8::from(*outbound))
+        self.byte(u8::from(*outbound))?;
+        self.text(active_terminal)
     }
 }
 
