@@ -54,7 +54,14 @@ impl AgentRecord {
     pub fn to_bytes(&self) -> [u8; AGENT_RECORD_LEN] {
         let s = self.state.to_le_bytes();
         let r = self.reason_code.to_le_bytes();
-        [AGENT_RECORD_VERSION, u8::from(self.logged_in), s[0], s[1], r[0], r[1]]
+        [
+            AGENT_RECORD_VERSION,
+            u8::from(self.logged_in),
+            s[0],
+            s[1],
+            r[0],
+            r[1],
+        ]
     }
 
     /// Read stored bytes; `None` for another version or length.
@@ -145,11 +152,19 @@ impl<F: NorFlash> ConfigStore<F> {
     /// Read what the phone boots with. Never fails: whatever is wrong with the flash is a
     /// [`Problem`] and `factory` (which must pass `validate()`) is used instead.
     pub async fn boot(&mut self, factory: impl FnOnce() -> PhoneConfig) -> Boot<F::Error> {
-        let agent = match self.map.fetch_item::<&[u8]>(&mut self.buf, &KEY_AGENT).await {
+        let agent = match self
+            .map
+            .fetch_item::<&[u8]>(&mut self.buf, &KEY_AGENT)
+            .await
+        {
             Ok(Some(bytes)) => AgentRecord::from_bytes(bytes),
             _ => None,
         };
-        let problem = match self.map.fetch_item::<&[u8]>(&mut self.buf, &KEY_CONFIG).await {
+        let problem = match self
+            .map
+            .fetch_item::<&[u8]>(&mut self.buf, &KEY_CONFIG)
+            .await
+        {
             Ok(None) => Problem::Empty,
             Err(e) => Problem::Flash(e),
             Ok(Some(bytes)) => match PhoneConfig::decode_blob(bytes) {
@@ -191,7 +206,11 @@ impl<F: NorFlash> ConfigStore<F> {
     /// Store the agent's last state (skipped when it is the stored one, to spare the flash).
     pub async fn save_agent(&mut self, agent: &AgentRecord) -> Result<(), SaveError<F::Error>> {
         let bytes = agent.to_bytes();
-        if let Ok(Some(stored)) = self.map.fetch_item::<&[u8]>(&mut self.buf, &KEY_AGENT).await {
+        if let Ok(Some(stored)) = self
+            .map
+            .fetch_item::<&[u8]>(&mut self.buf, &KEY_AGENT)
+            .await
+        {
             if stored == bytes {
                 return Ok(());
             }

@@ -89,12 +89,15 @@ impl NorFlash for RamFlash<'_> {
     const ERASE_SIZE: usize = PAGE;
 
     async fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
-        let len = usize::try_from(to.saturating_sub(from)).map_err(|_| RamFlashError::OutOfBounds)?;
+        let len =
+            usize::try_from(to.saturating_sub(from)).map_err(|_| RamFlashError::OutOfBounds)?;
         let range = self.range(from, len)?;
-        if range.start % PAGE != 0 || range.end % PAGE != 0 {
+        if !range.start.is_multiple_of(PAGE) || !range.end.is_multiple_of(PAGE) {
             return Err(RamFlashError::NotAligned);
         }
-        self.erases = self.erases.saturating_add(u32::try_from(len / PAGE).unwrap_or(u32::MAX));
+        self.erases = self
+            .erases
+            .saturating_add(u32::try_from(len / PAGE).unwrap_or(u32::MAX));
         self.bytes
             .get_mut(range)
             .ok_or(RamFlashError::OutOfBounds)?
@@ -104,10 +107,13 @@ impl NorFlash for RamFlash<'_> {
 
     async fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
         let range = self.range(offset, bytes.len())?;
-        if range.start % WORD != 0 || bytes.len() % WORD != 0 {
+        if !range.start.is_multiple_of(WORD) || !bytes.len().is_multiple_of(WORD) {
             return Err(RamFlashError::NotAligned);
         }
-        let to = self.bytes.get_mut(range).ok_or(RamFlashError::OutOfBounds)?;
+        let to = self
+            .bytes
+            .get_mut(range)
+            .ok_or(RamFlashError::OutOfBounds)?;
         for (old, new) in to.iter_mut().zip(bytes) {
             if *old & *new != *new {
                 return Err(RamFlashError::NotErased);

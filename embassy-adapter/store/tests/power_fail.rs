@@ -1,6 +1,14 @@
 //! Power-fail tests of the configuration store: a simulated NOR flash that loses power after
 //! any number of programmed bytes (or in the middle of an erase), then a reboot on what is left.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::cast_possible_truncation
+)]
+
 use ccx_cti::config::{PhoneConfig, ServerAddr};
 use ccx_cti_store::{AgentRecord, ConfigStore, Problem, SaveError, Source};
 use embassy_futures::block_on;
@@ -125,12 +133,7 @@ fn config(n: usize) -> PhoneConfig {
     for side in ["side-a.example", "side-b.example"] {
         let mut host = heapless::String::new();
         host.push_str(side).unwrap();
-        c.servers
-            .push(ServerAddr {
-                host,
-                port: 12028,
-            })
-            .unwrap();
+        c.servers.push(ServerAddr { host, port: 12028 }).unwrap();
     }
     c.agent_id.push_str(&format!("agent{n:04}")).unwrap();
     c.agent_extension.push_str("4020").unwrap();
@@ -165,7 +168,10 @@ fn store(flash: CutFlash) -> ConfigStore<CutFlash> {
 fn boot(flash: CutFlash) -> (PhoneConfig, Source, CutFlash) {
     let mut s = store(flash.reboot());
     let b = block_on(s.boot(factory));
-    assert!(b.config.validate().is_ok(), "booted with an invalid configuration");
+    assert!(
+        b.config.validate().is_ok(),
+        "booted with an invalid configuration"
+    );
     (b.config, b.source, s.into_flash())
 }
 
@@ -198,7 +204,10 @@ fn a_cut_at_any_point_of_a_change_leaves_the_old_or_the_new_configuration() {
         let erasing = done.erases > flash.erases;
         for cut in 0..units {
             let (r, after_cut) = save(flash.clone().cut_after(cut), n);
-            assert!(r.is_err(), "change {n} finished within {cut} of {units} units");
+            assert!(
+                r.is_err(),
+                "change {n} finished within {cut} of {units} units"
+            );
             let (config, source, rebooted) = boot(after_cut);
             let old_or_factory = if n == 0 { factory() } else { stored(n - 1) };
             assert!(
@@ -206,7 +215,11 @@ fn a_cut_at_any_point_of_a_change_leaves_the_old_or_the_new_configuration() {
                 "change {n} cut after {cut}/{units} units booted with {config:?} ({source:?})"
             );
             if n > 0 {
-                assert_eq!(source, Source::Stored, "change {n} cut at {cut} lost the store");
+                assert_eq!(
+                    source,
+                    Source::Stored,
+                    "change {n} cut at {cut} lost the store"
+                );
             }
             // The store repairs itself and takes the next change.
             let (r, next) = save(rebooted, 1000 + n);
@@ -219,7 +232,10 @@ fn a_cut_at_any_point_of_a_change_leaves_the_old_or_the_new_configuration() {
         assert_eq!(boot(flash.clone()).0, stored(n));
     }
     println!("power cuts tried: {cuts} (of which {erasing_cuts} in changes that erased a page)");
-    assert!(erasing_cuts > 0, "no change reclaimed a page: the test misses erases");
+    assert!(
+        erasing_cuts > 0,
+        "no change reclaimed a page: the test misses erases"
+    );
 }
 
 /// The agent's last state is stored and cut the same way.
@@ -249,7 +265,11 @@ fn a_cut_while_storing_the_agent_state_keeps_the_config_and_old_or_new_state() {
         let mut s = store(s.into_flash().reboot());
         let b = block_on(s.boot(factory));
         assert_eq!(b.config, stored(1));
-        assert!(b.agent == Some(old) || b.agent == Some(new), "cut {cut}: {:?}", b.agent);
+        assert!(
+            b.agent == Some(old) || b.agent == Some(new),
+            "cut {cut}: {:?}",
+            b.agent
+        );
     }
 }
 
@@ -265,7 +285,9 @@ fn erases_per_configuration_change_are_measured() {
     }
     let (mut s, blob_len) = (store(flash), {
         let mut buf = [0u8; ccx_cti::config::BLOB_MAX_LEN];
-        ccx_cti_store::stored_blob(&config(1), &mut buf).unwrap().len()
+        ccx_cti_store::stored_blob(&config(1), &mut buf)
+            .unwrap()
+            .len()
     });
     let b = block_on(s.boot(factory));
     assert_eq!(b.config, stored(changes - 1));
@@ -314,7 +336,11 @@ fn a_stored_configuration_that_fails_validation_is_reported() {
     let mut s = store(map.destroy().0);
     let b = block_on(s.boot(factory));
     assert_eq!(b.source, Source::Factory);
-    assert!(matches!(b.problem, Some(Problem::Invalid(_))), "{:?}", b.problem);
+    assert!(
+        matches!(b.problem, Some(Problem::Invalid(_))),
+        "{:?}",
+        b.problem
+    );
     assert_eq!(b.config, factory());
 }
 
@@ -334,7 +360,10 @@ fn the_agent_password_is_not_in_the_flash_image() {
     let has = |needle: &[u8]| image.windows(needle.len()).any(|w| w == needle);
     // The scan works: the agent id is stored in clear.
     assert!(has(b"agent0007"));
-    assert!(!has(b"Secr3t-Agent-Pw"), "the agent's password is in the flash image");
+    assert!(
+        !has(b"Secr3t-Agent-Pw"),
+        "the agent's password is in the flash image"
+    );
     let (config, _, _) = boot(flash);
     assert!(config.agent_password.is_empty());
 }
