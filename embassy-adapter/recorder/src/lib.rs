@@ -19,6 +19,9 @@
 //! bytes, then the port); the phone's own address follows it when known.
 #![no_std]
 
+pub mod tcp_tap;
+pub use tcp_tap::TcpTap;
+
 /// What a record holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
