@@ -94,4 +94,7 @@ section "embedded: host tests, with the TAP runs in network namespaces"
 export CCX_BIN="$CARGO_TARGET_DIR/debug/ccx"
 (cd "$adapter" && cargo test --workspace -- --nocapture) || fail "the host tests failed"
 
+section "embedded: the product image over TAP (DHCP, DNS, SNTP, failover, flight recorder)"
+bash "$repo/.ci/firmware.sh" || fail "the product image's TAP run failed"
+
 section "embedded: all passed"
