@@ -367,3 +367,11 @@ fn the_agent_password_is_not_in_the_flash_image() {
     let (config, _, _) = boot(flash);
     assert!(config.agent_password.is_empty());
 }
+
+/// The store's RAM: its work buffer and the map's state (reported in the README).
+#[test]
+fn the_store_is_small_in_ram() {
+    let size = core::mem::size_of::<ConfigStore<ccx_cti_store::ram_flash::RamFlash<'static>>>();
+    println!("ConfigStore on RamFlash: {size} bytes of RAM");
+    assert!(size < 1024, "{size}");
+}
