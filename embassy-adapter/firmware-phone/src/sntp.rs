@@ -40,7 +40,7 @@ pub async fn query(stack: Stack<'_>, server: Ipv4Addr) -> Result<u64, &'static s
                     answer[44], answer[45], answer[46], answer[47],
                 ]));
                 let unix = secs.checked_sub(NTP_TO_UNIX).ok_or("a time before 1970")?;
-                return Ok(unix * 1000 + (frac * 1000 >> 32));
+                return Ok(unix * 1000 + ((frac * 1000) >> 32));
             }
             Ok(_) => return Err("a short answer"),
             Err(_) => continue,

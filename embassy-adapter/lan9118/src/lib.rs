@@ -47,8 +47,8 @@ const HW_CFG_SRST: u32 = 1;
 const TX_CMD_A_FIRST: u32 = 1 << 13;
 const TX_CMD_A_LAST: u32 = 1 << 12;
 const RX_STATUS_ERROR: u32 = 1 << 15;
-/// Room a frame needs in the TX data FIFO: the frame and its two command words.
-const TX_ROOM: u32 = MTU as u32 + 8 + 4;
+/// Room a frame needs in the TX data FIFO: the frame ([`MTU`]) and its two command words.
+const TX_ROOM: u32 = 1514 + 8 + 4;
 
 /// Which way a frame went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -155,7 +155,8 @@ mod tests {
         let mut f = std::vec![0u8; 12];
         f.extend_from_slice(&[0x08, 0x00]);
         let total = u16::try_from(20 + 20 + data.len()).unwrap();
-        f.extend_from_slice(&[0x45, 0, (total >> 8) as u8, total as u8, 0, 0, 0, 0, 64, 6, 0, 0]);
+        let [hi, lo] = total.to_be_bytes();
+        f.extend_from_slice(&[0x45, 0, hi, lo, 0, 0, 0, 0, 64, 6, 0, 0]);
         f.extend_from_slice(&src);
         f.extend_from_slice(&dst);
         f.extend_from_slice(&sp.to_be_bytes());
@@ -183,7 +184,11 @@ mod tests {
         assert_eq!(
             got,
             [
-                (Kind::Connected, 1, std::vec![192, 168, 69, 1, 0x2e, 0xfc, 192, 168, 69, 50, 0xc0, 0]),
+                (
+                    Kind::Connected,
+                    1,
+                    std::vec![192, 168, 69, 1, 0x2e, 0xfc, 192, 168, 69, 50, 0xc0, 0]
+                ),
                 (Kind::Sent, 4, b"abcd".to_vec()),
                 (Kind::Sent, 5, b"ef".to_vec()),
                 (Kind::Received, 6, b"xyz".to_vec()),

@@ -39,7 +39,7 @@ fn write(blob: &str, out: &str, pages: usize) -> Result<(), String> {
     let mut store = ConfigStore::new(RamFlash::new(&mut region), 0..len)
         .map_err(|e| format!("a store of {pages} pages: {e:?}"))?;
     block_on(store.save_config(&config)).map_err(|e| format!("{blob}: not stored: {e:?}"))?;
-    drop(store);
+    let _ = store.into_flash();
     std::fs::write(out, &region).map_err(|e| format!("{out}: {e}"))?;
     println!(
         "{out}: {} bytes ({pages} pages of {PAGE}), agent {} (password not stored)",
@@ -57,7 +57,12 @@ fn read(path: &str) -> Result<(), String> {
     let boot = block_on(store.boot(PhoneConfig::default));
     match boot.source {
         Source::Stored => println!("{:#?}", boot.config),
-        Source::Factory => return Err(format!("{path}: no usable configuration: {:?}", boot.problem)),
+        Source::Factory => {
+            return Err(format!(
+                "{path}: no usable configuration: {:?}",
+                boot.problem
+            ))
+        }
     }
     if let Some(agent) = boot.agent {
         println!("agent state: {agent:?}");
