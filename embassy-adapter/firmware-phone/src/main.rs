@@ -276,6 +276,11 @@ async fn agent_task(servers: usize) {
             Event::SessionOpened { server } => {
                 side = Some(server);
                 info!("session open on side {=str}", side_name(server));
+                note(if server == 0 {
+                    "session open on side A"
+                } else {
+                    "session open on side B"
+                });
                 Some(OwnedCommand::Login { password: None })
             }
             Event::AgentStateChanged {
@@ -288,6 +293,7 @@ async fn agent_task(servers: usize) {
             } => {
                 let on = side.unwrap_or(0);
                 info!("agent ready on side {=str}", side_name(on));
+                note("agent ready");
                 if on == 0 {
                     was_on_a = true;
                 } else if was_on_a && servers > 1 {
