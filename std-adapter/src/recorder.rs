@@ -55,13 +55,35 @@ pub enum Kind {
     Note,
 }
 
+/// When a record was made: milliseconds since 1970 (`wall`) or since boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Milliseconds.
+    pub ms: u64,
+    /// Since 1970 (the phone had set its clock), else since boot.
+    pub wall: bool,
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.wall {
+            f.write_str(&utc_text(self.ms as f64 / 1000.0))
+        } else {
+            write!(f, "+{}.{:03} s since boot", self.ms / 1000, self.ms % 1000)
+        }
+    }
+}
+
 /// One record of a dump.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// What it holds.
     pub kind: Kind,
-    /// Milliseconds: since 1970 when the dump says wall clock, else since boot.
+    /// Milliseconds: since 1970 when the record (or, in a dump whose records say nothing, the
+    /// dump) says wall clock, else since boot.
     pub at_ms: u64,
+    /// Whether `at_ms` is wall clock.
+    pub wall: bool,
     /// The payload was cut to fit the ring.
     pub truncated: bool,
     /// Its bytes.
@@ -136,10 +158,17 @@ pub fn parse_dump(bytes: &[u8]) -> Result<Dump, String> {
         records.push(Record {
             kind,
             at_ms,
+            wall: head[1] & 2 != 0,
             truncated: head[1] & 1 != 0,
             payload: payload.to_vec(),
         });
         at += RECORD_HEADER + n;
+    }
+    // Records that say nothing of their clock: the dump's flag holds for all.
+    if flags & 1 != 0 && records.iter().all(|r| !r.wall) {
+        for r in &mut records {
+            r.wall = true;
+        }
     }
     Ok(Dump {
         wall_clock: flags & 1 != 0,
@@ -194,11 +223,11 @@ pub struct Session {
     /// The phone (unknown: 10.0.0.2 and a port per session).
     pub client: SocketAddr,
     /// Frames in order: way, time, bytes.
-    pub frames: Vec<(Way, u64, Vec<u8>)>,
+    pub frames: Vec<(Way, Stamp, Vec<u8>)>,
     /// Byte chunks in order as recorded (for the pcap).
-    pub chunks: Vec<(Way, u64, Vec<u8>)>,
+    pub chunks: Vec<(Way, Stamp, Vec<u8>)>,
     /// When it opened.
-    pub opened_ms: u64,
+    pub opened: Stamp,
     /// Why it closed, when the dump says.
     pub closed: Option<String>,
     /// Bytes left over at the end that make no whole frame, per way.
@@ -227,7 +256,7 @@ pub fn sessions(dump: &Dump) -> Vec<Session> {
     let mut out: Vec<Session> = Vec::new();
     let mut bufs: [Vec<u8>; 2] = [Vec::new(), Vec::new()];
     let new_session =
-        |n: usize, at: u64, server: Option<SocketAddr>, client: Option<SocketAddr>| Session {
+        |n: usize, at: Stamp, server: Option<SocketAddr>, client: Option<SocketAddr>| Session {
             server: server.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 12028)),
             client: client.unwrap_or(SocketAddr::new(
                 IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
@@ -235,11 +264,15 @@ pub fn sessions(dump: &Dump) -> Vec<Session> {
             )),
             frames: Vec::new(),
             chunks: Vec::new(),
-            opened_ms: at,
+            opened: at,
             closed: None,
             partial: [0, 0],
         };
     for r in &dump.records {
+        let stamp = Stamp {
+            ms: r.at_ms,
+            wall: r.wall,
+        };
         match r.kind {
             Kind::Connected => {
                 let (server, rest) =
@@ -249,7 +282,7 @@ pub fn sessions(dump: &Dump) -> Vec<Session> {
                     s.partial = [bufs[0].len(), bufs[1].len()];
                 }
                 bufs = [Vec::new(), Vec::new()];
-                out.push(new_session(out.len(), r.at_ms, server, client));
+                out.push(new_session(out.len(), stamp, server, client));
             }
             Kind::Closed => {
                 if let Some(s) = out.last_mut() {
@@ -259,7 +292,7 @@ pub fn sessions(dump: &Dump) -> Vec<Session> {
             Kind::Note => {}
             Kind::Sent | Kind::Received => {
                 if out.is_empty() {
-                    out.push(new_session(0, r.at_ms, None, None));
+                    out.push(new_session(0, stamp, None, None));
                 }
                 let (way, i) = if r.kind == Kind::Sent {
                     (Way::ToServer, 0)
@@ -267,7 +300,7 @@ pub fn sessions(dump: &Dump) -> Vec<Session> {
                     (Way::ToClient, 1)
                 };
                 let Some(s) = out.last_mut() else { continue };
-                s.chunks.push((way, r.at_ms, r.payload.clone()));
+                s.chunks.push((way, stamp, r.payload.clone()));
                 let buf = &mut bufs[i];
                 buf.extend_from_slice(&r.payload);
                 while let Some(len) = buf
@@ -278,7 +311,7 @@ pub fn sessions(dump: &Dump) -> Vec<Session> {
                         break;
                     }
                     let frame: Vec<u8> = buf.drain(..8 + len).collect();
-                    s.frames.push((way, r.at_ms, frame));
+                    s.frames.push((way, stamp, frame));
                 }
             }
         }
@@ -303,20 +336,15 @@ fn session_version(s: &Session, opts: &DecodeOptions) -> Option<u32> {
 }
 
 /// The session's messages, decoded.
-pub fn messages(s: &Session, opts: &DecodeOptions) -> Vec<(Way, u64, Result<MessageOut, String>)> {
+pub fn messages(
+    s: &Session,
+    opts: &DecodeOptions,
+) -> Vec<(Way, Stamp, Result<MessageOut, String>)> {
     let version = opts.wire_version(session_version(s, opts));
     s.frames
         .iter()
         .map(|(way, at, f)| (*way, *at, describe(f, version, opts.show_secrets)))
         .collect()
-}
-
-fn time_text(wall: bool, ms: u64) -> String {
-    if wall {
-        utc_text(ms as f64 / 1000.0)
-    } else {
-        format!("+{}.{:03} s since boot", ms / 1000, ms % 1000)
-    }
 }
 
 /// The dump as trace text: each session's header, then each message with its time and way.
@@ -336,10 +364,10 @@ pub fn trace_text(dump: &Dump, opts: &DecodeOptions) -> String {
             n + 1,
             s.client,
             s.server,
-            time_text(dump.wall_clock, s.opened_ms)
+            s.opened
         );
         for (way, at, m) in messages(s, opts) {
-            let _ = writeln!(out, "# {} {}", time_text(dump.wall_clock, at), way.arrow());
+            let _ = writeln!(out, "# {} {}", at, way.arrow());
             match m {
                 Ok(m) => out.push_str(&m.text),
                 Err(e) => {
@@ -361,7 +389,10 @@ pub fn trace_text(dump: &Dump, opts: &DecodeOptions) -> String {
         let _ = writeln!(
             out,
             "# note at {}: {}",
-            time_text(dump.wall_clock, r.at_ms),
+            Stamp {
+                ms: r.at_ms,
+                wall: r.wall
+            },
             String::from_utf8_lossy(&r.payload)
         );
     }
@@ -410,7 +441,7 @@ pub fn flow_text(
             Some(FlowMessage {
                 way,
                 message: m.ok()?,
-                at: time_text(dump.wall_clock, at),
+                at: at.to_string(),
             })
         })
         .collect();

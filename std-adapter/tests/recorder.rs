@@ -236,5 +236,8 @@ fn the_recorder_crates_golden_dump_reads_back() {
     assert_eq!(dump.records[1].at_ms, 1_000);
     assert_eq!(dump.records[2].payload, [0, 0, 0, 0, 0, 0, 0, 6]);
     assert!(dump.wall_clock);
+    // Each record says whether its time is wall clock: only the one after the clock was set.
+    let wall: Vec<bool> = dump.records.iter().map(|r| r.wall).collect();
+    assert_eq!(wall, [false, false, false, false, true]);
     assert_eq!(dump.dropped, 1);
 }

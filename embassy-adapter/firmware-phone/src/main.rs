@@ -283,10 +283,17 @@ async fn agent_task(servers: usize) {
                 });
                 Some(OwnedCommand::Login { password: None })
             }
+            Event::SessionLost { .. } => {
+                note("session lost");
+                None
+            }
             Event::AgentStateChanged {
                 state: AgentState::NotReady,
                 ..
-            } => Some(OwnedCommand::Ready),
+            } => {
+                note("agent not ready");
+                Some(OwnedCommand::Ready)
+            }
             Event::AgentStateChanged {
                 state: AgentState::Available,
                 reason,

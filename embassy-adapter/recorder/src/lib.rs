@@ -12,7 +12,8 @@
 //! ```text
 //!  "CCXR"  version u8 (1)  flags u8 (bit 0: times are wall clock)  dropped u32  bytes u32
 //!  records, oldest first, `bytes` in all:
-//!    kind u8  flags u8 (bit 0: payload truncated)  length u16  time_ms u64  payload
+//!    kind u8  flags u8 (bit 0: payload truncated, bit 1: wall-clock time)  length u16
+//!    time_ms u64  payload
 //! ```
 //!
 //! Kinds: [`Kind`]. A [`Kind::Connected`] payload is the server's address (4 or 16 address
@@ -74,6 +75,9 @@ pub const LINE_PREFIX: &str = "ccx-rec ";
 pub const MAX_PAYLOAD: usize = 2048;
 
 const FLAG_TRUNCATED: u8 = 1;
+/// In a record's flags: its time is wall clock (the clock was set when it was recorded).
+const FLAG_RECORD_WALL_CLOCK: u8 = 2;
+/// In the dump's flags: the clock was set by the time of the dump.
 const FLAG_WALL_CLOCK: u8 = 1;
 
 /// A ring of `BYTES` bytes of records.
@@ -105,9 +109,8 @@ impl<const BYTES: usize> Recorder<BYTES> {
         }
     }
 
-    /// From now on the times given are wall clock (ms since 1970), not time since boot.
-    /// Records before keep their uptime: the host is told by the dump's flag only, so the
-    /// phone sets this once, before the first session (after SNTP).
+    /// From now on the times given are wall clock (ms since 1970), not time since boot. Each
+    /// record says which its time is, so records before keep their uptime.
     pub fn set_wall_clock(&mut self, wall: bool) {
         self.wall_clock = wall;
     }
@@ -232,11 +235,14 @@ impl<const BYTES: usize> Recorder<BYTES> {
 impl<const BYTES: usize> FrameSink for Recorder<BYTES> {
     fn record(&mut self, kind: Kind, bytes: &[u8], at_ms: u64) {
         let room = BYTES.saturating_sub(RECORD_HEADER).min(MAX_PAYLOAD);
-        let (payload, flags) = match bytes.get(..room) {
+        let (payload, mut flags) = match bytes.get(..room) {
             Some(cut) if cut.len() < bytes.len() => (cut, FLAG_TRUNCATED),
             Some(all) => (all, 0),
             None => (bytes, 0),
         };
+        if self.wall_clock {
+            flags |= FLAG_RECORD_WALL_CLOCK;
+        }
         let need = RECORD_HEADER + payload.len();
         if need > BYTES {
             return;
