@@ -5,7 +5,35 @@ use cortex_m_rt::{exception, ExceptionFrame};
 use cortex_m_semihosting::debug::{self, EXIT_FAILURE};
 use defmt::error;
 
-use ccx_cti_lan9118::Lan9118;
+use ccx_cti_lan9118::{Lan9118, MPS2_AN386_BASE, MPS2_AN386_IRQ};
+
+/// The LAN9118's line, for the NVIC.
+#[derive(Clone, Copy)]
+struct EthernetIrq;
+
+// SAFETY: 13 is a valid external interrupt number on the AN386 (qemu's mps2.c wires the
+// LAN9118 there) and the number is the same on every call.
+unsafe impl cortex_m::interrupt::InterruptNumber for EthernetIrq {
+    fn number(self) -> u16 {
+        MPS2_AN386_IRQ
+    }
+}
+
+/// Let the LAN9118's interrupt through (after `Lan9118::enable_interrupt`).
+pub fn unmask_ethernet_interrupt() {
+    // SAFETY: the handler (`DefaultHandler` below) only acknowledges and wakes; it touches no
+    // state a critical section protects.
+    unsafe { cortex_m::peripheral::NVIC::unmask(EthernetIrq) };
+}
+
+/// cortex-m-rt without a device crate routes every external interrupt here.
+#[exception]
+unsafe fn DefaultHandler(irqn: i16) {
+    if irqn == MPS2_AN386_IRQ as i16 {
+        // SAFETY: the one LAN9118 of the board, driven by this firmware.
+        unsafe { ccx_cti_lan9118::on_interrupt(MPS2_AN386_BASE) };
+    }
+}
 
 defmt::timestamp!("{=u64:ms}", embassy_time::Instant::now().as_millis());
 

@@ -156,10 +156,12 @@ async fn main(spawner: Spawner) {
 
     // 2. Network: DHCP, then SNTP and DNS.
     // SAFETY: mps2-an386 maps one LAN9118 there; this is its only driver.
-    let device = match unsafe { Lan9118::new(MPS2_AN386_BASE, RecorderTap) } {
+    let mut device = match unsafe { Lan9118::new(MPS2_AN386_BASE, RecorderTap) } {
         Ok(d) => d,
         Err(e) => board::fail_with("no LAN9118", defmt::Debug2Format(&e)),
     };
+    device.enable_interrupt();
+    board::unmask_ethernet_interrupt();
     let mac = device.mac();
     info!("net: LAN9118 up, MAC {=[u8]:02x}", mac);
     let seed = u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0x5a, 0xa5]);

@@ -8,17 +8,21 @@
 //! set-up beyond what reset leaves, no flow control). Every frame both ways is shown to a
 //! [`FrameTap`] (the flight recorder's hook) before it goes up or out.
 //!
-//! The driver polls: when no frame is waiting it asks the executor to poll it again, so the
-//! emulated CPU never sleeps while the network runs. That costs host CPU under qemu only; a real
-//! board's driver is interrupt-driven (the LAN9118's IRQ is line 13 on the AN386).
+//! Received frames raise the controller's interrupt (line [`MPS2_AN386_IRQ`] on the AN386): the
+//! firmware's handler calls [`on_interrupt`], which wakes the network task, so the CPU sleeps
+//! between frames. Without [`Lan9118::enable_interrupt`] the driver polls instead (it asks the
+//! executor to poll it again whenever no frame is waiting).
 #![no_std]
 
 use core::task::Context;
 
 use embassy_net_driver::{Capabilities, HardwareAddress, LinkState};
+use embassy_sync::waitqueue::AtomicWaker;
 
 /// Where mps2-an386 maps the controller.
 pub const MPS2_AN386_BASE: usize = 0x4020_0000;
+/// The controller's interrupt line on mps2-an386 (qemu's mps2.c: 13 on AN385/AN386).
+pub const MPS2_AN386_IRQ: u16 = 13;
 /// Largest Ethernet frame without its FCS.
 pub const MTU: usize = 1514;
 
@@ -27,6 +31,10 @@ const TX_DATA_FIFO: usize = 0x20;
 const RX_STATUS_FIFO: usize = 0x40;
 const TX_STATUS_FIFO: usize = 0x48;
 const ID_REV: usize = 0x50;
+const IRQ_CFG: usize = 0x54;
+const INT_STS: usize = 0x58;
+const INT_EN: usize = 0x5C;
+const FIFO_INT: usize = 0x68;
 const BYTE_TEST: usize = 0x64;
 const TX_CFG: usize = 0x70;
 const HW_CFG: usize = 0x74;
@@ -47,6 +55,23 @@ const HW_CFG_SRST: u32 = 1;
 const TX_CMD_A_FIRST: u32 = 1 << 13;
 const TX_CMD_A_LAST: u32 = 1 << 12;
 const RX_STATUS_ERROR: u32 = 1 << 15;
+/// INT_STS/INT_EN: the RX status FIFO holds more entries than FIFO_INT's level.
+const RSFL_INT: u32 = 1 << 3;
+/// IRQ_CFG: enabled, active high, push-pull.
+const IRQ_EN_HIGH_PUSH_PULL: u32 = (1 << 8) | (1 << 4) | 1;
+
+static RX_WAKER: AtomicWaker = AtomicWaker::new();
+
+/// Call from the controller's interrupt handler: acknowledges the receive interrupt and wakes
+/// the network task.
+///
+/// # Safety
+/// `base` must be the register block of the controller a [`Lan9118`] drives.
+pub unsafe fn on_interrupt(base: usize) {
+    // SAFETY: the caller's contract; INT_STS is write-one-to-clear.
+    unsafe { core::ptr::write_volatile((base + INT_STS) as *mut u32, RSFL_INT) };
+    RX_WAKER.wake();
+}
 /// Room a frame needs in the TX data FIFO: the frame ([`MTU`]) and its two command words.
 const TX_ROOM: u32 = 1514 + 8 + 4;
 
@@ -93,6 +118,7 @@ pub struct Lan9118<T: FrameTap> {
     rx_len: usize,
     tx: [u8; MTU],
     tap: T,
+    interrupt: bool,
     /// Frames received with an error status and dropped.
     pub rx_errors: u32,
 }
@@ -112,6 +138,7 @@ impl<T: FrameTap> Lan9118<T> {
             rx_len: 0,
             tx: [0; MTU],
             tap,
+            interrupt: false,
             rx_errors: 0,
         };
         let byte_test = dev.read(BYTE_TEST);
@@ -131,6 +158,18 @@ impl<T: FrameTap> Lan9118<T> {
         dev.mac_write(MAC_CR, MAC_CR_TXEN | MAC_CR_RXEN);
         dev.write(TX_CFG, TX_ON);
         Ok(dev)
+    }
+
+    /// Raise the interrupt when a frame arrives (the firmware unmasks the line and calls
+    /// [`on_interrupt`] from its handler); from now on the driver waits for it instead of
+    /// polling.
+    pub fn enable_interrupt(&mut self) {
+        // Level 0: an interrupt as soon as one status is in the RX status FIFO.
+        self.write(FIFO_INT, self.read(FIFO_INT) & !0xFF);
+        self.write(INT_STS, RSFL_INT);
+        self.write(INT_EN, RSFL_INT);
+        self.write(IRQ_CFG, IRQ_EN_HIGH_PUSH_PULL);
+        self.interrupt = true;
     }
 
     /// The station's MAC address.
@@ -263,8 +302,18 @@ impl<T: FrameTap> embassy_net_driver::Driver for Lan9118<T> {
         Self: 'a;
 
     fn receive(&mut self, cx: &mut Context) -> Option<(RxToken<'_>, TxToken<'_, T>)> {
-        if !self.tx_room() || !self.pull() {
+        if self.interrupt {
+            // Before looking, so a frame that arrives after the look still wakes the task.
+            RX_WAKER.register(cx.waker());
+        }
+        if !self.tx_room() {
             cx.waker().wake_by_ref();
+            return None;
+        }
+        if !self.pull() {
+            if !self.interrupt {
+                cx.waker().wake_by_ref();
+            }
             return None;
         }
         let len = self.rx_len;
