@@ -6,20 +6,17 @@
 #![no_main]
 
 mod board;
+#[path = "../../firmware-phone/src/product.rs"]
+mod product;
 #[path = "../../firmware-phone/src/sntp.rs"]
 mod sntp;
 mod tap;
 
-use core::cell::{Cell, RefCell};
-
-use ccx_cti::config::{PhoneConfig, ServerAddr, DEFAULT_PORT};
 use ccx_cti::phone::{Event, Phone};
 use ccx_cti_embassy::{Buffers, OwnedCommand};
-use ccx_cti_recorder::{FrameSink, Kind, Recorder, TcpTap, LINE_PREFIX};
-use ccx_cti_store::{ConfigStore, Source};
+use ccx_cti_store::ConfigStore;
 use defmt::{info, warn};
 use embassy_executor::Spawner;
-use embassy_net::dns::DnsQueryType;
 use embassy_net::{Config, DhcpConfig, StackResources};
 use embassy_stm32::bind_interrupts;
 use embassy_stm32::eth::{self, Ethernet, GenericPhy, PacketQueue};
@@ -27,9 +24,8 @@ use embassy_stm32::flash::{self, Flash};
 use embassy_stm32::gpio::{Input, Level, Output, Pull, Speed};
 use embassy_stm32::peripherals::{ETH, ETH_SMA};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::channel::Channel;
-use embassy_time::{Duration, Instant, Timer};
+use embassy_time::{Duration, Timer};
 use static_cell::StaticCell;
 use {defmt_rtt as _, panic_probe as _};
 
@@ -40,15 +36,8 @@ bind_interrupts!(struct Irqs {
 
 /// The store: two 16 KiB sectors at the start of bank 2's first region.
 const STORE_LEN: u32 = 2 * 16 * 1024;
-const RECORDER_BYTES: usize = 16 * 1024;
 
 type Device = Ethernet<'static, ETH, GenericPhy<eth::Sma<'static, ETH_SMA>>>;
-type Shared<T> = Mutex<CriticalSectionRawMutex, RefCell<T>>;
-
-static RECORDER: Shared<Recorder<RECORDER_BYTES>> = Mutex::new(RefCell::new(Recorder::new()));
-static TCP_TAP: Shared<TcpTap> = Mutex::new(RefCell::new(TcpTap::new(DEFAULT_PORT)));
-static WALL_OFFSET_MS: Mutex<CriticalSectionRawMutex, Cell<Option<u64>>> =
-    Mutex::new(Cell::new(None));
 static PACKETS: StaticCell<PacketQueue<4, 4>> = StaticCell::new();
 static NET: StaticCell<StackResources<5>> = StaticCell::new();
 static PHONE: StaticCell<Phone> = StaticCell::new();
@@ -56,38 +45,13 @@ static BUFFERS: StaticCell<Buffers> = StaticCell::new();
 static COMMANDS: Channel<CriticalSectionRawMutex, OwnedCommand, 4> = Channel::new();
 static EVENTS: Channel<CriticalSectionRawMutex, Event, 4> = Channel::new();
 
-fn stamp() -> u64 {
-    let up = Instant::now().as_millis();
-    WALL_OFFSET_MS.lock(|o| o.get()).map_or(up, |off| up + off)
-}
-
 #[derive(Clone, Copy)]
 struct RecorderTap;
 
 impl tap::Tap for RecorderTap {
     fn frame(self, outgoing: bool, frame: &[u8]) {
-        let at = stamp();
-        TCP_TAP.lock(|t| {
-            RECORDER.lock(|r| {
-                t.borrow_mut()
-                    .frame(outgoing, frame, at, &mut *r.borrow_mut())
-            })
-        });
+        product::record_frame(outgoing, frame);
     }
-}
-
-fn factory() -> PhoneConfig {
-    let mut c = PhoneConfig::default();
-    c.servers.clear();
-    for name in ["side-a.example", "side-b.example"] {
-        let mut host = heapless::String::new();
-        let _ = host.push_str(name);
-        let _ = c.servers.push(ServerAddr {
-            host,
-            port: DEFAULT_PORT,
-        });
-    }
-    c
 }
 
 #[embassy_executor::main]
@@ -100,11 +64,8 @@ async fn main(spawner: Spawner) {
         Ok(s) => s,
         Err(e) => defmt::panic!("store: {:?}", e),
     };
-    let boot = store.boot(factory).await;
-    match boot.source {
-        Source::Stored => info!("config: from flash, agent {=str}", boot.config.agent_id),
-        Source::Factory => warn!("config: factory ({:?})", boot.problem),
-    }
+    let boot = store.boot(product::factory).await;
+    product::report_boot(&boot);
     let config = boot.config;
 
     let mac = board::mac_address();
@@ -133,23 +94,8 @@ async fn main(spawner: Spawner) {
         seed,
     );
     spawner.spawn(net_task(runner).unwrap());
-    stack.wait_config_up().await;
-    if let Some(lease) = stack.config_v4() {
-        info!("DHCP lease: {} gateway {}", lease.address, lease.gateway);
-        if let Some(server) = lease.gateway.or(lease.dns_servers.first().copied()) {
-            if let Ok(unix_ms) = sntp::query(stack, server).await {
-                let up = Instant::now().as_millis();
-                WALL_OFFSET_MS.lock(|o| o.set(Some(unix_ms.saturating_sub(up))));
-                RECORDER.lock(|r| r.borrow_mut().set_wall_clock(true));
-                info!("SNTP: {} s since 1970", unix_ms / 1000);
-            }
-        }
-    }
-    for server in &config.servers {
-        match stack.dns_query(&server.host, DnsQueryType::A).await {
-            Ok(a) => info!("DNS {=str} -> {}", server.host, a.as_slice()),
-            Err(e) => warn!("DNS {=str}: {:?}", server.host, e),
-        }
+    if let Err(e) = product::network_up(stack, &config).await {
+        warn!("network: {=str}", e);
     }
 
     let leds = (
@@ -191,8 +137,7 @@ async fn event_task(mut leds: (Output<'static>, Output<'static>)) {
             Event::SessionLost { .. } => {
                 leds.0.set_low();
                 leds.1.set_low();
-                let at = stamp();
-                RECORDER.lock(|r| r.borrow_mut().record(Kind::Note, b"session lost", at));
+                product::note("session lost");
             }
             Event::AgentStateChanged { state, .. } => {
                 if state == ccx_cti::wire::AgentState::Available {
@@ -234,10 +179,7 @@ async fn keys_task(keys: [Input<'static>; 5], dump: Input<'static>) {
         }
         let down = dump.is_high();
         if down && !dump_was {
-            RECORDER.lock(|r| {
-                r.borrow()
-                    .dump_hex(|line| info!("{=str}{=str}", LINE_PREFIX, line))
-            });
+            product::dump_recorder();
         }
         dump_was = down;
     }
