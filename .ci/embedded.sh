@@ -7,6 +7,9 @@
 #   4. the host crates' tests, among them the TAP runs in network namespaces against the
 #      scripted server and against the std adapter's `ccx sim` (they need root; without it they
 #      print SKIP and pass)
+#   5. .ci/firmware.sh: the product image on qemu's LAN9118 over TAP (dnsmasq, SNTP, two
+#      `ccx sim` sides, a failover by name, the flight recorder's dump through `ccx recorder`),
+#      and the same firmware built for the STM32 Nucleo-F429ZI board
 # Exits non-zero on the first failure.
 set -euo pipefail
 
