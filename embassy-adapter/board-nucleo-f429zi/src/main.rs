@@ -14,17 +14,18 @@ mod tap;
 
 use ccx_cti::phone::{Event, Phone};
 use ccx_cti_embassy::{Buffers, OwnedCommand};
-use ccx_cti_store::ConfigStore;
+use ccx_cti_store::{AgentRecord, ConfigStore};
 use defmt::{info, warn};
 use embassy_executor::Spawner;
 use embassy_net::{Config, DhcpConfig, StackResources};
 use embassy_stm32::bind_interrupts;
 use embassy_stm32::eth::{self, Ethernet, GenericPhy, PacketQueue};
-use embassy_stm32::flash::{self, Flash};
+use embassy_stm32::flash::{self, Bank2Region1, Flash};
 use embassy_stm32::gpio::{Input, Level, Output, Pull, Speed};
 use embassy_stm32::peripherals::{ETH, ETH_SMA};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::channel::Channel;
+use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Timer};
 use static_cell::StaticCell;
 use {defmt_rtt as _, panic_probe as _};
@@ -44,6 +45,8 @@ static PHONE: StaticCell<Phone> = StaticCell::new();
 static BUFFERS: StaticCell<Buffers> = StaticCell::new();
 static COMMANDS: Channel<CriticalSectionRawMutex, OwnedCommand, 4> = Channel::new();
 static EVENTS: Channel<CriticalSectionRawMutex, Event, 4> = Channel::new();
+/// The agent's state changed: the store keeps the latest.
+static AGENT_STATE: Signal<CriticalSectionRawMutex, AgentRecord> = Signal::new();
 
 #[derive(Clone, Copy)]
 struct RecorderTap;
@@ -103,6 +106,7 @@ async fn main(spawner: Spawner) {
         Output::new(p.PB7, Level::Low, Speed::Low),
     );
     spawner.spawn(event_task(leds).unwrap());
+    spawner.spawn(store_task(store).unwrap());
     spawner.spawn(
         keys_task(
             [
@@ -126,6 +130,17 @@ async fn net_task(mut runner: embassy_net::Runner<'static, tap::Tapped<Device, R
     runner.run().await
 }
 
+/// Keeps the agent's last state in flash (the store skips a write when nothing changed).
+#[embassy_executor::task]
+async fn store_task(mut store: ConfigStore<Bank2Region1<'static>>) {
+    loop {
+        let agent = AGENT_STATE.wait().await;
+        if let Err(e) = store.save_agent(&agent).await {
+            warn!("store: agent state not saved: {:?}", e);
+        }
+    }
+}
+
 /// Events to the log and the LEDs (the screen task of the agent-screen work replaces this).
 #[embassy_executor::task]
 async fn event_task(mut leds: (Output<'static>, Output<'static>)) {
@@ -139,7 +154,12 @@ async fn event_task(mut leds: (Output<'static>, Output<'static>)) {
                 leds.1.set_low();
                 product::note("session lost");
             }
-            Event::AgentStateChanged { state, .. } => {
+            Event::AgentStateChanged { state, reason } => {
+                AGENT_STATE.signal(AgentRecord {
+                    logged_in: state != ccx_cti::wire::AgentState::Logout,
+                    state: state.value(),
+                    reason_code: reason,
+                });
                 if state == ccx_cti::wire::AgentState::Available {
                     leds.1.set_high()
                 } else {
