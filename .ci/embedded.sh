@@ -7,6 +7,9 @@
 #   4. the host crates' tests, among them the TAP runs in network namespaces against the
 #      scripted server and against the std adapter's `ccx sim` (they need root; without it they
 #      print SKIP and pass)
+#   5. .ci/firmware.sh: the product image on qemu's LAN9118 over TAP (dnsmasq, SNTP, two
+#      `ccx sim` sides, a failover by name, the flight recorder's dump through `ccx recorder`),
+#      and the same firmware built for the STM32 Nucleo-F429ZI board
 # Exits non-zero on the first failure.
 set -euo pipefail
 
@@ -93,5 +96,8 @@ section "embedded: host tests, with the TAP runs in network namespaces"
 (cd "$repo" && cargo build -p ccx-cti-std --bin ccx) || fail "the std adapter's ccx binary did not build"
 export CCX_BIN="$CARGO_TARGET_DIR/debug/ccx"
 (cd "$adapter" && cargo test --workspace -- --nocapture) || fail "the host tests failed"
+
+section "embedded: the product image over TAP (DHCP, DNS, SNTP, failover, flight recorder)"
+bash "$repo/.ci/firmware.sh" || fail "the product image's TAP run failed"
 
 section "embedded: all passed"

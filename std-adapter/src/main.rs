@@ -40,6 +40,8 @@ enum Cmd {
     /// flash (magic, format version, postcard, CRC-32) and back.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// A phone's flight-recorder dump -> trace text, a flow file (--flow) or a pcap (--pcap).
+    Recorder(ccx_cti_std::recorder::RecorderArgs),
 }
 
 /// `ccx sim` options. With `--interactive`, commands on stdin while it runs: `status`,
@@ -165,6 +167,7 @@ fn main() -> ExitCode {
         Cmd::Load(args) => ccx_cti_std::load::load_main(&args),
         Cmd::Proxy(args) => ccx_cti_std::wiretools::proxy::proxy_main(&args),
         Cmd::Config(cmd) => report(config_main(cmd)),
+        Cmd::Recorder(args) => ccx_cti_std::recorder::recorder_main(&args),
     }
 }
 

@@ -1,0 +1,206 @@
+//! The agent phone on an STM32 Nucleo-F429ZI: the product image of `firmware-phone/` on a real
+//! board (see `board.rs` for the pin-out). The configuration comes from the flash store in
+//! bank 2, the network by DHCP, the clock by SNTP, the servers by DNS; the agent works the
+//! phone with GPIO keys; the user button B1 dumps the flight recorder over defmt (RTT).
+#![no_std]
+#![no_main]
+
+mod board;
+#[path = "../../firmware-phone/src/product.rs"]
+mod product;
+#[path = "../../firmware-phone/src/sntp.rs"]
+mod sntp;
+mod tap;
+
+use ccx_cti::phone::{Event, Phone};
+use ccx_cti_embassy::{Buffers, OwnedCommand};
+use ccx_cti_store::{AgentRecord, ConfigStore};
+use defmt::{info, warn};
+use embassy_executor::Spawner;
+use embassy_net::{Config, DhcpConfig, StackResources};
+use embassy_stm32::bind_interrupts;
+use embassy_stm32::eth::{self, Ethernet, GenericPhy, PacketQueue};
+use embassy_stm32::flash::{self, Bank2Region1, Flash};
+use embassy_stm32::gpio::{Input, Level, Output, Pull, Speed};
+use embassy_stm32::peripherals::{ETH, ETH_SMA};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::channel::Channel;
+use embassy_sync::signal::Signal;
+use embassy_time::{Duration, Timer};
+use static_cell::StaticCell;
+use {defmt_rtt as _, panic_probe as _};
+
+bind_interrupts!(struct Irqs {
+    ETH => eth::InterruptHandler;
+    FLASH => flash::InterruptHandler;
+});
+
+/// The store: two 16 KiB sectors at the start of bank 2's first region.
+const STORE_LEN: u32 = 2 * 16 * 1024;
+
+type Device = Ethernet<'static, ETH, GenericPhy<eth::Sma<'static, ETH_SMA>>>;
+static PACKETS: StaticCell<PacketQueue<4, 4>> = StaticCell::new();
+static NET: StaticCell<StackResources<5>> = StaticCell::new();
+static PHONE: StaticCell<Phone> = StaticCell::new();
+static BUFFERS: StaticCell<Buffers> = StaticCell::new();
+static COMMANDS: Channel<CriticalSectionRawMutex, OwnedCommand, 4> = Channel::new();
+static EVENTS: Channel<CriticalSectionRawMutex, Event, 4> = Channel::new();
+/// The agent's state changed: the store keeps the latest.
+static AGENT_STATE: Signal<CriticalSectionRawMutex, AgentRecord> = Signal::new();
+
+#[derive(Clone, Copy)]
+struct RecorderTap;
+
+impl tap::Tap for RecorderTap {
+    fn frame(self, outgoing: bool, frame: &[u8]) {
+        product::record_frame(outgoing, frame);
+    }
+}
+
+#[embassy_executor::main]
+async fn main(spawner: Spawner) {
+    let p = embassy_stm32::init(board::clocks());
+    info!("ccx-cti phone on a Nucleo-F429ZI");
+
+    let region = Flash::new(p.FLASH, Irqs).into_regions().bank2_region1;
+    let mut store = match ConfigStore::new(region, 0..STORE_LEN) {
+        Ok(s) => s,
+        Err(e) => defmt::panic!("store: {:?}", e),
+    };
+    let boot = store.boot(product::factory).await;
+    product::report_boot(&boot);
+    let config = boot.config;
+
+    let mac = board::mac_address();
+    let device: Device = Ethernet::new(
+        PACKETS.init(PacketQueue::new()),
+        p.ETH,
+        Irqs,
+        p.PA1,
+        p.PA7,
+        p.PC4,
+        p.PC5,
+        p.PG13,
+        p.PB13,
+        p.PG11,
+        mac,
+        p.ETH_SMA,
+        p.PA2,
+        p.PC1,
+    );
+    let device = tap::Tapped::new(device, RecorderTap);
+    let seed = u64::from_le_bytes([mac[0], mac[1], mac[2], mac[3], mac[4], mac[5], 0x17, 0x71]);
+    let (stack, runner) = embassy_net::new(
+        device,
+        Config::dhcpv4(DhcpConfig::default()),
+        NET.init(StackResources::new()),
+        seed,
+    );
+    spawner.spawn(net_task(runner).unwrap());
+    if let Err(e) = product::network_up(stack, &config).await {
+        warn!("network: {=str}", e);
+    }
+
+    let leds = (
+        Output::new(p.PB0, Level::Low, Speed::Low),
+        Output::new(p.PB7, Level::Low, Speed::Low),
+    );
+    spawner.spawn(event_task(leds).unwrap());
+    spawner.spawn(store_task(store).unwrap());
+    spawner.spawn(
+        keys_task(
+            [
+                Input::new(p.PF13, Pull::Up),
+                Input::new(p.PF14, Pull::Up),
+                Input::new(p.PF15, Pull::Up),
+                Input::new(p.PG14, Pull::Up),
+                Input::new(p.PG9, Pull::Up),
+            ],
+            Input::new(p.PC13, Pull::Down),
+        )
+        .unwrap(),
+    );
+    let phone = PHONE.init(Phone::new(config));
+    let buffers = BUFFERS.init(Buffers::new());
+    ccx_cti_embassy::drive(stack, phone, buffers, COMMANDS.receiver(), EVENTS.sender()).await
+}
+
+#[embassy_executor::task]
+async fn net_task(mut runner: embassy_net::Runner<'static, tap::Tapped<Device, RecorderTap>>) -> ! {
+    runner.run().await
+}
+
+/// Keeps the agent's last state in flash (the store skips a write when nothing changed).
+#[embassy_executor::task]
+async fn store_task(mut store: ConfigStore<Bank2Region1<'static>>) {
+    loop {
+        let agent = AGENT_STATE.wait().await;
+        if let Err(e) = store.save_agent(&agent).await {
+            warn!("store: agent state not saved: {:?}", e);
+        }
+    }
+}
+
+/// Events to the log and the LEDs (the screen task of the agent-screen work replaces this).
+#[embassy_executor::task]
+async fn event_task(mut leds: (Output<'static>, Output<'static>)) {
+    loop {
+        let event = EVENTS.receive().await;
+        info!("phone event: {:?}", event);
+        match event {
+            Event::SessionOpened { .. } => leds.0.set_high(),
+            Event::SessionLost { .. } => {
+                leds.0.set_low();
+                leds.1.set_low();
+                product::note("session lost");
+            }
+            Event::AgentStateChanged { state, reason } => {
+                AGENT_STATE.signal(AgentRecord {
+                    logged_in: state != ccx_cti::wire::AgentState::Logout,
+                    state: state.value(),
+                    reason_code: reason,
+                });
+                if state == ccx_cti::wire::AgentState::Available {
+                    leds.1.set_high()
+                } else {
+                    leds.1.set_low()
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The keys, polled every 20 ms (a press is a key held low over two polls): LOGIN, READY,
+/// NOT_READY, ANSWER, RELEASE; B1 dumps the recorder.
+#[embassy_executor::task]
+async fn keys_task(keys: [Input<'static>; 5], dump: Input<'static>) {
+    let mut was = [false; 5];
+    let mut dump_was = false;
+    loop {
+        Timer::after(Duration::from_millis(20)).await;
+        for (i, key) in keys.iter().enumerate() {
+            let down = key.is_low();
+            let pressed = down && !was.get(i).copied().unwrap_or(true);
+            if let Some(w) = was.get_mut(i) {
+                *w = down;
+            }
+            if !pressed {
+                continue;
+            }
+            let command = match i {
+                0 => OwnedCommand::Login { password: None },
+                1 => OwnedCommand::Ready,
+                2 => OwnedCommand::NotReady { reason: 0 },
+                3 => OwnedCommand::Answer { call: None },
+                _ => OwnedCommand::Release { call: None },
+            };
+            COMMANDS.send(command).await;
+        }
+        let down = dump.is_high();
+        if down && !dump_was {
+            product::dump_recorder();
+        }
+        dump_was = down;
+    }
+}

@@ -1,0 +1,71 @@
+//! Build the configuration region a phone boots from: `store-image BLOB OUT [PAGES]` stores the
+//! blob `ccx config encode` wrote (its configuration checked with `validate()` first, the agent's
+//! password left out) in an erased region of PAGES (default 8) pages of 4 KiB, exactly as the
+//! firmware's store would, and writes the region to OUT (qemu: `-device loader,file=OUT,...`).
+//! `store-image --read REGION` prints what a phone would boot with from a dumped region.
+
+use std::process::ExitCode;
+
+use ccx_cti::config::PhoneConfig;
+use ccx_cti_store::ram_flash::{RamFlash, PAGE};
+use ccx_cti_store::{ConfigStore, Source};
+use embassy_futures::block_on;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("store-image: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), String> {
+    match args {
+        [flag, region] if flag == "--read" => read(region),
+        [blob, out] => write(blob, out, 8),
+        [blob, out, pages] => write(blob, out, pages.parse().map_err(|_| "PAGES is a number")?),
+        _ => Err("usage: store-image BLOB OUT [PAGES] | store-image --read REGION".into()),
+    }
+}
+
+fn write(blob: &str, out: &str, pages: usize) -> Result<(), String> {
+    let bytes = std::fs::read(blob).map_err(|e| format!("{blob}: {e}"))?;
+    let config = PhoneConfig::decode_blob(&bytes).map_err(|e| format!("{blob}: {e}"))?;
+    let mut region = vec![0xFF; pages * PAGE];
+    let len = u32::try_from(region.len()).map_err(|_| "region too large")?;
+    let mut store = ConfigStore::new(RamFlash::new(&mut region), 0..len)
+        .map_err(|e| format!("a store of {pages} pages: {e:?}"))?;
+    block_on(store.save_config(&config)).map_err(|e| format!("{blob}: not stored: {e:?}"))?;
+    let _ = store.into_flash();
+    std::fs::write(out, &region).map_err(|e| format!("{out}: {e}"))?;
+    println!(
+        "{out}: {} bytes ({pages} pages of {PAGE}), agent {} (password not stored)",
+        region.len(),
+        config.agent_id
+    );
+    Ok(())
+}
+
+fn read(path: &str) -> Result<(), String> {
+    let mut region = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    let len = u32::try_from(region.len()).map_err(|_| "region too large")?;
+    let mut store = ConfigStore::new(RamFlash::new(&mut region), 0..len)
+        .map_err(|e| format!("{path}: not a store region: {e:?}"))?;
+    let boot = block_on(store.boot(PhoneConfig::default));
+    match boot.source {
+        Source::Stored => println!("{:#?}", boot.config),
+        Source::Factory => {
+            return Err(format!(
+                "{path}: no usable configuration: {:?}",
+                boot.problem
+            ))
+        }
+    }
+    if let Some(agent) = boot.agent {
+        println!("agent state: {agent:?}");
+    }
+    Ok(())
+}
