@@ -534,7 +534,8 @@ mod payload_format {
         #[test]
         fn the_hand_written_payload_is_postcard_s(
             hosts in proptest::collection::vec((short(), any::<u16>()), 0..=2),
-            texts in proptest::collection::vec(short(), 6),
+            texts in proptest::collection::vec(short(), 7),
+            when_idle in any::<bool>(),
             bytes in any::<[u8; 3]>(),
             words in any::<[u16; 5]>(),
             masks in any::<[u32; 3]>(),
@@ -552,6 +553,12 @@ mod payload_format {
             c.agent_password = t(3).try_into().unwrap();
             c.client_id = t(4).try_into().unwrap();
             c.client_password = t(5).try_into().unwrap();
+            c.active_terminal = t(6).try_into().unwrap();
+            c.heartbeat_mode = if when_idle {
+                ccx_cti::config::HeartbeatMode::WhenIdle
+            } else {
+                ccx_cti::config::HeartbeatMode::Always
+            };
             [c.protocol_version, c.v18_length_width, c.missed_heartbeats] = bytes;
             [
                 c.heartbeat_secs,

@@ -27,7 +27,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use ccx_cti::config::{
-    PhoneConfig, ReasonKind, ServerAddr, ShortText, Vocabulary, BLOB_MAX_LEN, DEFAULT_PORT,
+    HeartbeatMode, PhoneConfig, ReasonKind, ServerAddr, ShortText, Vocabulary, BLOB_MAX_LEN,
+    DEFAULT_PORT,
 };
 
 /// The vocabulary the std front ends load (boxed: about 70 bytes a reason).
@@ -71,6 +72,8 @@ pub struct PhoneFile {
     pub v18_length_width: Option<u8>,
     /// Seconds between heartbeats.
     pub heartbeat_secs: Option<u16>,
+    /// `"always"` (one HEARTBEAT_REQ every interval) or `"when-idle"` (only after a quiet one).
+    pub heartbeat_mode: Option<HeartbeatModeName>,
     /// IdleTimeout of OPEN_REQ.
     pub idle_timeout_secs: Option<u16>,
     /// Unanswered heartbeats before the session is declared dead.
@@ -89,12 +92,43 @@ pub struct PhoneFile {
     pub agent_state_mask: Option<u32>,
     /// Log in with the outbound capacity.
     pub outbound: Option<bool>,
+    /// The terminal sent as ActiveTerminal at login under protocol version 18 (Agent Device
+    /// Selection).
+    pub active_terminal: Option<String>,
     /// Not Ready reason codes and their labels.
     pub not_ready_reasons: Option<Vec<ReasonEntry>>,
     /// Logout reason codes and their labels.
     pub logout_reasons: Option<Vec<ReasonEntry>>,
     /// Wrap-up reasons and their labels.
     pub wrap_up_reasons: Option<Vec<ReasonEntry>>,
+}
+
+/// [`HeartbeatMode`] as the file spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeartbeatModeName {
+    /// [`HeartbeatMode::Always`]
+    Always,
+    /// [`HeartbeatMode::WhenIdle`]
+    WhenIdle,
+}
+
+impl From<HeartbeatModeName> for HeartbeatMode {
+    fn from(name: HeartbeatModeName) -> Self {
+        match name {
+            HeartbeatModeName::Always => HeartbeatMode::Always,
+            HeartbeatModeName::WhenIdle => HeartbeatMode::WhenIdle,
+        }
+    }
+}
+
+impl From<HeartbeatMode> for HeartbeatModeName {
+    fn from(mode: HeartbeatMode) -> Self {
+        match mode {
+            HeartbeatMode::Always => HeartbeatModeName::Always,
+            HeartbeatMode::WhenIdle => HeartbeatModeName::WhenIdle,
+        }
+    }
 }
 
 /// A problem with one key of the file (its line is looked up by the loader).
@@ -204,6 +238,12 @@ impl PhoneFile {
         if let Some(v) = &self.client_password {
             set_text(&mut cfg.client_password, v, "client_password")?;
         }
+        if let Some(v) = &self.active_terminal {
+            set_text(&mut cfg.active_terminal, v, "active_terminal")?;
+        }
+        if let Some(mode) = self.heartbeat_mode {
+            cfg.heartbeat_mode = mode.into();
+        }
         macro_rules! copy {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { cfg.$f = v; } )* };
         }
@@ -261,6 +301,8 @@ impl PhoneFile {
             call_msg_mask: Some(cfg.call_msg_mask),
             agent_state_mask: Some(cfg.agent_state_mask),
             outbound: Some(cfg.outbound),
+            active_terminal: Some(cfg.active_terminal.to_string()),
+            heartbeat_mode: Some(cfg.heartbeat_mode.into()),
             not_ready_reasons: None,
             logout_reasons: None,
             wrap_up_reasons: None,
@@ -448,10 +490,12 @@ mod tests {
     #[test]
     fn toml_to_blob_and_back_keeps_everything_and_masks_secrets() {
         let file = PhoneFile::from_toml(
-            "servers = [\"10.0.0.5:12028\", \"side-b\"]\nagent_id = \"chli4020\"\nagent_extension = \"4020\"\nagent_password = \"pw\"\nprotocol_version = 16\nheartbeat_secs = 15\n",
+            "servers = [\"10.0.0.5:12028\", \"side-b\"]\nagent_id = \"chli4020\"\nagent_extension = \"4020\"\nagent_password = \"pw\"\nprotocol_version = 16\nheartbeat_secs = 15\nheartbeat_mode = \"when-idle\"\nactive_terminal = \"SEP00AABBCCDDEE\"\n",
         )
         .unwrap();
         let cfg = file.to_config().unwrap();
+        assert_eq!(cfg.heartbeat_mode, HeartbeatMode::WhenIdle);
+        assert_eq!(cfg.active_terminal, "SEP00AABBCCDDEE");
         assert_eq!(cfg.servers.len(), 2);
         assert_eq!(cfg.servers[1].port, DEFAULT_PORT);
         assert_eq!(cfg.protocol_version, 16);
@@ -470,6 +514,7 @@ mod tests {
     #[test]
     fn bad_values_are_reported() {
         assert!(PhoneFile::from_toml("nonsense = 1").is_err());
+        assert!(PhoneFile::from_toml("heartbeat_mode = \"sometimes\"").is_err());
         assert!(parse_server("h:99999").is_err());
         assert!(decode_blob(&[0xFF; 3]).is_err());
         let three = PhoneFile::from_toml("servers = [\"a\", \"b\", \"c\"]").unwrap();
