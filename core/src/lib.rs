@@ -38,4 +38,5 @@ mod fmt;
 pub mod config;
 pub mod phone;
 pub mod trace;
+pub mod ui;
 pub mod wire;
