@@ -533,7 +533,7 @@ fn session_changes_read_as_plain_words() {
         },
         NOW,
     );
-    assert_eq!(screen.message(), "connection lost; reconnecting");
+    assert_eq!(screen.message(), "Connection lost; reconnecting");
     screen.event(&Event::SessionOpened { server: 1 }, NOW);
     assert_eq!(screen.message(), "Server B took over");
     screen.event(&Event::CallLost { call: 5 }, NOW);

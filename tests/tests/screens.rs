@@ -165,8 +165,20 @@ fn the_story_screens_use_the_agents_words() {
         })
         .collect();
     let all = text.join("\n");
+    println!("{all}");
     assert!(all.contains("Name: John,Doe"), "{all}");
     assert!(all.contains("Accept|Skip|Reject"), "{all}");
+    for (story, files) in &STORIES[1..] {
+        for (i, (label, f)) in story_frames(files, 12).iter().enumerate() {
+            println!(
+                "{story} {i:02} {label}: {} {} | {} [{}]",
+                f.status,
+                f.timer,
+                f.message,
+                f.softkeys.join("|")
+            );
+        }
+    }
     let failover = story_frames(STORIES[3].1, 12);
     assert!(
         failover

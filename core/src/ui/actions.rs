@@ -163,9 +163,17 @@ impl Action {
             Action::Ready if state == AgentState::Reserved || state == AgentState::Talking => {
                 Err(Why::OnCall)
             }
-            Action::Dial if !view.calls().is_empty() || view.preview().is_some() => {
+            Action::Dial
+                if !view.calls().is_empty()
+                    || view.preview().is_some()
+                    || matches!(state, AgentState::Reserved | AgentState::Talking) =>
+            {
                 Err(Why::OnCall)
             }
+            Action::Dial if state == AgentState::Logout => {
+                Err(Why::Phone(CommandError::InvalidState))
+            }
+            Action::Logout if view.calls().iter().any(|c| !c.is_reservation()) => Err(Why::OnCall),
             Action::NotReady if state == AgentState::Talking || state == AgentState::Reserved => {
                 Err(Why::OnCall)
             }

@@ -272,8 +272,8 @@ impl Screen {
                 self.lost = true;
                 let why = text::session_end(reason);
                 match reconnect_at {
-                    Some(_) => self.say(now, format_args!("{why}; reconnecting")),
-                    None => self.say(now, format_args!("{why}")),
+                    Some(_) => self.say(now, format_args!("{}; reconnecting", Capital(why))),
+                    None => self.say(now, format_args!("{}", Capital(why))),
                 }
                 if !matches!(
                     self.mode,
@@ -347,6 +347,19 @@ impl Screen {
                 request: RequestKind::SetAgentState,
                 ..
             } => self.last_sent = None,
+            // Logged in (by this pad or otherwise): the password pad has done its job.
+            Event::AgentStateChanged { state, .. }
+                if state != crate::wire::AgentState::Logout
+                    && matches!(
+                        self.mode,
+                        Mode::Pad {
+                            pad: PadKind::Password,
+                            ..
+                        }
+                    ) =>
+            {
+                self.mode = Mode::Home;
+            }
             _ => {}
         }
     }
