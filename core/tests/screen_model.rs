@@ -634,6 +634,6 @@ fn call_cards_show_talk_and_hold_timers() {
     let screen = Screen::new(8);
     let frame = screen.frame(&view, &vocab, h.now);
     let shown: Vec<&str> = frame.body.iter().map(|l| l.text.as_str()).collect();
-    assert_eq!(shown, ["On hold unknown 1:17", "On hold 0:12", "Var1: VIP"]);
+    assert_eq!(shown, ["On hold (no number) 1:17", "On hold 0:12", "Var1: VIP"]);
     assert_eq!(frame.softkeys[..2], ["Resume", "End"]);
 }

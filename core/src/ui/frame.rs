@@ -239,7 +239,7 @@ fn call_card<const V: usize>(frame: &mut Frame, call: &Call<V>, now: Instant) {
     ]
     .into_iter()
     .find(|s| !s.is_empty())
-    .unwrap_or("unknown");
+    .unwrap_or("(no number)");
     let talk = Timer(now.saturating_duration_since(call.since));
     frame.push(
         LineStyle::Title,
