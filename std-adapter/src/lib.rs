@@ -6,6 +6,7 @@
 //! - [`config_file`]: the phone configuration as TOML and as a postcard blob.
 //! - [`demo`]: `ccx demo`, the whole story of a phone against the simulator.
 //! - [`load`]: `ccx load`, many phones against a simulator.
+//! - [`screen`]: the agent's screen (the core's `ui::Frame`) as a text box and a ratatui widget.
 //! - [`tui`]: `ccx phone`, a terminal agent phone.
 //! - [`sim`]: `ccx sim`, a Unified CCX CTI server simulator.
 //! - [`wiretools`]: `ccx decode --pcap` / `--log` and `ccx proxy`, for captures and logs of a
@@ -17,6 +18,7 @@ pub mod demo;
 pub mod driver;
 pub mod flow;
 pub mod load;
+pub mod screen;
 pub mod sim;
 pub mod tui;
 pub mod wiretools;
