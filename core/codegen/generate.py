@@ -53,6 +53,11 @@ def camel(name):
     return out
 
 
+def doc_links(text):
+    """Wraps bare URLs in <> so rustdoc makes them links (it warns on bare ones)."""
+    return re.sub(r"(?<!<)(https?://[^\s;,)]+)", r"<\1>", text)
+
+
 def rstr(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -166,7 +171,7 @@ def generate(table):
     for e in table["enum"]:
         if e["kind"] == "bits":
             mod = snake(e["name"])
-            w(f"/// Bits of the `{e['name']}` mask ({e.get('source', '')}).")
+            w(f"/// Bits of the `{e['name']}` mask ({doc_links(e.get('source', ''))}).")
             w(f"pub mod {mod} {{")
             for v in e["values"]:
                 w(f"    /// `{v['name']}`")
@@ -177,7 +182,7 @@ def generate(table):
         rt = RUST_OF[e["width"]]
         name = e["name"]
         variants = variant_names(e)
-        w(f"/// The `{name}` enumeration ({e.get('source', '')}, confidence {e['confidence']}).")
+        w(f"/// The `{name}` enumeration ({doc_links(e.get('source', ''))}, confidence {e['confidence']}).")
         w("///")
         w("/// Values the table does not know decode as `Unknown(n)` and print as numbers.")
         w("#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]")

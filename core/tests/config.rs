@@ -337,6 +337,9 @@ fn the_largest_configuration_fits_blob_max_len() {
     cfg.protocol_version = u8::MAX;
     cfg.v18_length_width = u8::MAX;
     cfg.missed_heartbeats = u8::MAX;
+    cfg.heartbeat_mode = ccx_cti::config::HeartbeatMode::WhenIdle;
+    cfg.active_terminal = text(64);
+    cfg.reconnect_seed = u32::MAX;
     let blob = blob_of(&cfg);
     assert!(blob.len() <= BLOB_MAX_LEN, "{}", blob.len());
     assert_eq!(PhoneConfig::decode_blob(&blob), Ok(cfg));
@@ -536,6 +539,7 @@ mod payload_format {
             hosts in proptest::collection::vec((short(), any::<u16>()), 0..=2),
             texts in proptest::collection::vec(short(), 7),
             when_idle in any::<bool>(),
+            reconnect_seed in any::<u32>(),
             bytes in any::<[u8; 3]>(),
             words in any::<[u16; 5]>(),
             masks in any::<[u32; 3]>(),
@@ -569,6 +573,7 @@ mod payload_format {
             ] = words;
             [c.services_requested, c.call_msg_mask, c.agent_state_mask] = masks;
             c.outbound = outbound;
+            c.reconnect_seed = reconnect_seed;
 
             let blob = blob_of(&c);
             let mut buf = [0u8; BLOB_MAX_LEN];

@@ -17,7 +17,7 @@ use std::alloc::System;
 
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{
-    Command, Event, Instant, Phone, PreviewAnswer, SessionState, TransportAction,
+    Command, Event, FrameDirection, Instant, Phone, PreviewAnswer, SessionState, TransportAction,
 };
 use ccx_cti::trace::{self, TextParser};
 use ccx_cti::wire::{decode, message_def, Encoder, FrameAccumulator, MessageType, WireVersion};
@@ -253,14 +253,19 @@ struct FlowPhone {
     /// InvokeIDs of the requests the phone sent, newest last.
     invoked: Vec<u32>,
     previews: usize,
+    vocabulary: ccx_cti::config::Vocabulary<4>,
+    snapshot: Box<ccx_cti::phone::PhoneSnapshot>,
 }
 
 impl FlowPhone {
     fn feed(&mut self, frame: &[u8]) {
         let (phone, acc, now) = (&mut self.phone, &mut self.acc, self.now);
-        no_alloc("Phone::handle_bytes", || {
-            phone.handle_bytes(now, acc, frame)
+        let mut seen = 0usize;
+        let mut tap = |_: FrameDirection, _: Instant, f: &[u8]| seen += f.len();
+        no_alloc("Phone::handle_bytes_tapped", || {
+            phone.handle_bytes_tapped(now, acc, frame, &mut tap)
         });
+        assert_eq!(seen, frame.len(), "the tap saw the frame");
     }
 
     /// Drain what the phone sent; returns the message names.
@@ -268,8 +273,10 @@ impl FlowPhone {
         let mut names = Vec::new();
         loop {
             let mut buf = [0u8; 2048];
-            let Some(n) = no_alloc("Phone::poll_transmit", || {
-                self.phone.poll_transmit(&mut buf)
+            let now = self.now;
+            let mut tap = |_: FrameDirection, _: Instant, _: &[u8]| {};
+            let Some(n) = no_alloc("Phone::poll_transmit_tapped", || {
+                self.phone.poll_transmit_tapped(now, &mut buf, &mut tap)
             }) else {
                 break;
             };
@@ -288,6 +295,21 @@ impl FlowPhone {
                 self.previews += 1;
             }
         }
+        // Everything a screen reads, from the view and from a snapshot of it.
+        let read = |view: &ccx_cti::phone::PhoneView<'_>| {
+            let mut n = view.valid_commands().count() + view.requests().len();
+            n += view.preview().map_or(0, |c| c.name.map_or(0, str::len));
+            for call in view.calls() {
+                n += call.ecc_vars().count() + call.call_var(1).map_or(0, str::len);
+            }
+            n + view.agent.reason_label.map_or(0, str::len)
+        };
+        let phone = &self.phone;
+        let vocabulary = &self.vocabulary;
+        no_alloc("Phone::view_with", || read(&phone.view_with(vocabulary)));
+        let snapshot = &mut self.snapshot;
+        no_alloc("PhoneSnapshot::refresh", || snapshot.refresh(phone));
+        no_alloc("PhoneSnapshot::view", || read(&snapshot.view()));
     }
 
     /// Answer the resynchronisation requests after OPEN_CONF.
@@ -356,6 +378,13 @@ fn flows_without_allocating() -> (usize, usize) {
             now: Instant::from_millis(1000),
             invoked: Vec::new(),
             previews: 0,
+            vocabulary: {
+                let mut v = ccx_cti::config::Vocabulary::new();
+                v.add(ccx_cti::config::ReasonKind::NotReady, 1, "Break")
+                    .unwrap();
+                v
+            },
+            snapshot: Box::default(),
         };
         // Open the session, then answer OPEN_REQ and the resynchronisation.
         let now = p.now;

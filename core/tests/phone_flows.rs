@@ -121,6 +121,14 @@ fn run_preview_flow(call: u32, answer: PreviewAnswer) {
     assert!(h.phone.preview().is_none());
     assert!(h.events().contains(&Event::PreviewEnded { call }));
     assert!(h.phone.command(h.now, Command::Preview(answer)).is_err());
+    assert_eq!(
+        h.events(),
+        [Event::CommandRefused {
+            command: ccx_cti::phone::CommandKind::Preview,
+            why: ccx_cti::phone::CommandError::NoPreview
+        }],
+        "a second answer is refused, and the refusal is an event"
+    );
 
     // Step: the server confirms, the agent becomes available, an untracked call ends.
     h.feed(&conf(MessageType::SetCallDataConf, invoke));

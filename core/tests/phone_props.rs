@@ -10,7 +10,8 @@
 mod phone_support;
 
 use ccx_cti::phone::{
-    Command, Event, Instant, Phone, PreviewAnswer, RequestKind, SessionState, TransportAction,
+    Command, CommandKind, Event, Instant, Phone, PreviewAnswer, RequestKind, SessionState,
+    TransportAction,
 };
 use ccx_cti::wire::{decode, tag, FrameAccumulator, MessageType, WireVersion};
 use phone_support::{config, frame, snapshot_conf};
@@ -325,7 +326,11 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
     // reservation offered and not ended.
     let mut announced: std::collections::HashMap<u32, i64> = std::collections::HashMap::new();
     let mut offered: Option<u32> = None;
+    // Commands: InvokeIDs handed out, and how many outcomes each got.
+    let mut issued: std::collections::HashSet<u32> = std::collections::HashSet::new();
+    let mut outcomes: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
     for step in steps {
+        let mut refused: Option<(CommandKind, ccx_cti::phone::CommandError)> = None;
         match step {
             Step::AnswerOpen(state) => {
                 let conf = Server::OpenConf {
@@ -359,7 +364,15 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
             }
             Step::Garbage(bytes) => phone.handle_bytes(now, &mut acc, bytes),
             Step::Button(b, call) => {
-                let _ = phone.command(now, button(*b, *call));
+                let command = button(*b, *call);
+                let kind = CommandKind::of(&command);
+                match phone.command(now, command) {
+                    Err(why) => refused = Some((kind, why)),
+                    Ok(id) if !matches!(kind, CommandKind::Close | CommandKind::Login) => {
+                        issued.insert(id);
+                    }
+                    Ok(_) => {}
+                }
             }
             Step::Advance(ms) => {
                 now = Instant::from_millis(now.as_millis() + ms);
@@ -410,9 +423,31 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
                 Event::PreviewOffered { call } => offered = Some(call),
                 Event::PreviewEnded { call } if offered == Some(call) => offered = None,
                 Event::EventsLost { .. } => lost = true,
+                Event::CommandRefused { command, why } => {
+                    assert_eq!(
+                        refused.take(),
+                        Some((command, why)),
+                        "a refusal reported twice"
+                    );
+                }
+                Event::RequestSucceeded { invoke_id, .. }
+                | Event::RequestFailed { invoke_id, .. }
+                | Event::RequestTimedOut { invoke_id, .. }
+                | Event::RequestAborted { invoke_id, .. }
+                    if issued.contains(&invoke_id) =>
+                {
+                    let n = outcomes.entry(invoke_id).or_default();
+                    *n += 1;
+                    assert_eq!(*n, 1, "command {invoke_id} answered twice");
+                }
                 _ => {}
             }
         }
+        // A refused command was reported (unless the report itself was lost).
+        assert!(
+            lost || refused.is_none(),
+            "{refused:?} refused without an event"
+        );
         let view = phone.view();
         let mut in_view: std::collections::HashMap<u32, i64> = std::collections::HashMap::new();
         for call in view.calls() {

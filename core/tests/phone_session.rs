@@ -324,7 +324,7 @@ fn login_after_the_session_was_replaced_reconnects_and_logs_in() {
     let mut h = Harness::new(config());
     h.open(LOGOUT);
     h.feed(&failure_conf(0, NEW_SESSION_OPENED));
-    h.phone.poll_transport(h.now);
+    let _ = h.phone.poll_transport(h.now);
     h.phone.disconnected(h.now);
     let invoke = h
         .phone
@@ -366,14 +366,26 @@ fn server_close_reconnects_on_the_other_side_and_connect_failure_backs_off() {
         Some(TransportAction::Connect { server: 1 })
     );
     h.phone.connect_failed(h.now);
+    // The second failure in a row waits longer: up to twice reconnect_secs, less the
+    // jitter of the configured seed (ccx_cti::phone::reconnect_wait).
+    let wait = ccx_cti::phone::reconnect_wait(core::time::Duration::from_secs(10), 2, 0);
+    assert!(
+        wait > core::time::Duration::from_secs(15) && wait <= core::time::Duration::from_secs(20)
+    );
     assert_eq!(
         session_lost(&h.events()),
         [(
             SessionEndReason::ConnectFailed,
-            Some(Instant::from_secs(23))
+            Some(Instant::from_secs(13) + wait)
         )]
     );
     h.advance_secs(10);
+    assert_eq!(
+        h.phone.poll_transport(h.now),
+        None,
+        "not after reconnect_secs again"
+    );
+    h.now = Instant::from_secs(13) + wait;
     assert_eq!(
         h.phone.poll_transport(h.now),
         Some(TransportAction::Connect { server: 0 })

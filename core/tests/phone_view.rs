@@ -11,8 +11,7 @@ mod phone_support;
 
 use ccx_cti::config::{ReasonKind, Vocabulary};
 use ccx_cti::phone::{
-    CommandKind, Duration, FrameDirection, Instant, SessionEndReason, SessionState,
-    TransportAction,
+    CommandKind, Duration, FrameDirection, Instant, SessionEndReason, SessionState, TransportAction,
 };
 use ccx_cti::wire::{tag, AgentState, LocalConnectionState as Lcs, MessageType};
 use phone_support::*;
@@ -53,9 +52,19 @@ fn a_call_shows_its_numbers_variables_and_times() {
         ],
         &[("user.layout", "OODefault")],
     ));
-    h.feed(&call_event(MessageType::CallEstablishedEvent, 77, LCS_CONNECT, "4020"));
+    h.feed(&call_event(
+        MessageType::CallEstablishedEvent,
+        77,
+        LCS_CONNECT,
+        "4020",
+    ));
     h.advance_secs(2);
-    h.feed(&call_event(MessageType::CallHeldEvent, 77, LCS_HOLD, "4020"));
+    h.feed(&call_event(
+        MessageType::CallHeldEvent,
+        77,
+        LCS_HOLD,
+        "4020",
+    ));
     let view = h.phone.view();
     let call = view.call(77).unwrap();
     assert_eq!(call.ani.as_str(), "5551234");
@@ -76,7 +85,12 @@ fn a_call_shows_its_numbers_variables_and_times() {
     assert_eq!(call.held_since, Some(Instant::from_secs(5)));
     // Retrieved: no longer held.
     h.advance_secs(1);
-    h.feed(&call_event(MessageType::CallRetrievedEvent, 77, LCS_CONNECT, "4020"));
+    h.feed(&call_event(
+        MessageType::CallRetrievedEvent,
+        77,
+        LCS_CONNECT,
+        "4020",
+    ));
     assert_eq!(h.phone.view().call(77).unwrap().held_since, None);
 }
 
@@ -113,10 +127,19 @@ fn the_preview_contact_is_a_card() {
     assert_eq!(card.dialed_list_id, Some("20779"));
     // The reservation is answered by a preview answer, never by Answer.
     let valid = kinds(&h);
-    assert!(valid.contains(&(CommandKind::Preview, Some(16_800_097))), "{valid:?}");
-    assert!(!valid.iter().any(|(k, _)| *k == CommandKind::Answer), "{valid:?}");
+    assert!(
+        valid.contains(&(CommandKind::Preview, Some(16_800_097))),
+        "{valid:?}"
+    );
+    assert!(
+        !valid.iter().any(|(k, _)| *k == CommandKind::Answer),
+        "{valid:?}"
+    );
     assert_eq!(view.preview_answers().len(), 6);
-    assert_eq!(view.check(CommandKind::Answer), Err(ccx_cti::phone::CommandError::NoSuchCall));
+    assert_eq!(
+        view.check(CommandKind::Answer),
+        Err(ccx_cti::phone::CommandError::NoSuchCall)
+    );
 }
 
 #[test]
@@ -127,26 +150,63 @@ fn valid_commands_follow_the_session_the_agent_and_the_calls() {
     assert_eq!(view.session.next_attempt, Some(Instant::ZERO));
     h.open(AVAILABLE);
     let valid = kinds(&h);
-    for kind in [CommandKind::Logout, CommandKind::NotReady, CommandKind::Dial] {
+    for kind in [
+        CommandKind::Logout,
+        CommandKind::NotReady,
+        CommandKind::Dial,
+    ] {
         assert!(valid.contains(&(kind, None)), "{kind:?} in {valid:?}");
     }
-    assert!(!valid.iter().any(|(k, _)| *k == CommandKind::Login), "{valid:?}");
-    assert!(!valid.iter().any(|(k, _)| *k == CommandKind::Hold), "{valid:?}");
+    assert!(
+        !valid.iter().any(|(k, _)| *k == CommandKind::Login),
+        "{valid:?}"
+    );
+    assert!(
+        !valid.iter().any(|(k, _)| *k == CommandKind::Hold),
+        "{valid:?}"
+    );
     h.feed(&begin_call(5, CALLTYPE_ACD_IN, &[]));
-    h.feed(&call_event(MessageType::CallDeliveredEvent, 5, LCS_ALERTING, "4020"));
+    h.feed(&call_event(
+        MessageType::CallDeliveredEvent,
+        5,
+        LCS_ALERTING,
+        "4020",
+    ));
     assert!(kinds(&h).contains(&(CommandKind::Answer, Some(5))));
-    h.feed(&call_event(MessageType::CallEstablishedEvent, 5, LCS_CONNECT, "4020"));
+    h.feed(&call_event(
+        MessageType::CallEstablishedEvent,
+        5,
+        LCS_CONNECT,
+        "4020",
+    ));
     let valid = kinds(&h);
     assert!(valid.contains(&(CommandKind::Hold, Some(5))), "{valid:?}");
-    assert!(valid.contains(&(CommandKind::Release, Some(5))), "{valid:?}");
-    assert!(!valid.iter().any(|(k, _)| *k == CommandKind::Transfer), "{valid:?}");
+    assert!(
+        valid.contains(&(CommandKind::Release, Some(5))),
+        "{valid:?}"
+    );
+    assert!(
+        !valid.iter().any(|(k, _)| *k == CommandKind::Transfer),
+        "{valid:?}"
+    );
     // A held call and a consult call: transfer and conference act on the connected one.
     h.feed(&call_event(MessageType::CallHeldEvent, 5, LCS_HOLD, "4020"));
     h.feed(&begin_call(6, CALLTYPE_ACD_IN, &[]));
-    h.feed(&call_event(MessageType::CallEstablishedEvent, 6, LCS_CONNECT, "4020"));
+    h.feed(&call_event(
+        MessageType::CallEstablishedEvent,
+        6,
+        LCS_CONNECT,
+        "4020",
+    ));
     let valid = kinds(&h);
-    assert!(valid.contains(&(CommandKind::Transfer, Some(6))), "{valid:?}");
-    assert!(valid.contains(&(CommandKind::Retrieve, Some(5))), "{valid:?}");
+    assert!(
+        valid.contains(&(CommandKind::Transfer, Some(6))),
+        "{valid:?}"
+    );
+    assert!(
+        valid.contains(&(CommandKind::Retrieve, Some(5))),
+        "{valid:?}"
+    );
     // What the view says is what the phone does.
     for kind in CommandKind::ALL {
         let said = h.phone.view().check(kind);
@@ -159,7 +219,11 @@ fn valid_commands_follow_the_session_the_agent_and_the_calls() {
             _ => continue,
         };
         let done = h.phone.command(h.now, command);
-        assert_eq!(said.is_ok(), done.is_ok(), "{kind:?}: view {said:?}, phone {done:?}");
+        assert_eq!(
+            said.is_ok(),
+            done.is_ok(),
+            "{kind:?}: view {said:?}, phone {done:?}"
+        );
     }
 }
 
@@ -175,7 +239,11 @@ fn the_agent_shows_its_reason_label_and_the_change_in_flight() {
     assert_eq!(view.agent.reason, 12);
     assert_eq!(view.agent.reason_label, Some("Lunch"));
     assert_eq!(view.agent.since, Instant::from_secs(7));
-    assert_eq!(h.phone.view().agent.reason_label, None, "no vocabulary, no label");
+    assert_eq!(
+        h.phone.view().agent.reason_label,
+        None,
+        "no vocabulary, no label"
+    );
     let invoke = h
         .phone
         .command(h.now, ccx_cti::phone::Command::Ready)
@@ -212,11 +280,19 @@ fn the_tap_sees_every_frame_both_ways_with_its_time() {
     let mut bytes = reply.clone();
     bytes.extend_from_slice(&heartbeat[..5]);
     let at = Instant::from_millis(9);
-    h.phone.handle_bytes_tapped(at, &mut h.acc, &bytes, &mut tap);
+    h.phone
+        .handle_bytes_tapped(at, &mut h.acc, &bytes, &mut tap);
     h.phone
         .handle_bytes_tapped(at, &mut h.acc, &heartbeat[5..], &mut tap);
     assert_eq!(seen.len(), 3, "{seen:?}");
-    assert_eq!(seen[0], (FrameDirection::Sent, Instant::from_millis(5), buf[..n].to_vec()));
+    assert_eq!(
+        seen[0],
+        (
+            FrameDirection::Sent,
+            Instant::from_millis(5),
+            buf[..n].to_vec()
+        )
+    );
     assert_eq!(seen[1], (FrameDirection::Received, at, reply));
     assert_eq!(seen[2], (FrameDirection::Received, at, heartbeat));
     assert_eq!(h.phone.session().state, SessionState::Open);
@@ -261,11 +337,75 @@ fn reconnect_waits_grow_after_the_first_and_reset_when_a_session_opens() {
     for pair in waits.windows(2) {
         assert!(pair[1] > pair[0], "waits must grow: {waits:?}");
     }
-    assert!(waits[1] <= Duration::from_secs(8) && waits[1] > Duration::from_secs(6), "{waits:?}");
+    assert!(
+        waits[1] <= Duration::from_secs(8) && waits[1] > Duration::from_secs(6),
+        "{waits:?}"
+    );
     assert_eq!(h.phone.view().session.failures, 5);
     h.open(AVAILABLE);
     assert_eq!(h.phone.view().session.failures, 0);
     h.phone.disconnected(h.now);
     let next = h.phone.view().session.next_attempt.unwrap();
-    assert_eq!(next.saturating_duration_since(h.now), Duration::from_secs(4));
+    assert_eq!(
+        next.saturating_duration_since(h.now),
+        Duration::from_secs(4)
+    );
+}
+
+/// The README's RAM budget: the default phone within 8 KiB without its frame buffer (the
+/// adapter's `FrameAccumulator`, 12,520 bytes by default, sized apart); a snapshot of it
+/// costs about as much again. The numbers printed here are the README's.
+#[test]
+fn the_default_phone_fits_its_ram_budget() {
+    use ccx_cti::phone::{Phone, PhoneSnapshot};
+    use ccx_cti::wire::FrameAccumulator;
+    let phone = core::mem::size_of::<Phone>();
+    let small = core::mem::size_of::<Phone<1, 128, 2, 256, 4>>();
+    let snapshot = core::mem::size_of::<PhoneSnapshot>();
+    let frame = core::mem::size_of::<FrameAccumulator>();
+    println!("Phone {phone} B, Phone<1, 128, 2, 256, 4> {small} B, PhoneSnapshot {snapshot} B, FrameAccumulator {frame} B");
+    assert!(phone <= 8 * 1024, "the default phone takes {phone} bytes");
+    assert!(
+        small <= 2560,
+        "the smallest useful phone takes {small} bytes"
+    );
+    assert!(snapshot <= phone, "a snapshot takes {snapshot} bytes");
+}
+
+/// The README's per-capacity costs.
+#[test]
+fn per_capacity_costs_are_as_the_readme_says() {
+    use ccx_cti::phone::{Call, Event, PendingRequest, Phone};
+    use core::mem::size_of;
+    let call = size_of::<Phone<2, 0, 1, 0, 1>>() - size_of::<Phone<1, 0, 1, 0, 1>>();
+    println!(
+        "call {call} (Call<0> {}), pending {}, event {}",
+        size_of::<Call<0>>(),
+        size_of::<PendingRequest>(),
+        size_of::<Event>()
+    );
+    assert!(call <= 416, "a call costs {call} bytes");
+    assert!(size_of::<PendingRequest>() <= 24);
+    assert!(size_of::<Event>() <= 48);
+}
+
+/// A transmit buffer shorter than the next frame used to stall the queue without a word.
+#[test]
+fn a_transmit_buffer_too_small_is_reported_once_and_the_frame_kept() {
+    let mut h = Harness::new(config());
+    h.connect();
+    let needed = h.phone.next_transmit_len().unwrap();
+    let mut small = [0u8; 16];
+    assert_eq!(h.phone.poll_transmit(&mut small), None);
+    assert_eq!(h.phone.poll_transmit(&mut small), None);
+    assert_eq!(
+        h.events(),
+        [ccx_cti::phone::Event::TransmitBufferTooSmall {
+            needed,
+            capacity: 16
+        }],
+        "reported once per frame"
+    );
+    let mut big = [0u8; 1024];
+    assert_eq!(h.phone.poll_transmit(&mut big), Some(needed));
 }

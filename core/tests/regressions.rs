@@ -9,7 +9,9 @@
 )]
 
 use ccx_cti::trace;
-use ccx_cti::wire::{decode, EncodeError, Encoder, FeedResult, FrameAccumulator, MessageType, WireVersion};
+use ccx_cti::wire::{
+    decode, EncodeError, Encoder, FeedResult, FrameAccumulator, MessageType, WireVersion,
+};
 
 /// What feeding `stream` in chunks of `chunk` bytes gives: frames, then the first error.
 fn frame_in_chunks<const N: usize>(stream: &[u8], chunk: usize) -> (Vec<Vec<u8>>, Option<String>) {
@@ -90,7 +92,7 @@ fn a_nul_inside_a_named_variable_is_refused_by_the_encoder() {
         "a NUL in a NamedVariable's name must be refused"
     );
     let mut enc = Encoder::new(&mut buf, MessageType::SetCallDataReq, WireVersion::DEFAULT);
-    enc.named_var("user.x", "1\02");
+    enc.named_var("user.x", "1\0x");
     assert!(
         matches!(enc.finish(), Err(EncodeError::NulInText { tag: 82 })),
         "a NUL in a NamedVariable's value must be refused"

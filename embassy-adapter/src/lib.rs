@@ -36,9 +36,12 @@ mod fmt;
 pub use ccx_cti::phone::{OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT};
 
 use ccx_cti::config::{Host, PhoneConfig, ServerAddr};
-use ccx_cti::phone::{self, Event, Phone, TransportAction};
+use ccx_cti::phone::{self, Event, Phone, PhoneSnapshot, PhoneView, ReasonLabels, TransportAction};
 use ccx_cti::wire::{FeedResult, FrameAccumulator, DEFAULT_FRAME_CAPACITY, HEADER_LEN};
+use core::cell::RefCell;
 use core::future::Future;
+use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
+use embassy_sync::signal::Signal;
 
 use embassy_futures::select::{select, select4, Either, Either4};
 use embassy_net::tcp::TcpSocket;
@@ -92,6 +95,71 @@ impl<const SOCKET_RX: usize, const SOCKET_TX: usize, const FRAME: usize, const O
 {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// The phone's view published by [`drive_until_published`] for the application's other tasks:
+/// a [`PhoneSnapshot`] behind a blocking mutex, and a signal that it changed. A screen task
+/// waits for [`Self::changed`] and draws from [`Self::read`]; it never holds the phone.
+pub struct PublishedView<
+    M: RawMutex,
+    const CALLS: usize = { phone::DEFAULT_CALLS },
+    const VAR_BYTES: usize = { phone::DEFAULT_VAR_BYTES },
+    const PENDING: usize = { phone::DEFAULT_PENDING },
+> {
+    snapshot: BlockingMutex<M, RefCell<PhoneSnapshot<CALLS, VAR_BYTES, PENDING>>>,
+    changed: Signal<M, u32>,
+}
+
+impl<M: RawMutex, const CALLS: usize, const VAR_BYTES: usize, const PENDING: usize> Default
+    for PublishedView<M, CALLS, VAR_BYTES, PENDING>
+{
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<M: RawMutex, const CALLS: usize, const VAR_BYTES: usize, const PENDING: usize>
+    PublishedView<M, CALLS, VAR_BYTES, PENDING>
+{
+    /// Nothing published yet (the view of a phone that has not started).
+    pub const fn new() -> Self {
+        PublishedView {
+            snapshot: BlockingMutex::new(RefCell::new(PhoneSnapshot::new())),
+            changed: Signal::new(),
+        }
+    }
+
+    /// Read the latest view (keep `read` short: the driver waits for the lock meanwhile).
+    pub fn read<R>(&self, read: impl FnOnce(&PhoneView<'_, VAR_BYTES>) -> R) -> R {
+        self.snapshot.lock(|s| read(&s.borrow().view()))
+    }
+
+    /// [`Self::read`] with the agent's reasons labelled from `labels` (the application's
+    /// vocabulary).
+    pub fn read_with<R>(
+        &self,
+        labels: &dyn ReasonLabels,
+        read: impl FnOnce(&PhoneView<'_, VAR_BYTES>) -> R,
+    ) -> R {
+        self.snapshot.lock(|s| read(&s.borrow().view_with(labels)))
+    }
+
+    /// Wait until the driver published a newer view; returns its generation.
+    pub async fn changed(&self) -> u32 {
+        self.changed.wait().await
+    }
+
+    fn publish<const TX: usize, const EVENTS: usize>(
+        &self,
+        phone: &Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>,
+    ) {
+        let generation = self.snapshot.lock(|s| {
+            let mut s = s.borrow_mut();
+            s.refresh(phone);
+            s.generation
+        });
+        self.changed.signal(generation);
     }
 }
 
@@ -206,6 +274,66 @@ pub async fn drive_until<
     events: Sender<'_, M, Event, EVENTS>,
     stop: S,
 ) -> S::Output {
+    run_until(stack, phone, buffers, commands, events, stop, &mut |_| {}).await
+}
+
+/// [`drive_until`], publishing the phone's view to `view` after every step, for the
+/// application's other tasks to read ([`PublishedView::read`]) without holding the phone.
+#[allow(clippy::too_many_arguments)]
+pub async fn drive_until_published<
+    M: RawMutex,
+    VM: RawMutex,
+    S: Future,
+    const CALLS: usize,
+    const VAR_BYTES: usize,
+    const PENDING: usize,
+    const TX: usize,
+    const QUEUED_EVENTS: usize,
+    const SOCKET_RX: usize,
+    const SOCKET_TX: usize,
+    const FRAME: usize,
+    const OUT: usize,
+    const TEXT: usize,
+    const COMMANDS: usize,
+    const EVENTS: usize,
+>(
+    stack: Stack<'_>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
+    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>,
+    commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
+    events: Sender<'_, M, Event, EVENTS>,
+    view: &PublishedView<VM, CALLS, VAR_BYTES, PENDING>,
+    stop: S,
+) -> S::Output {
+    let mut publish = |p: &Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>| view.publish(p);
+    run_until(stack, phone, buffers, commands, events, stop, &mut publish).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_until<
+    M: RawMutex,
+    S: Future,
+    const CALLS: usize,
+    const VAR_BYTES: usize,
+    const PENDING: usize,
+    const TX: usize,
+    const QUEUED_EVENTS: usize,
+    const SOCKET_RX: usize,
+    const SOCKET_TX: usize,
+    const FRAME: usize,
+    const OUT: usize,
+    const TEXT: usize,
+    const COMMANDS: usize,
+    const EVENTS: usize,
+>(
+    stack: Stack<'_>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
+    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>,
+    commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
+    events: Sender<'_, M, Event, EVENTS>,
+    stop: S,
+    publish: &mut dyn FnMut(&Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>),
+) -> S::Output {
     let Buffers {
         socket_rx,
         socket_tx,
@@ -218,7 +346,8 @@ pub async fn drive_until<
         accumulator,
         out,
     };
-    let output = match select(serve(stack, loop_io, phone, commands, events), stop).await {
+    let serving = serve(stack, loop_io, phone, commands, events, publish);
+    let output = match select(serving, stop).await {
         Either::First(never) => match never {},
         Either::Second(output) => output,
     };
@@ -251,6 +380,7 @@ async fn serve<
     phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
     commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
     events: Sender<'_, M, Event, EVENTS>,
+    publish: &mut dyn FnMut(&Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>),
 ) -> ! {
     let LoopIo {
         socket,
@@ -305,6 +435,8 @@ async fn serve<
             }
         }
 
+        // The view first: an application that gets an event finds the view at least that new.
+        publish(phone);
         if unsent.is_none() {
             while let Some(event) = phone.poll_event() {
                 adapter_debug!("event {:?}", event);

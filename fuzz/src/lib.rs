@@ -668,7 +668,20 @@ impl<
         assert!(self.phone.pending_requests().count() <= PENDING);
         if let Some(p) = self.phone.preview() {
             assert!(p.is_reservation(), "a preview that is not a reservation");
-            assert!(ids.contains(&p.id));
+        }
+        // The view shows what the phone holds, and every command it calls valid names a call
+        // it shows.
+        let view = self.phone.view();
+        assert_eq!(view.calls().len(), ids.len(), "the view's calls");
+        assert_eq!(
+            view.preview().map(|card| card.call),
+            self.phone.preview().map(|c| c.id),
+            "the view's preview"
+        );
+        for valid in view.valid_commands() {
+            if let Some(id) = valid.call {
+                assert!(ids.contains(&id), "{valid:?} names a call the view does not show");
+            }
         }
         for c in self.phone.calls() {
             for (name, _) in c.vars() {

@@ -26,8 +26,9 @@ use std::time::Duration;
 
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{
-    AgentView, Command, CommandError, Event, Instant, OwnedCommand, Phone, SessionState,
-    SessionView, TextTooLong, TransportAction,
+    AgentView, Command, CommandError, Event, Instant, OwnedCommand, Phone,
+    PhoneView as CorePhoneView, ReasonLabels, SessionState, SessionView, TextTooLong,
+    TransportAction,
 };
 use ccx_cti::wire::{
     AgentState, CallType, FeedResult, FrameAccumulator, LocalConnectionState, WireVersion,
@@ -164,7 +165,8 @@ pub enum DriverEvent {
     },
 }
 
-/// One call as the phone sees it (an owned copy for the caller).
+/// One call as the phone sees it (an owned copy of a core [`ccx_cti::phone::Call`] for the
+/// caller; a screen reads the core view through [`DriverHandle::with_view`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallView {
     /// CallID.
@@ -193,7 +195,9 @@ impl CallView {
     }
 }
 
-/// The phone's state as the caller may read it at any time.
+/// An owned copy of the phone's view ([`ccx_cti::phone::PhoneView`], the one source), for a
+/// caller that keeps it or sends it across threads. [`DriverHandle::with_view`] reads the
+/// core view itself, with everything it holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhoneView {
     /// The session.
@@ -209,15 +213,22 @@ pub struct PhoneView {
 }
 
 impl PhoneView {
-    fn of<const C: usize, const V: usize, const P: usize, const T: usize, const E: usize>(
-        phone: &Phone<C, V, P, T, E>,
-        now: Instant,
-    ) -> PhoneView {
+    /// An owned copy of the core's view, for another thread to keep.
+    pub fn of<const V: usize>(view: &CorePhoneView<'_, V>, now: Instant) -> PhoneView {
         PhoneView {
-            session: phone.session(),
-            agent: phone.agent(),
-            calls: phone
+            session: SessionView {
+                state: view.session.state,
+                server: view.session.side,
+                version: view.session.version,
+            },
+            agent: AgentView {
+                state: view.agent.state,
+                reason: view.agent.reason,
+                since: view.agent.since,
+            },
+            calls: view
                 .calls()
+                .iter()
                 .map(|c| CallView {
                     id: c.id,
                     call_type: c.call_type,
@@ -231,7 +242,7 @@ impl PhoneView {
                         .collect(),
                 })
                 .collect(),
-            preview: phone.preview().map(|c| c.id),
+            preview: view.preview().map(|card| card.call),
             now,
         }
     }
@@ -290,7 +301,8 @@ pub struct FrameCounts {
 pub struct DriverHandle {
     tx: Sender<Input>,
     events: Receiver<DriverEvent>,
-    view: Arc<Mutex<PhoneView>>,
+    phone: SharedPhone,
+    start: std::time::Instant,
     counts: Arc<FrameCounts>,
     thread: Option<JoinHandle<()>>,
 }
@@ -314,12 +326,29 @@ impl DriverHandle {
         )
     }
 
-    /// The phone's state as of its last input.
+    /// An owned copy of the phone's state as of its last input.
     pub fn view(&self) -> PhoneView {
-        self.view
-            .lock()
-            .map(|v| v.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
+        let now = clock(self.start);
+        self.with_view(|view, _| PhoneView::of(view, now))
+    }
+
+    /// Read the phone's own view (borrowed from the phone, so the driver waits meanwhile:
+    /// keep `read` short) with the driver's clock.
+    pub fn with_view<R>(&self, read: impl FnOnce(&CorePhoneView<'_>, Instant) -> R) -> R {
+        let now = clock(self.start);
+        let phone = lock(&self.phone);
+        read(&phone.view(), now)
+    }
+
+    /// [`Self::with_view`] with the agent's reasons labelled from `labels`.
+    pub fn with_labelled_view<R>(
+        &self,
+        labels: &dyn ReasonLabels,
+        read: impl FnOnce(&CorePhoneView<'_>, Instant) -> R,
+    ) -> R {
+        let now = clock(self.start);
+        let phone = lock(&self.phone);
+        read(&phone.view_with(labels), now)
     }
 
     /// Stop the loop and close the connection (without CLOSE_REQ: send
@@ -346,7 +375,8 @@ impl Drop for DriverHandle {
 pub fn spawn(config: PhoneConfig, options: DriverOptions) -> std::io::Result<DriverHandle> {
     let (tx, rx) = mpsc::channel();
     let (ev_tx, ev_rx) = mpsc::channel();
-    let view = Arc::new(Mutex::new(PhoneView::initial(&config)));
+    let phone: SharedPhone = Arc::new(Mutex::new(Box::new(Phone::new(config))));
+    let start = std::time::Instant::now();
     let counts = Arc::new(FrameCounts::default());
     let name = if options.name.is_empty() {
         "ccx-driver".to_string()
@@ -354,14 +384,13 @@ pub fn spawn(config: PhoneConfig, options: DriverOptions) -> std::io::Result<Dri
         format!("ccx-driver-{}", options.name)
     };
     let mut driver = Driver {
-        phone: Box::new(Phone::new(config)),
-        start: std::time::Instant::now(),
+        phone: Arc::clone(&phone),
+        start,
         stream: None,
         generation: 0,
         acc: Box::default(),
         input_tx: tx.clone(),
         events: ev_tx,
-        view: Arc::clone(&view),
         counts: Arc::clone(&counts),
         trace: options.trace_frames,
         tx_buf: vec![0u8; TX_BUF],
@@ -372,14 +401,31 @@ pub fn spawn(config: PhoneConfig, options: DriverOptions) -> std::io::Result<Dri
     Ok(DriverHandle {
         tx,
         events: ev_rx,
-        view,
+        phone,
+        start,
         counts,
         thread: Some(thread),
     })
 }
 
+/// The phone, shared by the driver's loop and the handle's view readers.
+type SharedPhone = Arc<Mutex<Box<Phone>>>;
+
+/// The phone, even after a panic elsewhere poisoned the lock (its state is still whole: the
+/// core does not panic).
+fn lock(phone: &Mutex<Box<Phone>>) -> std::sync::MutexGuard<'_, Box<Phone>> {
+    phone
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The driver's clock: time since it started.
+fn clock(start: std::time::Instant) -> Instant {
+    Instant::from_millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX))
+}
+
 struct Driver {
-    phone: Box<Phone>,
+    phone: SharedPhone,
     start: std::time::Instant,
     stream: Option<TcpStream>,
     /// Counts connections, so that a reader of an old one is not taken for the current one.
@@ -388,7 +434,6 @@ struct Driver {
     acc: Box<FrameAccumulator>,
     input_tx: Sender<Input>,
     events: Sender<DriverEvent>,
-    view: Arc<Mutex<PhoneView>>,
     counts: Arc<FrameCounts>,
     trace: bool,
     tx_buf: Vec<u8>,
@@ -400,7 +445,7 @@ impl Driver {
     }
 
     fn now(&self) -> Instant {
-        Instant::from_millis(u64::try_from(self.elapsed().as_millis()).unwrap_or(u64::MAX))
+        clock(self.start)
     }
 
     fn emit(&self, event: DriverEvent) {
@@ -408,22 +453,25 @@ impl Driver {
     }
 
     fn version(&self) -> WireVersion {
-        WireVersion::new(self.phone.session().version)
-            .with_v18_length_width(self.phone.config().v18_length_width)
+        let phone = lock(&self.phone);
+        WireVersion::new(phone.session().version)
+            .with_v18_length_width(phone.config().v18_length_width)
     }
 
     fn run(&mut self, rx: &Receiver<Input>) {
         loop {
             let now = self.now();
-            if self.phone.poll_timeout().is_some_and(|t| t <= now) {
-                self.phone.handle_timeout(now);
+            {
+                let mut phone = lock(&self.phone);
+                if phone.poll_timeout().is_some_and(|t| t <= now) {
+                    phone.handle_timeout(now);
+                }
             }
             self.drive_transport();
             self.flush();
             let now = self.now();
-            let wait = self
-                .phone
-                .poll_timeout()
+            let next = lock(&self.phone).poll_timeout();
+            let wait = next
                 .map(|t| Duration::from_millis(t.as_millis().saturating_sub(now.as_millis())))
                 .unwrap_or(IDLE_WAKE)
                 .min(IDLE_WAKE);
@@ -451,7 +499,7 @@ impl Driver {
         let now = self.now();
         match input {
             Input::Command(command) => {
-                let result = self.phone.command(now, command.as_command());
+                let result = lock(&self.phone).command(now, command.as_command());
                 self.emit(DriverEvent::CommandDone {
                     at: self.elapsed(),
                     command,
@@ -467,7 +515,7 @@ impl Driver {
                     at: self.elapsed(),
                     note: TransportNote::Closed,
                 });
-                self.phone.disconnected(now);
+                lock(&self.phone).disconnected(now);
             }
             Input::Bytes(..) | Input::Closed(_) | Input::Stop => {}
         }
@@ -495,7 +543,7 @@ impl Driver {
                     let now = Instant::from_millis(
                         u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX),
                     );
-                    self.phone.handle_frame(now, frame);
+                    lock(&self.phone).handle_frame(now, frame);
                     remaining.len()
                 }
                 FeedResult::Error { .. } => {
@@ -503,8 +551,11 @@ impl Driver {
                     // ends the session as a framing error: a header no accumulator accepts.
                     self.acc.reset();
                     let now = self.now();
-                    self.phone
-                        .handle_bytes(now, &mut self.acc, &[0xFF; ccx_cti::wire::HEADER_LEN]);
+                    lock(&self.phone).handle_bytes(
+                        now,
+                        &mut self.acc,
+                        &[0xFF; ccx_cti::wire::HEADER_LEN],
+                    );
                     self.acc.reset();
                     break;
                 }
@@ -519,7 +570,8 @@ impl Driver {
         // A phone asks for one action at a time; a few rounds cover connect-then-fail chains.
         for _ in 0..4 {
             let now = self.now();
-            match self.phone.poll_transport(now) {
+            let action = lock(&self.phone).poll_transport(now);
+            match action {
                 Some(TransportAction::Connect { server }) => self.connect(server),
                 Some(TransportAction::Disconnect) => {
                     self.close_stream();
@@ -527,7 +579,8 @@ impl Driver {
                         at: self.elapsed(),
                         note: TransportNote::Closed,
                     });
-                    self.phone.disconnected(self.now());
+                    let now = self.now();
+                    lock(&self.phone).disconnected(now);
                 }
                 None => return,
             }
@@ -536,7 +589,7 @@ impl Driver {
 
     fn connect(&mut self, server: usize) {
         self.close_stream();
-        let cfg = self.phone.config();
+        let cfg = lock(&self.phone).config().clone();
         let Some(target) = cfg.servers.get(server) else {
             self.emit(DriverEvent::Transport {
                 at: self.elapsed(),
@@ -545,7 +598,8 @@ impl Driver {
                     error: "no such server in the configuration".into(),
                 },
             });
-            self.phone.connect_failed(self.now());
+            let now = self.now();
+            lock(&self.phone).connect_failed(now);
             return;
         };
         let addr = crate::config_file::server_text(target);
@@ -566,7 +620,8 @@ impl Driver {
                         at: self.elapsed(),
                         note: TransportNote::Connected { server },
                     });
-                    self.phone.connected(self.now());
+                    let now = self.now();
+                    lock(&self.phone).connected(now);
                 }
                 Err(e) => self.connect_failed(server, e.to_string()),
             },
@@ -579,7 +634,8 @@ impl Driver {
             at: self.elapsed(),
             note: TransportNote::ConnectFailed { server, error },
         });
-        self.phone.connect_failed(self.now());
+        let now = self.now();
+        lock(&self.phone).connect_failed(now);
     }
 
     fn start_reader(&mut self, stream: &TcpStream) -> std::io::Result<()> {
@@ -618,7 +674,10 @@ impl Driver {
     }
 
     fn flush(&mut self) {
-        while let Some(n) = self.phone.poll_transmit(&mut self.tx_buf) {
+        loop {
+            let Some(n) = lock(&self.phone).poll_transmit(&mut self.tx_buf) else {
+                break;
+            };
             let frame = self.tx_buf.get(..n).unwrap_or(&[]);
             self.counts.sent.fetch_add(1, Ordering::Relaxed);
             let written = match self.stream.as_mut() {
@@ -626,10 +685,11 @@ impl Driver {
                 None => false,
             };
             if self.trace {
+                let frame = frame.to_vec();
                 let event = DriverEvent::Frame {
                     at: self.elapsed(),
                     direction: Direction::Sent,
-                    frame: frame.to_vec(),
+                    frame,
                     version: self.version(),
                 };
                 self.emit(event);
@@ -640,23 +700,19 @@ impl Driver {
                     at: self.elapsed(),
                     note: TransportNote::Closed,
                 });
-                self.phone.disconnected(self.now());
+                let now = self.now();
+                lock(&self.phone).disconnected(now);
             }
         }
-        // The view first: a caller that gets an event finds the view at least that new.
-        self.publish();
-        while let Some(event) = self.phone.poll_event() {
+        // The view is the phone's own: a caller that gets an event finds it at least that new.
+        loop {
+            let Some(event) = lock(&self.phone).poll_event() else {
+                break;
+            };
             self.emit(DriverEvent::Phone {
                 at: self.elapsed(),
                 event,
             });
-        }
-    }
-
-    fn publish(&self) {
-        let view = PhoneView::of(&self.phone, self.now());
-        if let Ok(mut v) = self.view.lock() {
-            *v = view;
         }
     }
 }

@@ -4,9 +4,12 @@
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-use ccx_cti::phone::{AgentView, Event, Instant, RequestKind, SessionState, SessionView};
-use ccx_cti::wire::{AgentState, CallType, LocalConnectionState};
-use ccx_cti_std::driver::{CallView, PhoneView};
+use ccx_cti::config::PhoneConfig;
+use ccx_cti::phone::{Event, Instant, Phone, RequestKind};
+use ccx_cti::wire::{
+    fields, tag, AgentState, CallType, Encoder, FrameAccumulator, LocalConnectionState,
+    MessageType, WireVersion,
+};
 use ccx_cti_std::tui::view::{render, status_for, ViewModel};
 
 fn screen(vm: &ViewModel) -> String {
@@ -22,36 +25,74 @@ fn screen(vm: &ViewModel) -> String {
         .join("\n")
 }
 
-fn view(state: AgentState, calls: Vec<CallView>, preview: Option<u32>) -> PhoneView {
-    PhoneView {
-        session: SessionView {
-            state: SessionState::Open,
-            server: 0,
-            version: 17,
-        },
-        agent: AgentView {
-            state,
-            reason: 0,
-            since: Instant::from_secs(10),
-        },
-        calls,
-        preview,
-        now: Instant::from_secs(75),
-    }
+/// A call the scripted server announces: CallID, type, the agent's connection state, ANI,
+/// DNIS, named variables.
+struct ScriptCall {
+    id: u32,
+    call_type: CallType,
+    state: LocalConnectionState,
+    ani: &'static str,
+    dnis: &'static str,
+    vars: Vec<(&'static str, &'static str)>,
 }
 
-fn model(v: &PhoneView) -> ViewModel {
+/// A real phone brought to `state` with `calls` by a scripted server at 10 s, read at 75 s:
+/// the screen draws from the phone's own view.
+fn model_of(state: AgentState, calls: Vec<ScriptCall>) -> ViewModel {
+    let mut phone: Phone = Phone::new(PhoneConfig::default());
+    let mut acc: FrameAccumulator = FrameAccumulator::new();
+    let at = Instant::from_secs(10);
+    assert!(phone.poll_transport(at).is_some());
+    phone.connected(at);
+    let mut out = [0u8; 1024];
+    let n = phone.poll_transmit(&mut out).unwrap();
+    let invoke = u32::from_be_bytes([out[8], out[9], out[10], out[11]]);
+    let mut feed = |ty: MessageType, build: &dyn Fn(&mut Encoder<'_>)| {
+        let mut buf = [0u8; 2048];
+        let mut enc = Encoder::new(&mut buf, ty, WireVersion::DEFAULT);
+        build(&mut enc);
+        let len = enc.finish().unwrap();
+        phone.handle_bytes(at, &mut acc, &buf[..len]);
+    };
+    let _ = n;
+    feed(MessageType::OpenConf, &|e| {
+        e.set(fields::open_conf::INVOKE_ID, invoke)
+            .set(fields::open_conf::SERVICES_GRANTED, 7);
+    });
+    feed(MessageType::AgentStateEvent, &|e| {
+        e.set(fields::agent_state_event::AGENT_STATE, state);
+    });
+    for c in &calls {
+        feed(MessageType::BeginCallEvent, &|e| {
+            e.set(fields::begin_call_event::CONNECTION_CALL_ID, c.id)
+                .set(fields::begin_call_event::CALL_TYPE, c.call_type)
+                .string(tag::CONNECTION_DEVICE_ID, "")
+                .string(tag::ANI, c.ani)
+                .string(tag::DNIS, c.dnis);
+            for (name, value) in &c.vars {
+                e.named_var(name, value);
+            }
+        });
+        feed(MessageType::CallEstablishedEvent, &|e| {
+            e.set(fields::call_established_event::CONNECTION_CALL_ID, c.id)
+                .set(
+                    fields::call_established_event::LOCAL_CONNECTION_STATE,
+                    c.state,
+                )
+                .string(tag::CONNECTION_DEVICE_ID, "");
+        });
+    }
     let mut vm = ViewModel {
         title: "agent chli4020 ext 4020 @ 127.0.0.1:12028".into(),
         ..ViewModel::default()
     };
-    vm.update(v);
+    vm.update(&phone.view(), Instant::from_secs(75));
     vm
 }
 
 #[test]
 fn idle_screen_shows_the_agent_state_and_duration() {
-    let vm = model(&view(AgentState::NotReady, Vec::new(), None));
+    let vm = model_of(AgentState::NotReady, Vec::new());
     let s = screen(&vm);
     assert!(s.contains("agent chli4020 ext 4020"), "{s}");
     assert!(s.contains("open (side A, protocol 17)"), "{s}");
@@ -63,29 +104,25 @@ fn idle_screen_shows_the_agent_state_and_duration() {
 
 #[test]
 fn preview_screen_shows_the_contact_and_its_keys() {
-    let reservation = CallView {
+    let reservation = ScriptCall {
         id: 16800098,
         call_type: CallType::Reservation,
         state: LocalConnectionState::Alerting,
-        device_id: "4020".into(),
-        ani: String::new(),
-        dnis: String::new(),
+        ani: "",
+        dnis: "",
         vars: vec![
-            ("BACampaign".into(), "LoadCamp".into()),
-            ("BAStatus".into(), "DO".into()),
-            ("BAAccountNumber".into(), "AC111".into()),
-            ("BABuddyName".into(), "John,Doe".into()),
+            ("BACampaign", "LoadCamp"),
+            ("BAStatus", "DO"),
+            ("BAAccountNumber", "AC111"),
+            ("BABuddyName", "John,Doe"),
         ],
     };
-    let vm = model(&view(
-        AgentState::Reserved,
-        vec![reservation],
-        Some(16800098),
-    ));
+    let vm = model_of(AgentState::Reserved, vec![reservation]);
     let s = screen(&vm);
     assert!(s.contains("Preview contact (call 16800098)"), "{s}");
-    assert!(s.contains("BABuddyName: John,Doe"), "{s}");
-    assert!(s.contains("BAAccountNumber: AC111"), "{s}");
+    assert!(s.contains("Name: John,Doe"), "{s}");
+    assert!(s.contains("Account: AC111"), "{s}");
+    assert!(s.contains("Campaign: LoadCamp"), "{s}");
     assert!(s.contains("4 skip"), "{s}");
     assert!(s.contains("RESERVED"), "{s}");
     assert!(s.contains("CALLTYPE_RESERVATION"), "{s}");
@@ -93,16 +130,15 @@ fn preview_screen_shows_the_contact_and_its_keys() {
 
 #[test]
 fn talking_screen_shows_the_call_and_the_trace() {
-    let call = CallView {
+    let call = ScriptCall {
         id: 16800101,
         call_type: CallType::CcxIn,
         state: LocalConnectionState::Connect,
-        device_id: "4020".into(),
-        ani: "5551234".into(),
-        dnis: "7000".into(),
+        ani: "5551234",
+        dnis: "7000",
         vars: Vec::new(),
     };
-    let mut vm = model(&view(AgentState::Talking, vec![call], None));
+    let mut vm = model_of(AgentState::Talking, vec![call]);
     vm.trace = vec![
         "[   1.250] server -> phone".into(),
         "MsgType: CALL_ESTABLISHED_EVENT".into(),
@@ -120,7 +156,7 @@ fn talking_screen_shows_the_call_and_the_trace() {
 
 #[test]
 fn a_failed_request_shows_in_the_status_bar() {
-    let mut vm = model(&view(AgentState::Logout, Vec::new(), None));
+    let mut vm = model_of(AgentState::Logout, Vec::new());
     vm.status = status_for(&Event::RequestFailed {
         invoke_id: 3,
         request: RequestKind::SetAgentState,
@@ -140,7 +176,7 @@ fn a_failed_request_shows_in_the_status_bar() {
 
 #[test]
 fn a_prompt_replaces_the_status_bar() {
-    let mut vm = model(&view(AgentState::NotReady, Vec::new(), None));
+    let mut vm = model_of(AgentState::NotReady, Vec::new());
     vm.prompt = Some(("dial number".into(), "555".into()));
     let s = screen(&vm);
     assert!(s.contains("dial number: 555_"), "{s}");

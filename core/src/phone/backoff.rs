@@ -61,7 +61,10 @@ mod tests {
                 let wait = reconnect_wait(base, failures, seed);
                 let full = (millis(base) << (failures - 1).min(20)).min(millis(RECONNECT_MAX_WAIT));
                 assert!(millis(wait) <= full, "jitter lengthened attempt {failures}");
-                assert!(millis(wait) > full - full / 4, "attempt {failures}: {wait:?}");
+                assert!(
+                    millis(wait) > full - full / 4,
+                    "attempt {failures}: {wait:?}"
+                );
                 assert!(wait <= RECONNECT_MAX_WAIT);
                 if failures < 4 {
                     assert!(wait > previous, "attempt {failures} did not grow");
@@ -77,7 +80,11 @@ mod tests {
         let a = reconnect_wait(base, 3, 1);
         let b = reconnect_wait(base, 3, 2);
         assert_ne!(a, b, "two seeds, one wait");
-        assert_eq!(reconnect_wait(base, 3, 1), a, "a seed must give the same wait");
+        assert_eq!(
+            reconnect_wait(base, 3, 1),
+            a,
+            "a seed must give the same wait"
+        );
         let long = Duration::from_secs(600);
         assert_eq!(reconnect_wait(long, 1, 7), long);
         assert!(reconnect_wait(long, 5, 7) <= long);

@@ -6,8 +6,16 @@ use crate::wire::{CallType, LocalConnectionState};
 
 /// The labels CallVar1 to CallVar10 are stored under.
 pub(super) const CALL_VAR_NAMES: [&str; 10] = [
-    "CallVar1", "CallVar2", "CallVar3", "CallVar4", "CallVar5", "CallVar6", "CallVar7",
-    "CallVar8", "CallVar9", "CallVar10",
+    "CallVar1",
+    "CallVar2",
+    "CallVar3",
+    "CallVar4",
+    "CallVar5",
+    "CallVar6",
+    "CallVar7",
+    "CallVar8",
+    "CallVar9",
+    "CallVar10",
 ];
 
 /// One call the phone tracks.

@@ -242,6 +242,13 @@ impl fmt::Display for Event {
             Event::ServerReportedFailure { status } => {
                 write!(f, "the server reported failure: status {}", Status(status))
             }
+            Event::TransmitBufferTooSmall { needed, capacity } => write!(
+                f,
+                "transmit buffer too small: the next frame needs {needed} bytes, the buffer has {capacity}; sending stalls"
+            ),
+            Event::CommandRefused { command, why } => {
+                write!(f, "command {} refused: {why}", command.name())
+            }
             Event::TransmitQueueFull { request } => {
                 write!(f, "transmit queue full: {request} not sent")
             }

@@ -18,8 +18,9 @@
 //!     sleep until phone.poll_timeout() or input
 //! ```
 //!
-//! Capacities are const generics; running out of one is an [`Event`], never a panic and never
-//! a silent drop.
+//! Capacities are const generics (`Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>`, defaults
+//! in the `DEFAULT_*` constants; the README gives the RAM each costs); running out of one is
+//! an [`Event`], never a panic and never a silent drop.
 //!
 //! # Session life
 //!
@@ -41,6 +42,18 @@
 //! | E_CTI_NEW_SESSION_OPENED, CLOSE_CONF | none until [`Phone::reconnect`] or `Command::Login` |
 //!
 //! "Other side" alternates between `config.servers[0]` and `[1]` when two are configured.
+//! "After `reconnect_secs`" is the first retry; each further failure in a row waits longer
+//! ([`reconnect_wait`]: doubling up to [`RECONNECT_MAX_WAIT`], shortened by a jitter from
+//! `config.reconnect_seed`) until a session opens again.
+//!
+//! # Reading the phone
+//!
+//! [`Phone::view`] (or [`Phone::view_with`] and the application's vocabulary) is everything
+//! the phone knows, borrowed: the session and its next attempt, the agent and a change in
+//! flight, every call, the preview contact as a card, the requests in flight and the commands
+//! valid now with the call each would act on. [`PhoneSnapshot`] is an owned copy for another
+//! task. [`Phone::handle_bytes_tapped`] and [`Phone::poll_transmit_tapped`] show a
+//! [`FrameTap`] every frame both ways.
 //!
 //! # Calls on a real server
 //!
@@ -61,8 +74,9 @@ mod events;
 mod lines;
 mod requests;
 mod session;
-mod time;
+mod snapshot;
 mod tap;
+mod time;
 mod tx;
 mod view;
 
@@ -75,13 +89,14 @@ pub use command::{
     Command, CommandParseError, CommandWith, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT,
 };
 pub use lines::Line;
+pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
+pub use snapshot::PhoneSnapshot;
 pub use tap::{FrameDirection, FrameTap, NoTap};
+pub use time::{Duration, Instant};
 pub use view::{
     AgentStatus, CommandKind, NoLabels, PendingStateChange, PhoneView, PreviewCard, ReasonLabels,
     SessionStatus, ValidCommand,
 };
-pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
-pub use time::{Duration, Instant};
 
 use crate::config::PhoneConfig;
 use crate::wire::{AgentState, DecodeError, FrameAccumulator, LocalConnectionState};
@@ -445,6 +460,24 @@ pub enum Event {
         /// Status code.
         status: u32,
     },
+    /// The phone refused a command before sending anything ([`Phone::command`] returned the
+    /// same error): a command is answered either by this event or, once its request is
+    /// settled, by exactly one of [`Event::RequestSucceeded`], [`Event::RequestFailed`],
+    /// [`Event::RequestTimedOut`] or [`Event::RequestAborted`] for its InvokeID.
+    CommandRefused {
+        /// What the agent asked for.
+        command: CommandKind,
+        /// Why it was refused, as a screen can show it (`Display`).
+        why: CommandError,
+    },
+    /// `poll_transmit` was given a buffer shorter than the next frame: the frame stays queued
+    /// (and everything behind it) until a buffer of `needed` bytes comes.
+    TransmitBufferTooSmall {
+        /// Bytes of the next frame.
+        needed: usize,
+        /// Bytes of the buffer given.
+        capacity: usize,
+    },
     /// An internal request (heartbeat, resynchronisation) did not fit the transmit queue or
     /// the pending table and was not sent.
     TransmitQueueFull {
@@ -544,6 +577,8 @@ pub struct Phone<
     next_invoke_id: u32,
     /// The latest `now` the adapter gave: when calls began and went on hold.
     clock: Instant,
+    /// [`Event::TransmitBufferTooSmall`] was reported for the frame at the queue's front.
+    tx_too_small_reported: bool,
 }
 
 impl<
@@ -579,6 +614,7 @@ impl<
             link: session::Link::new(),
             next_invoke_id: 1,
             clock: Instant::ZERO,
+            tx_too_small_reported: false,
         }
     }
 
@@ -642,9 +678,24 @@ impl<
     /// A buffer of `TX` bytes ([`DEFAULT_TX_BYTES`] by default) always holds any frame. When
     /// `buf` is too small for the next frame, the frame stays queued and this returns `None`
     /// ([`Self::next_transmit_len`] tells how much room it needs).
+    ///
+    /// A buffer too small for the next frame would stall the queue for good, so the phone
+    /// says so once per frame ([`Event::TransmitBufferTooSmall`]).
     #[must_use = "a frame handed out and not sent is lost"]
     pub fn poll_transmit(&mut self, buf: &mut [u8]) -> Option<usize> {
-        self.tx.pop_frame(buf)
+        let popped = self.tx.pop_frame(buf);
+        match (popped, self.tx.front_len()) {
+            (None, Some(needed)) if !self.tx_too_small_reported => {
+                self.tx_too_small_reported = true;
+                self.push_event(Event::TransmitBufferTooSmall {
+                    needed,
+                    capacity: buf.len(),
+                });
+            }
+            (Some(_), _) => self.tx_too_small_reported = false,
+            _ => {}
+        }
+        popped
     }
 
     /// [`Self::poll_transmit`], showing `tap` the frame handed out, stamped `now`.
@@ -655,7 +706,7 @@ impl<
         buf: &mut [u8],
         tap: &mut dyn FrameTap,
     ) -> Option<usize> {
-        let len = self.tx.pop_frame(buf)?;
+        let len = self.poll_transmit(buf)?;
         tap.frame(FrameDirection::Sent, now, buf.get(..len).unwrap_or(&[]));
         Some(len)
     }
@@ -671,37 +722,6 @@ impl<
     #[must_use = "an event taken from the queue and dropped is lost"]
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop()
-    }
-
-    /// Everything the phone knows, borrowed: session, agent, calls, the preview card, the
-    /// requests in flight and the commands valid now. Reason codes show without labels; see
-    /// [`Self::view_with`].
-    pub fn view(&self) -> PhoneView<'_, VAR_BYTES> {
-        self.view_with(&NoLabels)
-    }
-
-    /// [`Self::view`] with the agent's reason labelled from `labels` (the application's
-    /// [`crate::config::Vocabulary`]).
-    pub fn view_with<'p>(&'p self, labels: &'p dyn ReasonLabels) -> PhoneView<'p, VAR_BYTES> {
-        PhoneView {
-            session: SessionStatus {
-                state: self.session.state,
-                side: self.session.server,
-                version: self.session.version,
-                next_attempt: match self.session.state {
-                    SessionState::Disconnected => self.link.reconnect_at,
-                    _ => None,
-                },
-                last_end: self.link.last_end,
-                failures: self.link.failures,
-            },
-            agent: PhoneView::<VAR_BYTES>::agent_status(self.agent, &self.pending, labels),
-            calls: &self.calls,
-            preview: self.preview(),
-            pending: &self.pending,
-            pending_full: self.pending.is_full(),
-            halted: self.is_halted(),
-        }
     }
 
     /// The session.

@@ -126,8 +126,20 @@ impl<
     /// stopped by itself (session replaced or closed) reconnects and logs in once the
     /// session is open. `Command::Close` while no session is open stops reconnecting and
     /// returns 0.
+    ///
+    /// A refusal is also reported as [`Event::CommandRefused`], so that an application that
+    /// only reads events learns of it.
     pub fn command(&mut self, now: Instant, command: Command<'_>) -> Result<u32, CommandError> {
         self.clock = self.clock.max(now);
+        let kind = super::CommandKind::of(&command);
+        let result = self.run_command(now, command);
+        if let Err(why) = result {
+            self.push_event(Event::CommandRefused { command: kind, why });
+        }
+        result
+    }
+
+    fn run_command(&mut self, now: Instant, command: Command<'_>) -> Result<u32, CommandError> {
         match command {
             Command::Close => return self.close(now),
             Command::Login { password } if self.is_halted() => {

@@ -1,10 +1,10 @@
 //! The session: connect, OPEN_REQ / OPEN_CONF, heartbeats, idle detection, close, failures
 //! and side A/B failover with back-off (wire-session.md §4.12).
 
+use super::backoff::reconnect_wait;
 use super::{
     Duration, Event, Instant, Phone, RequestKind, SessionEndReason, SessionState, TransportAction,
 };
-use super::backoff::reconnect_wait;
 use crate::config::{HeartbeatMode, ShortText};
 use crate::wire::{
     decode, fields, spec::Direction, tag, AgentState, Message, MessageType, StatusCode,

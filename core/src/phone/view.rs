@@ -3,7 +3,7 @@
 //! instead of keeping its own copy of the phone's state.
 
 use super::{
-    AgentView, Call, CommandError, Instant, PendingRequest, PreviewAnswer, SessionEndReason,
+    AgentView, Call, CommandError, Instant, PendingRequest, Phone, PreviewAnswer, SessionEndReason,
     SessionState, DEFAULT_VAR_BYTES,
 };
 use crate::config::{ReasonKind, Vocabulary};
@@ -161,6 +161,30 @@ impl CommandKind {
         CommandKind::SetCallData,
         CommandKind::Close,
     ];
+
+    /// The command's name as flow files and the terminal phone write it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            CommandKind::Login => "login",
+            CommandKind::Logout => "logout",
+            CommandKind::Ready => "ready",
+            CommandKind::NotReady => "not-ready",
+            CommandKind::WorkReady => "work-ready",
+            CommandKind::WorkNotReady => "work-not-ready",
+            CommandKind::Answer => "answer",
+            CommandKind::Release => "release",
+            CommandKind::Hold => "hold",
+            CommandKind::Retrieve => "retrieve",
+            CommandKind::Dtmf => "dtmf",
+            CommandKind::Dial => "dial",
+            CommandKind::Consult => "consult",
+            CommandKind::Transfer => "transfer",
+            CommandKind::Conference => "conference",
+            CommandKind::Preview => "preview",
+            CommandKind::SetCallData => "call data",
+            CommandKind::Close => "close",
+        }
+    }
 
     /// The kind of a command.
     pub fn of(command: &super::Command<'_>) -> CommandKind {
@@ -360,6 +384,46 @@ impl<'p, const VAR_BYTES: usize> PhoneView<'p, VAR_BYTES> {
                 PreviewAnswer::CancelReservation,
             ],
             Err(_) => &[],
+        }
+    }
+}
+
+impl<
+        const CALLS: usize,
+        const VAR_BYTES: usize,
+        const PENDING: usize,
+        const TX: usize,
+        const EVENTS: usize,
+    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+{
+    /// Everything the phone knows, borrowed: session, agent, calls, the preview card, the
+    /// requests in flight and the commands valid now. Reason codes show without labels; see
+    /// [`Self::view_with`].
+    pub fn view(&self) -> PhoneView<'_, VAR_BYTES> {
+        self.view_with(&NoLabels)
+    }
+
+    /// [`Self::view`] with the agent's reason labelled from `labels` (the application's
+    /// [`crate::config::Vocabulary`]).
+    pub fn view_with<'p>(&'p self, labels: &'p dyn ReasonLabels) -> PhoneView<'p, VAR_BYTES> {
+        PhoneView {
+            session: SessionStatus {
+                state: self.session.state,
+                side: self.session.server,
+                version: self.session.version,
+                next_attempt: match self.session.state {
+                    SessionState::Disconnected => self.link.reconnect_at,
+                    _ => None,
+                },
+                last_end: self.link.last_end,
+                failures: self.link.failures,
+            },
+            agent: PhoneView::<VAR_BYTES>::agent_status(self.agent, &self.pending, labels),
+            calls: &self.calls,
+            preview: self.preview(),
+            pending: &self.pending,
+            pending_full: self.pending.is_full(),
+            halted: self.is_halted(),
         }
     }
 }

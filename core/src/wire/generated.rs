@@ -895,7 +895,7 @@ impl core::fmt::Display for AgentState {
     }
 }
 
-/// The `CallType` enumeration (https://developer.cisco.com/docs/contact-center-express/calltype-values; wire-calls.md §6.1, §5.3, confidence HIGH).
+/// The `CallType` enumeration (<https://developer.cisco.com/docs/contact-center-express/calltype-values>; wire-calls.md §6.1, §5.3, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2002,7 +2002,7 @@ impl core::fmt::Display for EventCause {
     }
 }
 
-/// The `CalledPartyDisposition` enumeration (https://developer.cisco.com/docs/contact-center-express/disposition-values; wire-calls.md §6.8; README.md decision 7, confidence HIGH).
+/// The `CalledPartyDisposition` enumeration (<https://developer.cisco.com/docs/contact-center-express/disposition-values>; wire-calls.md §6.8; README.md decision 7, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2089,7 +2089,7 @@ impl core::fmt::Display for CalledPartyDisposition {
     }
 }
 
-/// The `StatusCode` enumeration (https://developer.cisco.com/docs/contact-center-express/error-e-status-codes; wire-session.md §5.7; wire-calls.md §1.3, §6.10, confidence HIGH).
+/// The `StatusCode` enumeration (<https://developer.cisco.com/docs/contact-center-express/error-e-status-codes>; wire-session.md §5.7; wire-calls.md §1.3, §6.10, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2338,7 +2338,7 @@ impl core::fmt::Display for StatusCode {
     }
 }
 
-/// The `SystemEventID` enumeration (https://developer.cisco.com/docs/contact-center-express/systemeventid-values; wire-session.md §5.8, confidence HIGH).
+/// The `SystemEventID` enumeration (<https://developer.cisco.com/docs/contact-center-express/systemeventid-values>; wire-session.md §5.8, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2447,7 +2447,7 @@ impl core::fmt::Display for SystemEventID {
     }
 }
 
-/// The `CCXStatus` enumeration (https://developer.cisco.com/docs/contact-center-express/unified-ccx-status-values; https://developer.cisco.com/docs/contact-center-express/system_event; wire-session.md §5.9, confidence MED).
+/// The `CCXStatus` enumeration (<https://developer.cisco.com/docs/contact-center-express/unified-ccx-status-values>; <https://developer.cisco.com/docs/contact-center-express/system_event>; wire-session.md §5.9, confidence MED).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2536,7 +2536,7 @@ impl core::fmt::Display for CCXStatus {
     }
 }
 
-/// The `EventReasonCode` enumeration (https://developer.cisco.com/docs/contact-center-express/reason-codes-for-agent-state-change; wire-session.md §5.10, confidence HIGH).
+/// The `EventReasonCode` enumeration (<https://developer.cisco.com/docs/contact-center-express/reason-codes-for-agent-state-change>; wire-session.md §5.10, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -2878,7 +2878,7 @@ impl core::fmt::Display for ConsultType {
     }
 }
 
-/// The `LineType` enumeration (wire-calls.md §6.7, §1.2; wire-session.md §5.12; https://developer.cisco.com/docs/contact-center-express/call_delivered_event, confidence HIGH).
+/// The `LineType` enumeration (wire-calls.md §6.7, §1.2; wire-session.md §5.12; <https://developer.cisco.com/docs/contact-center-express/call_delivered_event>, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3559,7 +3559,7 @@ impl core::fmt::Display for AnswerDetectMode {
     }
 }
 
-/// The `ControlFailureCode` enumeration (https://developer.cisco.com/docs/contact-center-express/control-failure-cf-values, confidence HIGH).
+/// The `ControlFailureCode` enumeration (<https://developer.cisco.com/docs/contact-center-express/control-failure-cf-values>, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -3714,7 +3714,7 @@ impl core::fmt::Display for ControlFailureCode {
     }
 }
 
-/// The `PeripheralErrorCode` enumeration (https://developer.cisco.com/docs/contact-center-express/unified-ccx-error-code-values; wire-session.md §5.11, confidence HIGH).
+/// The `PeripheralErrorCode` enumeration (<https://developer.cisco.com/docs/contact-center-express/unified-ccx-error-code-values>; wire-session.md §5.11, confidence HIGH).
 ///
 /// Values the table does not know decode as `Unknown(n)` and print as numbers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -22,7 +22,7 @@ use core::cell::Cell;
 
 use board::exit_failure;
 use ccx_cti::phone::{Event, Phone};
-use ccx_cti_embassy::{Buffers, OwnedCommand};
+use ccx_cti_embassy::{Buffers, OwnedCommand, PublishedView};
 use ccx_cti_preview_story::{
     check_final_state, story_config, Ending, PreviewAgent, PreviewServer, ScriptFailure, Stage,
     PORT,
@@ -46,6 +46,10 @@ use static_cell::StaticCell;
 const STORY_DEADLINE: Duration = Duration::from_secs(10);
 
 static PHONE: StaticCell<Phone> = StaticCell::new();
+/// The phone's view for the screen: the driver publishes it, the screen task reads it.
+static VIEW: PublishedView<CriticalSectionRawMutex> = PublishedView::new();
+/// Preview contact names the screen showed (the verdict checks the story's two contacts).
+static SCREEN_PREVIEWS: Mutex<CriticalSectionRawMutex, Cell<u8>> = Mutex::new(Cell::new(0));
 static BUFFERS: StaticCell<Buffers> = StaticCell::new();
 
 static COMMANDS: Channel<CriticalSectionRawMutex, OwnedCommand, 4> = Channel::new();
@@ -68,6 +72,7 @@ async fn main(spawner: Spawner) {
     info!("ccx-cti phone on an emulated Cortex-M4: outbound preview story");
     spawner.spawn(server_task(server_stack).unwrap());
     spawner.spawn(agent_task().unwrap());
+    spawner.spawn(screen_task().unwrap());
     SERVER_LISTENING.wait().await;
 
     let mut host = heapless::String::<16>::new();
@@ -81,12 +86,13 @@ async fn main(spawner: Spawner) {
     }
     let phone = PHONE.init(Phone::new(config));
     let buffers = BUFFERS.init(Buffers::new());
-    let end = ccx_cti_embassy::drive_until(
+    let end = ccx_cti_embassy::drive_until_published(
         phone_stack,
         phone,
         buffers,
         COMMANDS.receiver(),
         EVENTS.sender(),
+        &VIEW,
         select3(
             AGENT_DONE.wait(),
             SCRIPT_BROKEN.wait(),
@@ -108,6 +114,13 @@ async fn main(spawner: Spawner) {
     }
     if let Err(wrong) = check_final_state(phone, Ending::Available) {
         fail_with("wrong final phone state", wrong);
+    }
+    let previews = SCREEN_PREVIEWS.lock(Cell::get);
+    if previews < 2 {
+        fail_with(
+            "the screen showed fewer preview cards than offered",
+            previews,
+        );
     }
     info!(
         "PASS: agent {:?}, {=usize} calls, preview pending: {=bool}, session {:?}",
@@ -161,6 +174,56 @@ async fn server_task(stack: Stack<'static>) {
             }
             Ok(n) => server.receive(&buf[..n]),
         }
+    }
+}
+
+/// The phone's screen: draws (logs) what the published view holds whenever it changes, and
+/// keeps nothing of its own between frames except what it last drew, to draw only changes.
+#[embassy_executor::task]
+async fn screen_task() {
+    let mut last_preview: Option<u32> = None;
+    let mut last_line: (u16, usize, Option<u32>) = (u16::MAX, usize::MAX, None);
+    loop {
+        VIEW.changed().await;
+        VIEW.read(|view| {
+            let line = (
+                view.agent.state.value(),
+                view.calls().len(),
+                view.preview().map(|card| card.call),
+            );
+            if line != last_line {
+                last_line = line;
+                info!(
+                    "screen: session {:?}, agent {:?}, {=usize} calls, can {=usize} commands",
+                    view.session.state,
+                    view.agent.state,
+                    view.calls().len(),
+                    view.valid_commands().count()
+                );
+                for call in view.calls() {
+                    info!(
+                        "screen:   call {=u32} {:?} ANI {=str} since {=u64} ms",
+                        call.id,
+                        call.state,
+                        call.ani.as_str(),
+                        call.since.as_millis()
+                    );
+                }
+            }
+            if let Some(card) = view.preview() {
+                if last_preview != Some(card.call) {
+                    last_preview = Some(card.call);
+                    SCREEN_PREVIEWS.lock(|n| n.set(n.get().saturating_add(1)));
+                    info!(
+                        "screen: preview contact {=u32}: {=str}, account {=str}, campaign {=str}",
+                        card.call,
+                        card.name.unwrap_or("?"),
+                        card.account.unwrap_or("?"),
+                        card.campaign.unwrap_or("?")
+                    );
+                }
+            }
+        });
     }
 }
 

@@ -447,7 +447,7 @@ impl App {
     }
 }
 
-fn run_app(app: &mut App) -> anyhow::Result<()> {
+fn run_app(app: &mut App, vocabulary: &StdVocabulary) -> anyhow::Result<()> {
     let mut stdout = std::io::stdout();
     terminal::enable_raw_mode()?;
     stdout.execute(terminal::EnterAlternateScreen)?;
@@ -457,15 +457,17 @@ fn run_app(app: &mut App) -> anyhow::Result<()> {
         while let Ok(ev) = app.handle.events().try_recv() {
             app.on_driver_event(ev);
         }
-        let view = app.handle.view();
-        app.vm.update(&view);
+        let App { handle, vm, .. } = &mut *app;
+        let closed = handle.with_labelled_view(vocabulary, |view, now| {
+            vm.update(view, now);
+            view.session.state == ccx_cti::phone::SessionState::Disconnected
+        });
         app.vm.prompt = prompt_view(app.prompt.as_ref());
         if let Err(e) = terminal.draw(|f| view::render(f, &app.vm)) {
             break Err(e.into());
         }
         if app.closing {
             let since = *closing_since.get_or_insert_with(std::time::Instant::now);
-            let closed = view.session.state == ccx_cti::phone::SessionState::Disconnected;
             if closed || since.elapsed() > Duration::from_secs(3) {
                 break Ok(());
             }
@@ -498,7 +500,7 @@ pub fn phone_main(args: &PhoneArgs) -> ExitCode {
         let Loaded {
             config: mut cfg,
             mut origin,
-            vocabulary: _,
+            vocabulary,
         } = args.load()?;
         // Refuse a bad file before asking for a password.
         config_file::check(&cfg, &origin)?;
@@ -540,7 +542,7 @@ pub fn phone_main(args: &PhoneArgs) -> ExitCode {
             prompt: None,
             closing: false,
         };
-        run_app(&mut app)
+        run_app(&mut app, &vocabulary)
     })();
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -608,6 +610,78 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// The screen draws what the phone's own view holds: the preview card, the reason's
+    /// label, the commands valid now.
+    #[test]
+    fn the_screen_shows_the_core_view() {
+        use ccx_cti::config::{PhoneConfig, ReasonKind};
+        use ccx_cti::phone::{Instant, Phone, TransportAction};
+        use ccx_cti::wire::{fields, tag, Encoder, FrameAccumulator, MessageType, WireVersion};
+        let mut phone: Phone = Phone::new(PhoneConfig::default());
+        let mut acc: FrameAccumulator = FrameAccumulator::new();
+        let now = Instant::from_secs(1);
+        assert!(matches!(
+            phone.poll_transport(now),
+            Some(TransportAction::Connect { .. })
+        ));
+        phone.connected(now);
+        let mut buf = [0u8; 1024];
+        let n = phone.poll_transmit(&mut buf).unwrap();
+        let invoke = u32::from_be_bytes([buf[8], buf[9], buf[10], buf[11]]);
+        let mut frame = |ty, build: &dyn Fn(&mut Encoder<'_>)| {
+            let mut out = [0u8; 1024];
+            let mut enc = Encoder::new(&mut out, ty, WireVersion::DEFAULT);
+            build(&mut enc);
+            let len = enc.finish().unwrap();
+            phone.handle_bytes(now, &mut acc, &out[..len]);
+        };
+        let _ = n;
+        frame(MessageType::OpenConf, &|e| {
+            e.set(fields::open_conf::INVOKE_ID, invoke)
+                .set(fields::open_conf::SERVICES_GRANTED, 7);
+        });
+        frame(MessageType::AgentStateEvent, &|e| {
+            e.set(
+                fields::agent_state_event::AGENT_STATE,
+                ccx_cti::wire::AgentState::NotReady,
+            )
+            .set(
+                fields::agent_state_event::EVENT_REASON_CODE,
+                ccx_cti::wire::EventReasonCode::from_value(12),
+            );
+        });
+        frame(MessageType::BeginCallEvent, &|e| {
+            e.set(fields::begin_call_event::CONNECTION_CALL_ID, 9)
+                .set(
+                    fields::begin_call_event::CALL_TYPE,
+                    ccx_cti::wire::CallType::Reservation,
+                )
+                .string(tag::CONNECTION_DEVICE_ID, "")
+                .named_var("BAStatus", "DO")
+                .named_var("BABuddyName", "John,Doe")
+                .named_var("BAAccountNumber", "AC111");
+        });
+        let mut vocabulary = StdVocabulary::new();
+        vocabulary.add(ReasonKind::NotReady, 12, "Lunch").unwrap();
+        let mut vm = ViewModel::default();
+        vm.update(&phone.view_with(&vocabulary), Instant::from_secs(4));
+        assert_eq!(vm.reason_label.as_deref(), Some("Lunch"));
+        assert_eq!(vm.agent_secs, 3);
+        let preview = vm.preview.clone().expect("the preview card");
+        assert_eq!(preview.call, 9);
+        assert_eq!(
+            preview.vars,
+            [
+                ("Name".to_string(), "John,Doe".to_string()),
+                ("Account".to_string(), "AC111".to_string())
+            ]
+        );
+        assert!(vm.valid.contains("preview 9"), "{}", vm.valid);
+        let screen = status_row(&vm);
+        assert!(screen.contains("Name: John,Doe"), "{screen}");
+        assert!(screen.contains("Reason: 12 (Lunch)"), "{screen}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use ccx_cti::phone::{Event, RequestKind, SessionState};
 use ccx_cti::wire::spec::EnumDef;
 use ccx_cti::wire::{AgentState, CallType, LocalConnectionState, PeripheralErrorCode, StatusCode};
 
-use crate::driver::PhoneView;
+use ccx_cti::phone::{Instant, PhoneView};
 
 /// The name an enumeration gives `value`, or the number.
 pub fn enum_name(def: &EnumDef, value: u32) -> String {
@@ -33,8 +33,12 @@ pub struct CallRow {
     pub state: String,
     /// The other party (ANI) and DNIS, if known.
     pub party: String,
-    /// The named variables, `name=value`.
+    /// DialedNumber, CallVar1-10 and the ECC variables, `name=value`.
     pub vars: Vec<String>,
+    /// Seconds since the phone began tracking the call.
+    pub secs: u64,
+    /// Seconds on hold, while held.
+    pub held_secs: Option<u64>,
 }
 
 /// The pending preview reservation.
@@ -42,7 +46,7 @@ pub struct CallRow {
 pub struct PreviewRow {
     /// The reservation's CallID.
     pub call: u32,
-    /// Its BA* variables, `(name, value)`.
+    /// The card: name, number, account, campaign, as `(label, value)` for those present.
     pub vars: Vec<(String, String)>,
 }
 
@@ -68,6 +72,12 @@ pub struct ViewModel {
     pub agent_secs: u64,
     /// Last reason code.
     pub reason: u16,
+    /// Its label from the vocabulary.
+    pub reason_label: Option<String>,
+    /// A state change asked for and not confirmed yet.
+    pub pending_change: Option<String>,
+    /// The commands valid now, with the call each acts on.
+    pub valid: String,
     /// The calls.
     pub calls: Vec<CallRow>,
     /// The pending preview reservation.
@@ -83,46 +93,82 @@ pub struct ViewModel {
 }
 
 impl ViewModel {
-    /// Fill the phone's part from a driver view.
-    pub fn update(&mut self, view: &PhoneView) {
-        let side = if view.session.server == 0 { "A" } else { "B" };
+    /// Fill the phone's part from the phone's own view at `now`: everything the screen shows
+    /// about the phone comes from it, nothing is kept between frames.
+    pub fn update(&mut self, view: &PhoneView<'_>, now: Instant) {
+        let secs_since = |t: Instant| now.saturating_duration_since(t).as_secs();
+        let side = if view.session.side == 0 { "A" } else { "B" };
         self.session = format!(
             "{} (side {side}, protocol {})",
             session_name(view.session.state),
             view.session.version
         );
+        if let (Some(at), Some(why)) = (view.session.next_attempt, view.session.last_end) {
+            self.session.push_str(&format!(
+                "; next attempt in {} s ({why})",
+                at.saturating_duration_since(now).as_secs()
+            ));
+        }
         self.agent_state = enum_name(AgentState::DEF, u32::from(view.agent.state.value()));
-        self.agent_secs = view
-            .now
-            .saturating_duration_since(view.agent.since)
-            .as_secs();
+        self.agent_secs = secs_since(view.agent.since);
         self.reason = view.agent.reason;
+        self.reason_label = view.agent.reason_label.map(str::to_string);
+        self.pending_change = view
+            .agent
+            .pending
+            .map(|p| enum_name(AgentState::DEF, u32::from(p.state.value())));
         self.calls = view
-            .calls
+            .calls()
             .iter()
-            .map(|c| CallRow {
-                id: c.id,
-                call_type: enum_name(CallType::DEF, u32::from(c.call_type.value())),
-                state: enum_name(LocalConnectionState::DEF, u32::from(c.state.value())),
-                party: match (c.ani.is_empty(), c.dnis.is_empty()) {
-                    (false, false) => format!("{} -> {}", c.ani, c.dnis),
-                    (false, true) => c.ani.clone(),
-                    _ => String::new(),
-                },
-                vars: c.vars.iter().map(|(n, v)| format!("{n}={v}")).collect(),
+            .map(|c| {
+                let mut vars = Vec::new();
+                if !c.dialed_number.is_empty() {
+                    vars.push(format!("DialedNumber={}", c.dialed_number));
+                }
+                for n in 1..=10 {
+                    if let Some(v) = c.call_var(n) {
+                        vars.push(format!("CallVar{n}={v}"));
+                    }
+                }
+                vars.extend(c.ecc_vars().map(|(n, v)| format!("{n}={v}")));
+                if !c.wrap_up.is_empty() {
+                    vars.push(format!("wrap-up={}", c.wrap_up));
+                }
+                CallRow {
+                    id: c.id,
+                    call_type: enum_name(CallType::DEF, u32::from(c.call_type.value())),
+                    state: enum_name(LocalConnectionState::DEF, u32::from(c.state.value())),
+                    party: match (c.ani.is_empty(), c.dnis.is_empty()) {
+                        (false, false) => format!("{} -> {}", c.ani, c.dnis),
+                        (false, true) => c.ani.to_string(),
+                        _ => String::new(),
+                    },
+                    vars,
+                    secs: secs_since(c.since),
+                    held_secs: c.held_since.map(secs_since),
+                }
             })
             .collect();
-        self.preview = view.preview.and_then(|id| {
-            view.call(id).map(|c| PreviewRow {
-                call: id,
-                vars: c
-                    .vars
-                    .iter()
-                    .filter(|(n, _)| n.starts_with("BA") || n == "user.layout")
-                    .cloned()
-                    .collect(),
-            })
+        self.preview = view.preview().map(|card| PreviewRow {
+            call: card.call,
+            vars: [
+                ("Name", card.name),
+                ("Number", card.number),
+                ("Account", card.account),
+                ("Campaign", card.campaign),
+            ]
+            .into_iter()
+            .filter_map(|(label, value)| Some((label.to_string(), value?.to_string())))
+            .collect(),
         });
+        self.valid = view
+            .valid_commands()
+            .map(|v| match v.call {
+                Some(call) => format!("{} {call}", v.kind.name()),
+                None => v.kind.name().to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
     }
 }
 
@@ -259,7 +305,7 @@ fn render_left(frame: &mut Frame<'_>, vm: &ViewModel, area: Rect) {
         .map(|p| p.vars.len() as u16 + 3)
         .unwrap_or(0);
     let [agent, calls, preview] = Layout::vertical([
-        Constraint::Length(4),
+        Constraint::Length(5),
         Constraint::Min(3),
         Constraint::Length(preview_height),
     ])
@@ -279,7 +325,16 @@ fn render_left(frame: &mut Frame<'_>, vm: &ViewModel, area: Rect) {
                 vm.agent_secs % 60
             )),
         ]),
-        Line::from(format!("Reason: {}", vm.reason)),
+        Line::from(match (&vm.reason_label, &vm.pending_change) {
+            (Some(label), None) => format!("Reason: {} ({label})", vm.reason),
+            (None, None) => format!("Reason: {}", vm.reason),
+            (Some(label), Some(to)) => format!("Reason: {} ({label})  -> {to}…", vm.reason),
+            (None, Some(to)) => format!("Reason: {}  -> {to}…", vm.reason),
+        }),
+        Line::from(Span::styled(
+            format!("Now: {}", vm.valid),
+            Style::default().fg(Color::DarkGray),
+        )),
     ];
     frame.render_widget(
         Paragraph::new(agent_lines).block(Block::default().borders(Borders::ALL).title(" Agent ")),
@@ -300,6 +355,19 @@ fn render_left(frame: &mut Frame<'_>, vm: &ViewModel, area: Rect) {
             ),
             Span::styled(format!("{} ", c.state), Style::default().fg(Color::Yellow)),
             Span::raw(format!("{} {}", c.call_type, c.party)),
+            Span::styled(
+                match c.held_secs {
+                    Some(h) => format!(
+                        "  {}:{:02}, held {}:{:02}",
+                        c.secs / 60,
+                        c.secs % 60,
+                        h / 60,
+                        h % 60
+                    ),
+                    None => format!("  {}:{:02}", c.secs / 60, c.secs % 60),
+                },
+                Style::default().fg(Color::DarkGray),
+            ),
         ]));
         if !c.vars.is_empty() {
             call_lines.push(Line::from(format!("   {}", c.vars.join(" "))));

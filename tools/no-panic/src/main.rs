@@ -182,7 +182,18 @@ pub extern "C" fn _start() -> ! {
     let _ = black_box(vocabulary.add(kind, black_box(12), text(black_box(40))));
     black_box(vocabulary.label(kind, black_box(12)).map(str::len));
 
-    // The phone.
+    // The phone, its frame tap, its view and a snapshot of it.
+    struct Tap(usize);
+    impl ccx_cti::phone::FrameTap for Tap {
+        fn frame(&mut self, d: ccx_cti::phone::FrameDirection, at: Instant, f: &[u8]) {
+            self.0 = black_box(
+                self.0 ^ f.len() ^ usize::from(d == ccx_cti::phone::FrameDirection::Sent),
+            );
+            black_box(at);
+        }
+    }
+    let mut tap = Tap(0);
+    let mut snapshot: ccx_cti::phone::PhoneSnapshot = ccx_cti::phone::PhoneSnapshot::new();
     let mut phone: Phone = Phone::new(config);
     let mut acc: FrameAccumulator = FrameAccumulator::new();
     let mut tx = [0u8; 1024];
@@ -205,7 +216,23 @@ pub extern "C" fn _start() -> ! {
             }
             7 => phone.handle_timeout(now),
             8 => phone.reconnect(now),
-            9 => {
+            9 => phone.handle_bytes_tapped(now, &mut acc, bytes(black_box(300)), &mut tap),
+            10 => {
+                black_box(phone.poll_transmit_tapped(now, &mut tx, &mut tap));
+            }
+            11 => {
+                black_box(phone.peek_transport(now));
+            }
+            12 => {
+                let wait = ccx_cti::phone::reconnect_wait(
+                    core::time::Duration::from_millis(black_box(10_000)),
+                    black_box(3),
+                    black_box(7),
+                );
+                black_box(wait);
+            }
+            13 => snapshot.refresh(&phone),
+            14 => {
                 let reaction = {
                     let view = phone.view_with(&vocabulary);
                     screen.key(&view, &vocabulary, key(black_box(0)), now)
@@ -215,7 +242,7 @@ pub extern "C" fn _start() -> ! {
                     screen.sent(CommandKind::of(&cmd.as_command()), result, now);
                 }
             }
-            10 => {
+            15 => {
                 let view = phone.view_with(&vocabulary);
                 let frame = screen.frame(&view, &vocabulary, now);
                 let _ = draw::draw(&frame, &mut display);
@@ -232,5 +259,21 @@ pub extern "C" fn _start() -> ! {
         }
         black_box(phone.poll_timeout());
         black_box((phone.preview().is_some(), phone.calls().count()));
+        for view in [phone.view_with(&vocabulary), snapshot.view()] {
+            black_box((view.session, view.agent.reason_label.map(str::len)));
+            black_box(
+                view.preview()
+                    .map(|card| (card.name.map(str::len), card.number)),
+            );
+            for valid in view.valid_commands() {
+                black_box(valid);
+            }
+            black_box(view.preview_answers().len());
+            for call in view.calls() {
+                black_box((call.call_var(black_box(3)), call.ecc_vars().count()));
+                black_box((call.since, call.held_since, call.dialed_number.len()));
+            }
+            black_box(view.requests().len());
+        }
     }
 }
