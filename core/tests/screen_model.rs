@@ -547,6 +547,14 @@ fn session_changes_read_as_plain_words() {
     );
     screen.event(&Event::SessionOpened { server: 1 }, NOW);
     assert_eq!(screen.message(), "Reconnected to server B");
+    screen.event(
+        &Event::CommandRefused {
+            command: CommandKind::Hold,
+            why: ccx_cti::phone::CommandError::NoSuchCall,
+        },
+        NOW,
+    );
+    assert_eq!(screen.message(), "Cannot: no call for that");
 }
 
 /// The preview card shows the BA* fields and the six answers are one key away.
@@ -634,6 +642,9 @@ fn call_cards_show_talk_and_hold_timers() {
     let screen = Screen::new(8);
     let frame = screen.frame(&view, &vocab, h.now);
     let shown: Vec<&str> = frame.body.iter().map(|l| l.text.as_str()).collect();
-    assert_eq!(shown, ["On hold (no number) 1:17", "On hold 0:12", "Var1: VIP"]);
+    assert_eq!(
+        shown,
+        ["On hold (no number) 1:17", "On hold 0:12", "Var1: VIP"]
+    );
     assert_eq!(frame.softkeys[..2], ["Resume", "End"]);
 }

@@ -317,6 +317,11 @@ impl Screen {
                 now,
                 format_args!("No answer from the server to {}", text::request(request)),
             ),
+            // The phone reports every refusal as an event too: front ends that send commands
+            // another way (a driver thread) still show why.
+            Event::CommandRefused { why, .. } => {
+                self.say(now, format_args!("Cannot: {}", text::refusal(why)))
+            }
             Event::CallLost { .. } => self.say(now, format_args!("Call lost during reconnect")),
             Event::CallTableFull { .. } => {
                 self.say(now, format_args!("Too many calls: one is not shown"))
