@@ -148,3 +148,39 @@ fn the_demo_box_shows_the_same_screen() {
     );
     assert!(text.lines().all(|l| l.chars().count() == 48), "{text}");
 }
+
+/// `ccx demo --screens`: the agent's screen after each step, in the agent's words.
+#[test]
+fn the_demo_prints_the_agents_screen_after_each_step() {
+    use ccx_cti_std::demo::{self, DemoOptions};
+    let mut out = Vec::new();
+    let report = demo::run(
+        &DemoOptions {
+            trace: false,
+            screens: true,
+            ..DemoOptions::default()
+        },
+        &mut out,
+    );
+    let text = String::from_utf8(out).unwrap();
+    assert!(report.completed(), "{:?}\n{text}", report.failure);
+    assert_eq!(
+        text.matches("# the agent's screen after: ").count(),
+        report.steps.len(),
+        "{text}"
+    );
+    for words in [
+        "| Not Ready - Just logged in",
+        "OUTBOUND CONTACT",
+        "[F1 Accept] [F2 Skip] [F3 Reject] [F4 More]",
+        "| TALKING 5550101",
+        "| Wrap-up",
+        "| Logged out",
+    ] {
+        assert!(text.contains(words), "`{words}` missing:\n{text}");
+    }
+    assert!(
+        !text.contains("32760"),
+        "reason codes read as labels:\n{text}"
+    );
+}
