@@ -299,7 +299,8 @@ impl Screen {
         if let Mode::Pad { pad, text } = &mut self.mode {
             let fits = match pad {
                 PadKind::Callback => digit.is_ascii_digit() && text.len() < CALLBACK_DIGITS,
-                PadKind::Password => ok,
+                // A keyboard (the terminal phone) types letters too.
+                PadKind::Password => digit.is_ascii_graphic(),
                 PadKind::Dial | PadKind::Consult | PadKind::Dtmf => ok,
             };
             if fits && text.push(char::from(digit)).is_ok() {

@@ -56,7 +56,8 @@ pub enum Key {
     Select,
     /// Back (cancel).
     Back,
-    /// A dial-pad key: `b'0'..=b'9'`, `b'*'`, `b'#'`.
+    /// A dial-pad key: `b'0'..=b'9'`, `b'*'`, `b'#'` (the password pad also takes any
+    /// printable ASCII a keyboard types).
     Digit(u8),
     /// The hook switch: answers a ringing call, hangs up a call, or opens the dial pad.
     Hook,

@@ -22,6 +22,9 @@ use ccx_cti::phone::PreviewAnswer;
 use crate::config_file::{self, parse_server, Origin, PhoneFile, Source, StdVocabulary};
 use crate::demo::frame_text;
 use crate::driver::{self, AgentCommand, Direction, DriverEvent, DriverHandle, DriverOptions};
+use crate::screen::{color_allowed, term_key, PhoneLayout, TermKey};
+use ccx_cti::phone::CommandKind;
+use ccx_cti::ui::{Frame, Key, Mode, PadKind, Reaction, Screen};
 use view::{status_for, Status, ViewModel};
 
 /// Lines of trace kept for scrolling.
@@ -30,7 +33,11 @@ const TRACE_LINES: usize = 5000;
 pub const PASSWORD_ENV: &str = "CCX_AGENT_PASSWORD";
 
 const KEYS: &str = "\
-Keys:
+The agent's screen (the same screen model as the phone's display):
+  F1-F4  the softkeys under the labels    Up/Down Enter Esc  move, choose, back in lists
+  0-9 * #  dial pad (call, consult, tones, callback, password)   Space  the hook
+  t  open or close the protocol trace    ?  help    q  sign off and quit    NO_COLOR  no colours
+Shortcuts (letters not taken by the screen):
   l  log in                      o  log out (reason prompt)
   r  ready (AVAILABLE)           n  not ready (reason prompt)
   w  work (WORK_NOT_READY)       W  work ready (WORK_READY)
@@ -338,6 +345,21 @@ struct App {
     vm: ViewModel,
     prompt: Option<(Pending, String)>,
     closing: bool,
+    /// The agent's screen: what the terminal draws first.
+    screen: Screen,
+    /// The screen as last drawn.
+    frame: Option<Frame>,
+    /// The protocol trace pane is open.
+    trace_open: bool,
+    /// The help is shown.
+    help: bool,
+    /// Colours allowed (NO_COLOR not set).
+    color: bool,
+}
+
+/// The driver's time as the core's instant.
+fn instant(at: Duration) -> ccx_cti::phone::Instant {
+    ccx_cti::phone::Instant::from_millis(u64::try_from(at.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl App {
@@ -367,14 +389,19 @@ impl App {
                 self.push_trace(&frame_text(&frame, version));
             }
             DriverEvent::Phone { at, event } => {
+                self.screen.event(&event, instant(at));
                 self.push_trace(&format!("# [{:8.3}] {event}", at.as_secs_f64()));
                 if let Some(s) = status_for(&event) {
                     self.vm.status = Some(s);
                 }
             }
             DriverEvent::CommandDone {
-                command, result, ..
+                command,
+                result,
+                at,
             } => {
+                let kind = CommandKind::of(&command.as_command());
+                self.screen.sent(kind, result, instant(at));
                 if let Err(e) = result {
                     self.vm.status = Some(Status {
                         error: true,
@@ -388,10 +415,68 @@ impl App {
         }
     }
 
+    /// A key for the agent's screen (and the trace pane, the help, quitting); `None` when the
+    /// key is none of those (a letter shortcut).
+    fn on_screen_key(&mut self, key: KeyEvent, vocabulary: &StdVocabulary) -> Option<bool> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            return (key.code == KeyCode::Char('c')).then_some(false);
+        }
+        // A password may hold letters: the password pad takes any printable key.
+        let password = matches!(
+            self.screen.mode(),
+            Mode::Pad {
+                pad: PadKind::Password,
+                ..
+            }
+        );
+        let action = match key.code {
+            KeyCode::Char(c) if password && c.is_ascii_graphic() => {
+                TermKey::Phone(Key::Digit(c as u8))
+            }
+            code => term_key(code)?,
+        };
+        match action {
+            TermKey::Phone(k) => {
+                let App { handle, screen, .. } = self;
+                let reaction = handle.with_labelled_view(vocabulary, |view, now| {
+                    screen.key(view, vocabulary, k, now)
+                });
+                if let Reaction::Send(cmd) = reaction {
+                    match driver::owned(cmd.as_command()) {
+                        Ok(c) => self.handle.command(c),
+                        Err(e) => {
+                            self.vm.status = Some(Status {
+                                error: true,
+                                text: e.to_string(),
+                            })
+                        }
+                    }
+                }
+            }
+            TermKey::ToggleTrace => self.trace_open = !self.trace_open,
+            TermKey::Help => self.help = !self.help,
+            TermKey::TraceUp => {
+                self.vm.scroll = self.vm.scroll.saturating_add(10).min(self.vm.trace.len())
+            }
+            TermKey::TraceDown => self.vm.scroll = self.vm.scroll.saturating_sub(10),
+            TermKey::Quit => {
+                self.handle.command(AgentCommand::Close);
+                self.closing = true;
+            }
+            TermKey::QuitNow => return Some(false),
+        }
+        Some(true)
+    }
+
     /// Handle a key; false when the app should end.
-    fn on_key(&mut self, key: KeyEvent) -> bool {
+    fn on_key(&mut self, key: KeyEvent, vocabulary: &StdVocabulary) -> bool {
         if key.kind != KeyEventKind::Press {
             return true;
+        }
+        if self.prompt.is_none() {
+            if let Some(go_on) = self.on_screen_key(key, vocabulary) {
+                return go_on;
+            }
         }
         if let Some((pending, mut text)) = self.prompt.take() {
             match key.code {
@@ -457,13 +542,37 @@ fn run_app(app: &mut App, vocabulary: &StdVocabulary) -> anyhow::Result<()> {
         while let Ok(ev) = app.handle.events().try_recv() {
             app.on_driver_event(ev);
         }
-        let App { handle, vm, .. } = &mut *app;
+        let App {
+            handle,
+            vm,
+            screen,
+            frame,
+            ..
+        } = &mut *app;
         let closed = handle.with_labelled_view(vocabulary, |view, now| {
             vm.update(view, now);
+            *frame = Some(screen.frame(view, vocabulary, now));
             view.session.state == ccx_cti::phone::SessionState::Disconnected
         });
         app.vm.prompt = prompt_view(app.prompt.as_ref());
-        if let Err(e) = terminal.draw(|f| view::render(f, &app.vm)) {
+        // The agent's screen first; a letter shortcut's text prompt still uses the older view.
+        let drawn = match (&app.frame, &app.prompt) {
+            (Some(frame), None) => terminal.draw(|f| {
+                f.render_widget(
+                    PhoneLayout {
+                        frame,
+                        trace: &app.vm.trace,
+                        trace_back: app.vm.scroll,
+                        trace_open: app.trace_open,
+                        help: app.help,
+                        color: app.color,
+                    },
+                    f.area(),
+                )
+            }),
+            _ => terminal.draw(|f| view::render(f, &app.vm)),
+        };
+        if let Err(e) = drawn {
             break Err(e.into());
         }
         if app.closing {
@@ -475,7 +584,7 @@ fn run_app(app: &mut App, vocabulary: &StdVocabulary) -> anyhow::Result<()> {
         match event::poll(Duration::from_millis(50)) {
             Ok(true) => match event::read() {
                 Ok(TermEvent::Key(k)) => {
-                    if !app.on_key(k) {
+                    if !app.on_key(k, vocabulary) {
                         break Ok(());
                     }
                 }
@@ -541,6 +650,11 @@ pub fn phone_main(args: &PhoneArgs) -> ExitCode {
             },
             prompt: None,
             closing: false,
+            screen: Screen::new(12),
+            frame: None,
+            trace_open: false,
+            help: false,
+            color: color_allowed(),
         };
         run_app(&mut app, &vocabulary)
     })();
