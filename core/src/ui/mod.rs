@@ -1,7 +1,7 @@
 //! The agent's screen: one model of what the agent sees and what each key does, for the
-//! phone's display ([`draw`], feature `display`) and the terminal phone alike.
+//! phone's display (`ui::draw`, feature `display`) and the terminal phone alike.
 //!
-//! [`Screen`] reads a [`PhoneView`] and the agent's key presses and decides: the state line,
+//! [`Screen`] reads a [`PhoneView`](crate::phone::PhoneView) and the agent's key presses and decides: the state line,
 //! the call and preview cards, the pick lists (Not Ready, logout and wrap-up reasons,
 //! reclassification, the six preview answers, every action), the pads (dial, consult, tones,
 //! callback date, password), four softkey labels that follow what is valid now, and a message
@@ -181,7 +181,7 @@ pub const ANSWERS: [PreviewAnswer; 6] = [
 /// The named variable a wrap-up reason is written to (SET_CALL_DATA_REQ on the customer call).
 pub const WRAP_UP_VAR: &str = "CallWrapupData";
 
-/// The agent's screen. See the [module](self) documentation.
+/// The agent's screen. See the [module](crate::ui) documentation.
 #[derive(Debug, Clone)]
 pub struct Screen {
     rows: usize,
