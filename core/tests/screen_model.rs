@@ -648,3 +648,109 @@ fn call_cards_show_talk_and_hold_timers() {
     );
     assert_eq!(frame.softkeys[..2], ["Resume", "End"]);
 }
+
+/// In a list and in a pad, the softkeys do what their labels say too.
+#[test]
+fn list_and_pad_softkeys_do_what_their_labels_say() {
+    let vocab = vocabulary(20);
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    let view = h.phone.view_with(&vocab);
+    let mut screen = Screen::new(6);
+    // Ready: F1 NotReady opens the list.
+    screen.key(&view, &vocab, Key::Soft(0), NOW);
+    assert_eq!(
+        screen.softkeys(&view, &vocab),
+        ["Select", "Up", "Down", "Back"]
+    );
+    screen.key(&view, &vocab, Key::Soft(2), NOW);
+    screen.key(&view, &vocab, Key::Soft(2), NOW);
+    assert!(
+        matches!(screen.mode(), Mode::List { cursor: 2, .. }),
+        "Down"
+    );
+    screen.key(&view, &vocab, Key::Soft(1), NOW);
+    assert!(matches!(screen.mode(), Mode::List { cursor: 1, .. }), "Up");
+    let Reaction::Send(cmd) = screen.key(&view, &vocab, Key::Soft(0), NOW) else {
+        panic!("Select")
+    };
+    assert_eq!(
+        cmd.as_command(),
+        ccx_cti::phone::Command::NotReady { reason: 1 }
+    );
+    screen.key(&view, &vocab, Key::Soft(0), NOW);
+    screen.key(&view, &vocab, Key::Soft(3), NOW);
+    assert_eq!(screen.mode(), &Mode::Home, "Back");
+    // F2 Dial opens the pad: Call, Delete, blank, Back.
+    assert_eq!(screen.softkeys(&view, &vocab)[1], "Dial");
+    screen.key(&view, &vocab, Key::Soft(1), NOW);
+    assert_eq!(
+        screen.softkeys(&view, &vocab),
+        ["Call", "Delete", "", "Back"]
+    );
+    for d in b"5551234" {
+        screen.key(&view, &vocab, Key::Digit(*d), NOW);
+    }
+    screen.key(&view, &vocab, Key::Soft(1), NOW);
+    assert!(
+        matches!(screen.mode(), Mode::Pad { text, .. } if text.as_str() == "555123"),
+        "Delete"
+    );
+    screen.say(NOW, format_args!(""));
+    screen.key(&view, &vocab, Key::Soft(2), NOW);
+    assert!(!screen.message().is_empty(), "a blank key says why not");
+    let Reaction::Send(cmd) = screen.key(&view, &vocab, Key::Soft(0), NOW) else {
+        panic!("Call")
+    };
+    assert_eq!(
+        cmd.as_command(),
+        ccx_cti::phone::Command::Dial { number: "555123" }
+    );
+    h.phone.command(h.now, cmd.as_command()).unwrap();
+    // A callback pad sends the date and time the agent typed.
+    let mut h = Harness::new(config());
+    h.open(AVAILABLE);
+    h.feed(&begin_call(5, CALLTYPE_ACD_IN, &[("BAStatus", "CO")]));
+    h.feed(&call_event(
+        MessageType::CallEstablishedEvent,
+        5,
+        LCS_CONNECT,
+        "4020",
+    ));
+    let view = h.phone.view_with(&vocab);
+    let mut screen = Screen::new(30);
+    let more = screen
+        .softkeys(&view, &vocab)
+        .iter()
+        .position(|l| *l == "More")
+        .unwrap();
+    screen.key(&view, &vocab, Key::Soft(u8::try_from(more).unwrap()), NOW);
+    let frame = screen.frame(&view, &vocab, NOW);
+    let at = frame
+        .body
+        .iter()
+        .skip(1)
+        .position(|l| l.text == "Schedule a callback")
+        .unwrap();
+    for _ in 0..at {
+        screen.key(&view, &vocab, Key::Down, NOW);
+    }
+    screen.key(&view, &vocab, Key::Select, NOW);
+    assert_eq!(screen.softkeys(&view, &vocab)[0], "Set");
+    for d in b"123120260930" {
+        screen.key(&view, &vocab, Key::Digit(*d), NOW);
+    }
+    let frame = screen.frame(&view, &vocab, NOW);
+    assert_eq!(frame.body[1].text.as_str(), "12/31/2026 09:30");
+    let Reaction::Send(cmd) = screen.key(&view, &vocab, Key::Soft(0), NOW) else {
+        panic!("Set")
+    };
+    assert_eq!(
+        cmd.as_command(),
+        ccx_cti::phone::Command::Callback {
+            date: "12312026",
+            time: "09:30"
+        }
+    );
+    h.phone.command(h.now, cmd.as_command()).unwrap();
+}
