@@ -184,3 +184,31 @@ fn the_demo_prints_the_agents_screen_after_each_step() {
         "reason codes read as labels:\n{text}"
     );
 }
+
+/// NO_COLOR: without colours every cell keeps the terminal's own; with them, the state line
+/// and titles are coloured.
+#[test]
+fn no_color_draws_without_colours() {
+    use ratatui::style::Color;
+    let story = frames("tests/flows/outbound-skip.flow");
+    for color in [false, true] {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        let layout = PhoneLayout {
+            frame: &story[1],
+            trace: &[],
+            trace_back: 0,
+            trace_open: false,
+            help: false,
+            color,
+        };
+        terminal
+            .draw(|f| f.render_widget(layout, f.area()))
+            .unwrap();
+        let buffer = terminal.backend().buffer().clone();
+        let coloured = buffer
+            .content()
+            .iter()
+            .any(|c| c.fg != Color::Reset || c.bg != Color::Reset);
+        assert_eq!(coloured, color, "colour {color}");
+    }
+}
