@@ -89,6 +89,20 @@ echo "baseline (2 stacks + TCP echo, no phone):               $(sections "$basel
   }
   END { for (k in sum) printf "  named symbols: %-26s %7d\n", k, sum[k] }' | sort
 
+section "embedded: the agent's screen on the device equals the host's rendering"
+# The screen bin plays the preview story through the screen model with scripted softkey presses
+# and dumps each scripted instant (128x64 framebuffer in hex, 320x240 colour CRC); the host
+# test renders the same story with embedded-graphics-simulator and compares line by line.
+screen_elf="$CARGO_TARGET_DIR/$target/release/screen"
+screen_log="$(mktemp)"
+status=0
+"$adapter/qemu-run.sh" "$screen_elf" >"$screen_log" 2>&1 || status=$?
+[ "$status" -eq 0 ] || { cat "$screen_log"; rm -f "$screen_log"; fail "the screen firmware exited with status $status"; }
+(cd "$adapter/screen-story" && SCREEN_DUMP="$screen_log" cargo test --test host -- --nocapture) \
+  || { rm -f "$screen_log"; fail "the firmware's screens differ from the host's"; }
+rm -f "$screen_log"
+echo "screen firmware (phone + scripted server + screen model + drawing, no network): $(sections "$screen_elf")"
+
 section "embedded: core tests on the emulated Cortex-M4 (defmt-test)"
 (cd "$adapter/target-tests" && cargo test --test core) || fail "the on-target core tests failed"
 

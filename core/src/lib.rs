@@ -39,4 +39,5 @@ pub mod config;
 pub mod phone;
 #[cfg(feature = "names")]
 pub mod trace;
+pub mod ui;
 pub mod wire;

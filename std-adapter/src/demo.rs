@@ -29,6 +29,8 @@ pub struct DemoOptions {
     pub step_timeout: Duration,
     /// How long the agent talks to the customer.
     pub talk: Duration,
+    /// Print the agent's screen (the core's screen model) after each step (`--screens`).
+    pub screens: bool,
 }
 
 impl Default for DemoOptions {
@@ -38,6 +40,7 @@ impl Default for DemoOptions {
             version: 17,
             step_timeout: Duration::from_secs(5),
             talk: Duration::from_millis(300),
+            screens: false,
         }
     }
 }
@@ -129,6 +132,32 @@ struct Story<'o> {
     /// Phone events since the current step began.
     events: Vec<Event>,
     report: DemoReport,
+    /// The agent's screen, when asked for (`--screens`).
+    screen: Option<AgentScreen>,
+}
+
+/// The agent's screen beside the trace: the core's screen model fed the phone's events and
+/// the commands' outcomes, drawn as a text box after each step.
+struct AgentScreen {
+    screen: ccx_cti::ui::Screen,
+    vocabulary: ccx_cti::config::Vocabulary<8>,
+}
+
+impl AgentScreen {
+    fn new() -> Self {
+        use ccx_cti::config::ReasonKind;
+        let mut vocabulary = ccx_cti::config::Vocabulary::new();
+        // The demo agent's reason labels, as an administrator would configure them.
+        let _ = vocabulary.add(ReasonKind::NotReady, 32760, "Just logged in");
+        AgentScreen {
+            screen: ccx_cti::ui::Screen::new(10),
+            vocabulary,
+        }
+    }
+}
+
+fn core_instant(at: Duration) -> ccx_cti::phone::Instant {
+    ccx_cti::phone::Instant::from_millis(u64::try_from(at.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Story<'_> {
@@ -171,6 +200,9 @@ impl Story<'_> {
                 }
             }
             DriverEvent::Phone { at, event } => {
+                if let Some(s) = &mut self.screen {
+                    s.screen.event(&event, core_instant(at));
+                }
                 if self.trace {
                     self.print(&format!("# [{:8.3}] phone: {event}\n", at.as_secs_f64()));
                 }
@@ -181,6 +213,10 @@ impl Story<'_> {
                 command,
                 result,
             } => {
+                if let Some(s) = &mut self.screen {
+                    let kind = ccx_cti::phone::CommandKind::of(&command.as_command());
+                    s.screen.sent(kind, result, core_instant(at));
+                }
                 if self.trace {
                     let r = match result {
                         Ok(id) => format!("InvokeID {id}"),
@@ -226,6 +262,7 @@ impl Story<'_> {
                     self.show(event);
                 }
                 self.report.steps.push((title.to_string(), true));
+                self.print_screen(title);
                 return Ok(view);
             }
             if Instant::now() >= deadline {
@@ -240,6 +277,16 @@ impl Story<'_> {
             }
             self.pump(Duration::from_millis(10));
         }
+    }
+
+    /// The agent's screen as the step left it (with `--screens`).
+    fn print_screen(&mut self, title: &str) {
+        let Some(s) = &self.screen else { return };
+        let frame = self.handle.with_labelled_view(&s.vocabulary, |view, now| {
+            s.screen.frame(view, &s.vocabulary, now)
+        });
+        let text = crate::screen::frame_box(&frame, 48);
+        self.print(&format!("# the agent's screen after: {title}\n{text}"));
     }
 
     /// Print what is still queued (the last confirmations).
@@ -381,6 +428,7 @@ pub fn run_via(
         timeout: opts.step_timeout,
         events: Vec::new(),
         report: DemoReport::default(),
+        screen: opts.screens.then(AgentScreen::new),
     };
     let result = play(&mut story, opts);
     story.drain(Duration::from_millis(50));

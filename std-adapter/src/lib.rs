@@ -7,6 +7,7 @@
 //! - [`demo`]: `ccx demo`, the whole story of a phone against the simulator.
 //! - [`load`]: `ccx load`, many phones against a simulator.
 //! - [`recorder`]: `ccx recorder`, a phone's flight-recorder dump as trace, flow or pcap.
+//! - [`screen`]: the agent's screen (the core's `ui::Frame`) as a text box and a ratatui widget.
 //! - [`tui`]: `ccx phone`, a terminal agent phone.
 //! - [`sim`]: `ccx sim`, a Unified CCX CTI server simulator.
 //! - [`wiretools`]: `ccx decode --pcap` / `--log` and `ccx proxy`, for captures and logs of a
@@ -19,6 +20,7 @@ pub mod driver;
 pub mod flow;
 pub mod load;
 pub mod recorder;
+pub mod screen;
 pub mod sim;
 pub mod tui;
 pub mod wiretools;

@@ -130,6 +130,9 @@ struct DemoArgs {
     /// The longest one step may take, in milliseconds.
     #[arg(long, default_value_t = 5000)]
     step_timeout_ms: u64,
+    /// Print the agent's screen after each step, beside the trace.
+    #[arg(long)]
+    screens: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -186,6 +189,7 @@ fn demo_main(args: &DemoArgs) -> ExitCode {
         trace: !args.quiet,
         version: args.protocol_version,
         step_timeout: Duration::from_millis(args.step_timeout_ms),
+        screens: args.screens,
         ..demo::DemoOptions::default()
     };
     let stdout = std::io::stdout();

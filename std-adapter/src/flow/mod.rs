@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 pub use parse::{parse_flow, Flow, FlowFile, FlowParseError, Item, Start};
-pub use run::{run_flow, validate, Failure, Outcome};
+pub use run::{run_flow, run_flow_observed, validate, Failure, FlowObserver, Outcome};
 
 /// `ccx replay` options.
 #[derive(Debug, Clone, Args)]

@@ -4,7 +4,10 @@
 use std::fmt::Write as _;
 
 use ccx_cti::config::{HeartbeatMode, PhoneConfig, ServerAddr};
-use ccx_cti::phone::{Call, Command, Instant, Line, Phone, SessionState, TransportAction};
+use ccx_cti::phone::{
+    Call, Command, CommandError, Event, Instant, Line, NoLabels, Phone, PhoneView, ReasonLabels,
+    SessionState, TransportAction,
+};
 use ccx_cti::trace::{self, resolve_field, FieldRef, FieldValue, TraceOptions, SECRET_MASK};
 use ccx_cti::wire::{
     self, decode, fields, message_named, tag, AgentState, CallType, Encoder, FrameAccumulator,
@@ -184,8 +187,38 @@ fn split_messages(block: &TextBlock) -> Vec<(usize, String)> {
     out
 }
 
+/// Watches a flow as it runs: what the agent's screen would show at each step.
+pub trait FlowObserver {
+    /// The phone reported an event.
+    fn event(&mut self, _now: Instant, _event: &Event) {}
+    /// An `agent:` command went to the phone, with the phone's answer.
+    fn command(
+        &mut self,
+        _now: Instant,
+        _command: &Command<'_>,
+        _result: Result<u32, CommandError>,
+    ) {
+    }
+    /// A step (or the prologue) ended; `view` is the phone as the step left it.
+    fn step(&mut self, _now: Instant, _label: &str, _view: &PhoneView<'_>) {}
+}
+
+struct NoObserver;
+
+impl FlowObserver for NoObserver {}
+
 /// Run a parsed, validated flow.
 pub fn run_flow(file: &FlowFile) -> Outcome {
+    run_flow_observed(file, &NoLabels, &mut NoObserver)
+}
+
+/// Run a parsed, validated flow and tell `observer` what happens; the view's reason labels
+/// come from `labels`.
+pub fn run_flow_observed(
+    file: &FlowFile,
+    labels: &dyn ReasonLabels,
+    observer: &mut dyn FlowObserver,
+) -> Outcome {
     let (config, calls) = match flow_config(file) {
         Ok(c) => c,
         Err(e) => {
@@ -202,8 +235,8 @@ pub fn run_flow(file: &FlowFile) -> Outcome {
     macro_rules! with_capacity {
         ($($n:literal),*) => {
             match calls {
-                $(c if c <= $n => Runner::<$n>::new(config).run(file),)*
-                _ => Runner::<64>::new(config).run(file),
+                $(c if c <= $n => Runner::<$n>::new(config, labels, observer).run(file),)*
+                _ => Runner::<64>::new(config, labels, observer).run(file),
             }
         };
     }
@@ -217,7 +250,9 @@ struct Outstanding {
     message: MessageType,
 }
 
-struct Runner<const CALLS: usize> {
+struct Runner<'o, const CALLS: usize> {
+    labels: &'o dyn ReasonLabels,
+    observer: &'o mut dyn FlowObserver,
     phone: Phone<CALLS>,
     config: PhoneConfig,
     acc: FrameAccumulator,
@@ -233,9 +268,15 @@ struct Runner<const CALLS: usize> {
     server_agent_state: AgentState,
 }
 
-impl<const CALLS: usize> Runner<CALLS> {
-    fn new(config: PhoneConfig) -> Self {
+impl<'o, const CALLS: usize> Runner<'o, CALLS> {
+    fn new(
+        config: PhoneConfig,
+        labels: &'o dyn ReasonLabels,
+        observer: &'o mut dyn FlowObserver,
+    ) -> Self {
         Runner {
+            labels,
+            observer,
             phone: Phone::new(config.clone()),
             config,
             acc: FrameAccumulator::new(),
@@ -345,6 +386,7 @@ impl<const CALLS: usize> Runner<CALLS> {
             }
             while let Some(event) = self.phone.poll_event() {
                 progress = true;
+                self.observer.event(self.instant(), &event);
                 let text = event.to_string();
                 let _ = writeln!(
                     self.transcript,
@@ -426,14 +468,19 @@ impl<const CALLS: usize> Runner<CALLS> {
                 self.pump();
             }
             match &located.item {
-                Item::Step { label } => self.step = label.clone(),
+                Item::Step { label } => {
+                    self.step_done();
+                    self.step = label.clone();
+                }
                 Item::Server(block) => self.server(block)?,
                 Item::Client(block) => self.client(block)?,
                 Item::Agent(text) => {
                     let cmd = Command::parse(text)
                         .map_err(|e| self.fail(line, format!("`{text}`: {e}")))?;
                     let now = self.instant();
-                    if let Err(e) = self.phone.command(now, cmd) {
+                    let result = self.phone.command(now, cmd);
+                    self.observer.command(now, &cmd, result);
+                    if let Err(e) = result {
                         let msg = format!("command `{text}` refused: {e}");
                         let _ =
                             writeln!(self.transcript, "[{:>9.3}] {msg}", self.now as f64 / 1000.0);
@@ -502,7 +549,17 @@ impl<const CALLS: usize> Runner<CALLS> {
                 }
             }
         }
+        self.step_done();
         Ok(())
+    }
+
+    /// Show the observer the phone as the step (or the prologue) left it.
+    fn step_done(&mut self) {
+        if self.step == "before the first step" {
+            return;
+        }
+        let view = self.phone.view_with(self.labels);
+        self.observer.step(self.instant(), &self.step, &view);
     }
 
     // ---- server: ----

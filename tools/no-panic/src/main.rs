@@ -16,9 +16,13 @@ use core::fmt::Write;
 use core::hint::black_box;
 
 use ccx_cti::config::PhoneConfig;
+use ccx_cti::phone::CommandKind;
 use ccx_cti::phone::{Command, Instant, Phone, PreviewAnswer};
 use ccx_cti::trace::{self, TraceOptions};
+use ccx_cti::ui::{draw, Key, Reaction, Screen};
 use ccx_cti::wire::{decode, FrameAccumulator, WireVersion};
+use embedded_graphics::pixelcolor::Rgb565;
+use embedded_graphics::prelude::*;
 
 #[cfg(not(feature = "locate"))]
 extern "C" {
@@ -100,6 +104,45 @@ fn command(which: u8) -> Command<'static> {
     }
 }
 
+/// A display that only counts pixels, of a size the optimiser cannot know.
+struct Display(u32);
+
+impl OriginDimensions for Display {
+    fn size(&self) -> Size {
+        Size::new(black_box(320), black_box(240))
+    }
+}
+
+impl DrawTarget for Display {
+    type Color = Rgb565;
+    type Error = core::convert::Infallible;
+
+    fn draw_iter<I: IntoIterator<Item = Pixel<Rgb565>>>(
+        &mut self,
+        pixels: I,
+    ) -> Result<(), Self::Error> {
+        for Pixel(p, c) in pixels {
+            self.0 = self
+                .0
+                .wrapping_add(p.x.unsigned_abs())
+                .wrapping_add(u32::from(c.g()));
+        }
+        Ok(())
+    }
+}
+
+fn key(which: u8) -> Key {
+    match which % 8 {
+        0 => Key::Soft(black_box(which)),
+        1 => Key::Up,
+        2 => Key::Down,
+        3 => Key::Select,
+        4 => Key::Back,
+        5 => Key::Digit(black_box(which)),
+        _ => Key::Hook,
+    }
+}
+
 /// The entry point: every public entry of the codec, the trace text and the phone, on input
 /// the optimiser cannot know.
 #[no_mangle]
@@ -155,6 +198,9 @@ pub extern "C" fn _start() -> ! {
     let mut acc: FrameAccumulator = FrameAccumulator::new();
     let mut tx = [0u8; 1024];
     let mut now = Instant::from_millis(black_box(0));
+    // The agent's screen on the same phone.
+    let mut screen = Screen::new(black_box(8));
+    let mut display = Display(0);
     loop {
         match black_box(0u8) {
             0 => {
@@ -186,12 +232,29 @@ pub extern "C" fn _start() -> ! {
                 black_box(wait);
             }
             13 => snapshot.refresh(&phone),
+            14 => {
+                let reaction = {
+                    let view = phone.view_with(&vocabulary);
+                    screen.key(&view, &vocabulary, key(black_box(0)), now)
+                };
+                if let Reaction::Send(cmd) = reaction {
+                    let result = phone.command(now, cmd.as_command());
+                    screen.sent(CommandKind::of(&cmd.as_command()), result, now);
+                }
+            }
+            15 => {
+                let view = phone.view_with(&vocabulary);
+                let frame = screen.frame(&view, &vocabulary, now);
+                let _ = draw::draw(&frame, &mut display);
+                black_box(display.0);
+            }
             _ => now = Instant::from_millis(black_box(now.as_millis())),
         }
         while let Some(n) = phone.poll_transmit(&mut tx) {
             black_box(n);
         }
         while let Some(e) = phone.poll_event() {
+            screen.event(&e, now);
             black_box(e);
         }
         black_box(phone.poll_timeout());
