@@ -54,13 +54,22 @@ phone = "5550100"
 [faults]
 delay_ms = 0
 unknown_tags = false
+
+[limits]                  # what one client may take
+max_connections = 10000
+max_queued_bytes = 1048576   # unread replies; a client that falls behind is closed
+write_timeout_ms = 10000
+open_deadline_ms = 60000     # from connect to OPEN_CONF
+max_call_vars = 200
+max_call_var_bytes = 65536
+warnings_per_second = 10
 "#;
 
 use ccx_cti::config::DEFAULT_PORT;
 
 /// One agent the simulated Unified CCX knows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AgentDef {
     /// AgentID (login id).
     pub id: String,
@@ -120,6 +129,7 @@ impl AgentDef {
 
 /// A customer-defined Not Ready / Logout reason code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReasonCode {
     /// The code.
     pub code: u16,
@@ -129,6 +139,7 @@ pub struct ReasonCode {
 
 /// One record of the campaign's contact list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Contact {
     /// Customer account number (BAAccountNumber).
     pub account: String,
@@ -197,7 +208,7 @@ fn split_csv_line(line: &str) -> Vec<String> {
 
 /// The outbound preview campaign.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Campaign {
     /// BACampaign.
     pub name: String,
@@ -272,7 +283,7 @@ impl Campaign {
 
 /// One inbound ACD call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct InboundCall {
     /// Milliseconds after the simulator starts (scripted calls only).
     pub at_ms: u64,
@@ -303,7 +314,7 @@ impl Default for InboundCall {
 
 /// Where inbound calls come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct InboundScenario {
     /// Random arrivals per minute (Poisson); 0 for none.
     pub rate_per_min: f64,
@@ -328,7 +339,7 @@ impl Default for InboundScenario {
 
 /// Faults to inject (every one off by default).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// Close a connection after it has received this many messages.
     pub drop_after: Option<u32>,
@@ -352,7 +363,7 @@ pub struct Faults {
 
 /// Everything a simulator needs to start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     pub listen: String,
@@ -392,6 +403,47 @@ pub struct SimConfig {
     pub require_active_terminal: bool,
     /// Faults to inject.
     pub faults: Faults,
+    /// Resource bounds that keep one client from taking the simulator down.
+    pub limits: Limits,
+    /// A session that replaces another agent's session, and every SET_AGENT_STATE_REQ, must
+    /// carry the agent's password. Off by default, as on Unified CCX, where anyone who knows
+    /// an agent ID can open a session for it and so end the agent's own.
+    pub require_password: bool,
+}
+
+/// Resource bounds of the simulator (`[limits]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Open connections; one more is accepted and closed at once.
+    pub max_connections: usize,
+    /// Bytes waiting to be written to one connection; a client that reads slower than this
+    /// lets pile up is closed.
+    pub max_queued_bytes: usize,
+    /// Milliseconds a write may make no progress before the connection is closed.
+    pub write_timeout_ms: u64,
+    /// Milliseconds from connect within which a connection must open a session.
+    pub open_deadline_ms: u64,
+    /// Named variables stored per call.
+    pub max_call_vars: usize,
+    /// Bytes of named-variable names and values stored per call.
+    pub max_call_var_bytes: usize,
+    /// Warnings of one kind logged per second; the rest are counted and summed up.
+    pub warnings_per_second: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 10_000,
+            max_queued_bytes: 1 << 20,
+            write_timeout_ms: 10_000,
+            open_deadline_ms: 60_000,
+            max_call_vars: 200,
+            max_call_var_bytes: 64 * 1024,
+            warnings_per_second: 10,
+        }
+    }
 }
 
 /// The two heartbeat rules of
@@ -409,7 +461,7 @@ pub enum HeartbeatRuleMode {
 
 /// A heartbeat rule the simulator enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct HeartbeatRule {
     /// Which rule.
     pub mode: HeartbeatRuleMode,
@@ -445,6 +497,8 @@ impl Default for SimConfig {
             heartbeat_rule: None,
             require_active_terminal: false,
             faults: Faults::default(),
+            limits: Limits::default(),
+            require_password: false,
         }
     }
 }

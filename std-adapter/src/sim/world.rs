@@ -4,7 +4,6 @@
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +19,7 @@ use ccx_cti::wire::{
 
 mod rules;
 mod scenes;
+mod vars;
 
 pub use scenes::Scene;
 
@@ -39,10 +39,8 @@ const LINE_TYPE_BUSINESS: u16 = 3;
 const FIRST_CALL_ID: u32 = 16_800_100;
 /// System reason codes (wire-session.md §5.10) that are always accepted.
 const SYSTEM_REASONS: std::ops::RangeInclusive<u16> = 32_747..=32_767;
-/// An unknown connection that has not opened a session within this time is closed.
-const OPEN_DEADLINE: Duration = Duration::from_secs(60);
 
-/// What a connection's writer thread is told.
+/// What a connection's writer is told (through [`World::outgoing`]).
 #[derive(Debug)]
 pub(crate) enum Out {
     /// Send this frame (encoded under `version`).
@@ -61,8 +59,10 @@ pub(crate) enum After {
 }
 
 struct Conn {
-    tx: Sender<Out>,
     node: Arc<NodeState>,
+    /// When the connection was accepted: the session-open deadline runs from here, so junk
+    /// frames cannot keep an unopened connection alive.
+    connected_at: Instant,
     version: Option<WireVersion>,
     agent: Option<usize>,
     idle_timeout: Option<Duration>,
@@ -104,7 +104,7 @@ struct Call {
     party: String,
     dnis: String,
     csq: u32,
-    vars: Vec<(String, String)>,
+    vars: vars::CallVars,
     call_vars: Vec<String>,
 }
 
@@ -156,6 +156,11 @@ pub(crate) struct World {
     last_idle_check: Instant,
     /// The session rules' bookkeeping (heartbeat rule, active terminals).
     rules: rules::Rules,
+    /// Frames and closes for the connections, in order; the event loop takes them after
+    /// every event (the world does no I/O).
+    pub(crate) outgoing: Vec<(u64, Out)>,
+    /// Warnings a client can provoke at will are rate-limited.
+    pub(crate) warn_limit: crate::sim::ratelog::RateLog,
 }
 
 fn encode_frame(
@@ -283,6 +288,8 @@ impl World {
             paused: false,
             last_idle_check: now,
             rules: rules::Rules::default(),
+            outgoing: Vec::new(),
+            warn_limit: crate::sim::ratelog::RateLog::new(cfg.limits.warnings_per_second),
             cfg,
         };
         world.next_arrival = world.draw_arrival(now);
@@ -301,18 +308,18 @@ impl World {
 
     // ---- connections ---------------------------------------------------------------------
 
-    pub(crate) fn add_conn(&mut self, tx: Sender<Out>, node: Arc<NodeState>) -> u64 {
+    pub(crate) fn add_conn(&mut self, node: Arc<NodeState>, now: Instant) -> u64 {
         let id = self.next_conn_id;
         self.next_conn_id += 1;
         self.conns.insert(
             id,
             Conn {
-                tx,
                 node,
+                connected_at: now,
                 version: None,
                 agent: None,
                 idle_timeout: None,
-                last_rx: Instant::now(),
+                last_rx: now,
                 call_mask: 0,
                 agent_mask: 0,
             },
@@ -326,7 +333,7 @@ impl World {
         let Some(conn) = self.conns.remove(&conn_id) else {
             return;
         };
-        let _ = conn.tx.send(Out::Close);
+        self.outgoing.push((conn_id, Out::Close));
         self.rules.forget(conn_id);
         if conn.version.is_some() {
             self.counters.sessions_ended += 1;
@@ -401,13 +408,12 @@ impl World {
         ty: MessageType,
         build: impl Fn(&mut Encoder<'_>),
     ) {
-        let Some(conn) = self.conns.get(&conn_id) else {
+        if !self.conns.contains_key(&conn_id) {
             return;
-        };
+        }
         if let Some(frame) = encode_frame(ty, version, build) {
-            if conn.tx.send(Out::Frame(frame, version)).is_ok() {
-                self.counters.messages_out += 1;
-            }
+            self.outgoing.push((conn_id, Out::Frame(frame, version)));
+            self.counters.messages_out += 1;
         }
     }
 
@@ -428,9 +434,6 @@ impl World {
     }
 
     fn close(&mut self, conn_id: u64) {
-        if let Some(conn) = self.conns.get(&conn_id) {
-            let _ = conn.tx.send(Out::Close);
-        }
         self.remove_conn(conn_id);
     }
 
@@ -450,7 +453,9 @@ impl World {
         let msg = match decode(frame, version) {
             Ok(m) => m,
             Err(e) => {
-                log::warn!("simulator: malformed frame from connection {conn_id}: {e}");
+                if self.warn_limit.allow("malformed", now) {
+                    log::warn!("simulator: malformed frame from connection {conn_id}: {e}");
+                }
                 self.counters.malformed_in += 1;
                 return After::Continue;
             }
@@ -893,7 +898,7 @@ impl World {
         let (a, ct, vars, party, dnis) = (
             call.agent,
             call.call_type,
-            call.vars.clone(),
+            call.vars.list().to_vec(),
             call.party.clone(),
             call.dnis.clone(),
         );
@@ -1401,7 +1406,7 @@ impl World {
                 party: number.clone(),
                 dnis: String::new(),
                 csq: 0,
-                vars: Vec::new(),
+                vars: vars::CallVars::default(),
                 call_vars: Vec::new(),
             },
         );
@@ -1643,7 +1648,7 @@ impl World {
                 PeripheralErrorCode::InvalidArgument,
             ),
             (Some(CallKind::Customer { contact }), Some(resp)) => {
-                if !valid_reclassification(&resp) {
+                if !valid_reclassification(&resp) || !self.store_vars(id, &vars) {
                     return self.control_failure(
                         conn_id,
                         msg,
@@ -1659,12 +1664,18 @@ impl World {
                         rec.outcome = resp.clone();
                     }
                 }
-                self.store_vars(id, &vars);
                 self.confirm(conn_id, MessageType::SetCallDataConf, msg);
                 self.ev_data_update(id, &vars, &call_vars);
             }
             _ => {
-                self.store_vars(id, &vars);
+                if !self.store_vars(id, &vars) {
+                    return self.control_failure(
+                        conn_id,
+                        msg,
+                        StatusCode::UnspecifiedFailure,
+                        PeripheralErrorCode::InvalidArgument,
+                    );
+                }
                 if let Some(c) = self.calls.get_mut(&id) {
                     for (t, v) in &call_vars {
                         let i = usize::from(t - tag::CALL_VAR1);
@@ -1682,14 +1693,22 @@ impl World {
         }
     }
 
-    fn store_vars(&mut self, id: u32, vars: &[(String, String)]) {
-        if let Some(c) = self.calls.get_mut(&id) {
-            for (name, value) in vars {
-                match c.vars.iter_mut().find(|(n, _)| n == name) {
-                    Some(slot) => slot.1 = value.clone(),
-                    None => c.vars.push((name.clone(), value.clone())),
+    /// Store a request's variables on the call; false (nothing stored) past the caps.
+    fn store_vars(&mut self, id: u32, vars: &[(String, String)]) -> bool {
+        let (count, bytes) = (
+            self.cfg.limits.max_call_vars,
+            self.cfg.limits.max_call_var_bytes,
+        );
+        match self.calls.get_mut(&id).map(|c| c.vars.store(vars, count, bytes)) {
+            Some(Err(full)) => {
+                self.counters.call_vars_refused += 1;
+                let key = "call variables";
+                if self.warn_limit.allow(key, Instant::now()) {
+                    log::warn!("simulator: call {id}: call variables refused ({full:?} cap: {count} names, {bytes} bytes)");
                 }
+                false
             }
+            _ => true,
         }
     }
 
@@ -1738,7 +1757,7 @@ impl World {
             .contacts
             .entry(outcome.to_string())
             .or_default() += 1;
-        self.store_vars(id, &echo);
+        let _ = self.store_vars(id, &echo);
         self.confirm(conn_id, MessageType::SetCallDataConf, msg);
         if let Some(rec) = self.contacts.get_mut(contact) {
             rec.outcome = outcome.to_string();
@@ -1819,7 +1838,7 @@ impl World {
                 party: ext,
                 dnis: String::new(),
                 csq: 0,
-                vars,
+                vars: vars::CallVars::from_list(vars),
                 call_vars: Vec::new(),
             },
         );
@@ -1861,7 +1880,7 @@ impl World {
                 party: phone.clone(),
                 dnis: String::new(),
                 csq: 0,
-                vars,
+                vars: vars::CallVars::from_list(vars),
                 call_vars: Vec::new(),
             },
         );
@@ -1971,7 +1990,7 @@ impl World {
                 party: call.ani,
                 dnis: call.dnis,
                 csq: call.csq,
-                vars: call.vars,
+                vars: vars::CallVars::from_list(call.vars),
                 call_vars: call.call_vars,
             },
         );
@@ -2057,16 +2076,29 @@ impl World {
             return;
         }
         self.last_idle_check = now;
+        let open_deadline = Duration::from_millis(self.cfg.limits.open_deadline_ms);
+        let unopened: Vec<u64> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                c.version.is_none() && now.saturating_duration_since(c.connected_at) > open_deadline
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in unopened {
+            if self.warn_limit.allow("open deadline", now) {
+                log::info!("simulator: connection {id} opened no session within {open_deadline:?} of connecting; closing");
+            }
+            self.counters.open_deadlines += 1;
+            self.close(id);
+        }
         let expired: Vec<u64> = self
             .conns
             .iter()
             .filter(|(_, c)| {
-                let limit = if c.version.is_some() {
-                    c.idle_timeout
-                } else {
-                    Some(OPEN_DEADLINE)
-                };
-                limit.is_some_and(|l| now.saturating_duration_since(c.last_rx) > l)
+                c.version.is_some()
+                    && c.idle_timeout
+                        .is_some_and(|l| now.saturating_duration_since(c.last_rx) > l)
             })
             .map(|(id, _)| *id)
             .collect();
@@ -2098,7 +2130,7 @@ impl World {
                         call_type: c.call_type,
                         state: c.lcs,
                         party: c.party.clone(),
-                        vars: c.vars.clone(),
+                        vars: c.vars.list().to_vec(),
                     })
                     .collect(),
             })
