@@ -503,7 +503,84 @@ impl Default for SimConfig {
     }
 }
 
+/// A probability flag (`--drop-probability`): a number from 0 to 1.
+pub fn parse_probability(text: &str) -> Result<f64, String> {
+    let p: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability (0 to 1)"))
+    }
+}
+
+/// A rate flag (calls per minute): a finite number, 0 or more.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let r: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if r.is_finite() && (0.0..=1_000_000.0).contains(&r) {
+        Ok(r)
+    } else {
+        Err(format!("{r} is not a rate from 0 to 1000000 per minute"))
+    }
+}
+
 impl SimConfig {
+    /// Every value in its range (the parts serde's types do not bound); the error names the
+    /// key.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let bad = |key: &str, why: String| Err(anyhow::anyhow!("`{key}`: {why}"));
+        let f = &self.faults;
+        if let Err(e) = parse_probability(&f.drop_probability.to_string()) {
+            return bad("faults.drop_probability", e);
+        }
+        if let Err(e) = parse_rate(&self.inbound.rate_per_min.to_string()) {
+            return bad("inbound.rate_per_min", e);
+        }
+        for (key, every) in [
+            ("faults.drop_after", f.drop_after),
+            ("faults.corrupt_every", f.corrupt_every),
+            ("faults.truncate_every", f.truncate_every),
+            ("faults.unknown_message_every", f.unknown_message_every),
+        ] {
+            if every == Some(0) {
+                return bad(key, "must be 1 or more".into());
+            }
+        }
+        if f.delay_ms > 60_000 {
+            return bad("faults.delay_ms", format!("{} is more than 60000", f.delay_ms));
+        }
+        if !matches!(self.v18_length_width, 1 | 2) {
+            return bad("v18_length_width", format!("{} is not 1 or 2", self.v18_length_width));
+        }
+        if self.probe_failures == 0 || self.probe_interval_ms == 0 {
+            return bad("probe_failures / probe_interval_ms", "must be 1 or more".into());
+        }
+        let l = &self.limits;
+        for (key, v) in [
+            ("limits.max_connections", l.max_connections),
+            ("limits.max_queued_bytes", l.max_queued_bytes),
+            ("limits.max_call_vars", l.max_call_vars),
+            ("limits.max_call_var_bytes", l.max_call_var_bytes),
+        ] {
+            if v == 0 {
+                return bad(key, "must be 1 or more".into());
+            }
+        }
+        if l.write_timeout_ms < 100 || l.open_deadline_ms < 100 {
+            return bad(
+                "limits.write_timeout_ms / limits.open_deadline_ms",
+                "must be 100 or more".into(),
+            );
+        }
+        if self.listen.parse::<std::net::SocketAddr>().is_err() && !self.listen.contains(':') {
+            return bad("listen", format!("`{}` is not host:port", self.listen));
+        }
+        Ok(())
+    }
+
     /// A configuration that listens on a free loopback port.
     pub fn loopback() -> SimConfig {
         SimConfig {
@@ -516,8 +593,12 @@ impl SimConfig {
     pub fn from_toml_file(path: &Path) -> anyhow::Result<SimConfig> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        // Unknown keys and sections are refused (deny_unknown_fields): the error names the key
+        // and its line.
         let mut cfg: SimConfig =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        cfg.check()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if let Some(campaign) = cfg.campaign.as_mut() {
             if let Some(file) = campaign.contacts_file.clone() {
                 let file = match path.parent() {

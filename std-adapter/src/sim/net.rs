@@ -43,6 +43,8 @@ const WAKER: Token = Token(usize::MAX);
 const FIRST_LISTENER: usize = usize::MAX - 1;
 /// Bytes read per `read` call (a frame buffer is at least this big).
 const READ_CHUNK: usize = 16 * 1024;
+/// `read` calls per connection before the loop turns to the others.
+const READ_BUDGET: usize = 4;
 
 /// Work for the loop thread, sent by the API.
 pub(super) type Command = Box<dyn FnOnce(&mut Cluster) + Send>;
@@ -92,6 +94,7 @@ pub(super) fn start(world: World, limits: Limits) -> std::io::Result<LoopHandle>
         listeners: HashMap::new(),
         next_listener: FIRST_LISTENER,
         conns: HashMap::new(),
+        again: Vec::new(),
         exit: false,
     };
     let thread = std::thread::Builder::new()
@@ -142,6 +145,8 @@ pub(crate) struct Cluster {
     listeners: HashMap<Token, Listener>,
     next_listener: usize,
     conns: HashMap<u64, Conn>,
+    /// Connections that still had bytes to read when their budget ran out.
+    again: Vec<u64>,
     exit: bool,
 }
 
@@ -155,7 +160,11 @@ impl Cluster {
         let mut events = Events::with_capacity(1024);
         let mut next_tick = Instant::now();
         while !self.exit {
-            let timeout = next_tick.saturating_duration_since(Instant::now());
+            let timeout = if self.again.is_empty() {
+                next_tick.saturating_duration_since(Instant::now())
+            } else {
+                Duration::ZERO
+            };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != ErrorKind::Interrupted {
                     log::error!("simulator: poll failed: {e}");
@@ -179,6 +188,10 @@ impl Cluster {
                 if ev.is_writable() {
                     self.write(id);
                 }
+            }
+            for id in std::mem::take(&mut self.again) {
+                self.read(id);
+                self.flush_world();
             }
             while let Ok(cmd) = rx.try_recv() {
                 cmd(self);
@@ -311,7 +324,16 @@ impl Cluster {
         if conn.closing || conn.read_done {
             return;
         }
+        let mut budget = READ_BUDGET;
         let end = loop {
+            if budget == 0 {
+                // Fairness: a client that never stops sending must not hold the loop; it is
+                // read again after the others had their turn (edge-triggered: no new event
+                // would come for what is already buffered).
+                self.again.push(id);
+                break ReadEnd::Open;
+            }
+            budget -= 1;
             if conn.start > 0 && conn.buf.len() - conn.end < READ_CHUNK {
                 conn.buf.copy_within(conn.start..conn.end, 0);
                 conn.end -= conn.start;

@@ -14,7 +14,7 @@ use ccx_cti::wire::{
     self, decode, fields, message_def, tag, AgentState, CallType, CalledPartyDisposition,
     ConnectionDeviceType, ControlFailureCode, DeviceType, Encoder, EventCause, EventReasonCode,
     LineType, LocalConnectionState, Message, MessageType, PeripheralErrorCode, StatusCode,
-    WireVersion,
+    WireVersion, HEADER_LEN,
 };
 
 mod rules;
@@ -457,6 +457,9 @@ impl World {
                     log::warn!("simulator: malformed frame from connection {conn_id}: {e}");
                 }
                 self.counters.malformed_in += 1;
+                if !self.conns.get(&conn_id).is_some_and(|c| c.version.is_some()) {
+                    self.refuse_raw_open(conn_id, frame);
+                }
                 return After::Continue;
             }
         };
@@ -526,6 +529,34 @@ impl World {
             }
         }
         WireVersion::DEFAULT
+    }
+
+    /// An OPEN_REQ that does not decode under any version the simulator speaks (version 19
+    /// or later, a damaged body) still gets its FAILURE_CONF: InvokeID and VersionNumber
+    /// are the first two words of the fixed part in every version, and FAILURE_CONF has no
+    /// floating part.
+    fn refuse_raw_open(&mut self, conn_id: u64, frame: &[u8]) {
+        let word = |at: usize| {
+            frame
+                .get(at..at + 4)
+                .and_then(|b| <[u8; 4]>::try_from(b).ok())
+                .map(u32::from_be_bytes)
+        };
+        if word(4) != Some(MessageType::OpenReq.id()) {
+            return;
+        }
+        let invoke = word(HEADER_LEN).unwrap_or(0);
+        let status = match word(HEADER_LEN + 4) {
+            Some(v) if (WireVersion::MIN..=WireVersion::MAX).contains(&v) => {
+                StatusCode::UnspecifiedFailure
+            }
+            _ => StatusCode::InvalidVersion,
+        };
+        self.counters.sessions_refused += 1;
+        self.send_with(conn_id, WireVersion::DEFAULT, MessageType::FailureConf, |e| {
+            e.set(fields::failure_conf::INVOKE_ID, invoke)
+                .set(fields::failure_conf::STATUS, status);
+        });
     }
 
     fn failure_conf(&mut self, conn_id: u64, msg: &Message<'_>, status: StatusCode) {
@@ -605,8 +636,24 @@ impl World {
         let Some(a) = found else {
             return refuse(self, StatusCode::InvalidAgentData);
         };
-        // A second session for the same agent ends the first.
+        // A second session for the same agent ends the first. Unified CCX asks for no
+        // password here; under `require_password` the OPEN_REQ's ClientPassword (or an
+        // AgentPassword field) must be the agent's.
         if let Some(old) = self.agents.get(a).and_then(|ag| ag.conn) {
+            if old != conn_id && self.cfg.require_password {
+                let given = msg
+                    .string(tag::AGENT_PASSWORD)
+                    .map(str::as_bytes)
+                    .or_else(|| {
+                        msg.field(tag::CLIENT_PASSWORD)
+                            .map(|b| b.strip_suffix(&[0]).unwrap_or(b))
+                    })
+                    .unwrap_or(&[]);
+                let known = self.agents.get(a).map(|ag| ag.def.password.as_bytes());
+                if known != Some(given) {
+                    return refuse(self, StatusCode::InvalidPassword);
+                }
+            }
             if old != conn_id {
                 self.counters.sessions_replaced += 1;
                 self.send(old, MessageType::FailureEvent, |e| {
@@ -744,6 +791,15 @@ impl World {
         let busy = self.agent_calls(a).next().is_some();
         let logged_in = is_logged_in(current);
         let refuse = |w: &mut World, status, err| w.control_failure(conn_id, msg, status, err);
+        if self.cfg.require_password
+            && msg.string(tag::AGENT_PASSWORD).unwrap_or("") != agent.def.password
+        {
+            return refuse(
+                self,
+                StatusCode::InvalidPassword,
+                PeripheralErrorCode::AgentInvalid,
+            );
+        }
         match requested {
             AgentState::Login => {
                 let password = msg.string(tag::AGENT_PASSWORD).unwrap_or("");
