@@ -33,10 +33,10 @@ use crate::sim::{AgentDef, Campaign, SimConfig, Simulator};
 #[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
     /// Number of phones (agents agent0000, agent0001 … with extensions 10000, 10001 …).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = phone_count)]
     pub phones: usize,
     /// Seconds of traffic.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub duration: u64,
     /// Use this server (`host:port`, e.g. a `ccx sim --agents N`) instead of an own simulator;
     /// the final consistency check then only covers what the phones saw.
@@ -46,14 +46,22 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 17, value_parser = clap::value_parser!(u8).range(10..=18))]
     pub protocol_version: u8,
     /// Inbound calls per minute (own simulator; default 6 per phone).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::sim::config::parse_rate)]
     pub rate: Option<f64>,
     /// Milliseconds an agent talks before releasing.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub talk_ms: u64,
     /// Seed of the agents' random answers.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+/// `--phones`: 1 to 100 000.
+fn phone_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a number of phones from 1 to 100000")),
+    }
 }
 
 impl Default for LoadArgs {
