@@ -122,3 +122,20 @@ fn a_bad_start_line_or_an_empty_flow_is_a_parse_error_exit_2() {
         assert!(all.contains(line), "{name}: {all}");
     }
 }
+
+#[test]
+fn the_demo_summary_names_the_simulators_real_role() {
+    let mut out = Vec::new();
+    let opts = ccx_cti_std::demo::DemoOptions {
+        trace: false,
+        ..ccx_cti_std::demo::DemoOptions::default()
+    };
+    let report = ccx_cti_std::demo::run(&opts, &mut out);
+    let text = String::from_utf8_lossy(&out);
+    assert!(report.completed(), "{text}");
+    assert!(
+        text.contains("(master, the only node of its cluster)"),
+        "{text}"
+    );
+    assert!(!text.contains("standby"), "{text}");
+}

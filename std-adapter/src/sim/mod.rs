@@ -330,21 +330,31 @@ impl Simulator {
         use std::fmt::Write;
         let c = self.counters();
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "simulator {} ({})",
-            self.addr,
-            if self.is_master() {
-                "master"
-            } else {
-                "standby"
-            }
-        );
+        let paired = Arc::strong_count(&self.cluster) > 1;
+        let role = match (self.is_stopped(), self.is_master(), paired) {
+            (true, _, _) => "stopped",
+            (false, true, false) => "master, the only node of its cluster",
+            (false, true, true) => "master of a pair",
+            (false, false, _) => "standby",
+        };
+        let _ = writeln!(s, "simulator {} ({role})", self.addr);
         let _ = writeln!(
             s,
             "  connections {}, sessions opened {}, refused {}, replaced {}, closed {}, idle timeouts {}",
             c.connections, c.sessions_opened, c.sessions_refused, c.sessions_replaced, c.sessions_closed, c.idle_timeouts
         );
+        let closed_by_limits = c.connections_refused
+            + c.slow_readers_closed
+            + c.write_timeouts
+            + c.open_deadlines
+            + c.call_vars_refused;
+        if closed_by_limits > 0 {
+            let _ = writeln!(
+                s,
+                "  limits: connections refused {}, slow readers closed {}, write timeouts {}, open deadlines {}, call variables refused {}",
+                c.connections_refused, c.slow_readers_closed, c.write_timeouts, c.open_deadlines, c.call_vars_refused
+            );
+        }
         let _ = writeln!(
             s,
             "  messages in {}, out {}, malformed in {}, requests refused {}",
