@@ -51,9 +51,21 @@ pub struct LoadArgs {
     /// Milliseconds an agent talks before releasing.
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub talk_ms: u64,
+    /// Poll loops (threads) that drive the phones (default: one per core, less the one the
+    /// run's own simulator takes).
+    #[arg(long, value_parser = loop_count)]
+    pub loops: Option<usize>,
     /// Seed of the agents' random answers.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+/// `--loops`: 1 to 256.
+fn loop_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a number of loops from 1 to 256")),
+    }
 }
 
 /// `--phones`: 1 to 100 000.
@@ -73,6 +85,7 @@ impl Default for LoadArgs {
             protocol_version: 17,
             rate: None,
             talk_ms: 200,
+            loops: None,
             seed: 1,
         }
     }
@@ -310,8 +323,11 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
         (None, Some(sim)) => sim.addr().to_string(),
         (None, None) => anyhow::bail!("no server"),
     };
-    let loops = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
+    // One loop per core; the run's own simulator has a loop of its own and takes one core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let loops = args
+        .loops
+        .unwrap_or(cores.saturating_sub(usize::from(own.is_some())))
         .clamp(1, args.phones.max(1));
     progress(&format!(
         "starting {} phones against {server} on {loops} poll loops",
