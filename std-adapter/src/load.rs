@@ -72,7 +72,9 @@ fn loop_count(text: &str) -> Result<usize, String> {
 fn phone_count(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if (1..=100_000).contains(&n) => Ok(n),
-        _ => Err(format!("`{text}` is not a number of phones from 1 to 100000")),
+        _ => Err(format!(
+            "`{text}` is not a number of phones from 1 to 100000"
+        )),
     }
 }
 
@@ -243,7 +245,11 @@ impl LoadReport {
             let _ = writeln!(
                 s,
                 "  {}without a session at the end: {}",
-                if all { "the server is gone: every phone is " } else { "" },
+                if all {
+                    "the server is gone: every phone is "
+                } else {
+                    ""
+                },
                 list(&self.down_at_end)
             );
         }
@@ -338,7 +344,10 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
     for i in 0..args.phones {
         let cfg = phone_config(&server, i, args.protocol_version)?;
         let rng = StdRng::seed_from_u64(args.seed.wrapping_add(i as u64));
-        let slot = worker::Slot::new(cfg, agent::Agent::new(rng, Duration::from_millis(args.talk_ms)));
+        let slot = worker::Slot::new(
+            cfg,
+            agent::Agent::new(rng, Duration::from_millis(args.talk_ms)),
+        );
         if let Some(share) = shares.get_mut(i % loops) {
             share.push(slot);
         }

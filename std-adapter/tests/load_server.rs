@@ -81,16 +81,23 @@ fn why_a_phone_never_opened_is_said() {
         .local_addr()
         .unwrap()
         .port();
-    let report = load_against(format!("127.0.0.1:{port}"), 2, 1).join().unwrap();
+    let report = load_against(format!("127.0.0.1:{port}"), 2, 1)
+        .join()
+        .unwrap();
     assert_eq!(report.never_opened, 2);
     let why: Vec<&String> = report.never_opened_why.keys().collect();
     assert!(
-        why.iter().all(|w| w.contains("connect") && w.to_lowercase().contains("refused")),
+        why.iter()
+            .all(|w| w.contains("connect") && w.to_lowercase().contains("refused")),
         "{why:?}"
     );
     // A server at its connection limit: the phone above it is closed without a session.
     let full = sim(3, |c| c.limits.max_connections = 2);
     let report = load_against(full.addr().to_string(), 3, 1).join().unwrap();
     assert_eq!(report.never_opened, 1, "{}", report.text());
-    assert!(report.text().contains("never opened, why"), "{}", report.text());
+    assert!(
+        report.text().contains("never opened, why"),
+        "{}",
+        report.text()
+    );
 }

@@ -13,8 +13,8 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use ccx_cti::wire::{
-    decode, fields, tag, AgentState, Encoder, FeedResult, FrameAccumulator,
-    MessageType, StatusCode, WireVersion,
+    decode, fields, tag, AgentState, Encoder, FeedResult, FrameAccumulator, MessageType,
+    StatusCode, WireVersion,
 };
 use ccx_cti_std::sim::{AgentDef, InboundCall, SimConfig, Simulator};
 
@@ -42,7 +42,12 @@ impl Client {
         }
     }
 
-    fn frame(&mut self, ty: MessageType, version: u32, build: impl FnOnce(&mut Encoder<'_>)) -> Vec<u8> {
+    fn frame(
+        &mut self,
+        ty: MessageType,
+        version: u32,
+        build: impl FnOnce(&mut Encoder<'_>),
+    ) -> Vec<u8> {
         self.invoke += 1;
         let mut buf = vec![0u8; 4096];
         let mut enc = Encoder::new(&mut buf, ty, WireVersion::new(version));
@@ -53,7 +58,11 @@ impl Client {
         buf
     }
 
-    fn send(&mut self, ty: MessageType, build: impl FnOnce(&mut Encoder<'_>)) -> std::io::Result<()> {
+    fn send(
+        &mut self,
+        ty: MessageType,
+        build: impl FnOnce(&mut Encoder<'_>),
+    ) -> std::io::Result<()> {
         let f = self.frame(ty, V17, build);
         self.stream.write_all(&f)
     }
@@ -88,12 +97,18 @@ impl Client {
             let frame = self
                 .next()
                 .unwrap_or_else(|| panic!("closed while waiting for {ty:?}"));
-            let got = decode(&frame, WireVersion::new(V17)).unwrap().message_type();
+            let got = decode(&frame, WireVersion::new(V17))
+                .unwrap()
+                .message_type();
             // Agent state events may come between; skip them.
             if got == ty {
                 return frame;
             }
-            assert_eq!(got, MessageType::AgentStateEvent, "expected {ty:?}, got {got:?}");
+            assert_eq!(
+                got,
+                MessageType::AgentStateEvent,
+                "expected {ty:?}, got {got:?}"
+            );
         }
     }
 
@@ -210,7 +225,10 @@ fn connections_above_the_limit_are_refused_cleanly() {
             .unwrap();
         let mut b = [0u8; 16];
         let n = extra.read(&mut b).unwrap_or(0);
-        assert_eq!(n, 0, "a connection above the limit is closed without a byte");
+        assert_eq!(
+            n, 0,
+            "a connection above the limit is closed without a byte"
+        );
     }
     assert_eq!(sim.counters().connections_refused, 20);
     well_behaved_are_served("connection limit", &mut good);
@@ -238,7 +256,11 @@ fn hundreds_of_idle_connections_cost_no_threads() {
         .collect();
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(sim.counters().connections, 402);
-    assert!(threads() <= t0 + 1, "threads grew from {t0} to {}", threads());
+    assert!(
+        threads() <= t0 + 1,
+        "threads grew from {t0} to {}",
+        threads()
+    );
     well_behaved_are_served("400 idle connections", &mut good);
     assert_memory_bounded(before, "400 idle connections", 64);
     drop(idle);
@@ -247,7 +269,12 @@ fn hundreds_of_idle_connections_cost_no_threads() {
 /// Floods `c` with requests without reading, until the server closes it or `limit` passes.
 fn flood_without_reading(c: &mut Client, limit: Duration) -> bool {
     let frame = c.frame(MessageType::QueryAgentStateReq, V17, |_| {});
-    let batch: Vec<u8> = frame.iter().copied().cycle().take(frame.len() * 500).collect();
+    let batch: Vec<u8> = frame
+        .iter()
+        .copied()
+        .cycle()
+        .take(frame.len() * 500)
+        .collect();
     c.stream
         .set_write_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -335,12 +362,17 @@ fn idle_timeout_has_an_upper_bound() {
         c.send(MessageType::OpenReq, |e| {
             e.set(fields::open_req::VERSION_NUMBER, V17)
                 .set(fields::open_req::IDLE_TIMEOUT, idle);
-            e.string(tag::CLIENT_ID, "t").bytes(tag::CLIENT_PASSWORD, &[]);
+            e.string(tag::CLIENT_ID, "t")
+                .bytes(tag::CLIENT_PASSWORD, &[]);
             e.string(tag::AGENT_ID, "agent0000");
         })
         .unwrap();
         let f = c.expect(MessageType::FailureConf);
-        assert_eq!(status_of(&f), StatusCode::InvalidTimeout.value(), "IdleTimeout {idle}");
+        assert_eq!(
+            status_of(&f),
+            StatusCode::InvalidTimeout.value(),
+            "IdleTimeout {idle}"
+        );
     }
 }
 
@@ -352,13 +384,18 @@ fn every_refused_open_req_gets_failure_conf_including_version_19() {
             let mut c = Client::connect(&sim);
             let mut f = c.frame(MessageType::OpenReq, encoded_as, |e| {
                 e.set(fields::open_req::IDLE_TIMEOUT, 80);
-                e.string(tag::CLIENT_ID, "t").bytes(tag::CLIENT_PASSWORD, &[]);
+                e.string(tag::CLIENT_ID, "t")
+                    .bytes(tag::CLIENT_PASSWORD, &[]);
                 e.string(tag::AGENT_ID, "agent0000");
             });
             f[12..16].copy_from_slice(&u32::to_be_bytes(version));
             c.stream.write_all(&f).unwrap();
             let conf = c.expect(MessageType::FailureConf);
-            assert_eq!(status_of(&conf), StatusCode::InvalidVersion.value(), "v{version}");
+            assert_eq!(
+                status_of(&conf),
+                StatusCode::InvalidVersion.value(),
+                "v{version}"
+            );
         }
     }
     // An OPEN_REQ whose floating part is damaged is refused too, not ignored.
@@ -406,7 +443,10 @@ fn call_variables_are_capped_per_call() {
         let answer = loop {
             let f = attacker.next().unwrap();
             let ty = decode(&f, WireVersion::new(V17)).unwrap().message_type();
-            if matches!(ty, MessageType::SetCallDataConf | MessageType::ControlFailureConf) {
+            if matches!(
+                ty,
+                MessageType::SetCallDataConf | MessageType::ControlFailureConf
+            ) {
                 break ty;
             }
         };
@@ -458,7 +498,9 @@ fn require_password_guards_session_replacement_and_state_changes() {
     // A state change without the password is refused, with it accepted.
     let refused = owner.set_state(AgentState::Login, None);
     assert_eq!(
-        decode(&refused, WireVersion::new(V17)).unwrap().message_type(),
+        decode(&refused, WireVersion::new(V17))
+            .unwrap()
+            .message_type(),
         MessageType::ControlFailureConf
     );
     let ok = owner.set_state(AgentState::Login, Some("secret"));

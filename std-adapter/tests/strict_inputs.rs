@@ -29,11 +29,23 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn unknown_keys_and_sections_are_refused_with_key_and_line() {
     for (text, key, line) in [
-        ("listen = \"127.0.0.1:0\"\nauto_wrok = true\n", "auto_wrok", "line 2"),
-        ("[[agents]]\nid = \"a\"\npasword = \"x\"\n", "pasword", "line 3"),
+        (
+            "listen = \"127.0.0.1:0\"\nauto_wrok = true\n",
+            "auto_wrok",
+            "line 2",
+        ),
+        (
+            "[[agents]]\nid = \"a\"\npasword = \"x\"\n",
+            "pasword",
+            "line 3",
+        ),
         ("[fautls]\ndelay_ms = 1\n", "fautls", "line 1"),
         ("[limits]\nmax_conections = 5\n", "max_conections", "line 2"),
-        ("[inbound]\n[[inbound.calls]]\nanis = \"1\"\n", "anis", "line 3"),
+        (
+            "[inbound]\n[[inbound.calls]]\nanis = \"1\"\n",
+            "anis",
+            "line 3",
+        ),
     ] {
         let path = temp_file("unknown.toml", text);
         let e = format!("{:#}", SimConfig::from_toml_file(&path).unwrap_err());
@@ -44,7 +56,10 @@ fn unknown_keys_and_sections_are_refused_with_key_and_line() {
 #[test]
 fn values_out_of_range_in_a_file_are_refused_with_their_key() {
     for (text, key) in [
-        ("[faults]\ndrop_probability = 7.0\n", "faults.drop_probability"),
+        (
+            "[faults]\ndrop_probability = 7.0\n",
+            "faults.drop_probability",
+        ),
         ("[faults]\ncorrupt_every = 0\n", "faults.corrupt_every"),
         ("v18_length_width = 3\n", "v18_length_width"),
         ("[limits]\nmax_connections = 0\n", "limits.max_connections"),
@@ -79,7 +94,11 @@ fn every_sim_flag_is_range_checked() {
     ] {
         let o = ccx(args);
         assert_eq!(o.status.code(), Some(2), "{args:?} was accepted");
-        assert!(stderr(&o).contains("invalid value"), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("invalid value"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
     }
 }
 
@@ -98,10 +117,23 @@ fn the_files_listen_is_honoured_unless_the_flag_is_given() {
     let file = path.to_str().unwrap();
     let o = ccx(&["sim", "--config", file, "--duration", "1", "--log", "warn"]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains(&format!("listening on 127.0.0.1:{port}")), "{out}");
+    assert!(
+        out.contains(&format!("listening on 127.0.0.1:{port}")),
+        "{out}"
+    );
     let other = free_port();
     let flag = format!("127.0.0.1:{other}");
-    let o = ccx(&["sim", "--config", file, "--listen", &flag, "--duration", "1", "--log", "warn"]);
+    let o = ccx(&[
+        "sim",
+        "--config",
+        file,
+        "--listen",
+        &flag,
+        "--duration",
+        "1",
+        "--log",
+        "warn",
+    ]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains(&format!("listening on {flag}")), "{out}");
 }
@@ -109,11 +141,23 @@ fn the_files_listen_is_honoured_unless_the_flag_is_given() {
 #[test]
 fn a_bad_start_line_or_an_empty_flow_is_a_parse_error_exit_2() {
     for (name, text, line) in [
-        ("bad-start.flow", "# t\nstart: logged-in AVAILABEL\nstep 1: x\nexpect: calls.count = 0\n", "line 2"),
+        (
+            "bad-start.flow",
+            "# t\nstart: logged-in AVAILABEL\nstep 1: x\nexpect: calls.count = 0\n",
+            "line 2",
+        ),
         ("empty.flow", "", "line 1"),
-        ("prologue-only.flow", "config:\n  AgentID: a\nstart: connected\n", "line 3"),
+        (
+            "prologue-only.flow",
+            "config:\n  AgentID: a\nstart: connected\n",
+            "line 3",
+        ),
         ("stepp.flow", "start: connected\nstepp 1: x\n", "line 2"),
-        ("domain.flow", "start: connected\nstep 1: x\nexpect: session.state = opened\n", "line 3"),
+        (
+            "domain.flow",
+            "start: connected\nstep 1: x\nexpect: session.state = opened\n",
+            "line 3",
+        ),
     ] {
         let path = temp_file(name, text);
         let o = ccx(&["replay", path.to_str().unwrap()]);

@@ -21,7 +21,9 @@ enum Domain {
 
 fn domain(path: &str) -> Result<Domain, String> {
     Ok(match path {
-        "session.state" => Domain::Words(&["disconnected", "connecting", "opening", "open", "closing"]),
+        "session.state" => {
+            Domain::Words(&["disconnected", "connecting", "opening", "open", "closing"])
+        }
         "session.server" | "agent.reason" | "calls.count" => Domain::Number,
         "agent.state" => Domain::Enum(AgentState::DEF),
         "instrument.in_service" | "preview.pending" => Domain::Words(&["true", "false"]),
@@ -76,7 +78,9 @@ pub(crate) fn check_expect(path: &str, value: &str) -> Result<(), String> {
         Domain::Line => "primary, secondary(DEVICE) or none".into(),
         Domain::Text => "text".into(),
     };
-    Err(format!("`{value}` is not a value of {path} (expected {what})"))
+    Err(format!(
+        "`{value}` is not a value of {path} (expected {what})"
+    ))
 }
 
 #[cfg(test)]

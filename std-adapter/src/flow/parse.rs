@@ -374,7 +374,12 @@ mod tests {
     #[test]
     fn strict_directives_start_lines_and_empty_flows() {
         // Directives match exactly.
-        for bad in ["stepp 1: x\n", "Step 1: x\n", "steps: x\n", "Agent: ready\n"] {
+        for bad in [
+            "stepp 1: x\n",
+            "Step 1: x\n",
+            "steps: x\n",
+            "Agent: ready\n",
+        ] {
             let e = parse_flow(bad, "t").unwrap_err();
             assert_eq!(e.line, 1, "{bad}");
             assert!(e.reason.contains("unknown directive"), "{bad}: {e}");
@@ -392,7 +397,11 @@ mod tests {
         let e = parse_flow("step 1: x\nstart: connected\n", "t").unwrap_err();
         assert_eq!(e.line, 2);
         // Nothing after the prologue: refused, an empty file too.
-        for empty in ["", "\n\n# only a comment\n", "config:\n  AgentID: a\nstart: connected\n"] {
+        for empty in [
+            "",
+            "\n\n# only a comment\n",
+            "config:\n  AgentID: a\nstart: connected\n",
+        ] {
             assert!(parse_flow(empty, "t").is_err(), "{empty:?}");
         }
         // `expect:` values are checked against the path's domain, with their line.

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::Rng;
 
-use ccx_cti::phone::{Command, Event, OwnedCommand, Phone, PreviewAnswer, SessionEndReason, SessionState};
+use ccx_cti::phone::{
+    Command, Event, OwnedCommand, Phone, PreviewAnswer, SessionEndReason, SessionState,
+};
 use ccx_cti::wire::{AgentState, CallType, LocalConnectionState};
 
 /// How long an agent waits before pressing the same button again.
@@ -91,8 +93,7 @@ impl Agent {
                     *self.stats.lost.entry(why.clone()).or_default() += 1;
                 }
                 // A connect error says more than "connect failed": keep it.
-                if reason != SessionEndReason::ConnectFailed || self.stats.last_failure.is_none()
-                {
+                if reason != SessionEndReason::ConnectFailed || self.stats.last_failure.is_none() {
                     self.stats.last_failure = Some(why);
                 }
             }
@@ -136,10 +137,7 @@ impl Agent {
 
     /// Press the next button, if any; the phone's answer to `command` is returned.
     pub(super) fn act(&mut self, phone: &mut Phone, now: ccx_cti::phone::Instant) {
-        if self
-            .waiting
-            .is_some_and(|(_, at)| at.elapsed() > GIVE_UP)
-        {
+        if self.waiting.is_some_and(|(_, at)| at.elapsed() > GIVE_UP) {
             self.waiting = None;
         }
         if self.waiting.is_some() {

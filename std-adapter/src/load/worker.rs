@@ -214,7 +214,10 @@ impl Worker {
             None => {
                 let a = self.slots.get(i).and_then(|s| {
                     let t = s.phone.config().servers.get(server)?;
-                    format!("{}:{}", t.host, t.port).to_socket_addrs().ok()?.next()
+                    format!("{}:{}", t.host, t.port)
+                        .to_socket_addrs()
+                        .ok()?
+                        .next()
                 });
                 self.addrs.insert(server, a);
                 a

@@ -550,13 +550,22 @@ impl SimConfig {
             }
         }
         if f.delay_ms > 60_000 {
-            return bad("faults.delay_ms", format!("{} is more than 60000", f.delay_ms));
+            return bad(
+                "faults.delay_ms",
+                format!("{} is more than 60000", f.delay_ms),
+            );
         }
         if !matches!(self.v18_length_width, 1 | 2) {
-            return bad("v18_length_width", format!("{} is not 1 or 2", self.v18_length_width));
+            return bad(
+                "v18_length_width",
+                format!("{} is not 1 or 2", self.v18_length_width),
+            );
         }
         if self.probe_failures == 0 || self.probe_interval_ms == 0 {
-            return bad("probe_failures / probe_interval_ms", "must be 1 or more".into());
+            return bad(
+                "probe_failures / probe_interval_ms",
+                "must be 1 or more".into(),
+            );
         }
         let l = &self.limits;
         for (key, v) in [

@@ -281,9 +281,7 @@ impl Simulator {
 
     /// What happened so far.
     pub fn counters(&self) -> Counters {
-        let mut c = self
-            .with_world(|w| w.counters.clone())
-            .unwrap_or_default();
+        let mut c = self.with_world(|w| w.counters.clone()).unwrap_or_default();
         if let Ok(f) = self.node.fault_counts.lock() {
             c.faults = f.clone();
         }

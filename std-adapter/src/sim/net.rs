@@ -21,9 +21,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use ccx_cti::wire::{
-    tag, Encoder, MessageType, WireVersion, DEFAULT_FRAME_CAPACITY, HEADER_LEN,
-};
+use ccx_cti::wire::{tag, Encoder, MessageType, WireVersion, DEFAULT_FRAME_CAPACITY, HEADER_LEN};
 
 use super::config::{Faults, Limits};
 use super::world::{After, Out, World};
@@ -262,7 +260,11 @@ impl Cluster {
             }
             if self.conns.len() >= self.limits.max_connections {
                 self.world.counters.connections_refused += 1;
-                if self.world.warn_limit.allow("connection limit", Instant::now()) {
+                if self
+                    .world
+                    .warn_limit
+                    .allow("connection limit", Instant::now())
+                {
                     log::warn!(
                         "simulator: {peer} refused: {} connections open (the limit)",
                         self.conns.len()
@@ -387,7 +389,14 @@ impl Cluster {
                     }
                     conn.sent = conn.sent.wrapping_add(1);
                     let mut batch = Vec::new();
-                    let keep = add_frame(&mut batch, frame, version, conn.sent, &conn.faults, &conn.node);
+                    let keep = add_frame(
+                        &mut batch,
+                        frame,
+                        version,
+                        conn.sent,
+                        &conn.faults,
+                        &conn.node,
+                    );
                     if conn.faults.delay_ms > 0 {
                         let due = now + Duration::from_millis(conn.faults.delay_ms);
                         conn.delayed.push_back((due, batch));
@@ -483,7 +492,9 @@ impl Cluster {
         let mut stalled = Vec::new();
         let mut delayed = Vec::new();
         for (id, c) in &self.conns {
-            if c.stalled_since.is_some_and(|t| now.saturating_duration_since(t) > timeout) {
+            if c.stalled_since
+                .is_some_and(|t| now.saturating_duration_since(t) > timeout)
+            {
                 stalled.push(*id);
             } else if !c.delayed.is_empty() {
                 delayed.push(*id);
@@ -492,7 +503,9 @@ impl Cluster {
         for id in stalled {
             self.world.counters.write_timeouts += 1;
             if self.world.warn_limit.allow("write timeout", now) {
-                log::warn!("simulator: connection {id}: no write progress for {timeout:?}; closing");
+                log::warn!(
+                    "simulator: connection {id}: no write progress for {timeout:?}; closing"
+                );
             }
             self.drop_conn(id);
         }
@@ -533,11 +546,17 @@ fn frames(conn: &mut Conn, id: u64, world: &mut World) -> After {
             return After::Close;
         }
         conn.received = conn.received.saturating_add(1);
-        if conn.faults.drop_after.is_some_and(|limit| conn.received >= limit) {
+        if conn
+            .faults
+            .drop_after
+            .is_some_and(|limit| conn.received >= limit)
+        {
             conn.node.count_fault("drop-after");
             return After::Close;
         }
-        if conn.faults.drop_probability > 0.0 && conn.rng.gen::<f64>() < conn.faults.drop_probability {
+        if conn.faults.drop_probability > 0.0
+            && conn.rng.gen::<f64>() < conn.faults.drop_probability
+        {
             conn.node.count_fault("drop-random");
             return After::Close;
         }

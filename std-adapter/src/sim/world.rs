@@ -391,6 +391,18 @@ fn valid_reclassification(value: &str) -> bool {
         && time.get(3..5).is_some_and(digits)
 }
 
+/// CONTROL_FAILURE_CONF's FailureCode takes the Control Failure (CF) values, not the session's
+/// status codes (<https://developer.cisco.com/docs/contact-center-express/control-failure-cf-values>):
+/// the simulator decides in status codes and says the nearest CF value.
+fn control_failure_code(status: StatusCode) -> ControlFailureCode {
+    match status {
+        StatusCode::InvalidCallid => ControlFailureCode::InvalidCstaCallId,
+        StatusCode::NotCallParty => ControlFailureCode::InvalidCstaConnectionId,
+        StatusCode::RequiredDataMissing => ControlFailureCode::ValueOutOfRange,
+        _ => ControlFailureCode::GenericUnspecified,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,17 +420,5 @@ mod tests {
     fn agent_mask_bits_follow_the_state_numbers() {
         assert_eq!(agent_mask_bit(AgentState::Available), 0x8);
         assert_eq!(agent_mask_bit(AgentState::Reserved), 0x100);
-    }
-}
-
-/// CONTROL_FAILURE_CONF's FailureCode takes the Control Failure (CF) values, not the session's
-/// status codes (<https://developer.cisco.com/docs/contact-center-express/control-failure-cf-values>):
-/// the simulator decides in status codes and says the nearest CF value.
-fn control_failure_code(status: StatusCode) -> ControlFailureCode {
-    match status {
-        StatusCode::InvalidCallid => ControlFailureCode::InvalidCstaCallId,
-        StatusCode::NotCallParty => ControlFailureCode::InvalidCstaConnectionId,
-        StatusCode::RequiredDataMissing => ControlFailureCode::ValueOutOfRange,
-        _ => ControlFailureCode::GenericUnspecified,
     }
 }

@@ -69,7 +69,13 @@ impl World {
         self.calls.values().filter(move |c| c.agent == a)
     }
 
-    pub(super) fn set_agent_state(&mut self, conn_id: u64, a: usize, msg: &Message<'_>, now: Instant) {
+    pub(super) fn set_agent_state(
+        &mut self,
+        conn_id: u64,
+        a: usize,
+        msg: &Message<'_>,
+        now: Instant,
+    ) {
         use fields::set_agent_state_req as f;
         if msg.get(f::AGENT_STATE) == Some(AgentState::Login)
             && self.refuse_without_terminal(conn_id, a, msg)

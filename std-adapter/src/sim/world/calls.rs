@@ -250,7 +250,12 @@ impl World {
     }
 
     /// CALL_DATA_UPDATE_EVENT with the given variables, in the form of the guide's echo.
-    pub(super) fn ev_data_update(&mut self, id: u32, vars: &[(String, String)], call_vars: &[(u16, String)]) {
+    pub(super) fn ev_data_update(
+        &mut self,
+        id: u32,
+        vars: &[(String, String)],
+        call_vars: &[(u16, String)],
+    ) {
         let Some(call) = self.calls.get(&id) else {
             return;
         };
@@ -536,7 +541,12 @@ impl World {
     }
 
     /// The held original and the active consult call of a transfer or conference request.
-    pub(super) fn consult_pair(&self, a: usize, active: Option<u32>, held: Option<u32>) -> Option<(u32, u32)> {
+    pub(super) fn consult_pair(
+        &self,
+        a: usize,
+        active: Option<u32>,
+        held: Option<u32>,
+    ) -> Option<(u32, u32)> {
         let active = self.own_call(a, active)?;
         let held = self.own_call(a, held)?;
         let consult = self.calls.get(&active)?;

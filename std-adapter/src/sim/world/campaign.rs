@@ -6,7 +6,13 @@ use super::*;
 impl World {
     // ---- call data and the outbound preview ------------------------------------------------
 
-    pub(super) fn set_call_data(&mut self, conn_id: u64, a: usize, msg: &Message<'_>, now: Instant) {
+    pub(super) fn set_call_data(
+        &mut self,
+        conn_id: u64,
+        a: usize,
+        msg: &Message<'_>,
+        now: Instant,
+    ) {
         let Some(id) = self.own_call(a, msg.get(fields::set_call_data_req::CONNECTION_CALL_ID))
         else {
             return self.control_failure(
@@ -93,7 +99,11 @@ impl World {
             self.cfg.limits.max_call_vars,
             self.cfg.limits.max_call_var_bytes,
         );
-        match self.calls.get_mut(&id).map(|c| c.vars.store(vars, count, bytes)) {
+        match self
+            .calls
+            .get_mut(&id)
+            .map(|c| c.vars.store(vars, count, bytes))
+        {
             Some(Err(full)) => {
                 self.counters.call_vars_refused += 1;
                 let key = "call variables";

@@ -4,7 +4,6 @@
 use super::*;
 
 impl World {
-
     /// Close every connection of a node (the node stops).
     pub(crate) fn close_node(&mut self, node: &Arc<NodeState>) {
         let ids: Vec<u64> = self

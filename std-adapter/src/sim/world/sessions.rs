@@ -69,7 +69,6 @@ impl World {
         }
     }
 
-
     pub(super) fn version_of(&self, conn_id: u64) -> WireVersion {
         self.conns
             .get(&conn_id)
@@ -143,7 +142,7 @@ impl World {
                     log::warn!("simulator: malformed frame from connection {conn_id}: {e}");
                 }
                 self.counters.malformed_in += 1;
-                if !self.conns.get(&conn_id).is_some_and(|c| c.version.is_some()) {
+                if self.conns.get(&conn_id).is_none_or(|c| c.version.is_none()) {
                     self.refuse_raw_open(conn_id, frame);
                 }
                 return After::Continue;
@@ -239,10 +238,15 @@ impl World {
             _ => StatusCode::InvalidVersion,
         };
         self.counters.sessions_refused += 1;
-        self.send_with(conn_id, WireVersion::DEFAULT, MessageType::FailureConf, |e| {
-            e.set(fields::failure_conf::INVOKE_ID, invoke)
-                .set(fields::failure_conf::STATUS, status);
-        });
+        self.send_with(
+            conn_id,
+            WireVersion::DEFAULT,
+            MessageType::FailureConf,
+            |e| {
+                e.set(fields::failure_conf::INVOKE_ID, invoke)
+                    .set(fields::failure_conf::STATUS, status);
+            },
+        );
     }
 
     pub(super) fn failure_conf(&mut self, conn_id: u64, msg: &Message<'_>, status: StatusCode) {

@@ -96,7 +96,10 @@ mod tests {
         assert_eq!(vars.store(&[v("a", "1"), v("b", "2")], 2, 100), Ok(()));
         assert_eq!(vars.store(&[v("a", "3")], 2, 100), Ok(()));
         assert_eq!(vars.store(&[v("c", "1")], 2, 100), Err(VarsFull::Count));
-        assert_eq!(vars.store(&[v("a", &"x".repeat(200))], 2, 100), Err(VarsFull::Bytes));
+        assert_eq!(
+            vars.store(&[v("a", &"x".repeat(200))], 2, 100),
+            Err(VarsFull::Bytes)
+        );
         assert_eq!(vars.list(), &[v("a", "3"), v("b", "2")]);
     }
 }
