@@ -270,7 +270,7 @@ impl LoadReport {
             let _ = writeln!(s, "  consistency: every phone agrees with the simulator");
         } else {
             let _ = writeln!(s, "  consistency: {} mismatches", self.mismatches.len());
-            for m in self.mismatches.iter().take(20) {
+            for m in self.mismatches.iter().take(60) {
                 let _ = writeln!(s, "    {m}");
             }
         }
@@ -447,9 +447,29 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
     if let Some(sim) = &own {
         let views: Vec<&Phone> = phones.iter().map(|s| &*s.phone).collect();
         report.mismatches = compare(sim, &views);
+        // What led there: the last events of the first phones that disagree.
+        let mut shown = std::collections::BTreeSet::new();
+        for m in report.mismatches.clone() {
+            let Some(i) = m
+                .strip_prefix("agent")
+                .and_then(|r| r.split(':').next())
+                .and_then(|n| n.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            if shown.len() < 3 && shown.insert(i) {
+                if let Some(slot) = phones.get(i) {
+                    for h in &slot.agent.history {
+                        report.mismatches.push(format!("  agent{i:04} history: {h}"));
+                    }
+                }
+            }
+        }
         report.checked = true;
         report.simulator = sim.summary();
     }
+    // Sessions end only now, after the comparison.
+    drop(phones);
     if let Some(sim) = own {
         sim.stop();
     }

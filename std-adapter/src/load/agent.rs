@@ -50,7 +50,12 @@ pub(super) struct Agent {
     /// The last button pressed: the same one is not pressed again until the view moved on
     /// (a confirmation may arrive before the event that changes the call).
     last: Option<(OwnedCommand, Instant)>,
+    /// The phone's last events and the agent's last buttons, for a mismatch's report.
+    pub(super) history: std::collections::VecDeque<String>,
 }
+
+/// Entries kept in [`Agent::history`].
+const HISTORY: usize = 16;
 
 /// Why a session ended, in a report's words.
 pub(super) fn lost_reason(reason: &SessionEndReason) -> String {
@@ -75,10 +80,21 @@ impl Agent {
             talking_since: None,
             reclassified: false,
             last: None,
+            history: std::collections::VecDeque::with_capacity(HISTORY),
         }
     }
 
+    fn remember(&mut self, what: String) {
+        if self.history.len() == HISTORY {
+            self.history.pop_front();
+        }
+        self.history.push_back(what);
+    }
+
     pub(super) fn on_event(&mut self, event: Event) {
+        if !matches!(event, Event::RequestSucceeded { .. }) {
+            self.remember(format!("{event:?}"));
+        }
         let done = |w: &Option<(Option<u32>, Instant)>, id: u32| matches!(w, Some((Some(x), _)) if *x == id);
         match event {
             Event::SessionOpened { .. } => {
@@ -159,6 +175,7 @@ impl Agent {
             _ => {}
         }
         let pressed = Instant::now();
+        self.remember(format!("pressed {cmd:?}"));
         match phone.command(now, cmd.as_command()) {
             Ok(id) => self.waiting = Some((Some(id), pressed)),
             Err(_) => self.stats.command_errors += 1,

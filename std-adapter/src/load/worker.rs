@@ -143,11 +143,8 @@ impl Worker {
                 next_sweep = Instant::now() + SWEEP;
             }
         }
-        for slot in &mut self.slots {
-            if let Some(s) = slot.stream.take() {
-                let _ = s.shutdown(Shutdown::Both);
-            }
-        }
+        // The sockets stay open: the phones are compared with the simulator first, and a
+        // closed session would make the simulator withdraw its reservations meanwhile.
     }
 
     /// Timers, transport actions, events, the agent's next button, and the frames to send.
