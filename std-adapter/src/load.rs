@@ -460,7 +460,9 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
             if shown.len() < 3 && shown.insert(i) {
                 if let Some(slot) = phones.get(i) {
                     for h in &slot.agent.history {
-                        report.mismatches.push(format!("  agent{i:04} history: {h}"));
+                        report
+                            .mismatches
+                            .push(format!("  agent{i:04} history: {h}"));
                     }
                 }
             }

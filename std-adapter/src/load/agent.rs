@@ -146,6 +146,19 @@ impl Agent {
         }
     }
 
+    /// When the agent's own timers (talking, the repeat guard, giving up) next need a look.
+    pub(super) fn next_wake(&self) -> Option<Instant> {
+        let talk = self.talking_since.map(|(_, at)| at + self.talk);
+        let repeat = self.last.as_ref().map(|(_, at)| *at + REPEAT_GUARD);
+        let give_up = self.waiting.map(|(_, at)| at + GIVE_UP);
+        let now = Instant::now();
+        [talk, repeat, give_up]
+            .into_iter()
+            .flatten()
+            .filter(|t| *t > now)
+            .min()
+    }
+
     /// A connect attempt failed for `why` (the OS's words).
     pub(super) fn connect_error(&mut self, why: String) {
         self.stats.last_failure = Some(why);

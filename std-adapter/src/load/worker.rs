@@ -19,6 +19,8 @@ use super::agent::Agent;
 
 /// How often every phone of a loop is looked at (timers, the agents' next buttons).
 const SWEEP: Duration = Duration::from_millis(5);
+/// The longest a phone goes without a look from the sweep.
+const IDLE_LOOK: Duration = Duration::from_secs(1);
 /// Bytes read per `read`, and of the transmit buffer (more than any frame).
 const BUF: usize = 16 * 1024;
 
@@ -32,6 +34,9 @@ pub(super) struct Slot {
     connecting: Option<Instant>,
     out: Vec<u8>,
     counter: FrameCounter,
+    /// When the sweep must look at this phone next (its timers, the agent's); I/O events
+    /// look at it in between.
+    wake: Instant,
 }
 
 impl Slot {
@@ -44,6 +49,7 @@ impl Slot {
             connecting: None,
             out: Vec::new(),
             counter: FrameCounter::default(),
+            wake: Instant::now(),
         }
     }
 }
@@ -136,9 +142,12 @@ impl Worker {
                 }
                 self.service(i, acting);
             }
-            if Instant::now() >= next_sweep {
+            let now = Instant::now();
+            if now >= next_sweep {
                 for i in 0..self.slots.len() {
-                    self.service(i, acting);
+                    if self.slots.get(i).is_some_and(|s| s.wake <= now) {
+                        self.service(i, acting);
+                    }
                 }
                 next_sweep = Instant::now() + SWEEP;
             }
@@ -192,6 +201,20 @@ impl Worker {
             while let Some(event) = slot.phone.poll_event() {
                 slot.agent.on_event(event);
             }
+        }
+        // The next look: the phone's deadline, the agent's timers, or IDLE_LOOK from now.
+        let now_std = Instant::now();
+        let phone_due = slot.phone.poll_timeout().map(|t| {
+            let ms = t.as_millis().saturating_sub(now.as_millis());
+            now_std + Duration::from_millis(ms)
+        });
+        slot.wake = [phone_due, slot.agent.next_wake(), Some(now_std + IDLE_LOOK)]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(now_std);
+        if slot.connecting.is_some() {
+            slot.wake = slot.wake.min(now_std + SWEEP * 20);
         }
         let open = slot.stream.is_some() && slot.connecting.is_none();
         while let Some(n) = slot.phone.poll_transmit(&mut self.buf) {
