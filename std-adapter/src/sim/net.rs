@@ -115,6 +115,8 @@ struct Conn {
     stream: TcpStream,
     node: Arc<NodeState>,
     faults: Faults,
+    /// No per-frame fault to inject (frames skip the fault path).
+    plain: bool,
     rng: StdRng,
     /// The frame buffer: bytes read land here and frames are decoded in place.
     buf: Vec<u8>,
@@ -301,6 +303,14 @@ impl Cluster {
             Conn {
                 stream,
                 node,
+                plain: faults
+                    == Faults {
+                        seed: faults.seed,
+                        drop_after: faults.drop_after,
+                        drop_probability: faults.drop_probability,
+                        ignore_heartbeats: faults.ignore_heartbeats,
+                        ..Faults::default()
+                    },
                 faults,
                 rng,
                 buf: vec![0; DEFAULT_FRAME_CAPACITY.max(READ_CHUNK)],
@@ -388,6 +398,14 @@ impl Cluster {
                         continue;
                     }
                     conn.sent = conn.sent.wrapping_add(1);
+                    if conn.plain {
+                        // No fault to inject: the frame goes straight into the queue.
+                        conn.out.extend_from_slice(&frame);
+                        if touched.last() != Some(&id) {
+                            touched.push(id);
+                        }
+                        continue;
+                    }
                     let mut batch = Vec::new();
                     let keep = add_frame(
                         &mut batch,
