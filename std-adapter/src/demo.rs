@@ -436,9 +436,11 @@ pub fn run_via(
     report.failure = result.err();
     let final_view = story.handle.view();
     story.handle.stop();
+    // Taken while the simulator runs: the one node of its cluster is master, not the
+    // "standby" a stopped node would report.
+    report.simulator = sim.summary();
     sim.stop();
     report.elapsed = started.elapsed();
-    report.simulator = sim.summary();
     print_summary(story.out, &report, &final_view);
     report
 }

@@ -1,12 +1,18 @@
 //! `ccx load`: many phones in one process against a simulator (its own, or `--server`).
 //!
-//! Each phone runs in its own [driver] with a small agent thread that logs in,
-//! becomes ready, answers inbound calls, answers preview reservations at random, talks for a
-//! while, releases and wraps up. The report gives messages per second, the latency from a
-//! request to its confirmation (p50/p90/p99), reconnects and errors. At the end the simulator
-//! stops offering work, and every phone's view (agent state, calls) is compared with the
-//! simulator's; any difference, or an event the phone had to drop, fails the run.
+//! The phones are sans-io [`ccx_cti::phone::Phone`]s driven from one poll loop per core
+//! (`worker`), each with an agent (`agent`) that logs in, becomes ready, answers inbound
+//! calls, answers preview reservations at random, talks for a while, releases and wraps up.
+//! The report gives messages per second, the latency from a request to its confirmation
+//! (p50/p90/p99), reconnects and errors, sessions lost and why (a session replaced by another
+//! client, a server that closed or died), and why a phone never opened. At the end the
+//! simulator stops offering work, and every phone's view (agent state, calls) is compared
+//! with the simulator's; any difference, or an event the phone had to drop, fails the run.
 
+mod agent;
+mod worker;
+
+use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -14,29 +20,23 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 use ccx_cti::config::{PhoneConfig, ShortText};
-use ccx_cti::phone::{Command, Event, PreviewAnswer, SessionState};
-use ccx_cti::wire::{AgentState, CallType, LocalConnectionState};
+use ccx_cti::phone::{Phone, SessionState};
+use ccx_cti::wire::LocalConnectionState;
 
 use crate::config_file::parse_server;
-use crate::driver::{self, AgentCommand, DriverEvent, DriverHandle, DriverOptions, PhoneView};
 use crate::sim::{AgentDef, Campaign, SimConfig, Simulator};
-
-/// The longest an agent sleeps without an event.
-const AGENT_TICK: Duration = Duration::from_millis(500);
-/// How long an agent waits before pressing the same button again.
-const REPEAT_GUARD: Duration = Duration::from_millis(500);
 
 /// `ccx load` options.
 #[derive(Debug, Clone, Args)]
 pub struct LoadArgs {
     /// Number of phones (agents agent0000, agent0001 … with extensions 10000, 10001 …).
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = phone_count)]
     pub phones: usize,
     /// Seconds of traffic.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub duration: u64,
     /// Use this server (`host:port`, e.g. a `ccx sim --agents N`) instead of an own simulator;
     /// the final consistency check then only covers what the phones saw.
@@ -46,14 +46,36 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 17, value_parser = clap::value_parser!(u8).range(10..=18))]
     pub protocol_version: u8,
     /// Inbound calls per minute (own simulator; default 6 per phone).
-    #[arg(long)]
+    #[arg(long, value_parser = crate::sim::config::parse_rate)]
     pub rate: Option<f64>,
     /// Milliseconds an agent talks before releasing.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub talk_ms: u64,
+    /// Poll loops (threads) that drive the phones (default: one per core, less the one the
+    /// run's own simulator takes).
+    #[arg(long, value_parser = loop_count)]
+    pub loops: Option<usize>,
     /// Seed of the agents' random answers.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+/// `--loops`: 1 to 256.
+fn loop_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=256).contains(&n) => Ok(n),
+        _ => Err(format!("`{text}` is not a number of loops from 1 to 256")),
+    }
+}
+
+/// `--phones`: 1 to 100 000.
+fn phone_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if (1..=100_000).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a number of phones from 1 to 100000"
+        )),
+    }
 }
 
 impl Default for LoadArgs {
@@ -65,26 +87,10 @@ impl Default for LoadArgs {
             protocol_version: 17,
             rate: None,
             talk_ms: 200,
+            loops: None,
             seed: 1,
         }
     }
-}
-
-/// What one agent thread measured.
-#[derive(Debug, Default, Clone)]
-struct AgentStats {
-    sent: u64,
-    received: u64,
-    latencies: Vec<Duration>,
-    sessions: u64,
-    refused: u64,
-    refusals: std::collections::BTreeMap<String, u64>,
-    timed_out: u64,
-    command_errors: u64,
-    malformed: u64,
-    events_lost: u64,
-    answers: u64,
-    previews: u64,
 }
 
 /// The result of a load run.
@@ -104,10 +110,18 @@ pub struct LoadReport {
     pub reconnects: u64,
     /// Phones that never opened a session.
     pub never_opened: usize,
+    /// Why phones never opened (the last failure of each), by reason.
+    pub never_opened_why: BTreeMap<String, u64>,
+    /// Sessions lost after they opened, by why (replaced, closed by the server…).
+    pub sessions_lost: BTreeMap<String, u64>,
+    /// Phones without an open session at the end, by their last failure.
+    pub down_at_end: BTreeMap<String, u64>,
+    /// Poll loops the phones ran on.
+    pub loops: usize,
     /// Requests refused by the server.
     pub refused: u64,
     /// Refusals by request and status.
-    pub refusals: std::collections::BTreeMap<String, u64>,
+    pub refusals: BTreeMap<String, u64>,
     /// Requests without an answer in time.
     pub timed_out: u64,
     /// Commands the phone refused locally.
@@ -149,9 +163,23 @@ impl LoadReport {
         }
     }
 
-    /// Whether the run passed: no mismatch, no lost event, every phone opened.
+    /// Whether the run passed: no mismatch, no lost event, every phone opened, no session
+    /// replaced by another client, every phone still open at the end.
     pub fn passed(&self) -> bool {
-        self.mismatches.is_empty() && self.events_lost == 0 && self.never_opened == 0
+        self.mismatches.is_empty()
+            && self.events_lost == 0
+            && self.never_opened == 0
+            && self.replaced() == 0
+            && self.down_at_end.is_empty()
+    }
+
+    /// Sessions another client's OPEN_REQ for the same agent replaced.
+    pub fn replaced(&self) -> u64 {
+        self.sessions_lost
+            .iter()
+            .filter(|(k, _)| k.starts_with("replaced"))
+            .map(|(_, v)| *v)
+            .sum()
     }
 
     /// The report as text.
@@ -164,8 +192,8 @@ impl LoadReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "ccx load: {} phones for {:.1} s",
-            self.phones, self.seconds
+            "ccx load: {} phones on {} poll loops for {:.1} s",
+            self.phones, self.loops, self.seconds
         );
         let _ = writeln!(
             s,
@@ -193,6 +221,38 @@ impl LoadReport {
             "  reconnects {}, phones never opened {}, refused {}, timed out {}, local command errors {}, malformed {}, events lost {}",
             self.reconnects, self.never_opened, self.refused, self.timed_out, self.command_errors, self.malformed, self.events_lost
         );
+        let list = |m: &BTreeMap<String, u64>| {
+            m.iter()
+                .map(|(k, v)| format!("{k}: {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !self.never_opened_why.is_empty() {
+            let _ = writeln!(s, "  never opened, why: {}", list(&self.never_opened_why));
+        }
+        if !self.sessions_lost.is_empty() {
+            let _ = writeln!(s, "  sessions lost: {}", list(&self.sessions_lost));
+        }
+        if self.replaced() > 0 {
+            let _ = writeln!(
+                s,
+                "  {} sessions were replaced: another client opened a session for the same agent",
+                self.replaced()
+            );
+        }
+        if !self.down_at_end.is_empty() {
+            let all = self.down_at_end.values().sum::<u64>() == self.phones as u64;
+            let _ = writeln!(
+                s,
+                "  {}without a session at the end: {}",
+                if all {
+                    "the server is gone: every phone is "
+                } else {
+                    ""
+                },
+                list(&self.down_at_end)
+            );
+        }
         if !self.refusals.is_empty() {
             let parts: Vec<String> = self
                 .refusals
@@ -210,7 +270,7 @@ impl LoadReport {
             let _ = writeln!(s, "  consistency: every phone agrees with the simulator");
         } else {
             let _ = writeln!(s, "  consistency: {} mismatches", self.mismatches.len());
-            for m in self.mismatches.iter().take(20) {
+            for m in self.mismatches.iter().take(60) {
                 let _ = writeln!(s, "    {m}");
             }
         }
@@ -251,222 +311,6 @@ fn phone_config(server: &str, index: usize, version: u8) -> anyhow::Result<Phone
     Ok(cfg)
 }
 
-/// One agent's behaviour: one request at a time, chosen from the phone's view.
-struct Agent {
-    handle: DriverHandle,
-    rng: StdRng,
-    talk: Duration,
-    stats: AgentStats,
-    /// The request waiting for its confirmation, and when the agent pressed the button.
-    waiting: Option<(Option<u32>, Instant)>,
-    talking_since: Option<(u32, Instant)>,
-    reclassified: bool,
-    /// The last button pressed: the same one is not pressed again until the view moved on
-    /// (a confirmation may arrive before the event that changes the call).
-    last: Option<(AgentCommand, Instant)>,
-}
-
-impl Agent {
-    fn press(&mut self, command: AgentCommand) {
-        self.waiting = Some((None, Instant::now()));
-        self.handle.command(command);
-    }
-
-    fn on_event(&mut self, event: DriverEvent) {
-        match event {
-            // Frames are counted by the driver (`frames()`), not traced here.
-            DriverEvent::Frame { .. } => {}
-            DriverEvent::CommandDone { result, .. } => match result {
-                Ok(id) => {
-                    if let Some((slot @ None, _)) = self.waiting.as_mut() {
-                        *slot = Some(id);
-                    }
-                }
-                Err(_) => {
-                    self.stats.command_errors += 1;
-                    self.waiting = None;
-                }
-            },
-            DriverEvent::Phone { event, .. } => self.on_phone_event(event),
-            DriverEvent::Transport { .. } => {}
-        }
-    }
-
-    fn on_phone_event(&mut self, event: Event) {
-        let done = |w: &Option<(Option<u32>, Instant)>, id: u32| matches!(w, Some((Some(x), _)) if *x == id);
-        match event {
-            Event::SessionOpened { .. } => {
-                self.stats.sessions += 1;
-                self.waiting = None;
-            }
-            Event::SessionLost { .. } => self.waiting = None,
-            Event::RequestSucceeded { invoke_id, .. } if done(&self.waiting, invoke_id) => {
-                if let Some((_, at)) = self.waiting.take() {
-                    self.stats.latencies.push(at.elapsed());
-                }
-            }
-            Event::RequestFailed {
-                invoke_id,
-                request,
-                status,
-                ..
-            } => {
-                self.stats.refused += 1;
-                let key = format!(
-                    "{} status {status}",
-                    crate::tui::view::request_name(request)
-                );
-                *self.stats.refusals.entry(key).or_default() += 1;
-                if done(&self.waiting, invoke_id) {
-                    self.waiting = None;
-                }
-            }
-            Event::RequestTimedOut { invoke_id, .. } => {
-                self.stats.timed_out += 1;
-                if done(&self.waiting, invoke_id) {
-                    self.waiting = None;
-                }
-            }
-            Event::MalformedMessage { .. } => self.stats.malformed += 1,
-            Event::EventsLost { count } => self.stats.events_lost += u64::from(count),
-            _ => {}
-        }
-    }
-
-    /// The next button to press, if any.
-    fn next_action(&mut self, view: &PhoneView) -> Option<AgentCommand> {
-        if view.session.state != SessionState::Open {
-            return None;
-        }
-        if view.preview.is_some() {
-            let answer = match self.rng.gen_range(0..100) {
-                0..=39 => PreviewAnswer::Accept,
-                40..=59 => PreviewAnswer::Skip,
-                60..=74 => PreviewAnswer::Reject,
-                75..=84 => PreviewAnswer::RejectClose,
-                85..=94 => PreviewAnswer::SkipClose,
-                _ => PreviewAnswer::CancelReservation,
-            };
-            return Some(AgentCommand::Preview(answer));
-        }
-        if let Some(ringing) = view
-            .calls
-            .iter()
-            // A reservation also "alerts", but it is answered with BAResponse only.
-            .find(|c| {
-                c.state == LocalConnectionState::Alerting && c.call_type != CallType::Reservation
-            })
-        {
-            return Some(AgentCommand::Answer {
-                call: Some(ringing.id),
-            });
-        }
-        if let Some(talking) = view
-            .calls
-            .iter()
-            .find(|c| c.state == LocalConnectionState::Connect)
-        {
-            let since = match self.talking_since {
-                Some((id, at)) if id == talking.id => at,
-                _ => {
-                    self.talking_since = Some((talking.id, Instant::now()));
-                    self.reclassified = false;
-                    return None;
-                }
-            };
-            if since.elapsed() < self.talk {
-                return None;
-            }
-            if talking.var("BAStatus") == Some("CO") && !self.reclassified {
-                self.reclassified = true;
-                let value = ["REX_VOICE", "REX_ANS_MACHINE", "BUSY", "DO_NOT_CALL"]
-                    [self.rng.gen_range(0..4)];
-                return driver::owned(Command::Reclassify { value }).ok();
-            }
-            return Some(AgentCommand::Release {
-                call: Some(talking.id),
-            });
-        }
-        if !view.calls.is_empty() {
-            return None;
-        }
-        match view.agent.state {
-            AgentState::Logout => Some(AgentCommand::Login { password: None }),
-            AgentState::NotReady | AgentState::WorkNotReady | AgentState::WorkReady => {
-                Some(AgentCommand::Ready)
-            }
-            _ => None,
-        }
-    }
-
-    /// How long the agent may sleep when no event comes: until its talk or repeat timer ends.
-    fn next_wake(&self) -> Duration {
-        let talk = self
-            .talking_since
-            .map(|(_, at)| self.talk.saturating_sub(at.elapsed()));
-        let repeat = self
-            .last
-            .as_ref()
-            .map(|(_, at)| REPEAT_GUARD.saturating_sub(at.elapsed()));
-        [talk, repeat]
-            .into_iter()
-            .flatten()
-            .filter(|d| !d.is_zero())
-            .min()
-            .unwrap_or(AGENT_TICK)
-            .clamp(Duration::from_millis(1), AGENT_TICK)
-    }
-
-    fn run(mut self, stop: &AtomicBool) -> (AgentStats, DriverHandle) {
-        while !stop.load(Ordering::SeqCst) {
-            // Events wake the agent; the timeout covers its own timers (talking, repeats).
-            if let Ok(event) = self.handle.events().recv_timeout(self.next_wake()) {
-                self.on_event(event);
-                while let Ok(event) = self.handle.events().try_recv() {
-                    self.on_event(event);
-                }
-            }
-            // A request that never got an answer is given up after a while.
-            if self
-                .waiting
-                .is_some_and(|(_, at)| at.elapsed() > Duration::from_secs(15))
-            {
-                self.waiting = None;
-            }
-            if self.waiting.is_none() {
-                let view = self.handle.view();
-                if let Some(cmd) = self.next_action(&view) {
-                    let repeat = self
-                        .last
-                        .as_ref()
-                        .is_some_and(|(c, at)| *c == cmd && at.elapsed() < REPEAT_GUARD);
-                    if !repeat {
-                        match cmd {
-                            AgentCommand::Answer { .. } => self.stats.answers += 1,
-                            AgentCommand::Preview(_) => self.stats.previews += 1,
-                            _ => {}
-                        }
-                        self.last = Some((cmd.clone(), Instant::now()));
-                        self.press(cmd);
-                    }
-                }
-            }
-        }
-        // Count what is still queued, without acting on it.
-        while let Ok(event) = self
-            .handle
-            .events()
-            .recv_timeout(Duration::from_millis(100))
-        {
-            self.on_event(event);
-        }
-        let (sent, received) = self.handle.frames();
-        self.stats.sent = sent;
-        self.stats.received = received;
-        (self.stats, self.handle)
-    }
-}
-
 /// Run a load test; `progress` gets a line now and then.
 pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<LoadReport> {
     let own = match &args.server {
@@ -480,6 +324,7 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
                 campaign: Some(campaign),
                 ..SimConfig::loopback()
             };
+            cfg.limits.max_connections = cfg.limits.max_connections.max(args.phones + 100);
             cfg.inbound.rate_per_min = args.rate.unwrap_or(6.0 * args.phones as f64);
             cfg.inbound.seed = args.seed;
             Some(Simulator::start(cfg)?)
@@ -490,33 +335,42 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
         (None, Some(sim)) => sim.addr().to_string(),
         (None, None) => anyhow::bail!("no server"),
     };
-    progress(&format!("starting {} phones against {server}", args.phones));
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut threads = Vec::new();
+    // One loop per core; the run's own simulator has a loop of its own and takes one core.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let loops = args
+        .loops
+        .unwrap_or(cores.saturating_sub(usize::from(own.is_some())))
+        .clamp(1, args.phones.max(1));
+    progress(&format!(
+        "starting {} phones against {server} on {loops} poll loops",
+        args.phones
+    ));
+    let start = Instant::now();
+    let mut shares: Vec<Vec<worker::Slot>> = (0..loops).map(|_| Vec::new()).collect();
     for i in 0..args.phones {
         let cfg = phone_config(&server, i, args.protocol_version)?;
-        let handle = driver::spawn(
+        let rng = StdRng::seed_from_u64(args.seed.wrapping_add(i as u64));
+        let slot = worker::Slot::new(
             cfg,
-            DriverOptions {
-                trace_frames: false,
-                name: format!("{i}"),
-            },
-        )?;
-        let agent = Agent {
-            handle,
-            rng: StdRng::seed_from_u64(args.seed.wrapping_add(i as u64)),
-            talk: Duration::from_millis(args.talk_ms),
-            stats: AgentStats::default(),
-            waiting: None,
-            talking_since: None,
-            reclassified: false,
-            last: None,
-        };
-        let stop = Arc::clone(&stop);
+            agent::Agent::new(rng, Duration::from_millis(args.talk_ms)),
+        );
+        if let Some(share) = shares.get_mut(i % loops) {
+            share.push(slot);
+        }
+    }
+    let quiet = Arc::new(AtomicBool::new(false));
+    let finish = Arc::new(AtomicBool::new(false));
+    let mut threads = Vec::new();
+    for (n, share) in shares.into_iter().enumerate() {
+        let mut w = worker::Worker::new(share, start)?;
+        let (q, f) = (Arc::clone(&quiet), Arc::clone(&finish));
         threads.push(
             std::thread::Builder::new()
-                .name(format!("ccx-load-{i}"))
-                .spawn(move || agent.run(&stop))?,
+                .name(format!("ccx-load-{n}"))
+                .spawn(move || {
+                    w.run(&q, &f);
+                    w.slots
+                })?,
         );
     }
     let started = Instant::now();
@@ -541,25 +395,52 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
     if let Some(sim) = &own {
         sim.set_paused(true);
     }
-    stop.store(true, Ordering::SeqCst);
+    quiet.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(500));
+    finish.store(true, Ordering::SeqCst);
     let mut report = LoadReport {
         phones: args.phones,
         seconds,
+        loops,
         ..LoadReport::default()
     };
-    let mut handles = Vec::new();
+    // Phones back in their index order (phone i ran on loop i % loops).
+    let mut per_loop = Vec::new();
     for t in threads {
-        let (stats, handle) = t
-            .join()
-            .map_err(|_| anyhow::anyhow!("an agent thread panicked"))?;
+        per_loop.push(
+            t.join()
+                .map_err(|_| anyhow::anyhow!("a load loop panicked"))?
+                .into_iter(),
+        );
+    }
+    let mut phones = Vec::with_capacity(args.phones);
+    for i in 0..args.phones {
+        if let Some(slot) = per_loop.get_mut(i % loops).and_then(|it| it.next()) {
+            phones.push(slot);
+        }
+    }
+    for slot in &phones {
+        let stats = &slot.agent.stats;
         report.sent += stats.sent;
         report.received += stats.received;
-        report.latencies.extend(stats.latencies);
+        report.latencies.extend(stats.latencies.iter().copied());
         report.reconnects += stats.sessions.saturating_sub(1);
-        report.never_opened += usize::from(stats.sessions == 0);
+        let why = stats
+            .last_failure
+            .clone()
+            .unwrap_or_else(|| "no answer".into());
+        if stats.sessions == 0 {
+            report.never_opened += 1;
+            *report.never_opened_why.entry(why.clone()).or_default() += 1;
+        } else if slot.phone.session().state != SessionState::Open {
+            *report.down_at_end.entry(why).or_default() += 1;
+        }
+        for (k, v) in &stats.lost {
+            *report.sessions_lost.entry(k.clone()).or_default() += v;
+        }
         report.refused += stats.refused;
-        for (k, v) in stats.refusals {
-            *report.refusals.entry(k).or_default() += v;
+        for (k, v) in &stats.refusals {
+            *report.refusals.entry(k.clone()).or_default() += v;
         }
         report.timed_out += stats.timed_out;
         report.command_errors += stats.command_errors;
@@ -567,18 +448,36 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
         report.events_lost += stats.events_lost;
         report.calls_answered += stats.answers;
         report.previews_answered += stats.previews;
-        handles.push(handle);
     }
     report.latencies.sort();
-    std::thread::sleep(Duration::from_millis(300));
     if let Some(sim) = &own {
-        report.mismatches = compare(sim, &handles);
+        let views: Vec<&Phone> = phones.iter().map(|s| &*s.phone).collect();
+        report.mismatches = compare(sim, &views);
+        // What led there: the last events of the first phones that disagree.
+        let mut shown = std::collections::BTreeSet::new();
+        for m in report.mismatches.clone() {
+            let Some(i) = m
+                .strip_prefix("agent")
+                .and_then(|r| r.split(':').next())
+                .and_then(|n| n.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            if shown.len() < 3 && shown.insert(i) {
+                if let Some(slot) = phones.get(i) {
+                    for h in &slot.agent.history {
+                        report
+                            .mismatches
+                            .push(format!("  agent{i:04} history: {h}"));
+                    }
+                }
+            }
+        }
         report.checked = true;
         report.simulator = sim.summary();
     }
-    for h in handles {
-        h.stop();
-    }
+    // Sessions end only now, after the comparison.
+    drop(phones);
     if let Some(sim) = own {
         sim.stop();
     }
@@ -586,23 +485,24 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
 }
 
 /// Every difference between what the phones show and what the simulator holds.
-fn compare(sim: &Simulator, handles: &[DriverHandle]) -> Vec<String> {
+fn compare(sim: &Simulator, phones: &[&Phone]) -> Vec<String> {
     let agents = sim.agents();
     let mut out = Vec::new();
-    for (i, h) in handles.iter().enumerate() {
-        let view = h.view();
+    for (i, view) in phones.iter().enumerate() {
         let Some(agent) = agents.get(i) else {
             out.push(format!("phone {i}: no such agent in the simulator"));
             continue;
         };
-        if view.agent.state != agent.state {
+        if view.agent().state != agent.state {
             out.push(format!(
                 "{}: phone shows {:?}, simulator {:?}",
-                agent.id, view.agent.state, agent.state
+                agent.id,
+                view.agent().state,
+                agent.state
             ));
         }
         let mut phone_calls: Vec<(u32, LocalConnectionState)> =
-            view.calls.iter().map(|c| (c.id, c.state)).collect();
+            view.calls().map(|c| (c.id, c.state)).collect();
         let mut sim_calls: Vec<(u32, LocalConnectionState)> =
             agent.calls.iter().map(|c| (c.id, c.state)).collect();
         phone_calls.sort_by_key(|c| c.0);

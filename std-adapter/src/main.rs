@@ -55,9 +55,10 @@ struct SimArgs {
     /// Print an example configuration file (every section) and exit.
     #[arg(long)]
     example_config: bool,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:12028")]
-    listen: String,
+    /// Address to listen on (default: the configuration file's `listen`, else
+    /// 127.0.0.1:12028).
+    #[arg(long)]
+    listen: Option<String>,
     /// A TOML file: agents, reason codes, inbound scenario, campaign, faults.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -65,8 +66,8 @@ struct SimArgs {
     #[arg(long)]
     contacts: Option<PathBuf>,
     /// Generate this many agents (agent0000 / extension 10000 …) instead of the default one.
-    #[arg(long)]
-    agents: Option<usize>,
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    agents: Option<u32>,
     /// Start as the standby side (OPEN_REQ refused with E_CTI_SERVER_NOT_MASTER).
     #[arg(long)]
     standby: bool,
@@ -74,47 +75,58 @@ struct SimArgs {
     #[arg(long)]
     peer: Option<String>,
     /// Inbound ACD calls per minute (random arrivals).
-    #[arg(long)]
+    #[arg(long, value_parser = ccx_cti_std::sim::config::parse_rate)]
     rate: Option<f64>,
     /// After a call the agent goes straight back to AVAILABLE instead of WORK.
     #[arg(long)]
     no_auto_work: bool,
     /// Milliseconds of WORK after which the agent becomes AVAILABLE by itself.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     wrapup_ms: Option<u64>,
     /// Stop after this many seconds and print the summary (0: run until `quit` with
     /// --interactive, or until killed).
     #[arg(long, default_value_t = 0)]
     duration: u64,
     /// Fault: close a connection after it received N messages.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     drop_after: Option<u32>,
     /// Fault: close a connection after any message with this probability.
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", value_parser = ccx_cti_std::sim::config::parse_probability)]
     drop_probability: Option<f64>,
     /// Seed of the random faults.
     #[arg(long)]
     seed: Option<u64>,
     /// Fault: delay every frame sent by this many milliseconds.
-    #[arg(long, value_name = "MS")]
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
     delay_ms: Option<u64>,
     /// Fault: never answer HEARTBEAT_REQ.
     #[arg(long)]
     ignore_heartbeats: bool,
     /// Fault: corrupt every Nth frame sent.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     corrupt_every: Option<u32>,
     /// Fault: send half of every Nth frame, then close.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     truncate_every: Option<u32>,
     /// Fault: send an unknown message type after every Nth frame.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     unknown_message_every: Option<u32>,
     /// Fault: append an unknown floating field to every frame.
     #[arg(long)]
     unknown_tags: bool,
-    /// Log level (error, warn, info, debug).
-    #[arg(long, default_value = "info")]
+    /// Require the agent's password to replace a session and for every state change. Off by
+    /// default, as on Unified CCX: anyone who knows an agent ID can open a session for it
+    /// and so end the agent's own.
+    #[arg(long)]
+    require_password: bool,
+    /// Open connections at most; one more is accepted and closed at once.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    max_connections: Option<u32>,
+    /// Milliseconds from connect within which a connection must open a session.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    open_deadline_ms: Option<u64>,
+    /// Log level.
+    #[arg(long, default_value = "info", value_parser = ["off", "error", "warn", "info", "debug", "trace"])]
     log: String,
 }
 
@@ -252,9 +264,20 @@ fn sim_config(args: &SimArgs) -> anyhow::Result<SimConfig> {
         Some(path) => SimConfig::from_toml_file(path)?,
         None => SimConfig::default(),
     };
-    cfg.listen = args.listen.clone();
+    if let Some(listen) = &args.listen {
+        cfg.listen = listen.clone();
+    }
     if let Some(n) = args.agents {
-        cfg.agents = (0..n).map(ccx_cti_std::sim::AgentDef::generated).collect();
+        cfg.agents = (0..n as usize)
+            .map(ccx_cti_std::sim::AgentDef::generated)
+            .collect();
+    }
+    cfg.require_password |= args.require_password;
+    if let Some(n) = args.max_connections {
+        cfg.limits.max_connections = n as usize;
+    }
+    if let Some(ms) = args.open_deadline_ms {
+        cfg.limits.open_deadline_ms = ms;
     }
     if let Some(path) = &args.contacts {
         let contacts = ccx_cti_std::sim::config::load_contacts(path)?;
@@ -300,6 +323,7 @@ fn sim_config(args: &SimArgs) -> anyhow::Result<SimConfig> {
         f.unknown_message_every = args.unknown_message_every;
     }
     f.unknown_tags |= args.unknown_tags;
+    cfg.check()?;
     Ok(cfg)
 }
 

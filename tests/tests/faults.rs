@@ -1,3 +1,4 @@
+//! Not the simulator: this raw peer must send what no correct server sends (torn frames, garbage, cuts at exact bytes), below the shared model.
 //! Faults from the network and the server, over real loopback TCP: the phone (through the std
 //! driver) against a raw scripted peer that misbehaves on purpose. For each fault the phone
 //! must not panic or hang, must report it, must reconnect when the stream is lost, and after a

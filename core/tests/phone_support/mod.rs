@@ -1,3 +1,4 @@
+//! Not the simulator: core's tests cannot depend on the std adapter, and they drive the phone on virtual time without sockets.
 //! Shared helpers for the phone tests: a scripted server built on the wire encoder, and a
 //! harness that drives a `Phone` with explicit time.
 #![allow(

@@ -1,3 +1,4 @@
+//! Not the simulator's world: this server runs inside the no_std, no-alloc firmware (qemu, TAP), where the std simulator cannot.
 //! The outbound-preview story that the embassy adapter's qemu firmware and host TAP run play.
 //!
 //! - [`PreviewServer`]: a scripted Unified CCX, sans-io, built from the core codec. It opens the

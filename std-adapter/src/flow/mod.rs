@@ -5,6 +5,7 @@
 //! field with what the phone sent, `agent:` presses buttons, `time:` fires timers, `net:`
 //! closes or lets through the connection, `expect:` reads the phone's state.
 
+mod domain;
 pub mod parse;
 pub mod run;
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use ccx_cti::wire::AgentState;
+
 /// A parsed flow file.
 #[derive(Debug, Clone, Default)]
 pub struct Flow {
@@ -196,8 +198,9 @@ pub fn parse_flow(text: &str, default_title: &str) -> Result<FlowFile, FlowParse
             i += 1;
         }
         let has_block = !block.trim().is_empty();
-        let directive_lower = directive.to_ascii_lowercase();
-        let item = match directive_lower.as_str() {
+        // Directives match exactly (FORMAT.md §2): `Step 1:` or `stepp 1:` is an error, not a
+        // step.
+        let item = match directive {
             "config" => {
                 if seen_step_or_item {
                     return Err(err(number, "`config:` must come before the first step"));
@@ -222,11 +225,29 @@ pub fn parse_flow(text: &str, default_title: &str) -> Result<FlowFile, FlowParse
                 continue;
             }
             "start" => {
+                if seen_step_or_item {
+                    return Err(err(number, "`start:` must come before the first step"));
+                }
+                if out.flow.start.is_some() {
+                    return Err(err(number, "a second `start:`"));
+                }
                 let mut words = rest.split_whitespace();
-                out.flow.start = match (words.next(), words.next()) {
-                    (Some("connected"), None) => Some(Start::Connected),
-                    (Some("logged-in"), Some(state)) => Some(Start::LoggedIn(state.to_string())),
-                    (Some("logged-in"), None) => Some(Start::LoggedIn("NOT_READY".to_string())),
+                out.flow.start = match (words.next(), words.next(), words.next()) {
+                    (Some("connected"), None, None) => Some(Start::Connected),
+                    (Some("logged-in"), Some(state), None) => {
+                        if AgentState::DEF.value_of(state).is_none()
+                            && state.parse::<u16>().is_err()
+                        {
+                            return Err(err(
+                                number,
+                                format!("`{state}` is not an agent state (AVAILABLE, NOT_READY, … or a number)"),
+                            ));
+                        }
+                        Some(Start::LoggedIn(state.to_string()))
+                    }
+                    (Some("logged-in"), None, None) => {
+                        Some(Start::LoggedIn("NOT_READY".to_string()))
+                    }
                     _ => return Err(err(number, format!("expected `start: connected` or `start: logged-in STATE`, found `{rest}`"))),
                 };
                 continue;
@@ -245,7 +266,7 @@ pub fn parse_flow(text: &str, default_title: &str) -> Result<FlowFile, FlowParse
                     text: block.clone(),
                     first_line: block_start,
                 };
-                if directive_lower == "server" {
+                if directive == "server" {
                     Item::Server(b)
                 } else {
                     Item::Client(b)
@@ -284,6 +305,9 @@ pub fn parse_flow(text: &str, default_title: &str) -> Result<FlowFile, FlowParse
                         format!("expected `expect: PATH = VALUE`, found `{rest}`"),
                     ));
                 };
+                if let Err(why) = super::domain::check_expect(path.trim(), value.trim()) {
+                    return Err(err(number, why));
+                }
                 Item::Expect {
                     path: path.trim().to_string(),
                     comparison,
@@ -292,7 +316,7 @@ pub fn parse_flow(text: &str, default_title: &str) -> Result<FlowFile, FlowParse
             }
             "expect-error" => Item::ExpectError(rest.to_string()),
             "expect-no-error" => Item::ExpectNoError(rest.to_string()),
-            d if d.starts_with("step") => Item::Step {
+            d if d == "step" || d.starts_with("step ") => Item::Step {
                 label: format!("{directive}: {rest}")
                     .trim_end_matches(": ")
                     .to_string(),
@@ -308,6 +332,13 @@ pub fn parse_flow(text: &str, default_title: &str) -> Result<FlowFile, FlowParse
         seen_step_or_item = true;
         out.flow.items.push(item.clone());
         out.located.push(Located { line: number, item });
+    }
+    if out.located.is_empty() {
+        // An empty file, or one with only `config:`/`start:`, checks nothing.
+        return Err(err(
+            lines.len().max(1),
+            "no directive after the prologue: a flow needs at least one step, message or expect",
+        ));
     }
     Ok(out)
 }
@@ -338,6 +369,47 @@ mod tests {
             assert_eq!(f.flow.config.len(), 3);
             assert!(f.located.iter().any(|l| matches!(l.item, Item::Client(_))));
         }
+    }
+
+    #[test]
+    fn strict_directives_start_lines_and_empty_flows() {
+        // Directives match exactly.
+        for bad in [
+            "stepp 1: x\n",
+            "Step 1: x\n",
+            "steps: x\n",
+            "Agent: ready\n",
+        ] {
+            let e = parse_flow(bad, "t").unwrap_err();
+            assert_eq!(e.line, 1, "{bad}");
+            assert!(e.reason.contains("unknown directive"), "{bad}: {e}");
+        }
+        assert!(parse_flow("step: x\n", "t").is_ok());
+        // A bad `start:` is a parse error with its line.
+        for bad in [
+            "start: logged-in AVAILABEL\nstep 1: x\n",
+            "start: loged-in\nstep 1: x\n",
+            "start: connected now\nstep 1: x\n",
+        ] {
+            let e = parse_flow(&format!("# c\n{bad}"), "t").unwrap_err();
+            assert_eq!(e.line, 2, "{bad}: {e}");
+        }
+        let e = parse_flow("step 1: x\nstart: connected\n", "t").unwrap_err();
+        assert_eq!(e.line, 2);
+        // Nothing after the prologue: refused, an empty file too.
+        for empty in [
+            "",
+            "\n\n# only a comment\n",
+            "config:\n  AgentID: a\nstart: connected\n",
+        ] {
+            assert!(parse_flow(empty, "t").is_err(), "{empty:?}");
+        }
+        // `expect:` values are checked against the path's domain, with their line.
+        let e = parse_flow("step 1: x\nexpect: agent.state = AVAILABEL\n", "t").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.reason.contains("AVAILABEL"), "{e}");
+        let e = parse_flow("step 1: x\nexpect: agent.mood = happy\n", "t").unwrap_err();
+        assert!(e.reason.contains("unknown state path"), "{e}");
     }
 
     #[test]

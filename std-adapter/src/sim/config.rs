@@ -54,13 +54,22 @@ phone = "5550100"
 [faults]
 delay_ms = 0
 unknown_tags = false
+
+[limits]                  # what one client may take
+max_connections = 10000
+max_queued_bytes = 1048576   # unread replies; a client that falls behind is closed
+write_timeout_ms = 10000
+open_deadline_ms = 60000     # from connect to OPEN_CONF
+max_call_vars = 200
+max_call_var_bytes = 65536
+warnings_per_second = 10
 "#;
 
 use ccx_cti::config::DEFAULT_PORT;
 
 /// One agent the simulated Unified CCX knows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct AgentDef {
     /// AgentID (login id).
     pub id: String,
@@ -120,6 +129,7 @@ impl AgentDef {
 
 /// A customer-defined Not Ready / Logout reason code.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReasonCode {
     /// The code.
     pub code: u16,
@@ -129,6 +139,7 @@ pub struct ReasonCode {
 
 /// One record of the campaign's contact list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Contact {
     /// Customer account number (BAAccountNumber).
     pub account: String,
@@ -197,7 +208,7 @@ fn split_csv_line(line: &str) -> Vec<String> {
 
 /// The outbound preview campaign.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Campaign {
     /// BACampaign.
     pub name: String,
@@ -272,7 +283,7 @@ impl Campaign {
 
 /// One inbound ACD call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct InboundCall {
     /// Milliseconds after the simulator starts (scripted calls only).
     pub at_ms: u64,
@@ -303,7 +314,7 @@ impl Default for InboundCall {
 
 /// Where inbound calls come from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct InboundScenario {
     /// Random arrivals per minute (Poisson); 0 for none.
     pub rate_per_min: f64,
@@ -328,7 +339,7 @@ impl Default for InboundScenario {
 
 /// Faults to inject (every one off by default).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Faults {
     /// Close a connection after it has received this many messages.
     pub drop_after: Option<u32>,
@@ -352,7 +363,7 @@ pub struct Faults {
 
 /// Everything a simulator needs to start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SimConfig {
     /// Address to listen on (`127.0.0.1:0` picks a free port).
     pub listen: String,
@@ -392,6 +403,47 @@ pub struct SimConfig {
     pub require_active_terminal: bool,
     /// Faults to inject.
     pub faults: Faults,
+    /// Resource bounds that keep one client from taking the simulator down.
+    pub limits: Limits,
+    /// A session that replaces another agent's session, and every SET_AGENT_STATE_REQ, must
+    /// carry the agent's password. Off by default, as on Unified CCX, where anyone who knows
+    /// an agent ID can open a session for it and so end the agent's own.
+    pub require_password: bool,
+}
+
+/// Resource bounds of the simulator (`[limits]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Open connections; one more is accepted and closed at once.
+    pub max_connections: usize,
+    /// Bytes waiting to be written to one connection; a client that reads slower than this
+    /// lets pile up is closed.
+    pub max_queued_bytes: usize,
+    /// Milliseconds a write may make no progress before the connection is closed.
+    pub write_timeout_ms: u64,
+    /// Milliseconds from connect within which a connection must open a session.
+    pub open_deadline_ms: u64,
+    /// Named variables stored per call.
+    pub max_call_vars: usize,
+    /// Bytes of named-variable names and values stored per call.
+    pub max_call_var_bytes: usize,
+    /// Warnings of one kind logged per second; the rest are counted and summed up.
+    pub warnings_per_second: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 10_000,
+            max_queued_bytes: 1 << 20,
+            write_timeout_ms: 10_000,
+            open_deadline_ms: 60_000,
+            max_call_vars: 200,
+            max_call_var_bytes: 64 * 1024,
+            warnings_per_second: 10,
+        }
+    }
 }
 
 /// The two heartbeat rules of
@@ -409,7 +461,7 @@ pub enum HeartbeatRuleMode {
 
 /// A heartbeat rule the simulator enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct HeartbeatRule {
     /// Which rule.
     pub mode: HeartbeatRuleMode,
@@ -445,11 +497,99 @@ impl Default for SimConfig {
             heartbeat_rule: None,
             require_active_terminal: false,
             faults: Faults::default(),
+            limits: Limits::default(),
+            require_password: false,
         }
     }
 }
 
+/// A probability flag (`--drop-probability`): a number from 0 to 1.
+pub fn parse_probability(text: &str) -> Result<f64, String> {
+    let p: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=1.0).contains(&p) {
+        Ok(p)
+    } else {
+        Err(format!("{p} is not a probability (0 to 1)"))
+    }
+}
+
+/// A rate flag (calls per minute): a finite number, 0 or more.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let r: f64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if r.is_finite() && (0.0..=1_000_000.0).contains(&r) {
+        Ok(r)
+    } else {
+        Err(format!("{r} is not a rate from 0 to 1000000 per minute"))
+    }
+}
+
 impl SimConfig {
+    /// Every value in its range (the parts serde's types do not bound); the error names the
+    /// key.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let bad = |key: &str, why: String| Err(anyhow::anyhow!("`{key}`: {why}"));
+        let f = &self.faults;
+        if let Err(e) = parse_probability(&f.drop_probability.to_string()) {
+            return bad("faults.drop_probability", e);
+        }
+        if let Err(e) = parse_rate(&self.inbound.rate_per_min.to_string()) {
+            return bad("inbound.rate_per_min", e);
+        }
+        for (key, every) in [
+            ("faults.drop_after", f.drop_after),
+            ("faults.corrupt_every", f.corrupt_every),
+            ("faults.truncate_every", f.truncate_every),
+            ("faults.unknown_message_every", f.unknown_message_every),
+        ] {
+            if every == Some(0) {
+                return bad(key, "must be 1 or more".into());
+            }
+        }
+        if f.delay_ms > 60_000 {
+            return bad(
+                "faults.delay_ms",
+                format!("{} is more than 60000", f.delay_ms),
+            );
+        }
+        if !matches!(self.v18_length_width, 1 | 2) {
+            return bad(
+                "v18_length_width",
+                format!("{} is not 1 or 2", self.v18_length_width),
+            );
+        }
+        if self.probe_failures == 0 || self.probe_interval_ms == 0 {
+            return bad(
+                "probe_failures / probe_interval_ms",
+                "must be 1 or more".into(),
+            );
+        }
+        let l = &self.limits;
+        for (key, v) in [
+            ("limits.max_connections", l.max_connections),
+            ("limits.max_queued_bytes", l.max_queued_bytes),
+            ("limits.max_call_vars", l.max_call_vars),
+            ("limits.max_call_var_bytes", l.max_call_var_bytes),
+        ] {
+            if v == 0 {
+                return bad(key, "must be 1 or more".into());
+            }
+        }
+        if l.write_timeout_ms < 100 || l.open_deadline_ms < 100 {
+            return bad(
+                "limits.write_timeout_ms / limits.open_deadline_ms",
+                "must be 100 or more".into(),
+            );
+        }
+        if self.listen.parse::<std::net::SocketAddr>().is_err() && !self.listen.contains(':') {
+            return bad("listen", format!("`{}` is not host:port", self.listen));
+        }
+        Ok(())
+    }
+
     /// A configuration that listens on a free loopback port.
     pub fn loopback() -> SimConfig {
         SimConfig {
@@ -462,8 +602,12 @@ impl SimConfig {
     pub fn from_toml_file(path: &Path) -> anyhow::Result<SimConfig> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        // Unknown keys and sections are refused (deny_unknown_fields): the error names the key
+        // and its line.
         let mut cfg: SimConfig =
             toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        cfg.check()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         if let Some(campaign) = cfg.campaign.as_mut() {
             if let Some(file) = campaign.contacts_file.clone() {
                 let file = match path.parent() {

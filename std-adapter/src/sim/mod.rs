@@ -2,10 +2,11 @@
 //!
 //! It speaks the server side of the same codec the phone uses ([`ccx_cti::wire`]): OPEN_REQ
 //! validation, heartbeats, idle timeout, agent states, inbound ACD calls, an outbound preview
-//! campaign, side A / side B, and fault injection. Each connection has a reader thread and a
-//! writer thread; the simulated contact center (the `world` module) sits behind one mutex, which both
-//! sides of a pair share when they run in one process (a replicated cluster), so that the
-//! agent's state survives a failover.
+//! campaign, side A / side B, and fault injection. Every connection of a cluster runs on one
+//! poll loop (`net`) whose thread owns the simulated contact center (the `world` module); both
+//! sides of a pair share that loop when they run in one process (a replicated cluster), so
+//! that the agent's state survives a failover. Resource bounds ([`Limits`]) keep one client
+//! from taking the simulator or its other clients down.
 //!
 //! ```no_run
 //! use ccx_cti_std::sim::{SimConfig, Simulator};
@@ -16,27 +17,25 @@
 
 pub mod config;
 mod net;
+mod ratelog;
 mod world;
 
 pub use config::{
     AgentDef, Campaign, Contact, Faults, HeartbeatRule, HeartbeatRuleMode, InboundCall,
-    InboundScenario, ReasonCode, SimConfig,
+    InboundScenario, Limits, ReasonCode, SimConfig,
 };
 pub use world::Scene;
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use ccx_cti::wire::{AgentState, CallType, LocalConnectionState};
 
 use world::World;
-
-/// How often the simulated contact center lets time pass (arrivals, offers, idle checks).
-const TICK: Duration = Duration::from_millis(5);
 
 /// What happened so far (for the summary and for checks).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -55,6 +54,16 @@ pub struct Counters {
     pub sessions_ended: u64,
     /// Sessions closed because nothing arrived for IdleTimeout.
     pub idle_timeouts: u64,
+    /// Connections closed because they opened no session in time from connect.
+    pub open_deadlines: u64,
+    /// Connections refused because the connection limit was reached.
+    pub connections_refused: u64,
+    /// Connections closed because their unread replies passed the queue bound.
+    pub slow_readers_closed: u64,
+    /// Connections closed because a write made no progress in time.
+    pub write_timeouts: u64,
+    /// SET_CALL_DATA_REQs refused because the call's variables would pass their caps.
+    pub call_vars_refused: u64,
     /// Sessions closed because they broke the enforced heartbeat rule.
     pub heartbeat_rule_broken: u64,
     /// Messages received.
@@ -163,35 +172,27 @@ impl NodeState {
 pub struct Simulator {
     addr: SocketAddr,
     node: Arc<NodeState>,
-    world: Arc<Mutex<World>>,
+    /// The cluster's poll loop, shared by both sides of a pair: its thread owns the world.
+    cluster: Arc<net::LoopHandle>,
     cfg: SimConfig,
-    threads: Mutex<Vec<JoinHandle<()>>>,
-}
-
-fn lock(world: &Mutex<World>) -> MutexGuard<'_, World> {
-    // A panic in one connection thread must not take the whole simulator down.
-    world.lock().unwrap_or_else(|p| p.into_inner())
+    prober: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Simulator {
-    /// Start a simulator (its own cluster) on `cfg.listen`; it runs in background threads.
+    /// Start a simulator (its own cluster) on `cfg.listen`; it runs in a background thread.
     pub fn start(cfg: SimConfig) -> std::io::Result<Simulator> {
-        let world = Arc::new(Mutex::new(World::new(cfg.clone())));
-        let sim = Simulator::start_node(cfg, world)?;
-        // The ticker lives as long as the cluster's state (it holds a weak reference), not as
-        // long as this side: a standby sharing the state keeps it going after a stop.
-        spawn_ticker(Arc::downgrade(&sim.world));
-        Ok(sim)
+        let cluster = Arc::new(net::start(World::new(cfg.clone()), cfg.limits.clone())?);
+        Simulator::start_node(cfg, cluster)
     }
 
     /// Start the other side of `peer`'s cluster: the same contact center (agents, calls),
     /// another address. It starts as standby unless `cfg.standby` is false; when
     /// `cfg.peer` is set it probes that address and takes over when it stops answering.
     pub fn start_pair_of(peer: &Simulator, cfg: SimConfig) -> std::io::Result<Simulator> {
-        Simulator::start_node(cfg, Arc::clone(&peer.world))
+        Simulator::start_node(cfg, Arc::clone(&peer.cluster))
     }
 
-    fn start_node(cfg: SimConfig, world: Arc<Mutex<World>>) -> std::io::Result<Simulator> {
+    fn start_node(cfg: SimConfig, cluster: Arc<net::LoopHandle>) -> std::io::Result<Simulator> {
         let listener = TcpListener::bind(cfg.listen.as_str())?;
         let addr = listener.local_addr()?;
         let node = Arc::new(NodeState {
@@ -200,30 +201,38 @@ impl Simulator {
             fault_counts: Mutex::new(BTreeMap::new()),
             conn_seq: AtomicU64::new(0),
         });
-        let sim = Simulator {
-            addr,
-            node: Arc::clone(&node),
-            world: Arc::clone(&world),
-            cfg: cfg.clone(),
-            threads: Mutex::new(Vec::new()),
+        let (n, faults) = (Arc::clone(&node), cfg.faults.clone());
+        cluster
+            .call(move |c| c.add_listener(listener, n, faults))
+            .unwrap_or_else(|| Err(std::io::Error::other("the simulator's loop is gone")))?;
+        let prober = match (cfg.standby, cfg.peer.clone()) {
+            (true, Some(peer)) => net::spawn_prober(
+                peer,
+                Arc::clone(&node),
+                cfg.probe_interval_ms,
+                cfg.probe_failures,
+            ),
+            _ => None,
         };
-        let acceptor = net::spawn_acceptor(listener, Arc::clone(&node), world, cfg.clone())?;
-        sim.push_thread(acceptor);
-        if let (true, Some(peer)) = (cfg.standby, cfg.peer.clone()) {
-            let prober = net::spawn_prober(peer, node, &cfg);
-            sim.push_thread(prober);
-        }
         log::info!(
             "simulator listening on {addr} as {}",
             if cfg.standby { "standby" } else { "master" }
         );
-        Ok(sim)
+        Ok(Simulator {
+            addr,
+            node,
+            cluster,
+            cfg,
+            prober: Mutex::new(prober),
+        })
     }
 
-    fn push_thread(&self, handle: JoinHandle<()>) {
-        if let Ok(mut t) = self.threads.lock() {
-            t.push(handle);
-        }
+    /// Run `f` on the loop thread with the world (`None` once the loop is gone).
+    fn with_world<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut World) -> R + Send + 'static,
+    ) -> Option<R> {
+        self.cluster.call(move |c| f(&mut c.world))
     }
 
     /// The address the simulator listens on.
@@ -246,7 +255,8 @@ impl Simulator {
     /// Make this side standby and close its sessions.
     pub fn demote(&self) {
         self.node.master.store(false, Ordering::SeqCst);
-        lock(&self.world).close_node(&self.node);
+        let node = Arc::clone(&self.node);
+        self.with_world(move |w| w.close_node(&node));
     }
 
     /// Stop listening and close every connection of this side (the side "dies"); the
@@ -256,16 +266,11 @@ impl Simulator {
             return;
         }
         self.node.master.store(false, Ordering::SeqCst);
-        lock(&self.world).close_node(&self.node);
-        // Wake the acceptor from its blocking accept.
-        let _ = std::net::TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
-        let threads = self
-            .threads
-            .lock()
-            .map(|mut t| std::mem::take(&mut *t))
-            .unwrap_or_default();
-        for t in threads {
-            let _ = t.join();
+        let node = Arc::clone(&self.node);
+        self.cluster.call(move |c| c.stop_node(&node));
+        let prober = self.prober.lock().ok().and_then(|mut p| p.take());
+        if let Some(p) = prober {
+            let _ = p.join();
         }
     }
 
@@ -276,7 +281,7 @@ impl Simulator {
 
     /// What happened so far.
     pub fn counters(&self) -> Counters {
-        let mut c = lock(&self.world).counters.clone();
+        let mut c = self.with_world(|w| w.counters.clone()).unwrap_or_default();
         if let Ok(f) = self.node.fault_counts.lock() {
             c.faults = f.clone();
         }
@@ -285,7 +290,7 @@ impl Simulator {
 
     /// Every agent with its state and calls.
     pub fn agents(&self) -> Vec<AgentSnapshot> {
-        lock(&self.world).agent_snapshots()
+        self.with_world(|w| w.agent_snapshots()).unwrap_or_default()
     }
 
     /// One agent by AgentID.
@@ -295,20 +300,22 @@ impl Simulator {
 
     /// The campaign's contacts.
     pub fn contacts(&self) -> Vec<ContactSnapshot> {
-        lock(&self.world).contact_snapshots()
+        self.with_world(|w| w.contact_snapshots())
+            .unwrap_or_default()
     }
 
     /// Queue an inbound call now; it is routed to the longest-available agent.
     pub fn offer_call(&self, call: InboundCall) {
-        let mut w = lock(&self.world);
-        w.enqueue_call(call);
-        w.tick(Instant::now());
+        self.with_world(move |w| {
+            w.enqueue_call(call);
+            w.tick(Instant::now());
+        });
     }
 
     /// Hold still (`true`): no new calls, no routing, no contact offers, no timers; the
     /// sessions go on. For checks that need a quiet contact center.
     pub fn set_paused(&self, paused: bool) {
-        lock(&self.world).paused = paused;
+        self.with_world(move |w| w.paused = paused);
     }
 
     /// The configuration the simulator runs with.
@@ -321,21 +328,31 @@ impl Simulator {
         use std::fmt::Write;
         let c = self.counters();
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "simulator {} ({})",
-            self.addr,
-            if self.is_master() {
-                "master"
-            } else {
-                "standby"
-            }
-        );
+        let paired = Arc::strong_count(&self.cluster) > 1;
+        let role = match (self.is_stopped(), self.is_master(), paired) {
+            (true, _, _) => "stopped",
+            (false, true, false) => "master, the only node of its cluster",
+            (false, true, true) => "master of a pair",
+            (false, false, _) => "standby",
+        };
+        let _ = writeln!(s, "simulator {} ({role})", self.addr);
         let _ = writeln!(
             s,
             "  connections {}, sessions opened {}, refused {}, replaced {}, closed {}, idle timeouts {}",
             c.connections, c.sessions_opened, c.sessions_refused, c.sessions_replaced, c.sessions_closed, c.idle_timeouts
         );
+        let closed_by_limits = c.connections_refused
+            + c.slow_readers_closed
+            + c.write_timeouts
+            + c.open_deadlines
+            + c.call_vars_refused;
+        if closed_by_limits > 0 {
+            let _ = writeln!(
+                s,
+                "  limits: connections refused {}, slow readers closed {}, write timeouts {}, open deadlines {}, call variables refused {}",
+                c.connections_refused, c.slow_readers_closed, c.write_timeouts, c.open_deadlines, c.call_vars_refused
+            );
+        }
         let _ = writeln!(
             s,
             "  messages in {}, out {}, malformed in {}, requests refused {}",
@@ -392,21 +409,5 @@ impl Simulator {
 impl Drop for Simulator {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-fn spawn_ticker(world: std::sync::Weak<Mutex<World>>) {
-    let started = std::thread::Builder::new()
-        .name("sim-ticker".into())
-        .spawn(move || loop {
-            let Some(w) = world.upgrade() else {
-                return;
-            };
-            lock(&w).tick(Instant::now());
-            drop(w);
-            std::thread::sleep(TICK);
-        });
-    if let Err(e) = started {
-        log::error!("simulator: cannot start the ticker thread: {e}");
     }
 }

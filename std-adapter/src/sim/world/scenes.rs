@@ -398,7 +398,8 @@ impl Simulator {
     /// conference's PrimaryCallID for [`Scene::Conference`]). `None` when the agent has no
     /// session or the scene is about no call.
     pub fn play(&self, agent_id: &str, scene: &Scene) -> Option<u32> {
-        crate::sim::lock(&self.world).play(agent_id, scene)
+        let (id, scene) = (agent_id.to_string(), scene.clone());
+        self.with_world(move |w| w.play(&id, &scene)).flatten()
     }
 
     /// This node goes out of service: every open session gets SYSTEM_EVENT with CCXStatus
@@ -410,13 +411,18 @@ impl Simulator {
         self.node
             .master
             .store(false, std::sync::atomic::Ordering::SeqCst);
-        crate::sim::lock(&self.world).report_to_node(&self.node, status, id)
+        let node = std::sync::Arc::clone(&self.node);
+        self.with_world(move |w| w.report_to_node(&node, status, id))
+            .unwrap_or(0)
     }
 
     /// The ActiveTerminal agent `agent_id` last logged in with (v18, Agent Device Selection).
     pub fn active_terminal(&self, agent_id: &str) -> Option<String> {
-        let world = crate::sim::lock(&self.world);
-        let a = world.agents.iter().position(|ag| ag.def.id == agent_id)?;
-        world.rules.terminals.get(&a).cloned()
+        let id = agent_id.to_string();
+        self.with_world(move |world| {
+            let a = world.agents.iter().position(|ag| ag.def.id == id)?;
+            world.rules.terminals.get(&a).cloned()
+        })
+        .flatten()
     }
 }
