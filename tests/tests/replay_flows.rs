@@ -191,3 +191,25 @@ expect: agent.state = NOT_READY
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn a_password_that_differs_is_reported_without_either_password() {
+    let flow = std::fs::read_to_string(flows_dir().join("login-logout.flow")).unwrap();
+    let broken = flow.replacen(
+        "    AgentPassword: pw4020\n",
+        "    AgentPassword: hunter2\n",
+        1,
+    );
+    assert_ne!(broken, flow);
+    match replay_text("password-differs", &broken) {
+        FileResult::Failed(f) => {
+            let text = f.to_string();
+            assert!(text.contains("AgentPassword"), "{text}");
+            assert!(
+                !text.contains("hunter2") && !text.contains("pw4020"),
+                "a password leaked: {text}"
+            );
+        }
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::wire::AgentState;
 
-/// An owned copy of the phone's view; see the [module documentation](self).
+/// An owned copy of the phone's view; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct PhoneSnapshot<
     const CALLS: usize = DEFAULT_CALLS,

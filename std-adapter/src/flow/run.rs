@@ -715,6 +715,16 @@ impl<'o, const CALLS: usize> Runner<'o, CALLS> {
                 continue;
             }
             let want = expected.lookup(&field, occurrence);
+            if want != got && is_secret_field(&field) {
+                // A password differs: say so without printing either one.
+                return Err(self.fail(
+                    line + offset,
+                    format!(
+                        "message {index} ({exp_name}): `{label}` differs from the one expected \
+                         (passwords are not shown)"
+                    ),
+                ));
+            }
             if want != got {
                 return Err(self.fail(
                     line + offset,
@@ -1027,6 +1037,15 @@ fn values_match(path: &str, actual: &str, expected: &str) -> bool {
 }
 
 /// A looked-up value as the report prints it.
+/// ClientPassword and AgentPassword, wherever they stand: never printed in a failure.
+fn is_secret_field(field: &FieldRef<'_>) -> bool {
+    let secret = |tag: u16| tag == tag::CLIENT_PASSWORD || tag == tag::AGENT_PASSWORD;
+    match *field {
+        FieldRef::Floating(t) | FieldRef::Grouped { tag: t, .. } => secret(t),
+        _ => false,
+    }
+}
+
 fn show(msg: &Message<'_>, field: &FieldRef<'_>, value: Option<FieldValue<'_>>) -> String {
     match value {
         None => "nothing (the field is absent)".to_string(),
