@@ -641,18 +641,4 @@ impl<
             self.drop_stale_calls();
         }
     }
-
-    /// The agent identity fields that are configured, as floating fields.
-    pub(super) fn agent_fields(&self, enc: &mut crate::wire::Encoder<'_>) {
-        let c = &self.config;
-        for (tag_id, value) in [
-            (tag::AGENT_EXTENSION, c.agent_extension.as_str()),
-            (tag::AGENT_INSTRUMENT, c.agent_instrument.as_str()),
-            (tag::AGENT_ID, c.agent_id.as_str()),
-        ] {
-            if !value.is_empty() {
-                enc.string(tag_id, value);
-            }
-        }
-    }
 }
