@@ -690,3 +690,36 @@ fn version_18_writes_two_byte_tags() {
     // ClientID is the first floating field: tag 1 as two bytes, then its length.
     assert_eq!(msg.floating_part()[..3], [0, 1, 6]);
 }
+
+ccx_cti::phone_type! {
+    /// Every capacity at its documented minimum.
+    type MinimalPhone = Phone {
+        calls: ccx_cti::phone::MIN_CALLS,
+        var_bytes: 0,
+        pending: ccx_cti::phone::MIN_PENDING,
+        tx_bytes: ccx_cti::phone::MIN_TX_BYTES,
+        events: ccx_cti::phone::MIN_EVENTS,
+    };
+}
+
+/// The documented minimums are enough to open a session, resynchronise and change the
+/// agent's state.
+#[test]
+fn a_phone_at_the_minimum_capacities_opens_and_changes_state() {
+    let mut h = Harness::with_phone(MinimalPhone::new(config()));
+    h.open(LOGOUT);
+    let invoke = h
+        .phone
+        .command(h.now, Command::Login { password: None })
+        .unwrap();
+    let sent = h.sent_one(MessageType::SetAgentStateReq);
+    assert_eq!(decoded(&sent).invoke_id(), Some(invoke));
+    h.feed(&conf(MessageType::SetAgentStateConf, invoke));
+    assert_eq!(
+        h.events(),
+        [Event::RequestSucceeded {
+            invoke_id: invoke,
+            request: RequestKind::SetAgentState
+        }]
+    );
+}

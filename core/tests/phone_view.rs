@@ -360,10 +360,13 @@ fn the_default_phone_fits_its_ram_budget() {
     use ccx_cti::phone::{Phone, PhoneSnapshot};
     use ccx_cti::wire::FrameAccumulator;
     let phone = core::mem::size_of::<Phone>();
-    let small = core::mem::size_of::<Phone<1, 128, 2, 256, 4>>();
+    ccx_cti::phone_type! {
+        type SmallPhone = Phone { calls: 1, var_bytes: 128, pending: 2, tx_bytes: 256, events: 4 };
+    }
+    let small = core::mem::size_of::<SmallPhone>();
     let snapshot = core::mem::size_of::<PhoneSnapshot>();
     let frame = core::mem::size_of::<FrameAccumulator>();
-    println!("Phone {phone} B, Phone<1, 128, 2, 256, 4> {small} B, PhoneSnapshot {snapshot} B, FrameAccumulator {frame} B");
+    println!("Phone {phone} B, SmallPhone (1 call, 128 B of variables, 2 pending, 256 B queue, 4 events) {small} B, PhoneSnapshot {snapshot} B, FrameAccumulator {frame} B");
     assert!(phone <= 8 * 1024, "the default phone takes {phone} bytes");
     assert!(
         small <= 2560,

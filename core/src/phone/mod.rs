@@ -19,8 +19,10 @@
 //! ```
 //!
 //! Capacities are const generics (`Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>`, defaults
-//! in the `DEFAULT_*` constants; the README gives the RAM each costs); running out of one is
-//! an [`Event`], never a panic and never a silent drop.
+//! in the `DEFAULT_*` constants); [`phone_type!`](crate::phone_type) names a phone type with
+//! each capacity spelled out and checked against its minimum, and the
+//! [`capacities`] table gives the RAM each costs. Running out of one is an [`Event`], never a
+//! panic and never a silent drop.
 //!
 //! # Session life
 //!
@@ -68,6 +70,7 @@
 mod backoff;
 mod call;
 mod calls;
+pub mod capacities;
 mod command;
 mod conference;
 mod events;
@@ -85,6 +88,7 @@ mod tests;
 
 pub use backoff::{reconnect_wait, RECONNECT_MAX_WAIT};
 pub use call::Call;
+pub use capacities::{MIN_CALLS, MIN_EVENTS, MIN_PENDING, MIN_TX_BYTES};
 pub use command::{
     Command, CommandParseError, CommandWith, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT,
 };
