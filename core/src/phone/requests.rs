@@ -2,7 +2,7 @@
 //! failures and timeouts.
 
 use super::{
-    Call, Command, CommandError, Event, Instant, PendingRequest, Phone, RequestKind, SessionState,
+    Call, Command, CommandError, Engine, Event, Instant, PendingRequest, RequestKind, SessionState,
 };
 use crate::config::{PhoneConfig, ShortText};
 use crate::wire::{
@@ -19,7 +19,7 @@ pub(super) struct Sources<'a, const VAR_BYTES: usize> {
 }
 
 impl<const VAR_BYTES: usize> Sources<'_, VAR_BYTES> {
-    /// The tracked call with `id` (the first one, as [`Phone::call`]).
+    /// The tracked call with `id` (the first one, as [`Engine::call`]).
     pub(super) fn call(&self, id: u32) -> Option<&Call<VAR_BYTES>> {
         self.calls.iter().find(|c| c.id == id)
     }
@@ -142,7 +142,7 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+    > Engine<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
     /// The agent pressed a button. Returns the InvokeID of the request it queued.
     ///

@@ -3,7 +3,7 @@
 
 use super::backoff::reconnect_wait;
 use super::{
-    Duration, Event, Instant, Phone, RequestKind, SessionEndReason, SessionState, TransportAction,
+    Duration, Engine, Event, Instant, RequestKind, SessionEndReason, SessionState, TransportAction,
 };
 use crate::config::{HeartbeatMode, ShortText};
 use crate::wire::{
@@ -124,7 +124,7 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+    > Engine<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
     /// What the adapter should do with the transport now, if anything, without taking it:
     /// the same answer as [`Self::poll_transport`] would give, with no change of state.

@@ -378,7 +378,7 @@ impl<const CALLS: usize> Runner<CALLS> {
             }
         }
         let now = self.instant();
-        self.phone.handle_bytes(now, &mut self.acc, frame);
+        self.phone.handle_bytes(now, frame);
         self.pump();
     }
 

@@ -618,9 +618,8 @@ mod tests {
     fn the_screen_shows_the_core_view() {
         use ccx_cti::config::{PhoneConfig, ReasonKind};
         use ccx_cti::phone::{Instant, Phone, TransportAction};
-        use ccx_cti::wire::{fields, tag, Encoder, FrameAccumulator, MessageType, WireVersion};
+        use ccx_cti::wire::{fields, tag, Encoder, MessageType, WireVersion};
         let mut phone: Phone = Phone::new(PhoneConfig::default());
-        let mut acc: FrameAccumulator = FrameAccumulator::new();
         let now = Instant::from_secs(1);
         assert!(matches!(
             phone.poll_transport(now),
@@ -635,7 +634,7 @@ mod tests {
             let mut enc = Encoder::new(&mut out, ty, WireVersion::DEFAULT);
             build(&mut enc);
             let len = enc.finish().unwrap();
-            phone.handle_bytes(now, &mut acc, &out[..len]);
+            phone.handle_bytes(now, &out[..len]);
         };
         let _ = n;
         frame(MessageType::OpenConf, &|e| {
