@@ -202,8 +202,8 @@ if fp:
     out.append("")
 if sizes:
     pd = sizes.get("SIZE_OF_PHONE_DEFAULT", 0)
-    out.append(f"RAM on the target: `Phone` with default capacities {pd:,} B (≤ 8 KiB: {mark(pd <= 8192)}); "
-               f"`Phone<1, 128, 2, 256, 4>` {sizes.get('SIZE_OF_PHONE_MINIMAL', 0):,} B; "
+    out.append(f"RAM on the target, the phone without its frame accumulator: default capacities {pd:,} B (≤ 8 KiB: {mark(pd <= 8192)}); "
+               f"one call, small queues {sizes.get('SIZE_OF_PHONE_MINIMAL', 0):,} B; "
                f"`FrameAccumulator` {sizes.get('SIZE_OF_FRAME_ACCUMULATOR_DEFAULT', 0):,} B "
                f"(12,500-byte default), `FrameAccumulator<2048>` {sizes.get('SIZE_OF_FRAME_ACCUMULATOR_2048', 0):,} B.")
     out.append("")

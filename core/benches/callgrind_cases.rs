@@ -67,7 +67,7 @@ fn main() {
         &[(tag::AGENT_ID, "chli4020"), (tag::AGENT_EXTENSION, "4020")],
         &[],
     );
-    let (mut phone, mut acc) = open_phone();
+    let mut phone = open_phone();
     let now = Instant::from_millis(5);
     let mut buf = [0u8; 4096];
     let mut text = String::with_capacity(4096);
@@ -106,7 +106,7 @@ fn main() {
                 1
             }
             "seed_flow_7_messages" => {
-                phone.handle_bytes(now, &mut acc, black_box(&seed));
+                phone.handle_bytes(now, black_box(&seed));
                 while phone.poll_event().is_some() {}
                 1
             }

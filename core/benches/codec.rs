@@ -140,7 +140,7 @@ fn phone(c: &mut Criterion) {
         &[(tag::AGENT_ID, "chli4020"), (tag::AGENT_EXTENSION, "4020")],
         &[],
     );
-    let (mut p, _) = open_phone();
+    let mut p = open_phone();
     let now = Instant::from_millis(2);
     g.bench_function("handle_event_agent_state", |b| {
         b.iter(|| {
@@ -149,7 +149,7 @@ fn phone(c: &mut Criterion) {
         })
     });
     // A command, its frame out, its confirmation in.
-    let (mut p, _) = open_phone();
+    let mut p = open_phone();
     let mut tx = [0u8; 1024];
     let mut conf = frame(MessageType::SetAgentStateConf, &[("InvokeID", 0)], &[], &[]);
     g.bench_function("command_ready_round_trip", |b| {
@@ -169,11 +169,11 @@ fn seed_flow(c: &mut Criterion) {
     let stream: Vec<u8> = encode_trace(SEED).concat();
     let mut g = c.benchmark_group("seed_flow");
     g.throughput(Throughput::Elements(7));
-    let (mut p, mut acc) = open_phone();
+    let mut p = open_phone();
     let now = Instant::from_millis(3);
     g.bench_function("7_messages_frame_decode_phone", |b| {
         b.iter(|| {
-            p.handle_bytes(now, &mut acc, black_box(&stream));
+            p.handle_bytes(now, black_box(&stream));
             while p.poll_event().is_some() {}
         })
     });

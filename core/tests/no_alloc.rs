@@ -248,7 +248,6 @@ fn encode(ty: MessageType, fixed: &[(&str, u32)]) -> Vec<u8> {
 
 struct FlowPhone {
     phone: Phone,
-    acc: FrameAccumulator,
     now: Instant,
     /// InvokeIDs of the requests the phone sent, newest last.
     invoked: Vec<u32>,
@@ -259,11 +258,11 @@ struct FlowPhone {
 
 impl FlowPhone {
     fn feed(&mut self, frame: &[u8]) {
-        let (phone, acc, now) = (&mut self.phone, &mut self.acc, self.now);
+        let (phone, now) = (&mut self.phone, self.now);
         let mut seen = 0usize;
         let mut tap = |_: FrameDirection, _: Instant, f: &[u8]| seen += f.len();
         no_alloc("Phone::handle_bytes_tapped", || {
-            phone.handle_bytes_tapped(now, acc, frame, &mut tap)
+            phone.handle_bytes_tapped(now, frame, &mut tap)
         });
         assert_eq!(seen, frame.len(), "the tap saw the frame");
     }
@@ -374,7 +373,6 @@ fn flows_without_allocating() -> (usize, usize) {
         let phone = no_alloc("Phone::new", || Phone::new(config));
         let mut p = FlowPhone {
             phone,
-            acc: FrameAccumulator::new(),
             now: Instant::from_millis(1000),
             invoked: Vec::new(),
             previews: 0,

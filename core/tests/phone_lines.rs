@@ -12,8 +12,7 @@ mod phone_support;
 use ccx_cti::config::HeartbeatMode;
 use ccx_cti::phone::{Command, Event, Instant, Line, Phone, SessionState, TransportAction};
 use ccx_cti::wire::{
-    decode, fields, tag, AgentState, Encoder, FrameAccumulator, LocalConnectionState, MessageType,
-    WireVersion,
+    decode, fields, tag, AgentState, Encoder, LocalConnectionState, MessageType, WireVersion,
 };
 use phone_support::*;
 
@@ -225,12 +224,11 @@ fn a_system_event_out_of_service_moves_to_the_next_node() {
 }
 
 /// A phone at protocol version `version` with the session open and the agent logged out.
-fn open_at(version: u8, terminal: &str) -> (Phone, FrameAccumulator, Instant) {
+fn open_at(version: u8, terminal: &str) -> (Phone, Instant) {
     let mut c = config();
     c.protocol_version = version;
     c.active_terminal = terminal.try_into().unwrap();
     let mut phone: Phone = Phone::new(c);
-    let mut acc = FrameAccumulator::new();
     let now = Instant::from_millis(1);
     assert!(phone.poll_transport(now).is_some());
     phone.connected(now);
@@ -244,10 +242,10 @@ fn open_at(version: u8, terminal: &str) -> (Phone, FrameAccumulator, Instant) {
         .set(fields::open_conf::SERVICES_GRANTED, 7)
         .set(fields::open_conf::AGENT_STATE, AgentState::Logout);
     let len = enc.finish().unwrap();
-    phone.handle_bytes(now, &mut acc, &reply[..len]);
+    phone.handle_bytes(now, &reply[..len]);
     assert_eq!(phone.session().state, SessionState::Open);
     while phone.poll_transmit(&mut buf).is_some() {}
-    (phone, acc, now)
+    (phone, now)
 }
 
 /// The ActiveTerminal (tag 303) of the next SET_AGENT_STATE_REQ the phone sends.
@@ -268,7 +266,7 @@ fn active_terminal_sent(phone: &mut Phone, version: u8) -> Option<String> {
 // (tag 303, version 18) at LOGIN when Agent Device Selection is on.
 #[test]
 fn active_terminal_goes_with_login_under_v18_only() {
-    let (mut phone, _, now) = open_at(18, "SEP00AABBCCDDEE");
+    let (mut phone, now) = open_at(18, "SEP00AABBCCDDEE");
     phone
         .command(now, Command::Login { password: None })
         .unwrap();
@@ -277,7 +275,7 @@ fn active_terminal_goes_with_login_under_v18_only() {
         Some("SEP00AABBCCDDEE")
     );
     for version in [16, 17] {
-        let (mut phone, _, now) = open_at(version, "SEP00AABBCCDDEE");
+        let (mut phone, now) = open_at(version, "SEP00AABBCCDDEE");
         phone
             .command(now, Command::Login { password: None })
             .unwrap();
@@ -287,7 +285,7 @@ fn active_terminal_goes_with_login_under_v18_only() {
             "v{version}"
         );
     }
-    let (mut phone, _, now) = open_at(18, "");
+    let (mut phone, now) = open_at(18, "");
     phone
         .command(now, Command::Login { password: None })
         .unwrap();

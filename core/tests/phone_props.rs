@@ -11,9 +11,8 @@ mod phone_support;
 
 use ccx_cti::phone::{
     Command, CommandKind, Event, Instant, Phone, PreviewAnswer, RequestKind, SessionState,
-    TransportAction,
 };
-use ccx_cti::wire::{decode, tag, FrameAccumulator, MessageType, WireVersion};
+use ccx_cti::wire::{decode, tag, MessageType, WireVersion};
 use phone_support::{config, frame, snapshot_conf};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -317,7 +316,6 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
     steps: &[Step],
 ) -> bool {
     let mut phone: Phone<C, V, P, T, E> = Phone::new(config());
-    let mut acc: FrameAccumulator<2048> = FrameAccumulator::new();
     let mut now = Instant::ZERO;
     let mut buf = vec![0u8; T];
     let mut open_invoke = 0;
@@ -337,7 +335,7 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
                     invoke: open_invoke,
                     state: *state,
                 };
-                phone.handle_bytes(now, &mut acc, &conf.encode());
+                phone.handle_bytes(now, &conf.encode());
             }
             Step::AnswerPending(n, ok, calls) => {
                 let pending: Vec<_> = phone.pending_requests().copied().collect();
@@ -352,17 +350,17 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
                         (true, RequestKind::QueryAgentState) => Server::Conf { ty: 6, invoke },
                         (true, _) => Server::Conf { ty: 1, invoke },
                     };
-                    phone.handle_bytes(now, &mut acc, &answer.encode());
+                    phone.handle_bytes(now, &answer.encode());
                 }
             }
-            Step::Server(s) => phone.handle_bytes(now, &mut acc, &s.encode()),
+            Step::Server(s) => phone.handle_bytes(now, &s.encode()),
             Step::Split(s, at) => {
                 let bytes = s.encode();
                 let (a, b) = bytes.split_at((*at).min(bytes.len()));
-                phone.handle_bytes(now, &mut acc, a);
-                phone.handle_bytes(now, &mut acc, b);
+                phone.handle_bytes(now, a);
+                phone.handle_bytes(now, b);
             }
-            Step::Garbage(bytes) => phone.handle_bytes(now, &mut acc, bytes),
+            Step::Garbage(bytes) => phone.handle_bytes(now, bytes),
             Step::Button(b, call) => {
                 let command = button(*b, *call);
                 let kind = CommandKind::of(&command);
@@ -379,16 +377,11 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
                 phone.handle_timeout(now);
             }
             Step::Connected => phone.connected(now),
-            Step::Disconnected => {
-                acc.reset();
-                phone.disconnected(now);
-            }
+            Step::Disconnected => phone.disconnected(now),
             Step::ConnectFailed => phone.connect_failed(now),
             Step::Reconnect => phone.reconnect(now),
         }
-        if let Some(TransportAction::Disconnect) = phone.poll_transport(now) {
-            acc.reset();
-        }
+        let _ = phone.poll_transport(now);
 
         // Every frame the phone sends decodes.
         while let Some(n) = phone.poll_transmit(&mut buf) {

@@ -465,3 +465,57 @@ fn reclassify_callback_and_set_var_go_to_the_customer_call() {
         assert_eq!(vars, [(name, value)]);
     }
 }
+
+/// Requests are encoded straight into the transmit queue's free space: after a partial drain
+/// the next request goes behind the frame still queued, and all come out whole and in order.
+#[test]
+fn requests_encoded_into_the_queue_come_out_whole_after_a_partial_drain() {
+    // 128 bytes: two SET_AGENT_STATE_REQs (47 each), not three.
+    let phone: Phone<4, 512, 8, 128, 16> = Phone::new(config());
+    let mut h = Harness::with_phone(phone);
+    h.open(AVAILABLE);
+    let first = h.phone.command(h.now, Command::Ready).unwrap();
+    let second = h
+        .phone
+        .command(h.now, Command::NotReady { reason: 7 })
+        .unwrap();
+    let mut buf = [0u8; 128];
+    let len = h.phone.poll_transmit(&mut buf).unwrap();
+    assert_eq!(decoded(&buf[..len]).invoke_id(), Some(first));
+    let third = h.phone.command(h.now, Command::Ready).unwrap();
+    let sent = h.sent();
+    let ids: Vec<_> = sent.iter().map(|f| decoded(f).invoke_id()).collect();
+    assert_eq!(ids, [Some(second), Some(third)]);
+    use fields::set_agent_state_req as f;
+    assert_eq!(
+        decoded(&sent[0]).get(f::AGENT_STATE),
+        Some(AgentState::NotReady)
+    );
+    assert_eq!(
+        decoded(&sent[1]).get(f::AGENT_STATE),
+        Some(AgentState::Available)
+    );
+}
+
+/// A transmit queue shorter than OPEN_REQ could never send it: the phone says how many bytes
+/// the frame needs and stops instead of retrying for ever.
+#[test]
+fn a_transmit_queue_shorter_than_open_req_is_reported() {
+    let phone: Phone<4, 512, 8, 64, 16> = Phone::new(config());
+    let mut h = Harness::with_phone(phone);
+    h.connect();
+    let events = h.events();
+    let Some(Event::TransmitBufferTooSmall { needed, capacity }) = events.first().copied() else {
+        panic!("no report of the short queue: {events:?}");
+    };
+    assert_eq!(capacity, 64);
+    assert!(needed > 64, "OPEN_REQ takes {needed} bytes");
+    assert!(matches!(
+        events.get(1),
+        Some(Event::SessionLost {
+            reason: ccx_cti::phone::SessionEndReason::InvalidConfiguration,
+            reconnect_at: None
+        })
+    ));
+    assert!(h.sent().is_empty());
+}

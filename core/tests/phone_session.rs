@@ -436,7 +436,7 @@ fn framing_error_resets_the_accumulator_and_reconnects() {
     let mut h = Harness::new(config());
     h.open(AVAILABLE);
     h.feed(&[0x00, 0x01, 0x00, 0x00, 0, 0, 0, 9, 1, 2, 3]);
-    assert_eq!(h.acc.buffered(), 0);
+    assert_eq!(h.phone.buffered(), 0);
     let events = h.events();
     assert_eq!(
         session_lost(&events),
@@ -689,4 +689,69 @@ fn version_18_writes_two_byte_tags() {
     assert_eq!(msg.string(tag::AGENT_ID), Some("chli4020"));
     // ClientID is the first floating field: tag 1 as two bytes, then its length.
     assert_eq!(msg.floating_part()[..3], [0, 1, 6]);
+}
+
+ccx_cti::phone_type! {
+    /// Every capacity at its documented minimum.
+    type MinimalPhone = Phone {
+        calls: ccx_cti::phone::MIN_CALLS,
+        var_bytes: 0,
+        pending: ccx_cti::phone::MIN_PENDING,
+        tx_bytes: ccx_cti::phone::MIN_TX_BYTES,
+        events: ccx_cti::phone::MIN_EVENTS,
+        frame_bytes: ccx_cti::phone::MIN_FRAME_BYTES,
+    };
+}
+
+/// The documented minimums are enough to open a session, resynchronise and change the
+/// agent's state.
+#[test]
+fn a_phone_at_the_minimum_capacities_opens_and_changes_state() {
+    let mut h = Harness::with_phone(MinimalPhone::new(config()));
+    h.open(LOGOUT);
+    let invoke = h
+        .phone
+        .command(h.now, Command::Login { password: None })
+        .unwrap();
+    let sent = h.sent_one(MessageType::SetAgentStateReq);
+    assert_eq!(decoded(&sent).invoke_id(), Some(invoke));
+    h.feed(&conf(MessageType::SetAgentStateConf, invoke));
+    assert_eq!(
+        h.events(),
+        [Event::RequestSucceeded {
+            invoke_id: invoke,
+            request: RequestKind::SetAgentState
+        }]
+    );
+}
+
+/// `handle_one_frame` takes one frame of a read and says how much it took, so that an adapter
+/// passes each frame's events on before the next: a burst in one read never overflows the
+/// phone's event queue.
+#[test]
+fn handle_one_frame_takes_one_frame_of_a_read() {
+    let mut h = Harness::new(config());
+    h.open(LOGOUT);
+    let first = agent_state_event(3, 1);
+    let read: Vec<u8> = first
+        .iter()
+        .chain(&agent_state_event(2, 2))
+        .copied()
+        .collect();
+    let used = h.phone.handle_one_frame(h.now, &read);
+    assert_eq!(used, first.len());
+    assert!(matches!(
+        h.events()[..],
+        [Event::AgentStateChanged { reason: 1, .. }]
+    ));
+    // A partial frame is kept in the phone until the rest comes.
+    let rest = &read[used..];
+    assert_eq!(h.phone.handle_one_frame(h.now, &rest[..5]), 5);
+    assert_eq!(h.phone.buffered(), 5);
+    assert!(h.events().is_empty());
+    assert_eq!(h.phone.handle_one_frame(h.now, &rest[5..]), rest.len() - 5);
+    assert!(matches!(
+        h.events()[..],
+        [Event::AgentStateChanged { reason: 2, .. }]
+    ));
 }

@@ -257,23 +257,20 @@ fn data_on_a_connection_event_that_ends_the_reservation_ends_the_preview() {
         Some(TransportAction::Connect { server: 0 })
     );
     phone.connected(now);
-    let mut acc: FrameAccumulator = FrameAccumulator::new();
-    let feed = |phone: &mut Phone, acc: &mut FrameAccumulator, text: &str| {
+    let feed = |phone: &mut Phone, text: &str| {
         let mut parser = trace::TextParser::new(text);
         let mut buf = [0u8; 1024];
         while let Some(r) = parser.next_message(&mut buf, WireVersion::DEFAULT) {
             let n = r.unwrap();
-            phone.handle_bytes(now, acc, &buf[..n]);
+            phone.handle_bytes(now, &buf[..n]);
         }
     };
     feed(
         &mut phone,
-        &mut acc,
         "MsgType: OPEN_CONF\n  InvokeID: 1\n  ServicesGranted: 7\n  AgentState: RESERVED\n",
     );
     feed(
         &mut phone,
-        &mut acc,
         "MsgType: BEGIN_CALL_EVENT\n  CallType: CALLTYPE_PREVIEW\n  ConnectionCallID: 9\n  ConnectionDeviceID: 4020\n  \
          ExpandedCallContxt:\n  BAStatus: DO\n",
     );
@@ -281,7 +278,6 @@ fn data_on_a_connection_event_that_ends_the_reservation_ends_the_preview() {
     assert_eq!(phone.preview().map(|c| c.id), Some(9));
     feed(
         &mut phone,
-        &mut acc,
         "MsgType: CALL_DELIVERED_EVENT\n  ConnectionCallID: 9\n  LocalConnectionState: LCS_ALERTING\n  \
          ConnectionDeviceID: 4020\n  ExpandedCallContxt:\n  BAStatus: CO\n",
     );

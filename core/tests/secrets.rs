@@ -18,9 +18,7 @@
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{Command, Instant, Phone, TransportAction};
 use ccx_cti::trace::{self, TraceOptions};
-use ccx_cti::wire::{
-    decode, message_def, tag, Encoder, FrameAccumulator, Message, MessageType, WireVersion,
-};
+use ccx_cti::wire::{decode, message_def, tag, Encoder, Message, MessageType, WireVersion};
 
 const CLIENT_PASSWORD: &str = "Cl1ent-S3cret";
 const AGENT_PASSWORD: &str = "Ag3nt-Pw-4020";
@@ -108,7 +106,6 @@ fn passwords_are_masked_everywhere_unless_asked_for() {
 
     // The phone opens the session and logs the agent in: both passwords go on the wire.
     let mut phone: Phone = Phone::new(cfg);
-    let mut acc: FrameAccumulator = FrameAccumulator::new();
     let now = Instant::from_millis(5);
     assert_eq!(
         phone.poll_transport(now),
@@ -123,7 +120,6 @@ fn passwords_are_masked_everywhere_unless_asked_for() {
         .unwrap();
     phone.handle_bytes(
         now,
-        &mut acc,
         &frame(
             MessageType::OpenConf,
             &[

@@ -6,7 +6,7 @@
 //!
 //! ```text
 //!  commands (Receiver<OwnedCommand>) --> phone.command()        phone.poll_event() --> events (Sender<Event>)
-//!  TcpSocket bytes ------------------> phone.handle_bytes()     phone.poll_transmit() --> TcpSocket
+//!  TcpSocket bytes ------------------> phone.handle_one_frame() phone.poll_transmit() --> TcpSocket
 //!  Timer::at(phone.poll_timeout()) --> phone.handle_timeout()   phone.poll_transport() --> connect / close
 //! ```
 //!
@@ -37,7 +37,6 @@ pub use ccx_cti::phone::{OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT};
 
 use ccx_cti::config::{Host, PhoneConfig, ServerAddr};
 use ccx_cti::phone::{self, Event, Phone, PhoneSnapshot, PhoneView, ReasonLabels, TransportAction};
-use ccx_cti::wire::{FeedResult, FrameAccumulator, DEFAULT_FRAME_CAPACITY, HEADER_LEN};
 use core::cell::RefCell;
 use core::future::Future;
 use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
@@ -62,36 +61,33 @@ pub const DEFAULT_OUT: usize = phone::DEFAULT_TX_BYTES;
 /// How long a closing connection may take to flush before it is aborted.
 const CLOSE_GRACE: Duration = Duration::from_millis(500);
 
-/// The memory the driver works in: the TCP socket's buffers, the frame accumulator, and one
-/// outgoing frame. Put it in a `static` (it is `const`-constructible) on small MCUs.
+/// The memory the driver works in besides the phone (which holds its own frame accumulator):
+/// the TCP socket's buffers and one outgoing frame. Put it in a `static` (it is `const`-constructible) on small MCUs.
 pub struct Buffers<
     const SOCKET_RX: usize = DEFAULT_SOCKET_RX,
     const SOCKET_TX: usize = DEFAULT_SOCKET_TX,
-    const FRAME: usize = DEFAULT_FRAME_CAPACITY,
     const OUT: usize = DEFAULT_OUT,
 > {
     socket_rx: [u8; SOCKET_RX],
     socket_tx: [u8; SOCKET_TX],
-    accumulator: FrameAccumulator<FRAME>,
     out: [u8; OUT],
 }
 
-impl<const SOCKET_RX: usize, const SOCKET_TX: usize, const FRAME: usize, const OUT: usize>
-    Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>
+impl<const SOCKET_RX: usize, const SOCKET_TX: usize, const OUT: usize>
+    Buffers<SOCKET_RX, SOCKET_TX, OUT>
 {
     /// Zeroed buffers.
     pub const fn new() -> Self {
         Buffers {
             socket_rx: [0; SOCKET_RX],
             socket_tx: [0; SOCKET_TX],
-            accumulator: FrameAccumulator::new(),
             out: [0; OUT],
         }
     }
 }
 
-impl<const SOCKET_RX: usize, const SOCKET_TX: usize, const FRAME: usize, const OUT: usize> Default
-    for Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>
+impl<const SOCKET_RX: usize, const SOCKET_TX: usize, const OUT: usize> Default
+    for Buffers<SOCKET_RX, SOCKET_TX, OUT>
 {
     fn default() -> Self {
         Self::new()
@@ -150,9 +146,9 @@ impl<M: RawMutex, const CALLS: usize, const VAR_BYTES: usize, const PENDING: usi
         self.changed.wait().await
     }
 
-    fn publish<const TX: usize, const EVENTS: usize>(
+    fn publish<const TX: usize, const EVENTS: usize, const FRAME: usize>(
         &self,
-        phone: &Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>,
+        phone: &Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS, FRAME>,
     ) {
         let generation = self.snapshot.lock(|s| {
             let mut s = s.borrow_mut();
@@ -228,8 +224,8 @@ pub async fn drive<
     const EVENTS: usize,
 >(
     stack: Stack<'_>,
-    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
-    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS, FRAME>,
+    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, OUT>,
     commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
     events: Sender<'_, M, Event, EVENTS>,
 ) -> ! {
@@ -268,8 +264,8 @@ pub async fn drive_until<
     const EVENTS: usize,
 >(
     stack: Stack<'_>,
-    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
-    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS, FRAME>,
+    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, OUT>,
     commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
     events: Sender<'_, M, Event, EVENTS>,
     stop: S,
@@ -298,14 +294,15 @@ pub async fn drive_until_published<
     const EVENTS: usize,
 >(
     stack: Stack<'_>,
-    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
-    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS, FRAME>,
+    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, OUT>,
     commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
     events: Sender<'_, M, Event, EVENTS>,
     view: &PublishedView<VM, CALLS, VAR_BYTES, PENDING>,
     stop: S,
 ) -> S::Output {
-    let mut publish = |p: &Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>| view.publish(p);
+    let mut publish =
+        |p: &Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS, FRAME>| view.publish(p);
     run_until(stack, phone, buffers, commands, events, stop, &mut publish).await
 }
 
@@ -327,23 +324,21 @@ async fn run_until<
     const EVENTS: usize,
 >(
     stack: Stack<'_>,
-    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
-    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, FRAME, OUT>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS, FRAME>,
+    buffers: &mut Buffers<SOCKET_RX, SOCKET_TX, OUT>,
     commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
     events: Sender<'_, M, Event, EVENTS>,
     stop: S,
-    publish: &mut dyn FnMut(&Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>),
+    publish: &mut dyn FnMut(&Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS, FRAME>),
 ) -> S::Output {
     let Buffers {
         socket_rx,
         socket_tx,
-        accumulator,
         out,
     } = buffers;
     let mut socket = TcpSocket::new(stack, socket_rx, socket_tx);
     let loop_io = LoopIo {
         socket: &mut socket,
-        accumulator,
         out,
     };
     let serving = serve(stack, loop_io, phone, commands, events, publish);
@@ -356,9 +351,8 @@ async fn run_until<
 }
 
 /// What the loop works with besides the phone.
-struct LoopIo<'a, 's, const FRAME: usize> {
+struct LoopIo<'a, 's> {
     socket: &'a mut TcpSocket<'s>,
-    accumulator: &'a mut FrameAccumulator<FRAME>,
     out: &'a mut [u8],
 }
 
@@ -376,17 +370,13 @@ async fn serve<
     const EVENTS: usize,
 >(
     stack: Stack<'_>,
-    io: LoopIo<'_, '_, FRAME>,
-    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
+    io: LoopIo<'_, '_>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS, FRAME>,
     commands: Receiver<'_, M, OwnedCommand<TEXT>, COMMANDS>,
     events: Sender<'_, M, Event, EVENTS>,
-    publish: &mut dyn FnMut(&Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>),
+    publish: &mut dyn FnMut(&Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS, FRAME>),
 ) -> ! {
-    let LoopIo {
-        socket,
-        accumulator,
-        out,
-    } = io;
+    let LoopIo { socket, out } = io;
     let mut connected = false;
     // An event the channel had no room for; sent before any newer one.
     let mut unsent: Option<Event> = None;
@@ -403,7 +393,6 @@ async fn serve<
                     match connect(socket, stack, phone.config(), server).await {
                         Ok(()) => {
                             adapter_info!("connected to server {:?}", server);
-                            accumulator.reset();
                             connected = true;
                             phone.connected(now());
                         }
@@ -457,7 +446,7 @@ async fn serve<
             }
             socket
                 .read_with(|bytes| {
-                    let used = feed_one_frame(phone, accumulator, bytes, now());
+                    let used = phone.handle_one_frame(now(), bytes);
                     (used, used)
                 })
                 .await
@@ -487,40 +476,6 @@ async fn serve<
             }
             Either4::Third(()) => phone.handle_timeout(now()),
             Either4::Fourth(()) => unsent = None,
-        }
-    }
-}
-
-/// Frame `bytes` and hand the phone at most one whole frame; returns the bytes used. The loop
-/// passes the frame's events on before the next one is read.
-fn feed_one_frame<
-    const CALLS: usize,
-    const VAR_BYTES: usize,
-    const PENDING: usize,
-    const TX: usize,
-    const QUEUED_EVENTS: usize,
-    const FRAME: usize,
->(
-    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
-    accumulator: &mut FrameAccumulator<FRAME>,
-    bytes: &[u8],
-    now: phone::Instant,
-) -> usize {
-    match accumulator.feed(bytes) {
-        FeedResult::Consumed => bytes.len(),
-        FeedResult::Frame { frame, remaining } => {
-            let used = bytes.len().saturating_sub(remaining.len());
-            phone.handle_frame(now, frame);
-            used
-        }
-        FeedResult::Error { .. } => {
-            // The stream cannot be resynchronised. Let the phone meet the error through its
-            // own framing (a header no accumulator accepts), so that it ends the session as a
-            // framing error, and drop the rest of this read as it would have.
-            accumulator.reset();
-            phone.handle_bytes(now, accumulator, &[0xFF; HEADER_LEN]);
-            accumulator.reset();
-            bytes.len()
         }
     }
 }
@@ -590,10 +545,11 @@ async fn lose_connection<
     const PENDING: usize,
     const TX: usize,
     const QUEUED_EVENTS: usize,
+    const FRAME: usize,
 >(
     socket: &mut TcpSocket<'_>,
     connected: &mut bool,
-    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, QUEUED_EVENTS, FRAME>,
 ) {
     socket.abort();
     let _ = with_timeout(CLOSE_GRACE, socket.flush()).await;
@@ -641,15 +597,14 @@ mod tests {
         })
     }
 
-    /// A phone with an open session, and its accumulator.
-    fn open_phone() -> (Phone, FrameAccumulator) {
+    /// A phone with an open session.
+    fn open_phone() -> Phone {
         let config = PhoneConfig {
             agent_id: "chli4020".try_into().unwrap(),
             agent_extension: "4020".try_into().unwrap(),
             ..PhoneConfig::default()
         };
         let mut phone: Phone = Phone::new(config);
-        let mut acc = FrameAccumulator::new();
         let now = Instant::ZERO;
         assert!(phone.poll_transport(now).is_some());
         phone.connected(now);
@@ -663,18 +618,18 @@ mod tests {
             enc.set(fields::open_conf::INVOKE_ID, invoke_id)
                 .set(fields::open_conf::SERVICES_GRANTED, 7);
         });
-        assert_eq!(feed_one_frame(&mut phone, &mut acc, &conf, now), conf.len());
+        assert_eq!(phone.handle_one_frame(now, &conf), conf.len());
         while phone.poll_event().is_some() {}
-        (phone, acc)
+        phone
     }
 
     /// What the driver's loop does with one socket read: one frame per call, events passed
     /// on after each.
-    fn read_all(phone: &mut Phone, acc: &mut FrameAccumulator, read: &[u8]) -> Vec<Event> {
+    fn read_all(phone: &mut Phone, read: &[u8]) -> Vec<Event> {
         let mut events = Vec::new();
         let mut input = read;
         while !input.is_empty() {
-            let used = feed_one_frame(phone, acc, input, Instant::ZERO);
+            let used = phone.handle_one_frame(Instant::ZERO, input);
             assert!(used > 0 && used <= input.len());
             input = &input[used..];
             while let Some(event) = phone.poll_event() {
@@ -686,13 +641,13 @@ mod tests {
 
     #[test]
     fn a_read_of_1000_events_reaches_the_application_whole() {
-        let (mut phone, mut acc) = open_phone();
+        let mut phone = open_phone();
         let burst: Vec<u8> = (1..=1000).flat_map(agent_state_event).collect();
         // The burst in one read, then split at an odd size across reads.
         for chunk in [burst.len(), 777] {
             let mut reasons = Vec::new();
             for read in burst.chunks(chunk) {
-                for event in read_all(&mut phone, &mut acc, read) {
+                for event in read_all(&mut phone, read) {
                     match event {
                         Event::AgentStateChanged { reason, .. } => reasons.push(reason),
                         Event::EventsLost { count } => panic!("{count} events lost"),
@@ -706,8 +661,8 @@ mod tests {
 
     #[test]
     fn a_frame_too_long_ends_the_session_as_a_framing_error() {
-        let (mut phone, mut acc) = open_phone();
-        let events = read_all(&mut phone, &mut acc, &[0x00, 0x10, 0x00, 0x00, 0, 0, 0, 1]);
+        let mut phone = open_phone();
+        let events = read_all(&mut phone, &[0x00, 0x10, 0x00, 0x00, 0, 0, 0, 1]);
         assert!(events.iter().any(|e| matches!(
             e,
             Event::SessionLost {

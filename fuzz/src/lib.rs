@@ -148,7 +148,6 @@ pub fn render_shown(msg: &ccx_cti::wire::Message<'_>) -> String {
     .to_string()
 }
 
-
 /// The decode target: `data[0]` picks the version, the rest is one frame. A frame that decodes
 /// must render, parse back and render to the same text.
 pub fn decode_target(data: &[u8]) {
@@ -219,7 +218,11 @@ pub fn trace_parse_target(data: &[u8]) {
         let shown = render_shown(&msg);
         let m = trace::parse_message(&shown, &mut again, version)
             .unwrap_or_else(|e| panic!("rendered text does not parse back: {e}\n{shown}"));
-        assert_eq!(&again[..m], &buf[..n], "text -> bytes -> text -> bytes\n{shown}");
+        assert_eq!(
+            &again[..m],
+            &buf[..n],
+            "text -> bytes -> text -> bytes\n{shown}"
+        );
     }
 }
 
@@ -484,7 +487,6 @@ struct Driver<
     const EVENTS: usize,
 > {
     phone: Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>,
-    acc: FrameAccumulator,
     now: u64,
     /// The preview the events announced and did not end yet.
     offered: Option<u32>,
@@ -513,13 +515,9 @@ impl<
             op::CONNECT => match self.phone.poll_transport(now) {
                 Some(TransportAction::Connect { server }) => {
                     assert!(server < self.phone.config().servers.len());
-                    self.acc.reset();
                     self.phone.connected(now);
                 }
-                Some(TransportAction::Disconnect) => {
-                    self.acc.reset();
-                    self.phone.disconnected(now);
-                }
+                Some(TransportAction::Disconnect) => self.phone.disconnected(now),
                 None => {}
             },
             op::CONNECT_FAILED => {
@@ -527,27 +525,24 @@ impl<
                     self.phone.connect_failed(now);
                 }
             }
-            op::DISCONNECT => {
-                self.acc.reset();
-                self.phone.disconnected(now);
-            }
+            op::DISCONNECT => self.phone.disconnected(now),
             op::BYTES => {
                 let n = usize::from(input.byte());
                 let bytes = input.bytes(n);
-                self.phone.handle_bytes(now, &mut self.acc, bytes);
+                self.phone.handle_bytes(now, bytes);
             }
             op::LONG_BYTES => {
                 let n = usize::from(u16::from_be_bytes([input.byte(), input.byte()]));
                 let bytes = input.bytes(n);
-                self.phone.handle_bytes(now, &mut self.acc, bytes);
+                self.phone.handle_bytes(now, bytes);
             }
             op::FRAME => {
                 let split = usize::from(input.byte());
                 if let Some(frame) = server_frame(input, self.version()) {
                     // Delivered in two reads, as TCP may.
                     let (a, b) = frame.split_at(split.min(frame.len()));
-                    self.phone.handle_bytes(now, &mut self.acc, a);
-                    self.phone.handle_bytes(now, &mut self.acc, b);
+                    self.phone.handle_bytes(now, a);
+                    self.phone.handle_bytes(now, b);
                 }
             }
             op::COMMAND => {
@@ -681,7 +676,10 @@ impl<
         );
         for valid in view.valid_commands() {
             if let Some(id) = valid.call {
-                assert!(ids.contains(&id), "{valid:?} names a call the view does not show");
+                assert!(
+                    ids.contains(&id),
+                    "{valid:?} names a call the view does not show"
+                );
             }
         }
         for c in self.phone.calls() {
@@ -704,7 +702,6 @@ fn run_phone<
 ) {
     let mut d: Driver<CALLS, VAR_BYTES, PENDING, TX, EVENTS> = Driver {
         phone: Phone::new(config),
-        acc: FrameAccumulator::new(),
         now: 0,
         offered: None,
     };

@@ -551,11 +551,7 @@ impl Driver {
                     // ends the session as a framing error: a header no accumulator accepts.
                     self.acc.reset();
                     let now = self.now();
-                    lock(&self.phone).handle_bytes(
-                        now,
-                        &mut self.acc,
-                        &[0xFF; ccx_cti::wire::HEADER_LEN],
-                    );
+                    lock(&self.phone).handle_bytes(now, &[0xFF; ccx_cti::wire::HEADER_LEN]);
                     self.acc.reset();
                     break;
                 }

@@ -7,8 +7,7 @@ use ratatui::Terminal;
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{Event, Instant, Phone, RequestKind};
 use ccx_cti::wire::{
-    fields, tag, AgentState, CallType, Encoder, FrameAccumulator, LocalConnectionState,
-    MessageType, WireVersion,
+    fields, tag, AgentState, CallType, Encoder, LocalConnectionState, MessageType, WireVersion,
 };
 use ccx_cti_std::tui::view::{render, status_for, ViewModel};
 
@@ -40,7 +39,6 @@ struct ScriptCall {
 /// the screen draws from the phone's own view.
 fn model_of(state: AgentState, calls: Vec<ScriptCall>) -> ViewModel {
     let mut phone: Phone = Phone::new(PhoneConfig::default());
-    let mut acc: FrameAccumulator = FrameAccumulator::new();
     let at = Instant::from_secs(10);
     assert!(phone.poll_transport(at).is_some());
     phone.connected(at);
@@ -52,7 +50,7 @@ fn model_of(state: AgentState, calls: Vec<ScriptCall>) -> ViewModel {
         let mut enc = Encoder::new(&mut buf, ty, WireVersion::DEFAULT);
         build(&mut enc);
         let len = enc.finish().unwrap();
-        phone.handle_bytes(at, &mut acc, &buf[..len]);
+        phone.handle_bytes(at, &buf[..len]);
     };
     let _ = n;
     feed(MessageType::OpenConf, &|e| {

@@ -369,9 +369,8 @@ pub fn config() -> PhoneConfig {
 }
 
 /// A phone with an open session, the agent available, nothing pending.
-pub fn open_phone() -> (Phone, FrameAccumulator) {
+pub fn open_phone() -> Phone {
     let mut phone: Phone = Phone::new(config());
-    let mut acc = FrameAccumulator::new();
     let now = Instant::from_millis(1);
     assert_eq!(
         phone.poll_transport(now),
@@ -394,7 +393,7 @@ pub fn open_phone() -> (Phone, FrameAccumulator) {
         });
     }
     for r in reply.drain(..) {
-        phone.handle_bytes(now, &mut acc, &r);
+        phone.handle_bytes(now, &r);
     }
     while let Some(n) = phone.poll_transmit(&mut buf) {
         let msg = decode(&buf[..n], V).unwrap();
@@ -416,8 +415,8 @@ pub fn open_phone() -> (Phone, FrameAccumulator) {
         });
     }
     for r in reply {
-        phone.handle_bytes(now, &mut acc, &r);
+        phone.handle_bytes(now, &r);
     }
     while phone.poll_event().is_some() {}
-    (phone, acc)
+    phone
 }

@@ -4,7 +4,7 @@
 use core::fmt::Write as _;
 
 use super::call::CALL_VAR_NAMES;
-use super::{Call, Event, Instant, Phone};
+use super::{Call, Engine, Event, Instant};
 use crate::wire::{
     fields, tag, CallType, ConnectionDeviceType, Fixed, LocalConnectionState, Message, MessageType,
 };
@@ -191,7 +191,7 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+    > Engine<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
     /// Handle a call event; `false` when `msg` is not one.
     pub(super) fn on_call_event(&mut self, msg: &Message<'_>) -> bool {

@@ -10,7 +10,7 @@
 //! events under any of them update it and none is reported as an unknown call.
 
 use super::calls::set_text;
-use super::{Call, Event, Phone, MAX_ALIASES};
+use super::{Call, Engine, Event, MAX_ALIASES};
 use crate::wire::{fields, tag, CallType, Fixed, LocalConnectionState, Message};
 
 /// NULL_CALL_ID: "no call".
@@ -82,7 +82,7 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+    > Engine<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
     /// A CALL_DATA_UPDATE_EVENT for an unknown CallID: when it announces a conference call
     /// (CallType 15), remember the CallID for the CALL_CONFERENCED_EVENT that follows and

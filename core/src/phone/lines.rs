@@ -8,7 +8,7 @@
 //! <https://developer.cisco.com/docs/contact-center-express/general-rules>). The phone
 //! recognises its own device in either form and keeps, per call, the line it is on.
 
-use super::{Call, Phone};
+use super::{Call, Engine};
 
 /// Which of the agent's lines a call's own connection is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -54,7 +54,7 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+    > Engine<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
     /// Whether `device` is exactly the agent's extension or instrument.
     fn is_my_plain_device(&self, device: &str) -> bool {
@@ -97,6 +97,7 @@ impl<
 mod tests {
     use super::*;
     use crate::config::PhoneConfig;
+    use crate::phone::Phone;
 
     fn phone() -> Phone {
         Phone::new(PhoneConfig {

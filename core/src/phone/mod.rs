@@ -10,7 +10,7 @@
 //!   adapter loop:
 //!     match phone.poll_transport(now) { Connect{server} => connect, then phone.connected(now)
 //!                                       Disconnect      => close,   then phone.disconnected(now) }
-//!     bytes read      -> phone.handle_bytes(now, &mut accumulator, bytes)
+//!     bytes read      -> phone.handle_bytes(now, bytes)
 //!     button pressed  -> phone.command(now, Command::...)
 //!     deadline passed -> phone.handle_timeout(now)
 //!     while let Some(n) = phone.poll_transmit(&mut buf) { write buf[..n] }
@@ -18,9 +18,11 @@
 //!     sleep until phone.poll_timeout() or input
 //! ```
 //!
-//! Capacities are const generics (`Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>`, defaults
-//! in the `DEFAULT_*` constants; the README gives the RAM each costs); running out of one is
-//! an [`Event`], never a panic and never a silent drop.
+//! Capacities are const generics (`Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS, FRAME>`, defaults
+//! in the `DEFAULT_*` constants); [`phone_type!`](crate::phone_type) names a phone type with
+//! each capacity spelled out and checked against its minimum, and the
+//! [`capacities`] table gives the RAM each costs. Running out of one is an [`Event`], never a
+//! panic and never a silent drop.
 //!
 //! # Session life
 //!
@@ -48,7 +50,7 @@
 //!
 //! # Reading the phone
 //!
-//! [`Phone::view`] (or [`Phone::view_with`] and the application's vocabulary) is everything
+//! [`Engine::view`] (or [`Engine::view_with`] and the application's vocabulary) is everything
 //! the phone knows, borrowed: the session and its next attempt, the agent and a change in
 //! flight, every call, the preview contact as a card, the requests in flight and the commands
 //! valid now with the call each would act on. [`PhoneSnapshot`] is an owned copy for another
@@ -68,9 +70,11 @@
 mod backoff;
 mod call;
 mod calls;
+pub mod capacities;
 mod command;
 mod conference;
 mod events;
+mod framed;
 mod lines;
 mod requests;
 mod session;
@@ -85,9 +89,11 @@ mod tests;
 
 pub use backoff::{reconnect_wait, RECONNECT_MAX_WAIT};
 pub use call::Call;
+pub use capacities::{MIN_CALLS, MIN_EVENTS, MIN_FRAME_BYTES, MIN_PENDING, MIN_TX_BYTES};
 pub use command::{
     Command, CommandParseError, CommandWith, OwnedCommand, TextTooLong, DEFAULT_COMMAND_TEXT,
 };
+pub use framed::Phone;
 pub use lines::Line;
 pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
 pub use snapshot::PhoneSnapshot;
@@ -99,7 +105,7 @@ pub use view::{
 };
 
 use crate::config::PhoneConfig;
-use crate::wire::{AgentState, DecodeError, FrameAccumulator, LocalConnectionState};
+use crate::wire::{AgentState, DecodeError, LocalConnectionState};
 use events::EventQueue;
 use tx::TxQueue;
 
@@ -524,37 +530,10 @@ pub struct PendingRequest {
     pub agent_state: Option<AgentState>,
 }
 
-/// The sans-io agent phone. See the [module documentation](self).
-///
-/// `CALLS`: calls tracked at once; `VAR_BYTES`: named-variable bytes per call; `PENDING`:
-/// requests awaiting confirmation; `TX`: bytes of queued outgoing frames; `EVENTS`: queued
-/// events.
-///
-/// ```
-/// use ccx_cti::config::PhoneConfig;
-/// use ccx_cti::phone::{Event, Instant, Phone, SessionState, TransportAction};
-/// use ccx_cti::wire::{fields::open_conf, Encoder, FrameAccumulator, MessageType, WireVersion};
-///
-/// let mut phone: Phone = Phone::new(PhoneConfig::default());
-/// let mut acc: FrameAccumulator = FrameAccumulator::new();
-/// let now = Instant::ZERO;
-/// assert_eq!(phone.poll_transport(now), Some(TransportAction::Connect { server: 0 }));
-/// phone.connected(now);
-/// let mut frame = [0u8; 1024];
-/// assert!(phone.poll_transmit(&mut frame).is_some());
-/// assert_eq!(frame[4..8], [0, 0, 0, 3]); // OPEN_REQ
-///
-/// // The server opens the session.
-/// let invoke_id = u32::from_be_bytes([frame[8], frame[9], frame[10], frame[11]]);
-/// let mut reply = [0u8; 64];
-/// let mut enc = Encoder::new(&mut reply, MessageType::OpenConf, WireVersion::DEFAULT);
-/// enc.set(open_conf::INVOKE_ID, invoke_id).set(open_conf::SERVICES_GRANTED, 7);
-/// let len = enc.finish().unwrap();
-/// phone.handle_bytes(now, &mut acc, &reply[..len]);
-/// assert_eq!(phone.session().state, SessionState::Open);
-/// assert_eq!(phone.poll_event(), Some(Event::SessionOpened { server: 0 }));
-/// ```
-pub struct Phone<
+/// The phone without its frame accumulator: the session, the agent, the calls, the requests
+/// and the queues. A [`Phone`] dereferences to it, so these are the phone's methods; it is
+/// apart so that a frame can be handled while it still lies in the accumulator.
+pub struct Engine<
     const CALLS: usize = DEFAULT_CALLS,
     const VAR_BYTES: usize = DEFAULT_VAR_BYTES,
     const PENDING: usize = DEFAULT_PENDING,
@@ -587,13 +566,11 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+    > Engine<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
-    /// A phone that is not connected yet; it asks to connect to side A on the first
-    /// `poll_transport`.
-    pub fn new(config: PhoneConfig) -> Self {
+    fn new(config: PhoneConfig) -> Self {
         let version = u32::from(config.protocol_version);
-        Phone {
+        Engine {
             config,
             session: SessionView {
                 state: SessionState::Disconnected,
@@ -621,56 +598,6 @@ impl<
     /// The configuration.
     pub fn config(&self) -> &PhoneConfig {
         &self.config
-    }
-
-    /// Bytes arrived from the server: frame them with `acc` and handle every whole frame.
-    ///
-    /// A framing error (a length beyond `N`) ends the session ([`SessionEndReason::FramingError`]),
-    /// resets `acc` and drops the rest of `bytes`: the stream cannot be resynchronised.
-    /// Bytes that arrive while no transport is up are dropped. The first bytes after
-    /// `connected` reset `acc`, so that a frame cut short by the old connection cannot
-    /// spoil the new one.
-    pub fn handle_bytes<const N: usize>(
-        &mut self,
-        now: Instant,
-        acc: &mut FrameAccumulator<N>,
-        bytes: &[u8],
-    ) {
-        self.handle_bytes_tapped(now, acc, bytes, &mut NoTap);
-    }
-
-    /// [`Self::handle_bytes`], showing `tap` every whole frame before the phone handles it.
-    pub fn handle_bytes_tapped<const N: usize>(
-        &mut self,
-        now: Instant,
-        acc: &mut FrameAccumulator<N>,
-        bytes: &[u8],
-        tap: &mut dyn FrameTap,
-    ) {
-        if self.link.fresh_stream && self.link_is_up() {
-            acc.reset();
-            self.link.fresh_stream = false;
-        }
-        let mut input = bytes;
-        while !input.is_empty() && self.link_is_up() {
-            let left = match acc.feed(input) {
-                crate::wire::FeedResult::Consumed => return,
-                crate::wire::FeedResult::Frame { frame, remaining } => {
-                    let left = remaining.len();
-                    tap.frame(FrameDirection::Received, now, frame);
-                    self.handle_frame(now, frame);
-                    left
-                }
-                crate::wire::FeedResult::Error { .. } => {
-                    acc.reset();
-                    self.framing_error(now);
-                    return;
-                }
-            };
-            // `remaining` is always a suffix of `input`.
-            let consumed = input.len().saturating_sub(left);
-            input = input.get(consumed..).unwrap_or(&[]);
-        }
     }
 
     /// The next frame to send, written into `buf`. Returns its length.
@@ -788,7 +715,7 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > core::fmt::Debug for Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+    > core::fmt::Debug for Engine<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
     /// A summary: the session, the agent and the tracked calls (never the configuration's
     /// passwords).
@@ -815,7 +742,7 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > defmt::Format for Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+    > defmt::Format for Engine<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
     fn format(&self, f: defmt::Formatter) {
         defmt::write!(

@@ -2,18 +2,42 @@
 //! failures and timeouts.
 
 use super::{
-    Call, Command, CommandError, Event, Instant, PendingRequest, Phone, RequestKind, SessionState,
+    Call, Command, CommandError, Engine, Event, Instant, PendingRequest, RequestKind, SessionState,
 };
-use crate::config::ShortText;
+use crate::config::{PhoneConfig, ShortText};
 use crate::wire::{
     fields, tag, AgentState, CalledPartyDisposition, ConnectionDeviceType, ConsultType,
     EncodeError, Encoder, EventReasonCode, Fixed, LocalConnectionState, Message, MessageType,
     StatusCode,
 };
 
-/// Bytes of the stack buffer a request is encoded in before it enters the transmit queue.
-/// The largest request (OPEN_REQ with every identity field at its maximum) takes about 420.
-const SCRATCH_LEN: usize = 640;
+/// What a request's fields are built from: the phone's configuration and calls, borrowed
+/// apart from its transmit queue so that the request is encoded straight into the queue.
+pub(super) struct Sources<'a, const VAR_BYTES: usize> {
+    pub(super) config: &'a PhoneConfig,
+    pub(super) calls: &'a [Call<VAR_BYTES>],
+}
+
+impl<const VAR_BYTES: usize> Sources<'_, VAR_BYTES> {
+    /// The tracked call with `id` (the first one, as [`Engine::call`]).
+    pub(super) fn call(&self, id: u32) -> Option<&Call<VAR_BYTES>> {
+        self.calls.iter().find(|c| c.id == id)
+    }
+
+    /// The agent identity fields that are configured, as floating fields.
+    pub(super) fn agent_fields(&self, enc: &mut Encoder<'_>) {
+        let c = self.config;
+        for (tag_id, value) in [
+            (tag::AGENT_EXTENSION, c.agent_extension.as_str()),
+            (tag::AGENT_INSTRUMENT, c.agent_instrument.as_str()),
+            (tag::AGENT_ID, c.agent_id.as_str()),
+        ] {
+            if !value.is_empty() {
+                enc.string(tag_id, value);
+            }
+        }
+    }
+}
 
 /// TerminalDeviceName (tag 303), labelled ActiveTerminal inside SET_AGENT_STATE_REQ from
 /// protocol version 18: the terminal an agent with Agent Device Selection logs in on
@@ -118,7 +142,7 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+    > Engine<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
     /// The agent pressed a button. Returns the InvokeID of the request it queued.
     ///
@@ -472,21 +496,38 @@ impl<
         })
     }
 
-    /// Encode a message whose first fixed field is its InvokeID and queue it for sending.
+    /// Encode a message whose first fixed field is its InvokeID straight into the transmit
+    /// queue's free space.
+    ///
+    /// A frame that does not fit the free space now is [`CommandError::TransmitQueueFull`];
+    /// one longer than the whole queue could never be sent, so it is also reported as
+    /// [`Event::TransmitBufferTooSmall`] with the queue's capacity.
     pub(super) fn queue_frame(
         &mut self,
         now: Instant,
         message_type: MessageType,
         invoke_id: u32,
-        build: impl FnOnce(&Self, &mut Encoder<'_>),
+        build: impl FnOnce(&Sources<'_, VAR_BYTES>, &mut Encoder<'_>),
     ) -> Result<(), CommandError> {
-        let mut buf = [0u8; SCRATCH_LEN];
-        let mut enc = Encoder::new(&mut buf, message_type, self.config.wire_version());
+        let sources = Sources {
+            config: &self.config,
+            calls: &self.calls,
+        };
+        let mut enc = Encoder::new(self.tx.free_mut(), message_type, self.config.wire_version());
         enc.set_fixed_raw(0, invoke_id);
-        build(self, &mut enc);
-        let len = enc.finish().map_err(encode_error)?;
-        let frame = buf.get(..len).ok_or(CommandError::ArgumentTooLong)?;
-        if !self.tx.push_frame(frame) {
+        build(&sources, &mut enc);
+        let len = match enc.finish() {
+            Ok(len) => len,
+            Err(EncodeError::BufferTooSmall { needed }) => {
+                let capacity = self.tx.capacity();
+                if needed > capacity {
+                    self.push_event(Event::TransmitBufferTooSmall { needed, capacity });
+                }
+                return Err(CommandError::TransmitQueueFull);
+            }
+            Err(e) => return Err(encode_error(e)),
+        };
+        if !self.tx.commit(len) {
             return Err(CommandError::TransmitQueueFull);
         }
         self.link.last_sent = now;
@@ -498,7 +539,7 @@ impl<
         &mut self,
         now: Instant,
         kind: RequestKind,
-        build: impl FnOnce(&Self, &mut Encoder<'_>),
+        build: impl FnOnce(&Sources<'_, VAR_BYTES>, &mut Encoder<'_>),
     ) -> Result<u32, CommandError> {
         if self.pending.is_full() {
             return Err(CommandError::TooManyPending);
@@ -512,7 +553,7 @@ impl<
         now: Instant,
         invoke_id: u32,
         kind: RequestKind,
-        build: impl FnOnce(&Self, &mut Encoder<'_>),
+        build: impl FnOnce(&Sources<'_, VAR_BYTES>, &mut Encoder<'_>),
     ) -> Result<u32, CommandError> {
         if self.pending.is_full() {
             return Err(CommandError::TooManyPending);
@@ -535,7 +576,7 @@ impl<
         &mut self,
         now: Instant,
         kind: RequestKind,
-        build: impl FnOnce(&Self, &mut Encoder<'_>),
+        build: impl FnOnce(&Sources<'_, VAR_BYTES>, &mut Encoder<'_>),
     ) -> Option<u32> {
         match self.send_request(now, kind, build) {
             Ok(invoke_id) => Some(invoke_id),

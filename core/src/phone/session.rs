@@ -3,7 +3,7 @@
 
 use super::backoff::reconnect_wait;
 use super::{
-    Duration, Event, Instant, Phone, RequestKind, SessionEndReason, SessionState, TransportAction,
+    Duration, Engine, Event, Instant, RequestKind, SessionEndReason, SessionState, TransportAction,
 };
 use crate::config::{HeartbeatMode, ShortText};
 use crate::wire::{
@@ -124,7 +124,7 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+    > Engine<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
     /// What the adapter should do with the transport now, if anything, without taking it:
     /// the same answer as [`Self::poll_transport`] would give, with no change of state.
@@ -637,20 +637,6 @@ impl<
         if snapshot.is_none() {
             // Without a snapshot nothing can confirm the old calls: report them lost now.
             self.drop_stale_calls();
-        }
-    }
-
-    /// The agent identity fields that are configured, as floating fields.
-    pub(super) fn agent_fields(&self, enc: &mut crate::wire::Encoder<'_>) {
-        let c = &self.config;
-        for (tag_id, value) in [
-            (tag::AGENT_EXTENSION, c.agent_extension.as_str()),
-            (tag::AGENT_INSTRUMENT, c.agent_instrument.as_str()),
-            (tag::AGENT_ID, c.agent_id.as_str()),
-        ] {
-            if !value.is_empty() {
-                enc.string(tag_id, value);
-            }
         }
     }
 }

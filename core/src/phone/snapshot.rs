@@ -10,7 +10,7 @@ use super::{
 };
 use crate::wire::AgentState;
 
-/// An owned copy of the phone's view; see the module documentation.
+/// An owned copy of the phone's view, for a task that does not hold the phone; [`Self::view`] reads it.
 #[derive(Debug, Clone)]
 pub struct PhoneSnapshot<
     const CALLS: usize = DEFAULT_CALLS,
@@ -66,9 +66,9 @@ impl<const CALLS: usize, const VAR_BYTES: usize, const PENDING: usize>
 
     /// Copy `phone`'s state into this snapshot (its capacities match the phone's, so nothing
     /// is left out).
-    pub fn refresh<const TX: usize, const EVENTS: usize>(
+    pub fn refresh<const TX: usize, const EVENTS: usize, const FRAME: usize>(
         &mut self,
-        phone: &Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>,
+        phone: &Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS, FRAME>,
     ) {
         let view = phone.view();
         self.session = view.session;
@@ -88,7 +88,7 @@ impl<const CALLS: usize, const VAR_BYTES: usize, const PENDING: usize>
         self.generation = self.generation.wrapping_add(1);
     }
 
-    /// The view, as [`Phone::view`] gave it when the snapshot was taken.
+    /// The view, as [`Engine::view`](super::Engine::view) gave it when the snapshot was taken.
     pub fn view(&self) -> PhoneView<'_, VAR_BYTES> {
         self.view_with(&NoLabels)
     }

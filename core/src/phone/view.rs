@@ -3,8 +3,8 @@
 //! instead of keeping its own copy of the phone's state.
 
 use super::{
-    AgentView, Call, CommandError, Instant, PendingRequest, Phone, PreviewAnswer, SessionEndReason,
-    SessionState, DEFAULT_VAR_BYTES,
+    AgentView, Call, CommandError, Engine, Instant, PendingRequest, PreviewAnswer,
+    SessionEndReason, SessionState, DEFAULT_VAR_BYTES,
 };
 use crate::config::{ReasonKind, Vocabulary};
 use crate::wire::{AgentState, LocalConnectionState as Lcs};
@@ -225,7 +225,7 @@ pub struct ValidCommand {
     pub call: Option<u32>,
 }
 
-/// The phone's state, borrowed from it. See [`super::Phone::view`].
+/// The phone's state, borrowed from it. See [`super::Engine::view`].
 #[derive(Debug, Clone, Copy)]
 pub struct PhoneView<'p, const VAR_BYTES: usize = DEFAULT_VAR_BYTES> {
     /// The session.
@@ -394,7 +394,7 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+    > Engine<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
 {
     /// Everything the phone knows, borrowed: session, agent, calls, the preview card, the
     /// requests in flight and the commands valid now. Reason codes show without labels; see

@@ -10,9 +10,7 @@
 
 use ccx_cti::config::{PhoneConfig, ServerAddr};
 use ccx_cti::phone::{Event, Instant, Phone, SessionState, TransportAction};
-use ccx_cti::wire::{
-    decode, message_def, tag, Encoder, FrameAccumulator, Message, MessageType, WireVersion,
-};
+use ccx_cti::wire::{decode, message_def, tag, Encoder, Message, MessageType, WireVersion};
 
 /// The agent of the guide's outbound samples, with two servers.
 pub fn config() -> PhoneConfig {
@@ -143,10 +141,10 @@ pub struct Harness<
     const PENDING: usize = 8,
     const TX: usize = 1024,
     const EVENTS: usize = 16,
+    const FRAME: usize = 12_500,
 > {
-    pub phone: Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>,
+    pub phone: Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS, FRAME>,
     pub now: Instant,
-    pub acc: FrameAccumulator,
 }
 
 impl Harness {
@@ -162,13 +160,13 @@ impl<
         const PENDING: usize,
         const TX: usize,
         const EVENTS: usize,
-    > Harness<CALLS, VAR_BYTES, PENDING, TX, EVENTS>
+        const FRAME: usize,
+    > Harness<CALLS, VAR_BYTES, PENDING, TX, EVENTS, FRAME>
 {
-    pub fn with_phone(phone: Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>) -> Self {
+    pub fn with_phone(phone: Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS, FRAME>) -> Self {
         Harness {
             phone,
             now: Instant::ZERO,
-            acc: FrameAccumulator::new(),
         }
     }
 
@@ -224,7 +222,7 @@ impl<
     }
 
     pub fn feed(&mut self, frame: &[u8]) {
-        self.phone.handle_bytes(self.now, &mut self.acc, frame);
+        self.phone.handle_bytes(self.now, frame);
     }
 
     /// Move the clock and fire the timers.

@@ -688,8 +688,9 @@ pub fn check_final_state<
     const PENDING: usize,
     const TX: usize,
     const EVENTS: usize,
+    const PHONE_FRAME: usize,
 >(
-    phone: &Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>,
+    phone: &Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS, PHONE_FRAME>,
     ending: Ending,
 ) -> Result<(), FinalStateError> {
     let session = phone.session();
@@ -739,13 +740,13 @@ pub fn play_in_memory<
     const PENDING: usize,
     const TX: usize,
     const EVENTS: usize,
+    const PHONE_FRAME: usize,
 >(
-    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS>,
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS, PHONE_FRAME>,
 ) -> Result<(u32, u32), StoryError> {
     let now = Instant::from_millis(1_000);
     let mut server = PreviewServer::new();
     let mut agent = PreviewAgent::new(Ending::Available);
-    let mut accumulator: FrameAccumulator<FRAME> = FrameAccumulator::new();
     let mut out = [0u8; FRAME];
     // Each round must make progress; a bounded number of rounds keeps a broken phone from
     // looping forever.
@@ -767,7 +768,7 @@ pub fn play_in_memory<
         }
         if !server.output().is_empty() {
             progressed = true;
-            phone.handle_bytes(now, &mut accumulator, server.output());
+            phone.handle_bytes(now, server.output());
             let n = server.output().len();
             server.consume_output(n);
         }

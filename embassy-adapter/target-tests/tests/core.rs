@@ -3,8 +3,7 @@
 #![no_std]
 #![no_main]
 
-use ccx_cti::phone::{Event, Instant, Phone, TransportAction};
-use ccx_cti::wire::FrameAccumulator;
+use ccx_cti::phone::{Event, Instant, TransportAction};
 use ccx_cti_preview_story::PreviewServer;
 use ccx_cti_target_tests as _;
 
@@ -35,13 +34,22 @@ const SKIP_UPDATE_TEXT: &str = "MsgType: CALL_DATA_UPDATE_EVENT
 
 const NOW: Instant = Instant::from_millis(5_000);
 
+ccx_cti::phone_type! {
+    /// The default capacities with a 1 KiB frame accumulator: the story's frames fit, and the
+    /// phone fits this test's stack.
+    type TestPhone = Phone {
+        calls: 4,
+        var_bytes: 512,
+        pending: 8,
+        tx_bytes: 1024,
+        events: 16,
+        frame_bytes: 1024,
+    };
+}
+
 /// Move bytes between `phone` and `server` until neither has anything to say; returns the
 /// phone's events.
-fn exchange(
-    phone: &mut Phone,
-    server: &mut PreviewServer,
-    acc: &mut FrameAccumulator<1024>,
-) -> heapless::Vec<Event, 64> {
+fn exchange(phone: &mut TestPhone, server: &mut PreviewServer) -> heapless::Vec<Event, 64> {
     let mut events = heapless::Vec::new();
     let mut out = [0u8; 1024];
     loop {
@@ -55,7 +63,7 @@ fn exchange(
             progressed = true;
         }
         if !server.output().is_empty() {
-            phone.handle_bytes(NOW, acc, server.output());
+            phone.handle_bytes(NOW, server.output());
             let n = server.output().len();
             server.consume_output(n);
             progressed = true;
@@ -73,8 +81,9 @@ fn exchange(
 
 #[defmt_test::tests]
 mod tests {
+    use super::TestPhone;
     use super::{exchange, NOW, SKIP_UPDATE_HEX, SKIP_UPDATE_TEXT};
-    use ccx_cti::phone::{Command, Event, Phone, PreviewAnswer, SessionState};
+    use ccx_cti::phone::{Command, Event, PreviewAnswer, SessionState};
     use ccx_cti::wire::{
         decode, fields, tag, AgentState, CallType, CalledPartyDisposition, ConnectionDeviceType,
         Encoder, FeedResult, FrameAccumulator, MessageType, WireVersion,
@@ -183,18 +192,17 @@ mod tests {
 
     #[test]
     fn phone_plays_the_skip_flow() {
-        let mut phone: Phone = Phone::new(story_config("10.0.0.1", PORT));
+        let mut phone = TestPhone::new(story_config("10.0.0.1", PORT));
         let mut server = PreviewServer::new();
-        let mut acc = FrameAccumulator::new();
-        exchange(&mut phone, &mut server, &mut acc);
+        exchange(&mut phone, &mut server);
         assert_eq!(phone.session().state, SessionState::Open);
         phone
             .command(NOW, Command::Login { password: None })
             .unwrap();
-        exchange(&mut phone, &mut server, &mut acc);
+        exchange(&mut phone, &mut server);
         assert_eq!(phone.agent().state, AgentState::NotReady);
         phone.command(NOW, Command::Ready).unwrap();
-        let events = exchange(&mut phone, &mut server, &mut acc);
+        let events = exchange(&mut phone, &mut server);
 
         // Step 0: reserved, the contact is offered.
         assert!(events.contains(&Event::PreviewOffered { call: SKIP_CALL }));
@@ -225,7 +233,7 @@ mod tests {
 
         // Steps 1-3: confirmation, AVAILABLE, the echo, the reservation cleared (then the
         // script offers the next contact).
-        exchange(&mut phone, &mut server, &mut acc);
+        exchange(&mut phone, &mut server);
         assert!(phone.call(SKIP_CALL).is_none());
         assert_eq!(server.stage(), Stage::AwaitAccept);
         assert_eq!(phone.preview().map(|c| c.id), Some(ACCEPT_CALL));
@@ -234,14 +242,14 @@ mod tests {
         phone
             .command(NOW, Command::Preview(PreviewAnswer::Accept))
             .unwrap();
-        exchange(&mut phone, &mut server, &mut acc);
+        exchange(&mut phone, &mut server);
         assert!(server.finished());
         assert_eq!(check_final_state(&phone, Ending::Available), Ok(()));
     }
 
     #[test]
     fn whole_preview_story_in_memory() {
-        let mut phone: Phone = Phone::new(story_config("10.0.0.1", PORT));
+        let mut phone = TestPhone::new(story_config("10.0.0.1", PORT));
         let (received, sent) = play_in_memory(&mut phone).unwrap();
         defmt::info!("server received {} messages and sent {}", received, sent);
         assert!(received >= 5);

@@ -420,7 +420,7 @@ impl<'o, const CALLS: usize> Runner<'o, CALLS> {
             }
         }
         let now = self.instant();
-        self.phone.handle_bytes(now, &mut self.acc, frame);
+        self.phone.handle_bytes(now, frame);
         self.pump();
     }
 

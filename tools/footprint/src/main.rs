@@ -62,14 +62,12 @@ fn codec() {
 fn phone() {
     use ccx_cti::config::PhoneConfig;
     use ccx_cti::phone::{Command, Instant, Phone};
-    use ccx_cti::wire::FrameAccumulator;
     let mut phone: Phone = Phone::new(black_box(PhoneConfig::default()));
-    let mut acc: FrameAccumulator = FrameAccumulator::new();
     let mut tx = [0u8; 1024];
     let now = Instant::from_millis(black_box(0));
     let _ = black_box(phone.poll_transport(now));
     phone.connected(now);
-    phone.handle_bytes(now, &mut acc, input(black_box(600)));
+    phone.handle_bytes(now, input(black_box(600)));
     let _ = black_box(phone.command(now, black_box(Command::Ready)));
     phone.handle_timeout(now);
     while let Some(n) = phone.poll_transmit(&mut tx) {
@@ -128,18 +126,20 @@ fn trace_text() {
 /// `size_of` on the target, as symbol sizes.
 #[cfg(feature = "sizes")]
 mod sizes {
-    use ccx_cti::phone::Phone;
+    use ccx_cti::phone::Engine;
     use ccx_cti::wire::FrameAccumulator;
     use core::mem::size_of;
+    /// The default phone without its frame accumulator (the phone is its engine and the
+    /// accumulator).
     #[used]
     #[no_mangle]
-    static SIZE_OF_PHONE_DEFAULT: [u8; size_of::<Phone>()] = [0; size_of::<Phone>()];
+    static SIZE_OF_PHONE_DEFAULT: [u8; size_of::<Engine>()] = [0; size_of::<Engine>()];
     /// One call, 128 bytes of variables, 2 pending requests, 256 bytes of transmit queue,
-    /// 4 events.
+    /// 4 events, without the frame accumulator.
     #[used]
     #[no_mangle]
-    static SIZE_OF_PHONE_MINIMAL: [u8; size_of::<Phone<1, 128, 2, 256, 4>>()] =
-        [0; size_of::<Phone<1, 128, 2, 256, 4>>()];
+    static SIZE_OF_PHONE_MINIMAL: [u8; size_of::<Engine<1, 128, 2, 256, 4>>()] =
+        [0; size_of::<Engine<1, 128, 2, 256, 4>>()];
     #[used]
     #[no_mangle]
     static SIZE_OF_FRAME_ACCUMULATOR_DEFAULT: [u8; size_of::<FrameAccumulator>()] =

@@ -20,7 +20,7 @@ use ccx_cti::phone::CommandKind;
 use ccx_cti::phone::{Command, Instant, Phone, PreviewAnswer};
 use ccx_cti::trace::{self, TraceOptions};
 use ccx_cti::ui::{draw, Key, Reaction, Screen};
-use ccx_cti::wire::{decode, FrameAccumulator, WireVersion};
+use ccx_cti::wire::{decode, WireVersion};
 use embedded_graphics::pixelcolor::Rgb565;
 use embedded_graphics::prelude::*;
 
@@ -195,7 +195,6 @@ pub extern "C" fn _start() -> ! {
     let mut tap = Tap(0);
     let mut snapshot: ccx_cti::phone::PhoneSnapshot = ccx_cti::phone::PhoneSnapshot::new();
     let mut phone: Phone = Phone::new(config);
-    let mut acc: FrameAccumulator = FrameAccumulator::new();
     let mut tx = [0u8; 1024];
     let mut now = Instant::from_millis(black_box(0));
     // The agent's screen on the same phone.
@@ -209,14 +208,14 @@ pub extern "C" fn _start() -> ! {
             1 => phone.connected(now),
             2 => phone.connect_failed(now),
             3 => phone.disconnected(now),
-            4 => phone.handle_bytes(now, &mut acc, bytes(black_box(300))),
+            4 => phone.handle_bytes(now, bytes(black_box(300))),
             5 => phone.handle_frame(now, bytes(black_box(300))),
             6 => {
                 let _ = black_box(phone.command(now, command(black_box(0))));
             }
             7 => phone.handle_timeout(now),
             8 => phone.reconnect(now),
-            9 => phone.handle_bytes_tapped(now, &mut acc, bytes(black_box(300)), &mut tap),
+            9 => phone.handle_bytes_tapped(now, bytes(black_box(300)), &mut tap),
             10 => {
                 black_box(phone.poll_transmit_tapped(now, &mut tx, &mut tap));
             }
