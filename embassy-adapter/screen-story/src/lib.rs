@@ -14,7 +14,6 @@
 use ccx_cti::config::{ReasonKind, Vocabulary};
 use ccx_cti::phone::{Command, CommandKind, Instant, Phone, TransportAction};
 use ccx_cti::ui::{draw, Frame, Key, Reaction, Screen};
-use ccx_cti::wire::FrameAccumulator;
 use ccx_cti_preview_story::{check_final_state, Ending, PreviewAgent, PreviewServer};
 use embedded_graphics::pixelcolor::raw::RawU16;
 use embedded_graphics::pixelcolor::{BinaryColor, Rgb565};
@@ -253,7 +252,6 @@ pub fn play(dump: &mut dyn FnMut(&Snapshot<'_>)) -> Result<u32, ScreenStoryError
         Screen::new(draw::body_rows(MONO_SIZE)),
         Screen::new(draw::body_rows(COLOUR_SIZE)),
     ];
-    let mut accumulator: FrameAccumulator<FRAME> = FrameAccumulator::new();
     let mut out = [0u8; FRAME];
     let mut index = 0u32;
     for round in 0..1_000u64 {
@@ -276,7 +274,7 @@ pub fn play(dump: &mut dyn FnMut(&Snapshot<'_>)) -> Result<u32, ScreenStoryError
         }
         if !server.output().is_empty() {
             progressed = true;
-            phone.handle_bytes(now, &mut accumulator, server.output());
+            phone.handle_bytes(now, server.output());
             let n = server.output().len();
             server.consume_output(n);
         }

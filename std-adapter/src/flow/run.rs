@@ -10,8 +10,8 @@ use ccx_cti::phone::{
 };
 use ccx_cti::trace::{self, resolve_field, FieldRef, FieldValue, TraceOptions, SECRET_MASK};
 use ccx_cti::wire::{
-    self, decode, fields, message_named, tag, AgentState, CallType, Encoder, FrameAccumulator,
-    LocalConnectionState, Message, MessageType, WireVersion,
+    self, decode, fields, message_named, tag, AgentState, CallType, Encoder, LocalConnectionState,
+    Message, MessageType, WireVersion,
 };
 
 use super::parse::{Comparison, FlowFile, Item, Start, TextBlock};
@@ -255,7 +255,6 @@ struct Runner<'o, const CALLS: usize> {
     observer: &'o mut dyn FlowObserver,
     phone: Phone<CALLS>,
     config: PhoneConfig,
-    acc: FrameAccumulator,
     now: u64,
     connected: bool,
     accept_connections: bool,
@@ -279,7 +278,6 @@ impl<'o, const CALLS: usize> Runner<'o, CALLS> {
             observer,
             phone: Phone::new(config.clone()),
             config,
-            acc: FrameAccumulator::new(),
             now: 0,
             connected: false,
             // Connection attempts succeed until `net: drop`; `net: reconnect` lets them through again.
@@ -346,7 +344,6 @@ impl<'o, const CALLS: usize> Runner<'o, CALLS> {
                     TransportAction::Connect { .. } => {
                         if self.accept_connections {
                             self.connected = true;
-                            self.acc.reset();
                             self.phone.connected(self.instant());
                         } else {
                             self.phone.connect_failed(self.instant());

@@ -13,7 +13,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{Phone, SessionState, TransportAction};
-use ccx_cti::wire::{FrameAccumulator, HEADER_LEN};
+use ccx_cti::wire::HEADER_LEN;
 
 use super::agent::Agent;
 
@@ -27,7 +27,6 @@ const BUF: usize = 16 * 1024;
 /// One phone with its socket and agent.
 pub(super) struct Slot {
     pub(super) phone: Box<Phone>,
-    acc: Box<FrameAccumulator>,
     pub(super) agent: Agent,
     stream: Option<TcpStream>,
     /// A connect in progress since this time.
@@ -43,7 +42,6 @@ impl Slot {
     pub(super) fn new(config: PhoneConfig, agent: Agent) -> Slot {
         Slot {
             phone: Box::new(Phone::new(config)),
-            acc: Box::default(),
             agent,
             stream: None,
             connecting: None,
@@ -308,7 +306,6 @@ impl Worker {
                 Ok(_) => {
                     let _ = stream.set_nodelay(true);
                     slot.connecting = None;
-                    slot.acc.reset();
                     slot.counter = FrameCounter::default();
                     slot.phone.connected(now);
                     // OPEN_REQ goes out at the next service.
@@ -369,7 +366,7 @@ impl Worker {
                 Ok(n) => {
                     let bytes = self.buf.get(..n).unwrap_or(&[]);
                     slot.agent.stats.received += slot.counter.feed(bytes);
-                    slot.phone.handle_bytes(now, &mut slot.acc, bytes);
+                    slot.phone.handle_bytes(now, bytes);
                 }
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}

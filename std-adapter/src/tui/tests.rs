@@ -63,9 +63,8 @@ fn status_row(vm: &ViewModel) -> String {
 fn the_screen_shows_the_core_view() {
     use ccx_cti::config::{PhoneConfig, ReasonKind};
     use ccx_cti::phone::{Instant, Phone, TransportAction};
-    use ccx_cti::wire::{fields, tag, Encoder, FrameAccumulator, MessageType, WireVersion};
+    use ccx_cti::wire::{fields, tag, Encoder, MessageType, WireVersion};
     let mut phone: Phone = Phone::new(PhoneConfig::default());
-    let mut acc: FrameAccumulator = FrameAccumulator::new();
     let now = Instant::from_secs(1);
     assert!(matches!(
         phone.poll_transport(now),
@@ -80,7 +79,7 @@ fn the_screen_shows_the_core_view() {
         let mut enc = Encoder::new(&mut out, ty, WireVersion::DEFAULT);
         build(&mut enc);
         let len = enc.finish().unwrap();
-        phone.handle_bytes(now, &mut acc, &out[..len]);
+        phone.handle_bytes(now, &out[..len]);
     };
     let _ = n;
     frame(MessageType::OpenConf, &|e| {
