@@ -587,7 +587,7 @@ fn fault_unknown_messages_and_tags_are_tolerated() {
     assert_eq!(phone.count(opened), 1, "no reconnect: {:?}", phone.events);
 }
 
-// ---- a real Unified CCX: behaviours the simulator plays on demand (issue 10) ----------------
+// ---- a real Unified CCX: behaviours the simulator plays on demand -----------------
 
 /// A logged-in, available phone on a simulator started with `sim`.
 fn real_server(sim: SimConfig, version: u8) -> (Simulator, TestPhone) {
