@@ -1,5 +1,6 @@
 //! std adapter for `ccx-cti`: the pieces that need an operating system.
 //!
+//! - [`cli`]: what every long-running command shares (durations, signals, progress).
 //! - [`codec_cli`]: `ccx decode` / `ccx encode` (frames <-> the guide's trace text).
 //! - [`flow`]: the flow runner behind `ccx replay`.
 //! - [`driver`]: a blocking std driver that runs the sans-io phone over TCP.
@@ -13,6 +14,7 @@
 //! - [`wiretools`]: `ccx decode --pcap` / `--log` and `ccx proxy`, for captures and logs of a
 //!   real contact center.
 
+pub mod cli;
 pub mod codec_cli;
 pub mod config_file;
 pub mod demo;

@@ -83,10 +83,20 @@ struct SimArgs {
     /// Milliseconds of WORK after which the agent becomes AVAILABLE by itself.
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     wrapup_ms: Option<u64>,
-    /// Stop after this many seconds and print the summary (0: run until `quit` with
-    /// --interactive, or until killed).
-    #[arg(long, default_value_t = 0)]
-    duration: u64,
+    /// Stop after this long (`30s`, `5m`, `250ms`, or a bare number of seconds) and print the
+    /// summary (0: run until `quit` with --interactive, or SIGINT/SIGTERM).
+    #[arg(long, default_value = "0", value_parser = ccx_cti_std::cli::parse_duration)]
+    duration: Duration,
+    /// Print the final summary as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Serve Prometheus metrics on this address (`127.0.0.1:9102`; port 0 picks one, printed
+    /// at start).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
+    /// At most one progress line on stderr per this long (`0`: none).
+    #[arg(long, default_value = "10s", value_parser = ccx_cti_std::cli::parse_duration)]
+    progress: Duration,
     /// Fault: close a connection after it received N messages.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     drop_after: Option<u32>,
@@ -145,6 +155,9 @@ struct DemoArgs {
     /// Print the agent's screen after each step, beside the trace.
     #[arg(long)]
     screens: bool,
+    /// Print only the summary, as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,15 +211,21 @@ fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
 
 fn demo_main(args: &DemoArgs) -> ExitCode {
     let opts = demo::DemoOptions {
-        trace: !args.quiet,
+        trace: !args.quiet && !args.json,
         version: args.protocol_version,
         step_timeout: Duration::from_millis(args.step_timeout_ms),
-        screens: args.screens,
+        screens: args.screens && !args.json,
         ..demo::DemoOptions::default()
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let report = demo::run(&opts, &mut out);
+    let report = if args.json {
+        let report = demo::run(&opts, &mut std::io::sink());
+        let _ = writeln!(out, "{}", report.json());
+        report
+    } else {
+        demo::run(&opts, &mut out)
+    };
     let _ = out.flush();
     if report.completed() {
         ExitCode::SUCCESS
@@ -337,8 +356,10 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
         .format_timestamp_millis()
         .init();
     let cfg = sim_config(&args)?;
+    let stop = ccx_cti_std::cli::stop_on_signals()?;
     let sim = Simulator::start(cfg)?;
-    println!(
+    // With --json, stdout carries the summary object only; the banner goes to stderr.
+    let banner = format!(
         "ccx sim: listening on {} as {} ({} agents){}",
         sim.addr(),
         if sim.is_master() { "master" } else { "standby" },
@@ -349,6 +370,15 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
             ""
         }
     );
+    if args.json {
+        eprintln!("{banner}");
+    } else {
+        println!("{banner}");
+    }
+    if let Some(listen) = &args.metrics {
+        let addr = sim.serve_metrics(listen)?;
+        eprintln!("ccx sim: metrics on http://{addr}/metrics");
+    }
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     if args.interactive {
         // At the end of stdin the simulator keeps running until --duration.
@@ -360,13 +390,23 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    let deadline =
-        (args.duration > 0).then(|| std::time::Instant::now() + Duration::from_secs(args.duration));
+    let started = std::time::Instant::now();
+    let deadline = (!args.duration.is_zero()).then(|| started + args.duration);
+    let mut limit = ccx_cti_std::cli::RateLimit::new(args.progress);
+    limit.ready(started);
     loop {
-        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+        let now = std::time::Instant::now();
+        if deadline.is_some_and(|d| now >= d) || stop.load(std::sync::atomic::Ordering::SeqCst) {
             break;
         }
-        let line = match rx.recv_timeout(Duration::from_millis(200)) {
+        if limit.ready(now) {
+            eprintln!(
+                "ccx sim: {:>6.0} s: {}",
+                now.duration_since(started).as_secs_f64(),
+                sim.progress_line()
+            );
+        }
+        let line = match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(line) => line,
             Err(_) => continue,
         };
@@ -387,7 +427,11 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
             _ => println!("commands: status, promote, demote, call [ANI], quit"),
         }
     }
-    print!("{}", sim.summary());
+    if args.json {
+        println!("{}", sim.summary_json());
+    } else {
+        print!("{}", sim.summary());
+    }
     sim.stop();
     Ok(ExitCode::SUCCESS)
 }

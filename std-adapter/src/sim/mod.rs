@@ -16,6 +16,7 @@
 //! ```
 
 pub mod config;
+pub mod metrics;
 mod net;
 mod ratelog;
 mod world;
@@ -96,6 +97,8 @@ pub struct Counters {
     pub contacts: BTreeMap<String, u64>,
     /// Faults injected by kind.
     pub faults: BTreeMap<String, u64>,
+    /// Time from a frame's arrival to its replies being queued.
+    pub handling: metrics::Histogram,
 }
 
 /// One call as the simulator sees it.
@@ -316,6 +319,88 @@ impl Simulator {
     /// sessions go on. For checks that need a quiet contact center.
     pub fn set_paused(&self, paused: bool) {
         self.with_world(move |w| w.paused = paused);
+    }
+
+    /// Serve the Prometheus text endpoint on `listen` (`host:port`; port 0 picks one) until
+    /// this side stops; returns the address bound.
+    pub fn serve_metrics(&self, listen: &str) -> std::io::Result<SocketAddr> {
+        metrics::serve(
+            listen,
+            Arc::downgrade(&self.cluster),
+            Arc::clone(&self.node),
+        )
+    }
+
+    /// The summary as one JSON object (for scripts: `ccx sim --json`).
+    pub fn summary_json(&self) -> serde_json::Value {
+        let c = self.counters();
+        let agents = self.agents();
+        let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
+        for a in &agents {
+            *by_state.entry(format!("{:?}", a.state)).or_default() += 1;
+        }
+        let mut contacts: BTreeMap<String, u64> = BTreeMap::new();
+        for ct in self.contacts() {
+            *contacts.entry(ct.status).or_default() += 1;
+        }
+        serde_json::json!({
+            "command": "sim",
+            "address": self.addr.to_string(),
+            "master": self.is_master(),
+            "stopped": self.is_stopped(),
+            "agents": agents.len(),
+            "agents_by_state": by_state,
+            "agents_connected": agents.iter().filter(|a| a.connected).count(),
+            "calls_active": agents.iter().map(|a| a.calls.len()).sum::<usize>(),
+            "connections": c.connections,
+            "sessions": {
+                "opened": c.sessions_opened,
+                "refused": c.sessions_refused,
+                "replaced": c.sessions_replaced,
+                "closed": c.sessions_closed,
+                "ended": c.sessions_ended,
+                "idle_timeouts": c.idle_timeouts,
+            },
+            "messages": {
+                "in": c.messages_in,
+                "out": c.messages_out,
+                "malformed_in": c.malformed_in,
+                "requests_refused": c.requests_refused,
+            },
+            "inbound": {
+                "offered": c.inbound_offered,
+                "answered": c.inbound_answered,
+                "completed": c.inbound_completed,
+            },
+            "consults": c.consults,
+            "transfers": c.transfers,
+            "conferences": c.conferences,
+            "reservations_offered": c.reservations_offered,
+            "customer_calls": c.customer_calls,
+            "contact_answers": c.contacts,
+            "contacts": contacts,
+            "faults": c.faults,
+            "handling_us": {
+                "count": c.handling.count,
+                "sum": c.handling.sum_us,
+            },
+        })
+    }
+
+    /// One progress line: sessions, agents, calls, messages.
+    pub fn progress_line(&self) -> String {
+        let c = self.counters();
+        format!(
+            "sessions opened {} ended {}, messages in {} out {}, inbound offered {} answered {} completed {}, reservations {}",
+            c.sessions_opened,
+            c.sessions_ended,
+            c.messages_in,
+            c.messages_out,
+            c.inbound_offered,
+            c.inbound_answered,
+            c.inbound_completed,
+            c.reservations_offered
+        )
     }
 
     /// The configuration the simulator runs with.
