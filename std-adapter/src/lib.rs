@@ -8,6 +8,7 @@
 //! - [`demo`]: `ccx demo`, the whole story of a phone against the simulator.
 //! - [`load`]: `ccx load`, many phones against a simulator.
 //! - [`recorder`]: `ccx recorder`, a phone's flight-recorder dump as trace, flow or pcap.
+//! - [`scenario`]: `ccx load --scenario`, a busy hour on a virtual clock.
 //! - [`screen`]: the agent's screen (the core's `ui::Frame`) as a text box and a ratatui widget.
 //! - [`tui`]: `ccx phone`, a terminal agent phone.
 //! - [`sim`]: `ccx sim`, a Unified CCX CTI server simulator.
@@ -22,6 +23,7 @@ pub mod driver;
 pub mod flow;
 pub mod load;
 pub mod recorder;
+pub mod scenario;
 pub mod screen;
 pub mod sim;
 pub mod tui;
