@@ -27,7 +27,7 @@ enum Cmd {
     /// Run flow files against the phone (PASS/FAIL per flow).
     Replay(flow::ReplayArgs),
     /// Run a simulated Unified CCX CTI server.
-    Sim(SimArgs),
+    Sim(Box<SimArgs>),
     /// A terminal agent phone for a real or simulated server.
     Phone(ccx_cti_std::tui::PhoneArgs),
     /// The whole story of a phone against a simulator, printed as trace text.
@@ -48,7 +48,7 @@ enum Cmd {
 /// `promote`, `demote`, `call [ANI]`, `quit` (prints the summary).
 #[derive(Debug, Args)]
 struct SimArgs {
-    /// Read commands from stdin (`status`, `promote`, `demote`, `call [ANI]`, `quit`). Off by default
+    /// Read commands from stdin (`status`, `promote`, `demote`, `call [ANI [name=value …]]`, `quit`). Off by default
     /// so that `ccx sim &` is not stopped for reading the terminal in the background.
     #[arg(long, short)]
     interactive: bool,
@@ -74,6 +74,11 @@ struct SimArgs {
     /// The other side: a standby probes it and takes over when it stops answering.
     #[arg(long)]
     peer: Option<String>,
+    /// The replication link between two processes. The master listens here (port 0 picks
+    /// one, printed at start) and sends its agents, calls and campaign progress; a
+    /// `--standby` connects here, applies them, and takes over when the master falls silent.
+    #[arg(long, value_name = "ADDR")]
+    replication: Option<String>,
     /// Inbound ACD calls per minute (random arrivals).
     #[arg(long, value_parser = ccx_cti_std::sim::config::parse_rate)]
     rate: Option<f64>,
@@ -189,7 +194,7 @@ fn main() -> ExitCode {
         Cmd::Decode(args) => codec_cli::decode_main(&args),
         Cmd::Encode(args) => codec_cli::encode_main(&args),
         Cmd::Replay(args) => flow::replay_main(&args),
-        Cmd::Sim(args) => report(sim_main(args)),
+        Cmd::Sim(args) => report(sim_main(*args)),
         Cmd::Phone(args) => ccx_cti_std::tui::phone_main(&args),
         Cmd::Demo(args) => demo_main(&args),
         Cmd::Load(args) => ccx_cti_std::load::load_main(&args),
@@ -375,6 +380,15 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
     } else {
         println!("{banner}");
     }
+    if let Some(addr) = &args.replication {
+        if sim.is_master() {
+            let bound = sim.serve_replication(addr)?;
+            eprintln!("ccx sim: replication link on {bound}");
+        } else {
+            sim.follow(addr)?;
+            eprintln!("ccx sim: following the master's replication link at {addr}");
+        }
+    }
     if let Some(listen) = &args.metrics {
         let addr = sim.serve_metrics(listen)?;
         eprintln!("ccx sim: metrics on http://{addr}/metrics");
@@ -394,8 +408,19 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
     let deadline = (!args.duration.is_zero()).then(|| started + args.duration);
     let mut limit = ccx_cti_std::cli::RateLimit::new(args.progress);
     limit.ready(started);
+    let mut was_master = sim.is_master();
     loop {
         let now = std::time::Instant::now();
+        if sim.is_master() && !was_master {
+            match sim.failover_time() {
+                Some(t) => eprintln!(
+                    "ccx sim: master now; failover {} ms after the master's last word",
+                    t.as_millis()
+                ),
+                None => eprintln!("ccx sim: master now"),
+            }
+        }
+        was_master = sim.is_master();
         if deadline.is_some_and(|d| now >= d) || stop.load(std::sync::atomic::Ordering::SeqCst) {
             break;
         }
@@ -421,6 +446,13 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
                     .first()
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "5551234".into()),
+                // `call ANI name=value …`: call variables the agent sees.
+                vars: rest
+                    .iter()
+                    .skip(1)
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
                 ..InboundCall::default()
             }),
             [] => {}

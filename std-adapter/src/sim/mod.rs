@@ -19,6 +19,7 @@ pub mod config;
 pub mod metrics;
 mod net;
 mod ratelog;
+mod replica;
 mod world;
 
 pub use config::{
@@ -157,6 +158,9 @@ pub(crate) struct NodeState {
     stopped: AtomicBool,
     fault_counts: Mutex<BTreeMap<String, u64>>,
     conn_seq: AtomicU64,
+    /// Milliseconds from the master's last word to this side taking over (`u64::MAX`: it
+    /// did not take over through the replication link).
+    failover_ms: AtomicU64,
 }
 
 impl NodeState {
@@ -179,6 +183,7 @@ pub struct Simulator {
     cluster: Arc<net::LoopHandle>,
     cfg: SimConfig,
     prober: Mutex<Option<JoinHandle<()>>>,
+    follower: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Simulator {
@@ -203,6 +208,7 @@ impl Simulator {
             stopped: AtomicBool::new(false),
             fault_counts: Mutex::new(BTreeMap::new()),
             conn_seq: AtomicU64::new(0),
+            failover_ms: AtomicU64::new(u64::MAX),
         });
         let (n, faults) = (Arc::clone(&node), cfg.faults.clone());
         cluster
@@ -227,6 +233,7 @@ impl Simulator {
             cluster,
             cfg,
             prober: Mutex::new(prober),
+            follower: Mutex::new(None),
         })
     }
 
@@ -273,6 +280,10 @@ impl Simulator {
         self.cluster.call(move |c| c.stop_node(&node));
         let prober = self.prober.lock().ok().and_then(|mut p| p.take());
         if let Some(p) = prober {
+            let _ = p.join();
+        }
+        let follower = self.follower.lock().ok().and_then(|mut p| p.take());
+        if let Some(p) = follower {
             let _ = p.join();
         }
     }
@@ -331,6 +342,44 @@ impl Simulator {
         )
     }
 
+    /// Replicate to a standby process: serve the link on `listen` (this side is the master;
+    /// port 0 picks one); returns the address bound.
+    pub fn serve_replication(&self, listen: &str) -> std::io::Result<SocketAddr> {
+        replica::serve(
+            listen,
+            Arc::downgrade(&self.cluster),
+            Arc::clone(&self.node),
+        )
+    }
+
+    /// Follow the master's replication link at `addr` (this side is the standby): apply its
+    /// state, hold still, and take over after the probe interval times the probe failures
+    /// without a word from it.
+    pub fn follow(&self, addr: &str) -> std::io::Result<()> {
+        let silence = std::time::Duration::from_millis(
+            self.cfg.probe_interval_ms * u64::from(self.cfg.probe_failures),
+        );
+        let handle = replica::follow(
+            addr.to_string(),
+            Arc::downgrade(&self.cluster),
+            Arc::clone(&self.node),
+            silence,
+        )?;
+        if let Ok(mut p) = self.follower.lock() {
+            *p = Some(handle);
+        }
+        Ok(())
+    }
+
+    /// How long after the master's last word this side took over through the replication
+    /// link, if it did.
+    pub fn failover_time(&self) -> Option<std::time::Duration> {
+        match self.node.failover_ms.load(Ordering::SeqCst) {
+            u64::MAX => None,
+            ms => Some(std::time::Duration::from_millis(ms)),
+        }
+    }
+
     /// The summary as one JSON object (for scripts: `ccx sim --json`).
     pub fn summary_json(&self) -> serde_json::Value {
         let c = self.counters();
@@ -347,6 +396,7 @@ impl Simulator {
             "command": "sim",
             "address": self.addr.to_string(),
             "master": self.is_master(),
+            "failover_ms": self.failover_time().map(|t| t.as_millis() as u64),
             "stopped": self.is_stopped(),
             "agents": agents.len(),
             "agents_by_state": by_state,
@@ -421,6 +471,13 @@ impl Simulator {
             (false, false, _) => "standby",
         };
         let _ = writeln!(s, "simulator {} ({role})", self.addr);
+        if let Some(t) = self.failover_time() {
+            let _ = writeln!(
+                s,
+                "  failover: took over {} ms after the master's last word",
+                t.as_millis()
+            );
+        }
         let _ = writeln!(
             s,
             "  connections {}, sessions opened {}, refused {}, replaced {}, closed {}, idle timeouts {}",

@@ -22,6 +22,7 @@ mod calls;
 mod campaign;
 mod clock;
 mod ha;
+pub(crate) use ha::Replica;
 mod rules;
 mod scenes;
 mod sessions;
