@@ -68,8 +68,26 @@ fn wait(phone: &DriverHandle, what: &str, done: impl Fn(&PhoneView) -> bool) -> 
     }
 }
 
+/// How the master goes away.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Down {
+    /// SIGKILL: its sockets close at once.
+    Kill,
+    /// SIGSTOP: its sockets stay open and silent (a hung server).
+    Pause,
+}
+
 #[test]
 fn killing_the_master_mid_call_keeps_the_agent_and_the_call() {
+    failover_mid_call(Down::Kill);
+}
+
+#[test]
+fn pausing_the_master_mid_call_keeps_the_agent_and_the_call() {
+    failover_mid_call(Down::Pause);
+}
+
+fn failover_mid_call(down: Down) {
     let mut a = Proc(
         ccx()
             .args([
@@ -137,6 +155,9 @@ fn killing_the_master_mid_call_keeps_the_agent_and_the_call() {
             .unwrap();
     }
     cfg.reconnect_secs = 1;
+    // A silent server is noticed by its missing heartbeat answers.
+    cfg.heartbeat_secs = 1;
+    cfg.missed_heartbeats = 2;
     let phone = driver::spawn(cfg, DriverOptions::default()).unwrap();
     wait(&phone, "a session on side A", |v| {
         v.session.state == SessionState::Open && v.session.server == 0
@@ -167,7 +188,16 @@ fn killing_the_master_mid_call_keeps_the_agent_and_the_call() {
     std::thread::sleep(Duration::from_millis(400));
 
     let killed = Instant::now();
-    a.0.kill().unwrap();
+    match down {
+        Down::Kill => a.0.kill().unwrap(),
+        Down::Pause => {
+            let stopped = Command::new("kill")
+                .args(["-STOP", &a.0.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(stopped.success());
+        }
+    }
     let after = wait(&phone, "the session on side B with the call", |v| {
         v.session.state == SessionState::Open
             && v.session.server == 1
@@ -176,7 +206,7 @@ fn killing_the_master_mid_call_keeps_the_agent_and_the_call() {
     });
     let phone_failover = killed.elapsed();
     eprintln!(
-        "failover: the phone had its call back on side B {} ms after the master was killed",
+        "failover ({down:?}): the phone had its call back on side B {} ms after the master went",
         phone_failover.as_millis()
     );
     let call = after.calls.iter().find(|c| c.id == id).unwrap();
