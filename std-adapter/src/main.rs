@@ -45,7 +45,8 @@ enum Cmd {
 }
 
 /// `ccx sim` options. With `--interactive`, commands on stdin while it runs: `status`,
-/// `promote`, `demote`, `call [ANI]`, `quit` (prints the summary).
+/// `promote`, `demote`, `isolate` / `heal` (cut or heal the replication link), `call [ANI
+/// [name=value …]]`, `quit` (prints the summary).
 #[derive(Debug, Args)]
 struct SimArgs {
     /// Read commands from stdin (`status`, `promote`, `demote`, `call [ANI [name=value …]]`, `quit`). Off by default
@@ -440,6 +441,8 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
             ["quit"] | ["exit"] | ["stop"] => break,
             ["status"] => print!("{}", sim.summary()),
             ["promote"] => sim.promote(),
+            ["isolate"] => sim.set_isolated(true),
+            ["heal"] => sim.set_isolated(false),
             ["demote"] => sim.demote(),
             ["call", rest @ ..] => sim.offer_call(InboundCall {
                 ani: rest
@@ -456,7 +459,9 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
                 ..InboundCall::default()
             }),
             [] => {}
-            _ => println!("commands: status, promote, demote, call [ANI], quit"),
+            _ => println!(
+                "commands: status, promote, demote, isolate, heal, call [ANI [name=value …]], quit"
+            ),
         }
     }
     if args.json {

@@ -237,3 +237,152 @@ fn failover_mid_call(down: Down) {
         "{summary}"
     );
 }
+
+/// A phone for `agent` (extension `ext`) with its servers in this order.
+fn phone_for(agent: &str, ext: &str, servers: &[SocketAddr]) -> DriverHandle {
+    let mut cfg = demo::phone_config(servers[0], 17);
+    cfg.servers.clear();
+    for s in servers {
+        let mut host = ShortText::new();
+        host.push_str(&s.ip().to_string()).unwrap();
+        cfg.servers
+            .push(ServerAddr {
+                host,
+                port: s.port(),
+            })
+            .unwrap();
+    }
+    cfg.agent_id.clear();
+    cfg.agent_id.push_str(agent).unwrap();
+    cfg.agent_extension.clear();
+    cfg.agent_extension.push_str(ext).unwrap();
+    cfg.agent_instrument.clear();
+    cfg.agent_password.clear();
+    cfg.reconnect_secs = 1;
+    cfg.heartbeat_secs = 1;
+    cfg.missed_heartbeats = 2;
+    driver::spawn(cfg, DriverOptions::default()).unwrap()
+}
+
+fn ready(phone: &DriverHandle, server: usize) {
+    wait(phone, "a session", |v| {
+        v.session.state == SessionState::Open && v.session.server == server
+    });
+    phone.command(AgentCommand::Login { password: None });
+    wait(phone, "not ready", |v| {
+        v.agent.state == AgentState::NotReady
+    });
+    phone.command(AgentCommand::Ready);
+    wait(phone, "available", |v| {
+        v.agent.state == AgentState::Available
+    });
+}
+
+fn talk(phone: &DriverHandle, sim: &mut Child, ani: &str) -> u32 {
+    let stdin = sim.stdin.as_mut().unwrap();
+    writeln!(stdin, "call {ani} order={ani}").unwrap();
+    stdin.flush().unwrap();
+    let ringing = wait(phone, "a ringing call", |v| !v.calls.is_empty());
+    let id = ringing.calls[0].id;
+    phone.command(AgentCommand::Answer { call: Some(id) });
+    wait(phone, "talking", |v| v.agent.state == AgentState::Talking);
+    id
+}
+
+#[test]
+fn an_island_heals_and_the_phones_of_the_side_that_demotes_keep_their_call() {
+    let spawn = |extra: &[&str]| {
+        Proc(
+            ccx()
+                .args([
+                    "sim",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--agents",
+                    "2",
+                    "--interactive",
+                    "--no-auto-work",
+                    "--log",
+                    "info",
+                ])
+                .args(extra)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let mut a = spawn(&["--replication", "127.0.0.1:0"]);
+    let mut a_out = BufReader::new(a.0.stdout.take().unwrap());
+    let a_addr = addr_after(&line_with(&mut a_out, "listening on "), "listening on ");
+    let mut a_err = BufReader::new(a.0.stderr.take().unwrap());
+    let link = addr_after(
+        &line_with(&mut a_err, "replication link on "),
+        "replication link on ",
+    );
+    let a_log = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = a_err.read_to_string(&mut s);
+        s
+    });
+    let link = link.to_string();
+    let mut b = spawn(&["--standby", "--replication", &link]);
+    let mut b_out = BufReader::new(b.0.stdout.take().unwrap());
+    let b_addr = addr_after(&line_with(&mut b_out, "listening on "), "listening on ");
+    let b_err = b.0.stderr.take().unwrap();
+    let b_log = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = BufReader::new(b_err).read_to_string(&mut s);
+        s
+    });
+    // Phone 1 stays on side A; phone 2 would rather be on side B.
+    let one = phone_for("agent0000", "10000", &[a_addr, b_addr]);
+    ready(&one, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    // The link is cut: side B takes over, and both sides are master.
+    writeln!(b.0.stdin.as_mut().unwrap(), "isolate").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let two = phone_for("agent0001", "10001", &[b_addr, a_addr]);
+    ready(&two, 0);
+    let call_two = talk(&two, &mut b.0, "5552222");
+    let call_one = talk(&one, &mut a.0, "5551111");
+    // Each phone stayed on its side.
+    assert_eq!(one.view().session.server, 0);
+    assert_eq!(two.view().session.server, 0);
+    // The link heals: side B hands agent0001 and its call over and demotes.
+    writeln!(b.0.stdin.as_mut().unwrap(), "heal").unwrap();
+    let healed = Instant::now();
+    let after = wait(&two, "phone 2 on side A with its call", |v| {
+        v.session.state == SessionState::Open
+            && v.session.server == 1
+            && v.agent.state == AgentState::Talking
+            && v.calls.iter().any(|c| c.id == call_two)
+    });
+    eprintln!(
+        "island healed: phone 2 had its call on side A {} ms after the heal",
+        healed.elapsed().as_millis()
+    );
+    let call = after.calls.iter().find(|c| c.id == call_two).unwrap();
+    assert_eq!(call.ani, "5552222");
+    assert_eq!(call.var("order"), Some("5552222"));
+    // Phone 1 was not disturbed.
+    let v = one.view();
+    assert_eq!(v.session.server, 0);
+    assert!(v.calls.iter().any(|c| c.id == call_one), "{:?}", v.calls);
+    drop((one, two));
+    for p in [&a, &b] {
+        let _ = Command::new("kill")
+            .args(["-TERM", &p.0.id().to_string()])
+            .status();
+    }
+    let (a_log, b_log) = (a_log.join().unwrap(), b_log.join().unwrap());
+    assert!(
+        b_log.contains("handed over 1 agent(s) and demoted"),
+        "{b_log}"
+    );
+    assert!(
+        a_log.contains("handed over 1 agent(s) with their calls"),
+        "{a_log}"
+    );
+}

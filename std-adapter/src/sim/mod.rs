@@ -161,6 +161,8 @@ pub(crate) struct NodeState {
     /// Milliseconds from the master's last word to this side taking over (`u64::MAX`: it
     /// did not take over through the replication link).
     failover_ms: AtomicU64,
+    /// The replication link is cut (island mode).
+    isolated: AtomicBool,
 }
 
 impl NodeState {
@@ -209,6 +211,7 @@ impl Simulator {
             fault_counts: Mutex::new(BTreeMap::new()),
             conn_seq: AtomicU64::new(0),
             failover_ms: AtomicU64::new(u64::MAX),
+            isolated: AtomicBool::new(false),
         });
         let (n, faults) = (Arc::clone(&node), cfg.faults.clone());
         cluster
@@ -259,6 +262,11 @@ impl Simulator {
     pub fn promote(&self) {
         if !self.node.master.swap(true, Ordering::SeqCst) {
             log::info!("simulator {} is master now", self.addr);
+            let follows = self.follower.lock().is_ok_and(|f| f.is_some());
+            if follows {
+                // A standby of another process held still; it runs now.
+                self.with_world(|w| w.took_over());
+            }
         }
     }
 
@@ -369,6 +377,18 @@ impl Simulator {
             *p = Some(handle);
         }
         Ok(())
+    }
+
+    /// Cut (`true`) or heal the replication link: island mode. Both sides then think they
+    /// are master; when the link heals, the side that took over hands its agents over and
+    /// demotes.
+    pub fn set_isolated(&self, isolated: bool) {
+        self.node.isolated.store(isolated, Ordering::SeqCst);
+        log::info!(
+            "simulator {}: replication link {}",
+            self.addr,
+            if isolated { "cut" } else { "healed" }
+        );
     }
 
     /// How long after the master's last word this side took over through the replication

@@ -52,6 +52,16 @@ struct ContactRep {
     callback: Option<String>,
 }
 
+/// How far a side that takes over moves its next CallID on.
+const TAKEOVER_CALL_ID_STEP: u32 = 1_000_000;
+
+impl Replica {
+    /// Agents in it.
+    pub(crate) fn agent_count(&self) -> usize {
+        self.agents.len()
+    }
+}
+
 impl World {
     /// Close every connection of a node (the node stops).
     pub(crate) fn close_node(&mut self, node: &Arc<NodeState>) {
@@ -145,34 +155,7 @@ impl World {
         }
         self.calls.clear();
         for c in r.calls {
-            let kind = match c.kind {
-                1 => CallKind::Reservation {
-                    contact: c.of as usize,
-                },
-                2 => CallKind::Customer {
-                    contact: c.of as usize,
-                },
-                3 => CallKind::Consult {
-                    of: u32::try_from(c.of).unwrap_or(0),
-                },
-                4 => CallKind::Dialed,
-                _ => CallKind::Inbound,
-            };
-            self.calls.insert(
-                c.id,
-                Call {
-                    id: c.id,
-                    kind,
-                    agent: c.agent,
-                    call_type: CallType::from(c.call_type),
-                    lcs: LocalConnectionState::from(c.lcs),
-                    party: c.party,
-                    dnis: c.dnis,
-                    csq: c.csq,
-                    vars: vars::CallVars::from_list(c.vars),
-                    call_vars: c.call_vars,
-                },
-            );
+            self.calls.insert(c.id, call_of(c));
         }
         self.next_call_id = self.next_call_id.max(r.next_call_id);
         for (rec, rep) in self.contacts.iter_mut().zip(r.contacts) {
@@ -189,5 +172,110 @@ impl World {
             rec.outcome = rep.outcome;
             rec.callback = rep.callback;
         }
+    }
+
+    /// This side becomes master by takeover: it runs again, and its new calls take IDs from
+    /// a range of their own, so that they never meet the old master's calls of an island.
+    pub(crate) fn took_over(&mut self) {
+        self.paused = false;
+        self.next_call_id = self.next_call_id.saturating_add(TAKEOVER_CALL_ID_STEP);
+    }
+
+    /// The state of the agents with a session on `node`, and their calls: what a side
+    /// hands over when an island heals and it demotes.
+    pub(crate) fn replica_of(&self, node: &Arc<NodeState>) -> Replica {
+        let mut r = self.replica();
+        let mine: HashSet<String> = self
+            .agents
+            .iter()
+            .filter(|a| {
+                a.conn
+                    .and_then(|c| self.conns.get(&c))
+                    .is_some_and(|c| Arc::ptr_eq(&c.node, node))
+            })
+            .map(|a| a.def.id.clone())
+            .collect();
+        r.agents.retain(|a| mine.contains(&a.id));
+        r.calls.retain(|c| {
+            self.agents
+                .get(c.agent)
+                .is_some_and(|a| mine.contains(&a.def.id))
+        });
+        r.contacts.clear();
+        r
+    }
+
+    /// Take over the agents (and their calls) of a side that demotes after an island: their
+    /// phones come here with the state they had there. Returns how many agents came.
+    pub(crate) fn apply_handover(&mut self, r: Replica) -> usize {
+        let mut came = 0;
+        for rep in &r.agents {
+            let Some(a) = self.agents.iter().position(|a| a.def.id == rep.id) else {
+                continue;
+            };
+            // Their calls here are stale: the other side had the agent.
+            let stale: Vec<u32> = self
+                .calls
+                .values()
+                .filter(|c| c.agent == a)
+                .map(|c| c.id)
+                .collect();
+            for id in stale {
+                self.calls.remove(&id);
+            }
+            if let Some(agent) = self.agents.get_mut(a) {
+                agent.state = AgentState::from(rep.state);
+                agent.reason = rep.reason;
+                agent.outbound = rep.outbound;
+                agent.pending = rep.pending.map(|(s, r)| (AgentState::from(s), r));
+            }
+            came += 1;
+        }
+        for c in r.calls {
+            if self.calls.contains_key(&c.id) {
+                log::warn!(
+                    "simulator: call {} of the other side has an ID in use here; dropped",
+                    c.id
+                );
+                continue;
+            }
+            let Some(agent) = self.agents.get(c.agent) else {
+                continue;
+            };
+            if !r.agents.iter().any(|a| a.id == agent.def.id) {
+                continue;
+            }
+            self.next_call_id = self.next_call_id.max(c.id.saturating_add(1));
+            self.calls.insert(c.id, call_of(c));
+        }
+        came
+    }
+}
+
+fn call_of(c: CallRep) -> Call {
+    let kind = match c.kind {
+        1 => CallKind::Reservation {
+            contact: c.of as usize,
+        },
+        2 => CallKind::Customer {
+            contact: c.of as usize,
+        },
+        3 => CallKind::Consult {
+            of: u32::try_from(c.of).unwrap_or(0),
+        },
+        4 => CallKind::Dialed,
+        _ => CallKind::Inbound,
+    };
+    Call {
+        id: c.id,
+        kind,
+        agent: c.agent,
+        call_type: CallType::from(c.call_type),
+        lcs: LocalConnectionState::from(c.lcs),
+        party: c.party,
+        dnis: c.dnis,
+        csq: c.csq,
+        vars: vars::CallVars::from_list(c.vars),
+        call_vars: c.call_vars,
     }
 }
