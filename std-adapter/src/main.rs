@@ -45,8 +45,9 @@ enum Cmd {
 }
 
 /// `ccx sim` options. With `--interactive`, commands on stdin while it runs: `status`,
-/// `promote`, `demote`, `isolate` / `heal` (cut or heal the replication link), `call [ANI
-/// [name=value …]]`, `quit` (prints the summary).
+/// `promote`, `demote`, `offline` (SYSTEM_EVENT SYS_CCX_OFFLINE to every session, then
+/// standby), `isolate` / `heal` (cut or heal the replication link), `call [ANI [name=value
+/// …]]`, `quit` (prints the summary).
 #[derive(Debug, Args)]
 struct SimArgs {
     /// Read commands from stdin (`status`, `promote`, `demote`, `call [ANI [name=value …]]`, `quit`). Off by default
@@ -442,6 +443,11 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
             ["status"] => print!("{}", sim.summary()),
             ["promote"] => sim.promote(),
             ["isolate"] => sim.set_isolated(true),
+            // SYSTEM_EVENT CCX_SHUTTING_DOWN / SYS_CCX_OFFLINE to every session, then standby.
+            ["offline"] => {
+                let told = sim.report_out_of_service(0x200, 4);
+                println!("told {told} session(s) SYS_CCX_OFFLINE; standby now");
+            }
             ["heal"] => sim.set_isolated(false),
             ["demote"] => sim.demote(),
             ["call", rest @ ..] => sim.offer_call(InboundCall {
@@ -460,7 +466,7 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
             }),
             [] => {}
             _ => println!(
-                "commands: status, promote, demote, isolate, heal, call [ANI [name=value …]], quit"
+                "commands: status, promote, demote, offline, isolate, heal, call [ANI [name=value …]], quit"
             ),
         }
     }

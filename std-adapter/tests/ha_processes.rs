@@ -75,6 +75,8 @@ enum Down {
     Kill,
     /// SIGSTOP: its sockets stay open and silent (a hung server).
     Pause,
+    /// `offline`: SYSTEM_EVENT SYS_CCX_OFFLINE to its sessions, and it turns standby.
+    Offline,
 }
 
 #[test]
@@ -85,6 +87,11 @@ fn killing_the_master_mid_call_keeps_the_agent_and_the_call() {
 #[test]
 fn pausing_the_master_mid_call_keeps_the_agent_and_the_call() {
     failover_mid_call(Down::Pause);
+}
+
+#[test]
+fn a_master_going_offline_with_system_event_mid_call_keeps_the_agent_and_the_call() {
+    failover_mid_call(Down::Offline);
 }
 
 fn failover_mid_call(down: Down) {
@@ -190,6 +197,12 @@ fn failover_mid_call(down: Down) {
     let killed = Instant::now();
     match down {
         Down::Kill => a.0.kill().unwrap(),
+        Down::Offline => {
+            let stdin = a.0.stdin.as_mut().unwrap();
+            writeln!(stdin, "offline").unwrap();
+            stdin.flush().unwrap();
+            line_with(&mut a_out, "told 1 session(s) SYS_CCX_OFFLINE; standby now");
+        }
         Down::Pause => {
             let stopped = Command::new("kill")
                 .args(["-STOP", &a.0.id().to_string()])

@@ -23,6 +23,12 @@ use std::time::{Duration, Instant};
 use super::net::LoopHandle;
 use super::NodeState;
 
+/// SYSTEM_EVENT CCXStatus CCX_SHUTTING_DOWN and SystemEventID SYS_CCX_OFFLINE
+/// (<https://developer.cisco.com/docs/contact-center-express/systemeventid-values>): what the
+/// side that demotes after an island tells its phones before it closes their sessions.
+const CCX_SHUTTING_DOWN: u32 = 0x200;
+const SYS_CCX_OFFLINE: u32 = 4;
+
 /// How often the master speaks on the link.
 pub(super) const INTERVAL: Duration = Duration::from_millis(50);
 
@@ -269,6 +275,9 @@ fn heal(
     node.master.store(false, Ordering::SeqCst);
     let n = Arc::clone(node);
     c.call(move |c| {
+        // As a node going out of service does: SYSTEM_EVENT, then the sessions close.
+        c.world
+            .report_to_node(&n, CCX_SHUTTING_DOWN, SYS_CCX_OFFLINE);
         c.world.close_node(&n);
         c.world.apply_replica(theirs);
         c.world.paused = true;
