@@ -81,6 +81,14 @@ struct SimArgs {
     /// `--standby` connects here, applies them, and takes over when the master falls silent.
     #[arg(long, value_name = "ADDR")]
     replication: Option<String>,
+    /// Take the inbound calls (per CSQ, Poisson with its profile, from its seed) and the
+    /// number of agents from a scenario file (`ccx load --example-scenario`); the phones
+    /// (e.g. `ccx load --server`) bring the talk times and behaviours.
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Run the scenario this many times faster than real time (an hour at 60: a minute).
+    #[arg(long, default_value_t = 1.0, value_parser = speed)]
+    speed: f64,
     /// Inbound ACD calls per minute (random arrivals).
     #[arg(long, value_parser = ccx_cti_std::sim::config::parse_rate)]
     rate: Option<f64>,
@@ -293,6 +301,19 @@ fn sim_config(args: &SimArgs) -> anyhow::Result<SimConfig> {
     if let Some(listen) = &args.listen {
         cfg.listen = listen.clone();
     }
+    if let Some(path) = &args.scenario {
+        let s = ccx_cti_std::scenario::Scenario::from_file(path)?;
+        let csqs: Vec<u32> = (1..=s.csq.len() as u32).collect();
+        cfg.agents = (0..s.agents as usize)
+            .map(|i| ccx_cti_std::sim::AgentDef {
+                csqs: csqs.clone(),
+                ..ccx_cti_std::sim::AgentDef::generated(i)
+            })
+            .collect();
+        cfg.inbound.calls = s.arrivals(args.speed);
+        cfg.inbound.rate_per_min = 0.0;
+        cfg.limits.max_connections = cfg.limits.max_connections.max(s.agents as usize + 100);
+    }
     if let Some(n) = args.agents {
         cfg.agents = (0..n as usize)
             .map(ccx_cti_std::sim::AgentDef::generated)
@@ -351,6 +372,14 @@ fn sim_config(args: &SimArgs) -> anyhow::Result<SimConfig> {
     f.unknown_tags |= args.unknown_tags;
     cfg.check()?;
     Ok(cfg)
+}
+
+/// `--speed`: more than 0, at most 10 000.
+fn speed(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 10_000.0 => Ok(v),
+        _ => Err(format!("`{text}` is not a speed from above 0 to 10000")),
+    }
 }
 
 fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {

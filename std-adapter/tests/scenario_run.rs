@@ -121,3 +121,72 @@ fn a_scenario_with_an_unknown_key_is_refused_with_key_and_line() {
     assert!(err.contains("`talk.kind`: `gauss`"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn sim_takes_its_calls_from_a_scenario_time_compressed() {
+    let dir = std::env::temp_dir().join(format!("ccx-scenario-sim-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("small.toml");
+    // Ten agents; 1200 calls an hour for five minutes (about 100), at 100 times: 3 s.
+    std::fs::write(
+        &file,
+        "seed = 3\nduration = \"5m\"\nagents = 10\n[[csq]]\nname = \"a\"\ncalls_per_hour = 1200\n\
+         [talk]\nmean = \"1m\"\n[wrapup]\nkind = \"fixed\"\nmean = \"5s\"\n",
+    )
+    .unwrap();
+    let expected = Scenario::from_file(&file).unwrap().arrivals(100.0).len() as u64;
+    assert!(expected > 50, "{expected}");
+    let mut sim = ccx()
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--speed",
+            "100",
+            "--duration",
+            "5s",
+        ])
+        .args(["--json", "--log", "warn", "--progress", "0", "--scenario"])
+        .arg(&file)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(sim.stderr.take().unwrap());
+    let mut banner = String::new();
+    std::io::BufRead::read_line(&mut err, &mut banner).unwrap();
+    assert!(banner.contains("(10 agents)"), "{banner}");
+    let addr = banner
+        .split("listening on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let load = ccx()
+        .args([
+            "load",
+            "--server",
+            &addr,
+            "--phones",
+            "10",
+            "--duration",
+            "4s",
+        ])
+        .args(["--talk-ms", "20", "--progress", "0"])
+        .output()
+        .unwrap();
+    assert!(
+        load.status.success(),
+        "{}",
+        String::from_utf8_lossy(&load.stdout)
+    );
+    let out = sim.wait_with_output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let offered = v["inbound"]["offered"].as_u64().unwrap();
+    // The phones open within a second; every call after that rings.
+    assert!(
+        offered * 10 >= expected * 6 && offered <= expected,
+        "offered {offered} of {expected}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

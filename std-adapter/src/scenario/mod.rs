@@ -9,6 +9,7 @@
 //!
 //! Unknown keys are refused with the key and its line, like every configuration file here.
 
+mod arrivals;
 mod engine;
 
 use std::path::Path;
