@@ -67,6 +67,23 @@ impl DemoReport {
     pub fn completed(&self) -> bool {
         self.failure.is_none() && !self.steps.is_empty() && self.steps.iter().all(|(_, ok)| *ok)
     }
+
+    /// The report as one JSON object (for scripts: `ccx demo --json`).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "command": "demo",
+            "result": if self.completed() { "pass" } else { "fail" },
+            "steps": self
+                .steps
+                .iter()
+                .map(|(name, ok)| serde_json::json!({"step": name, "completed": ok}))
+                .collect::<Vec<_>>(),
+            "failure": self.failure,
+            "sent": self.sent,
+            "received": self.received,
+            "elapsed_ms": self.elapsed.as_secs_f64() * 1000.0,
+        })
+    }
 }
 
 /// The text of one frame: the guide's trace form, or why it does not decode.

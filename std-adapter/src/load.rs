@@ -35,9 +35,9 @@ pub struct LoadArgs {
     /// Number of phones (agents agent0000, agent0001 … with extensions 10000, 10001 …).
     #[arg(long, default_value_t = 10, value_parser = phone_count)]
     pub phones: usize,
-    /// Seconds of traffic.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub duration: u64,
+    /// How long the traffic runs: `30s`, `5m`, `250ms`, or a bare number of seconds.
+    #[arg(long, default_value = "10", value_parser = crate::cli::parse_positive_duration)]
+    pub duration: Duration,
     /// Use this server (`host:port`, e.g. a `ccx sim --agents N`) instead of an own simulator;
     /// the final consistency check then only covers what the phones saw.
     #[arg(long)]
@@ -58,6 +58,20 @@ pub struct LoadArgs {
     /// Seed of the agents' random answers.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Print the final summary as one JSON object on stdout (progress stays on stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// At most one progress line on stderr per this long (`0`: none).
+    #[arg(long, default_value = "1s", value_parser = crate::cli::parse_duration)]
+    pub progress: Duration,
+    /// Run a scenario file (arrival rates per CSQ, talk and wrap-up times, agent behaviours,
+    /// a campaign, timed faults) on a virtual clock instead; its seed gives its schedule.
+    /// `--example-scenario` prints one.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<std::path::PathBuf>,
+    /// Print an example scenario file (a busy hour of 400 agents) and exit.
+    #[arg(long)]
+    pub example_scenario: bool,
 }
 
 /// `--loops`: 1 to 256.
@@ -82,13 +96,17 @@ impl Default for LoadArgs {
     fn default() -> Self {
         LoadArgs {
             phones: 10,
-            duration: 10,
+            duration: Duration::from_secs(10),
             server: None,
             protocol_version: 17,
             rate: None,
             talk_ms: 200,
             loops: None,
             seed: 1,
+            json: false,
+            progress: Duration::from_secs(1),
+            scenario: None,
+            example_scenario: false,
         }
     }
 }
@@ -112,6 +130,11 @@ pub struct LoadReport {
     pub never_opened: usize,
     /// Why phones never opened (the last failure of each), by reason.
     pub never_opened_why: BTreeMap<String, u64>,
+    /// Every phone that failed (never opened, or without a session at the end): its
+    /// agent and why.
+    pub failed_phones: Vec<(String, String)>,
+    /// Whether SIGINT/SIGTERM cut the run short.
+    pub interrupted: bool,
     /// Sessions lost after they opened, by why (replaced, closed by the server…).
     pub sessions_lost: BTreeMap<String, u64>,
     /// Phones without an open session at the end, by their last failure.
@@ -182,6 +205,51 @@ impl LoadReport {
             .sum()
     }
 
+    /// The report as one JSON object (for scripts: `ccx load --json`).
+    pub fn json(&self) -> serde_json::Value {
+        let ms = |d: Option<Duration>| d.map(|d| d.as_secs_f64() * 1000.0);
+        serde_json::json!({
+            "command": "load",
+            "result": if self.passed() { "pass" } else { "fail" },
+            "interrupted": self.interrupted,
+            "phones": self.phones,
+            "loops": self.loops,
+            "seconds": self.seconds,
+            "messages": {
+                "sent": self.sent,
+                "received": self.received,
+                "per_second": self.messages_per_second(),
+            },
+            "latency_ms": {
+                "requests": self.latencies.len(),
+                "p50": ms(self.percentile(50.0)),
+                "p90": ms(self.percentile(90.0)),
+                "p99": ms(self.percentile(99.0)),
+                "max": ms(self.latencies.last().copied()),
+            },
+            "calls_answered": self.calls_answered,
+            "previews_answered": self.previews_answered,
+            "reconnects": self.reconnects,
+            "never_opened": self.never_opened,
+            "never_opened_why": self.never_opened_why,
+            "sessions_lost": self.sessions_lost,
+            "down_at_end": self.down_at_end,
+            "failed_phones": self
+                .failed_phones
+                .iter()
+                .map(|(agent, why)| serde_json::json!({"agent": agent, "why": why}))
+                .collect::<Vec<_>>(),
+            "refused": self.refused,
+            "refusals": self.refusals,
+            "timed_out": self.timed_out,
+            "command_errors": self.command_errors,
+            "malformed": self.malformed,
+            "events_lost": self.events_lost,
+            "consistency_checked": self.checked,
+            "mismatches": self.mismatches,
+        })
+    }
+
     /// The report as text.
     pub fn text(&self) -> String {
         use std::fmt::Write;
@@ -229,6 +297,28 @@ impl LoadReport {
         };
         if !self.never_opened_why.is_empty() {
             let _ = writeln!(s, "  never opened, why: {}", list(&self.never_opened_why));
+        }
+        if !self.failed_phones.is_empty() {
+            let shown: Vec<String> = self
+                .failed_phones
+                .iter()
+                .take(20)
+                .map(|(a, why)| format!("{a} ({why})"))
+                .collect();
+            let more = self.failed_phones.len().saturating_sub(shown.len());
+            let _ = writeln!(
+                s,
+                "  phones that failed: {}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" … and {more} more")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        if self.interrupted {
+            let _ = writeln!(s, "  interrupted: the run was cut short by a signal");
         }
         if !self.sessions_lost.is_empty() {
             let _ = writeln!(s, "  sessions lost: {}", list(&self.sessions_lost));
@@ -313,6 +403,15 @@ fn phone_config(server: &str, index: usize, version: u8) -> anyhow::Result<Phone
 
 /// Run a load test; `progress` gets a line now and then.
 pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<LoadReport> {
+    run_until(args, progress, &AtomicBool::new(false))
+}
+
+/// [`run`], cut short (with the same checks and report) when `stop` is raised.
+pub fn run_until(
+    args: &LoadArgs,
+    progress: &mut dyn FnMut(&str),
+    stop: &AtomicBool,
+) -> anyhow::Result<LoadReport> {
     let own = match &args.server {
         Some(_) => None,
         None => {
@@ -374,9 +473,14 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
         );
     }
     let started = Instant::now();
-    let total = Duration::from_secs(args.duration);
-    while started.elapsed() < total {
-        std::thread::sleep(Duration::from_secs(1).min(total.saturating_sub(started.elapsed())));
+    let total = args.duration;
+    let mut limit = crate::cli::RateLimit::new(args.progress);
+    limit.ready(started);
+    while started.elapsed() < total && !stop.load(Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(100).min(total.saturating_sub(started.elapsed())));
+        if !limit.ready(Instant::now()) {
+            continue;
+        }
         if let Some(sim) = &own {
             let c = sim.counters();
             progress(&format!(
@@ -402,6 +506,7 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
         phones: args.phones,
         seconds,
         loops,
+        interrupted: stop.load(Ordering::SeqCst),
         ..LoadReport::default()
     };
     // Phones back in their index order (phone i ran on loop i % loops).
@@ -419,7 +524,7 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
             phones.push(slot);
         }
     }
-    for slot in &phones {
+    for (i, slot) in phones.iter().enumerate() {
         let stats = &slot.agent.stats;
         report.sent += stats.sent;
         report.received += stats.received;
@@ -429,11 +534,18 @@ pub fn run(args: &LoadArgs, progress: &mut dyn FnMut(&str)) -> anyhow::Result<Lo
             .last_failure
             .clone()
             .unwrap_or_else(|| "no answer".into());
+        let agent = format!("agent{i:04}");
         if stats.sessions == 0 {
             report.never_opened += 1;
             *report.never_opened_why.entry(why.clone()).or_default() += 1;
+            report
+                .failed_phones
+                .push((agent, format!("never opened: {why}")));
         } else if slot.phone.session().state != SessionState::Open {
-            *report.down_at_end.entry(why).or_default() += 1;
+            *report.down_at_end.entry(why.clone()).or_default() += 1;
+            report
+                .failed_phones
+                .push((agent, format!("no session at the end: {why}")));
         }
         for (k, v) in &stats.lost {
             *report.sessions_lost.entry(k.clone()).or_default() += v;
@@ -519,10 +631,42 @@ fn compare(sim: &Simulator, phones: &[&Phone]) -> Vec<String> {
 
 /// `ccx load`: run and print the report; exit 1 on a mismatch or a lost event.
 pub fn load_main(args: &LoadArgs) -> ExitCode {
+    if args.example_scenario {
+        print!("{}", crate::scenario::EXAMPLE_TOML);
+        return ExitCode::SUCCESS;
+    }
+    if let Some(path) = &args.scenario {
+        return match crate::scenario::Scenario::from_file(path) {
+            Ok(s) => {
+                let report = crate::scenario::run(&s);
+                if args.json {
+                    println!("{}", report.json());
+                } else {
+                    print!("{}", report.text());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ccx load: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let mut progress = |line: &str| eprintln!("{line}");
-    match run(args, &mut progress) {
+    let stop = match crate::cli::stop_on_signals() {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("ccx load: cannot watch for SIGINT/SIGTERM: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run_until(args, &mut progress, &stop) {
         Ok(report) => {
-            print!("{}", report.text());
+            if args.json {
+                println!("{}", report.json());
+            } else {
+                print!("{}", report.text());
+            }
             if report.passed() {
                 ExitCode::SUCCESS
             } else {

@@ -27,7 +27,7 @@ enum Cmd {
     /// Run flow files against the phone (PASS/FAIL per flow).
     Replay(flow::ReplayArgs),
     /// Run a simulated Unified CCX CTI server.
-    Sim(SimArgs),
+    Sim(Box<SimArgs>),
     /// A terminal agent phone for a real or simulated server.
     Phone(ccx_cti_std::tui::PhoneArgs),
     /// The whole story of a phone against a simulator, printed as trace text.
@@ -45,10 +45,12 @@ enum Cmd {
 }
 
 /// `ccx sim` options. With `--interactive`, commands on stdin while it runs: `status`,
-/// `promote`, `demote`, `call [ANI]`, `quit` (prints the summary).
+/// `promote`, `demote`, `offline` (SYSTEM_EVENT SYS_CCX_OFFLINE to every session, then
+/// standby), `isolate` / `heal` (cut or heal the replication link), `call [ANI [name=value
+/// …]]`, `quit` (prints the summary).
 #[derive(Debug, Args)]
 struct SimArgs {
-    /// Read commands from stdin (`status`, `promote`, `demote`, `call [ANI]`, `quit`). Off by default
+    /// Read commands from stdin (`status`, `promote`, `demote`, `call [ANI [name=value …]]`, `quit`). Off by default
     /// so that `ccx sim &` is not stopped for reading the terminal in the background.
     #[arg(long, short)]
     interactive: bool,
@@ -74,6 +76,19 @@ struct SimArgs {
     /// The other side: a standby probes it and takes over when it stops answering.
     #[arg(long)]
     peer: Option<String>,
+    /// The replication link between two processes. The master listens here (port 0 picks
+    /// one, printed at start) and sends its agents, calls and campaign progress; a
+    /// `--standby` connects here, applies them, and takes over when the master falls silent.
+    #[arg(long, value_name = "ADDR")]
+    replication: Option<String>,
+    /// Take the inbound calls (per CSQ, Poisson with its profile, from its seed) and the
+    /// number of agents from a scenario file (`ccx load --example-scenario`); the phones
+    /// (e.g. `ccx load --server`) bring the talk times and behaviours.
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// Run the scenario this many times faster than real time (an hour at 60: a minute).
+    #[arg(long, default_value_t = 1.0, value_parser = speed)]
+    speed: f64,
     /// Inbound ACD calls per minute (random arrivals).
     #[arg(long, value_parser = ccx_cti_std::sim::config::parse_rate)]
     rate: Option<f64>,
@@ -83,10 +98,20 @@ struct SimArgs {
     /// Milliseconds of WORK after which the agent becomes AVAILABLE by itself.
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     wrapup_ms: Option<u64>,
-    /// Stop after this many seconds and print the summary (0: run until `quit` with
-    /// --interactive, or until killed).
-    #[arg(long, default_value_t = 0)]
-    duration: u64,
+    /// Stop after this long (`30s`, `5m`, `250ms`, or a bare number of seconds) and print the
+    /// summary (0: run until `quit` with --interactive, or SIGINT/SIGTERM).
+    #[arg(long, default_value = "0", value_parser = ccx_cti_std::cli::parse_duration)]
+    duration: Duration,
+    /// Print the final summary as one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Serve Prometheus metrics on this address (`127.0.0.1:9102`; port 0 picks one, printed
+    /// at start).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
+    /// At most one progress line on stderr per this long (`0`: none).
+    #[arg(long, default_value = "10s", value_parser = ccx_cti_std::cli::parse_duration)]
+    progress: Duration,
     /// Fault: close a connection after it received N messages.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     drop_after: Option<u32>,
@@ -145,6 +170,9 @@ struct DemoArgs {
     /// Print the agent's screen after each step, beside the trace.
     #[arg(long)]
     screens: bool,
+    /// Print only the summary, as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,7 +204,7 @@ fn main() -> ExitCode {
         Cmd::Decode(args) => codec_cli::decode_main(&args),
         Cmd::Encode(args) => codec_cli::encode_main(&args),
         Cmd::Replay(args) => flow::replay_main(&args),
-        Cmd::Sim(args) => report(sim_main(args)),
+        Cmd::Sim(args) => report(sim_main(*args)),
         Cmd::Phone(args) => ccx_cti_std::tui::phone_main(&args),
         Cmd::Demo(args) => demo_main(&args),
         Cmd::Load(args) => ccx_cti_std::load::load_main(&args),
@@ -198,15 +226,21 @@ fn report(result: anyhow::Result<ExitCode>) -> ExitCode {
 
 fn demo_main(args: &DemoArgs) -> ExitCode {
     let opts = demo::DemoOptions {
-        trace: !args.quiet,
+        trace: !args.quiet && !args.json,
         version: args.protocol_version,
         step_timeout: Duration::from_millis(args.step_timeout_ms),
-        screens: args.screens,
+        screens: args.screens && !args.json,
         ..demo::DemoOptions::default()
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
-    let report = demo::run(&opts, &mut out);
+    let report = if args.json {
+        let report = demo::run(&opts, &mut std::io::sink());
+        let _ = writeln!(out, "{}", report.json());
+        report
+    } else {
+        demo::run(&opts, &mut out)
+    };
     let _ = out.flush();
     if report.completed() {
         ExitCode::SUCCESS
@@ -266,6 +300,19 @@ fn sim_config(args: &SimArgs) -> anyhow::Result<SimConfig> {
     };
     if let Some(listen) = &args.listen {
         cfg.listen = listen.clone();
+    }
+    if let Some(path) = &args.scenario {
+        let s = ccx_cti_std::scenario::Scenario::from_file(path)?;
+        let csqs: Vec<u32> = (1..=s.csq.len() as u32).collect();
+        cfg.agents = (0..s.agents as usize)
+            .map(|i| ccx_cti_std::sim::AgentDef {
+                csqs: csqs.clone(),
+                ..ccx_cti_std::sim::AgentDef::generated(i)
+            })
+            .collect();
+        cfg.inbound.calls = s.arrivals(args.speed);
+        cfg.inbound.rate_per_min = 0.0;
+        cfg.limits.max_connections = cfg.limits.max_connections.max(s.agents as usize + 100);
     }
     if let Some(n) = args.agents {
         cfg.agents = (0..n as usize)
@@ -327,6 +374,14 @@ fn sim_config(args: &SimArgs) -> anyhow::Result<SimConfig> {
     Ok(cfg)
 }
 
+/// `--speed`: more than 0, at most 10 000.
+fn speed(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 10_000.0 => Ok(v),
+        _ => Err(format!("`{text}` is not a speed from above 0 to 10000")),
+    }
+}
+
 fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
     if args.example_config {
         print!("{}", ccx_cti_std::sim::config::EXAMPLE_TOML);
@@ -337,8 +392,10 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
         .format_timestamp_millis()
         .init();
     let cfg = sim_config(&args)?;
+    let stop = ccx_cti_std::cli::stop_on_signals()?;
     let sim = Simulator::start(cfg)?;
-    println!(
+    // With --json, stdout carries the summary object only; the banner goes to stderr.
+    let banner = format!(
         "ccx sim: listening on {} as {} ({} agents){}",
         sim.addr(),
         if sim.is_master() { "master" } else { "standby" },
@@ -349,6 +406,24 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
             ""
         }
     );
+    if args.json {
+        eprintln!("{banner}");
+    } else {
+        println!("{banner}");
+    }
+    if let Some(addr) = &args.replication {
+        if sim.is_master() {
+            let bound = sim.serve_replication(addr)?;
+            eprintln!("ccx sim: replication link on {bound}");
+        } else {
+            sim.follow(addr)?;
+            eprintln!("ccx sim: following the master's replication link at {addr}");
+        }
+    }
+    if let Some(listen) = &args.metrics {
+        let addr = sim.serve_metrics(listen)?;
+        eprintln!("ccx sim: metrics on http://{addr}/metrics");
+    }
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     if args.interactive {
         // At the end of stdin the simulator keeps running until --duration.
@@ -360,13 +435,34 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
             }
         });
     }
-    let deadline =
-        (args.duration > 0).then(|| std::time::Instant::now() + Duration::from_secs(args.duration));
+    let started = std::time::Instant::now();
+    let deadline = (!args.duration.is_zero()).then(|| started + args.duration);
+    let mut limit = ccx_cti_std::cli::RateLimit::new(args.progress);
+    limit.ready(started);
+    let mut was_master = sim.is_master();
     loop {
-        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+        let now = std::time::Instant::now();
+        if sim.is_master() && !was_master {
+            match sim.failover_time() {
+                Some(t) => eprintln!(
+                    "ccx sim: master now; failover {} ms after the master's last word",
+                    t.as_millis()
+                ),
+                None => eprintln!("ccx sim: master now"),
+            }
+        }
+        was_master = sim.is_master();
+        if deadline.is_some_and(|d| now >= d) || stop.load(std::sync::atomic::Ordering::SeqCst) {
             break;
         }
-        let line = match rx.recv_timeout(Duration::from_millis(200)) {
+        if limit.ready(now) {
+            eprintln!(
+                "ccx sim: {:>6.0} s: {}",
+                now.duration_since(started).as_secs_f64(),
+                sim.progress_line()
+            );
+        }
+        let line = match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(line) => line,
             Err(_) => continue,
         };
@@ -375,19 +471,39 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
             ["quit"] | ["exit"] | ["stop"] => break,
             ["status"] => print!("{}", sim.summary()),
             ["promote"] => sim.promote(),
+            ["isolate"] => sim.set_isolated(true),
+            // SYSTEM_EVENT CCX_SHUTTING_DOWN / SYS_CCX_OFFLINE to every session, then standby.
+            ["offline"] => {
+                let told = sim.report_out_of_service(0x200, 4);
+                println!("told {told} session(s) SYS_CCX_OFFLINE; standby now");
+            }
+            ["heal"] => sim.set_isolated(false),
             ["demote"] => sim.demote(),
             ["call", rest @ ..] => sim.offer_call(InboundCall {
                 ani: rest
                     .first()
                     .map(|s| s.to_string())
                     .unwrap_or_else(|| "5551234".into()),
+                // `call ANI name=value …`: call variables the agent sees.
+                vars: rest
+                    .iter()
+                    .skip(1)
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
                 ..InboundCall::default()
             }),
             [] => {}
-            _ => println!("commands: status, promote, demote, call [ANI], quit"),
+            _ => println!(
+                "commands: status, promote, demote, offline, isolate, heal, call [ANI [name=value …]], quit"
+            ),
         }
     }
-    print!("{}", sim.summary());
+    if args.json {
+        println!("{}", sim.summary_json());
+    } else {
+        print!("{}", sim.summary());
+    }
     sim.stop();
     Ok(ExitCode::SUCCESS)
 }

@@ -23,7 +23,7 @@ fn load_against(server: String, phones: usize, secs: u64) -> std::thread::JoinHa
     std::thread::spawn(move || {
         let args = LoadArgs {
             phones,
-            duration: secs,
+            duration: std::time::Duration::from_secs(secs),
             server: Some(server),
             ..LoadArgs::default()
         };

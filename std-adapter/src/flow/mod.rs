@@ -26,6 +26,9 @@ pub struct ReplayArgs {
     /// Print every message exchanged (trace text with virtual time) for each flow.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Print one JSON object on stdout instead (every flow's result and the totals).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// What became of one flow file.
@@ -79,27 +82,53 @@ pub fn replay_file(path: &std::path::Path) -> (FileResult, String, String) {
 /// not be read or parsed.
 pub fn replay_main(args: &ReplayArgs) -> ExitCode {
     let (mut failed, mut unusable, mut passed) = (0, 0, 0);
+    let mut results = Vec::new();
     for path in &args.flows {
         let (result, title, transcript) = replay_file(path);
-        if args.verbose && !transcript.is_empty() {
+        if args.verbose && !transcript.is_empty() && !args.json {
             println!("--- {} ---\n{transcript}", path.display());
         }
-        match result {
+        let file = path.display().to_string();
+        let (line, json) = match result {
             FileResult::Passed => {
                 passed += 1;
-                println!("PASS {}: {title}", path.display());
+                (
+                    format!("PASS {file}: {title}"),
+                    serde_json::json!({"file": file, "title": title, "result": "pass"}),
+                )
             }
             FileResult::Failed(f) => {
                 failed += 1;
-                println!("FAIL {}: {title}: {f}", path.display());
+                (
+                    format!("FAIL {file}: {title}: {f}"),
+                    serde_json::json!({"file": file, "title": title, "result": "fail",
+                        "step": f.step, "line": f.line, "reason": f.reason}),
+                )
             }
             FileResult::Unusable(reason) => {
                 unusable += 1;
-                println!("ERROR {}: {reason}", path.display());
+                (
+                    format!("ERROR {file}: {reason}"),
+                    serde_json::json!({"file": file, "title": title, "result": "error",
+                        "reason": reason}),
+                )
             }
+        };
+        if args.json {
+            results.push(json);
+        } else {
+            println!("{line}");
         }
     }
-    println!("{passed} passed, {} failed", failed + unusable);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"command": "replay", "passed": passed, "failed": failed,
+                "errors": unusable, "flows": results})
+        );
+    } else {
+        println!("{passed} passed, {} failed", failed + unusable);
+    }
     if unusable > 0 {
         ExitCode::from(2)
     } else if failed > 0 {

@@ -16,8 +16,10 @@
 //! ```
 
 pub mod config;
+pub mod metrics;
 mod net;
 mod ratelog;
+mod replica;
 mod world;
 
 pub use config::{
@@ -96,6 +98,8 @@ pub struct Counters {
     pub contacts: BTreeMap<String, u64>,
     /// Faults injected by kind.
     pub faults: BTreeMap<String, u64>,
+    /// Time from a frame's arrival to its replies being queued.
+    pub handling: metrics::Histogram,
 }
 
 /// One call as the simulator sees it.
@@ -154,6 +158,11 @@ pub(crate) struct NodeState {
     stopped: AtomicBool,
     fault_counts: Mutex<BTreeMap<String, u64>>,
     conn_seq: AtomicU64,
+    /// Milliseconds from the master's last word to this side taking over (`u64::MAX`: it
+    /// did not take over through the replication link).
+    failover_ms: AtomicU64,
+    /// The replication link is cut (island mode).
+    isolated: AtomicBool,
 }
 
 impl NodeState {
@@ -176,6 +185,7 @@ pub struct Simulator {
     cluster: Arc<net::LoopHandle>,
     cfg: SimConfig,
     prober: Mutex<Option<JoinHandle<()>>>,
+    follower: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Simulator {
@@ -200,6 +210,8 @@ impl Simulator {
             stopped: AtomicBool::new(false),
             fault_counts: Mutex::new(BTreeMap::new()),
             conn_seq: AtomicU64::new(0),
+            failover_ms: AtomicU64::new(u64::MAX),
+            isolated: AtomicBool::new(false),
         });
         let (n, faults) = (Arc::clone(&node), cfg.faults.clone());
         cluster
@@ -224,6 +236,7 @@ impl Simulator {
             cluster,
             cfg,
             prober: Mutex::new(prober),
+            follower: Mutex::new(None),
         })
     }
 
@@ -249,6 +262,11 @@ impl Simulator {
     pub fn promote(&self) {
         if !self.node.master.swap(true, Ordering::SeqCst) {
             log::info!("simulator {} is master now", self.addr);
+            let follows = self.follower.lock().is_ok_and(|f| f.is_some());
+            if follows {
+                // A standby of another process held still; it runs now.
+                self.with_world(|w| w.took_over());
+            }
         }
     }
 
@@ -270,6 +288,10 @@ impl Simulator {
         self.cluster.call(move |c| c.stop_node(&node));
         let prober = self.prober.lock().ok().and_then(|mut p| p.take());
         if let Some(p) = prober {
+            let _ = p.join();
+        }
+        let follower = self.follower.lock().ok().and_then(|mut p| p.take());
+        if let Some(p) = follower {
             let _ = p.join();
         }
     }
@@ -318,6 +340,139 @@ impl Simulator {
         self.with_world(move |w| w.paused = paused);
     }
 
+    /// Serve the Prometheus text endpoint on `listen` (`host:port`; port 0 picks one) until
+    /// this side stops; returns the address bound.
+    pub fn serve_metrics(&self, listen: &str) -> std::io::Result<SocketAddr> {
+        metrics::serve(
+            listen,
+            Arc::downgrade(&self.cluster),
+            Arc::clone(&self.node),
+        )
+    }
+
+    /// Replicate to a standby process: serve the link on `listen` (this side is the master;
+    /// port 0 picks one); returns the address bound.
+    pub fn serve_replication(&self, listen: &str) -> std::io::Result<SocketAddr> {
+        replica::serve(
+            listen,
+            Arc::downgrade(&self.cluster),
+            Arc::clone(&self.node),
+        )
+    }
+
+    /// Follow the master's replication link at `addr` (this side is the standby): apply its
+    /// state, hold still, and take over after the probe interval times the probe failures
+    /// without a word from it.
+    pub fn follow(&self, addr: &str) -> std::io::Result<()> {
+        let silence = std::time::Duration::from_millis(
+            self.cfg.probe_interval_ms * u64::from(self.cfg.probe_failures),
+        );
+        let handle = replica::follow(
+            addr.to_string(),
+            Arc::downgrade(&self.cluster),
+            Arc::clone(&self.node),
+            silence,
+        )?;
+        if let Ok(mut p) = self.follower.lock() {
+            *p = Some(handle);
+        }
+        Ok(())
+    }
+
+    /// Cut (`true`) or heal the replication link: island mode. Both sides then think they
+    /// are master; when the link heals, the side that took over hands its agents over and
+    /// demotes.
+    pub fn set_isolated(&self, isolated: bool) {
+        self.node.isolated.store(isolated, Ordering::SeqCst);
+        log::info!(
+            "simulator {}: replication link {}",
+            self.addr,
+            if isolated { "cut" } else { "healed" }
+        );
+    }
+
+    /// How long after the master's last word this side took over through the replication
+    /// link, if it did.
+    pub fn failover_time(&self) -> Option<std::time::Duration> {
+        match self.node.failover_ms.load(Ordering::SeqCst) {
+            u64::MAX => None,
+            ms => Some(std::time::Duration::from_millis(ms)),
+        }
+    }
+
+    /// The summary as one JSON object (for scripts: `ccx sim --json`).
+    pub fn summary_json(&self) -> serde_json::Value {
+        let c = self.counters();
+        let agents = self.agents();
+        let mut by_state: BTreeMap<String, u64> = BTreeMap::new();
+        for a in &agents {
+            *by_state.entry(format!("{:?}", a.state)).or_default() += 1;
+        }
+        let mut contacts: BTreeMap<String, u64> = BTreeMap::new();
+        for ct in self.contacts() {
+            *contacts.entry(ct.status).or_default() += 1;
+        }
+        serde_json::json!({
+            "command": "sim",
+            "address": self.addr.to_string(),
+            "master": self.is_master(),
+            "failover_ms": self.failover_time().map(|t| t.as_millis() as u64),
+            "stopped": self.is_stopped(),
+            "agents": agents.len(),
+            "agents_by_state": by_state,
+            "agents_connected": agents.iter().filter(|a| a.connected).count(),
+            "calls_active": agents.iter().map(|a| a.calls.len()).sum::<usize>(),
+            "connections": c.connections,
+            "sessions": {
+                "opened": c.sessions_opened,
+                "refused": c.sessions_refused,
+                "replaced": c.sessions_replaced,
+                "closed": c.sessions_closed,
+                "ended": c.sessions_ended,
+                "idle_timeouts": c.idle_timeouts,
+            },
+            "messages": {
+                "in": c.messages_in,
+                "out": c.messages_out,
+                "malformed_in": c.malformed_in,
+                "requests_refused": c.requests_refused,
+            },
+            "inbound": {
+                "offered": c.inbound_offered,
+                "answered": c.inbound_answered,
+                "completed": c.inbound_completed,
+            },
+            "consults": c.consults,
+            "transfers": c.transfers,
+            "conferences": c.conferences,
+            "reservations_offered": c.reservations_offered,
+            "customer_calls": c.customer_calls,
+            "contact_answers": c.contacts,
+            "contacts": contacts,
+            "faults": c.faults,
+            "handling_us": {
+                "count": c.handling.count,
+                "sum": c.handling.sum_us,
+            },
+        })
+    }
+
+    /// One progress line: sessions, agents, calls, messages.
+    pub fn progress_line(&self) -> String {
+        let c = self.counters();
+        format!(
+            "sessions opened {} ended {}, messages in {} out {}, inbound offered {} answered {} completed {}, reservations {}",
+            c.sessions_opened,
+            c.sessions_ended,
+            c.messages_in,
+            c.messages_out,
+            c.inbound_offered,
+            c.inbound_answered,
+            c.inbound_completed,
+            c.reservations_offered
+        )
+    }
+
     /// The configuration the simulator runs with.
     pub fn config(&self) -> &SimConfig {
         &self.cfg
@@ -336,6 +491,13 @@ impl Simulator {
             (false, false, _) => "standby",
         };
         let _ = writeln!(s, "simulator {} ({role})", self.addr);
+        if let Some(t) = self.failover_time() {
+            let _ = writeln!(
+                s,
+                "  failover: took over {} ms after the master's last word",
+                t.as_millis()
+            );
+        }
         let _ = writeln!(
             s,
             "  connections {}, sessions opened {}, refused {}, replaced {}, closed {}, idle timeouts {}",

@@ -560,7 +560,10 @@ fn frames(conn: &mut Conn, id: u64, world: &mut World) -> After {
             return After::Continue;
         };
         conn.start += frame.len();
-        if world.on_frame(id, frame, Instant::now()) == After::Close {
+        let arrived = Instant::now();
+        let after = world.on_frame(id, frame, arrived);
+        world.counters.handling.record(arrived.elapsed());
+        if after == After::Close {
             return After::Close;
         }
         conn.received = conn.received.saturating_add(1);

@@ -22,6 +22,7 @@ mod calls;
 mod campaign;
 mod clock;
 mod ha;
+pub(crate) use ha::Replica;
 mod rules;
 mod scenes;
 mod sessions;
@@ -313,6 +314,22 @@ impl World {
     }
 
     // ---- views for checks ------------------------------------------------------------------
+
+    /// What the metrics endpoint shows.
+    pub(crate) fn metrics_sample(&self) -> super::metrics::Sample {
+        let mut by_state = std::collections::BTreeMap::new();
+        let mut sessions_open = 0;
+        for a in &self.agents {
+            *by_state.entry(format!("{:?}", a.state)).or_default() += 1;
+            sessions_open += u64::from(a.conn.is_some());
+        }
+        super::metrics::Sample {
+            counters: self.counters.clone(),
+            sessions_open,
+            agents_by_state: by_state,
+            calls_active: self.calls.len() as u64,
+        }
+    }
 
     pub(crate) fn agent_snapshots(&self) -> Vec<AgentSnapshot> {
         self.agents

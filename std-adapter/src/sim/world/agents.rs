@@ -45,6 +45,18 @@ impl World {
             agent.available_since = now;
             agent.next_offer_at = now + Duration::from_millis(offer_delay);
         }
+        if agent.state != state {
+            log::info!(
+                "simulator: agent {} {:?} -> {state:?}{}",
+                agent.def.id,
+                agent.state,
+                if reason != 0 {
+                    format!(" (reason {reason})")
+                } else {
+                    String::new()
+                }
+            );
+        }
         agent.state = state;
         agent.reason = reason;
         if state == AgentState::WorkNotReady {
@@ -122,6 +134,12 @@ impl World {
                 let old_client = msg.version().number() < 12;
                 if let Some(agent) = self.agents.get_mut(a) {
                     agent.outbound = capacity & 1 != 0 || old_client;
+                    log::info!(
+                        "simulator: agent {} logged in at ext {}{}",
+                        agent.def.id,
+                        agent.def.extension,
+                        if agent.outbound { " (outbound)" } else { "" }
+                    );
                 }
                 if msg.get(f::FORCED_FLAG) == Some(2) {
                     return; // authenticate only, no state change (v12+)
@@ -235,6 +253,10 @@ impl World {
                     .number(tag::CALL_DEVICE_CONNECTION_STATE, u32::from(*lcs));
             }
         });
+    }
+
+    pub(super) fn agent_id(&self, a: usize) -> &str {
+        self.agents.get(a).map_or("?", |ag| ag.def.id.as_str())
     }
 
     pub(super) fn ext(&self, a: usize) -> String {

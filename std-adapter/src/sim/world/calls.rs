@@ -365,6 +365,7 @@ impl World {
             c.lcs = LocalConnectionState::Connect;
         }
         self.counters.inbound_answered += 1;
+        log::info!("simulator: call {id} answered by {}", self.agent_id(a));
         self.ev_established(id);
         self.becomes_talking(a, now);
         if let Some(ms) = self.cfg.inbound.customer_hangup_ms {
@@ -438,6 +439,10 @@ impl World {
             return;
         };
         let (a, kind) = (call.agent, call.kind);
+        log::info!(
+            "simulator: call {id} of {} ended ({cause:?})",
+            self.agent_id(a)
+        );
         match kind {
             CallKind::Inbound => self.counters.inbound_completed += 1,
             CallKind::Customer { contact } => {

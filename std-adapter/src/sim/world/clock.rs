@@ -102,6 +102,11 @@ impl World {
             },
         );
         self.counters.inbound_offered += 1;
+        log::info!(
+            "simulator: call {id} offered to {} (ext {})",
+            self.agent_id(a),
+            self.ext(a)
+        );
         self.set_state(a, AgentState::Reserved, 0, now);
         self.ev_begin_call(id, &[]);
         self.ev_delivered(id);

@@ -35,6 +35,12 @@ impl World {
         self.rules.forget(conn_id);
         if conn.version.is_some() {
             self.counters.sessions_ended += 1;
+            log::info!(
+                "simulator: session of connection {conn_id} ended{}",
+                conn.agent
+                    .map(|a| format!(" ({})", self.agent_id(a)))
+                    .unwrap_or_default()
+            );
         }
         if let Some(a) = conn.agent {
             if self.agents.get(a).and_then(|ag| ag.conn) == Some(conn_id) {
@@ -372,6 +378,11 @@ impl World {
         let (state, def) = (agent.state, agent.def.clone());
         self.rules.opened(conn_id, now);
         self.counters.sessions_opened += 1;
+        log::info!(
+            "simulator: session opened on connection {conn_id} for {} (ext {}, {state:?})",
+            def.id,
+            def.extension
+        );
         self.send(conn_id, MessageType::OpenConf, |e| {
             e.set(fields::open_conf::INVOKE_ID, invoke)
                 .set(

@@ -1,0 +1,401 @@
+//! High availability across two `ccx sim` processes: the master replicates agents and calls
+//! to the standby over `--replication`; the master is killed mid-call, and the phone finds
+//! its agent still talking on the same call, with its data, on the other side.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ccx_cti::config::{ServerAddr, ShortText};
+use ccx_cti::phone::SessionState;
+use ccx_cti::wire::{AgentState, LocalConnectionState};
+use ccx_cti_std::demo;
+use ccx_cti_std::driver::{self, AgentCommand, DriverHandle, DriverOptions, PhoneView};
+
+const LIMIT: Duration = Duration::from_secs(20);
+
+fn ccx() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ccx"))
+}
+
+/// Kills the process if the test fails half way.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn addr_after(line: &str, needle: &str) -> SocketAddr {
+    let rest = &line[line.find(needle).unwrap() + needle.len()..];
+    rest.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+fn line_with(r: &mut impl BufRead, needle: &str) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(r.read_line(&mut line).unwrap() > 0, "no `{needle}`");
+        if line.contains(needle) {
+            return line;
+        }
+    }
+}
+
+fn wait(phone: &DriverHandle, what: &str, done: impl Fn(&PhoneView) -> bool) -> PhoneView {
+    let end = Instant::now() + LIMIT;
+    loop {
+        let view = phone.view();
+        if done(&view) {
+            return view;
+        }
+        assert!(
+            Instant::now() < end,
+            "gave up waiting for {what}: {:?} {:?} {:?}",
+            view.session.state,
+            view.agent.state,
+            view.calls
+        );
+        while phone
+            .events()
+            .recv_timeout(Duration::from_millis(5))
+            .is_ok()
+        {}
+    }
+}
+
+/// How the master goes away.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Down {
+    /// SIGKILL: its sockets close at once.
+    Kill,
+    /// SIGSTOP: its sockets stay open and silent (a hung server).
+    Pause,
+    /// `offline`: SYSTEM_EVENT SYS_CCX_OFFLINE to its sessions, and it turns standby.
+    Offline,
+}
+
+#[test]
+fn killing_the_master_mid_call_keeps_the_agent_and_the_call() {
+    failover_mid_call(Down::Kill);
+}
+
+#[test]
+fn pausing_the_master_mid_call_keeps_the_agent_and_the_call() {
+    failover_mid_call(Down::Pause);
+}
+
+#[test]
+fn a_master_going_offline_with_system_event_mid_call_keeps_the_agent_and_the_call() {
+    failover_mid_call(Down::Offline);
+}
+
+fn failover_mid_call(down: Down) {
+    let mut a = Proc(
+        ccx()
+            .args([
+                "sim",
+                "--listen",
+                "127.0.0.1:0",
+                "--replication",
+                "127.0.0.1:0",
+                "--interactive",
+                "--no-auto-work",
+                "--log",
+                "info",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut a_out = BufReader::new(a.0.stdout.take().unwrap());
+    let a_addr = addr_after(&line_with(&mut a_out, "listening on "), "listening on ");
+    let mut a_err = BufReader::new(a.0.stderr.take().unwrap());
+    let link = addr_after(
+        &line_with(&mut a_err, "replication link on "),
+        "replication link on ",
+    );
+    let mut b = Proc(
+        ccx()
+            .args([
+                "sim",
+                "--listen",
+                "127.0.0.1:0",
+                "--standby",
+                "--log",
+                "info",
+            ])
+            .arg("--replication")
+            .arg(link.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut b_out = BufReader::new(b.0.stdout.take().unwrap());
+    let b_addr = addr_after(&line_with(&mut b_out, "listening on "), "listening on ");
+    // Side B's log goes on in a thread, so that its pipe never fills.
+    let b_err = b.0.stderr.take().unwrap();
+    let b_log = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = BufReader::new(b_err).read_to_string(&mut s);
+        s
+    });
+
+    let mut cfg = demo::phone_config(a_addr, 17);
+    cfg.servers.clear();
+    for s in [a_addr, b_addr] {
+        let mut host = ShortText::new();
+        host.push_str(&s.ip().to_string()).unwrap();
+        cfg.servers
+            .push(ServerAddr {
+                host,
+                port: s.port(),
+            })
+            .unwrap();
+    }
+    cfg.reconnect_secs = 1;
+    // A silent server is noticed by its missing heartbeat answers.
+    cfg.heartbeat_secs = 1;
+    cfg.missed_heartbeats = 2;
+    let phone = driver::spawn(cfg, DriverOptions::default()).unwrap();
+    wait(&phone, "a session on side A", |v| {
+        v.session.state == SessionState::Open && v.session.server == 0
+    });
+    phone.command(AgentCommand::Login { password: None });
+    wait(&phone, "not ready", |v| {
+        v.agent.state == AgentState::NotReady
+    });
+    phone.command(AgentCommand::Ready);
+    wait(&phone, "available", |v| {
+        v.agent.state == AgentState::Available
+    });
+    let stdin = a.0.stdin.as_mut().unwrap();
+    writeln!(stdin, "call 5559876 order=A-1234").unwrap();
+    stdin.flush().unwrap();
+    let ringing = wait(&phone, "a ringing call", |v| !v.calls.is_empty());
+    let id = ringing.calls[0].id;
+    phone.command(AgentCommand::Answer { call: Some(id) });
+    let before = wait(&phone, "talking", |v| {
+        v.agent.state == AgentState::Talking
+            && v.calls
+                .first()
+                .is_some_and(|c| c.state == LocalConnectionState::Connect)
+    });
+    assert_eq!(before.calls[0].ani, "5559876");
+    assert_eq!(before.calls[0].var("order"), Some("A-1234"));
+    // Let the state reach side B (the link speaks every 50 ms).
+    std::thread::sleep(Duration::from_millis(400));
+
+    let killed = Instant::now();
+    match down {
+        Down::Kill => a.0.kill().unwrap(),
+        Down::Offline => {
+            let stdin = a.0.stdin.as_mut().unwrap();
+            writeln!(stdin, "offline").unwrap();
+            stdin.flush().unwrap();
+            line_with(&mut a_out, "told 1 session(s) SYS_CCX_OFFLINE; standby now");
+        }
+        Down::Pause => {
+            let stopped = Command::new("kill")
+                .args(["-STOP", &a.0.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(stopped.success());
+        }
+    }
+    let after = wait(&phone, "the session on side B with the call", |v| {
+        v.session.state == SessionState::Open
+            && v.session.server == 1
+            && v.agent.state == AgentState::Talking
+            && v.calls.iter().any(|c| c.id == id)
+    });
+    let phone_failover = killed.elapsed();
+    eprintln!(
+        "failover ({down:?}): the phone had its call back on side B {} ms after the master went",
+        phone_failover.as_millis()
+    );
+    let call = after.calls.iter().find(|c| c.id == id).unwrap();
+    assert_eq!(call.state, LocalConnectionState::Connect);
+    assert_eq!(call.ani, "5559876");
+    assert_eq!(call.var("order"), Some("A-1234"), "{call:?}");
+    assert_eq!(after.calls.len(), 1, "{:?}", after.calls);
+
+    // Side B goes on: the agent releases the call there.
+    phone.command(AgentCommand::Release { call: Some(id) });
+    wait(&phone, "the call released on side B", |v| {
+        v.calls.is_empty()
+    });
+    drop(phone);
+    let _ = Command::new("kill")
+        .args(["-TERM", &b.0.id().to_string()])
+        .status();
+    let mut summary = String::new();
+    b_out.read_to_string(&mut summary).unwrap();
+    let log = b_log.join().unwrap();
+    assert!(
+        log.contains("master now; failover") && log.contains("ms after the master's last word"),
+        "{log}"
+    );
+    assert!(summary.contains("failover: took over"), "{summary}");
+    assert!(
+        summary.contains("inbound calls offered 0, answered 0, completed 1"),
+        "{summary}"
+    );
+}
+
+/// A phone for `agent` (extension `ext`) with its servers in this order.
+fn phone_for(agent: &str, ext: &str, servers: &[SocketAddr]) -> DriverHandle {
+    let mut cfg = demo::phone_config(servers[0], 17);
+    cfg.servers.clear();
+    for s in servers {
+        let mut host = ShortText::new();
+        host.push_str(&s.ip().to_string()).unwrap();
+        cfg.servers
+            .push(ServerAddr {
+                host,
+                port: s.port(),
+            })
+            .unwrap();
+    }
+    cfg.agent_id.clear();
+    cfg.agent_id.push_str(agent).unwrap();
+    cfg.agent_extension.clear();
+    cfg.agent_extension.push_str(ext).unwrap();
+    cfg.agent_instrument.clear();
+    cfg.agent_password.clear();
+    cfg.reconnect_secs = 1;
+    cfg.heartbeat_secs = 1;
+    cfg.missed_heartbeats = 2;
+    driver::spawn(cfg, DriverOptions::default()).unwrap()
+}
+
+fn ready(phone: &DriverHandle, server: usize) {
+    wait(phone, "a session", |v| {
+        v.session.state == SessionState::Open && v.session.server == server
+    });
+    phone.command(AgentCommand::Login { password: None });
+    wait(phone, "not ready", |v| {
+        v.agent.state == AgentState::NotReady
+    });
+    phone.command(AgentCommand::Ready);
+    wait(phone, "available", |v| {
+        v.agent.state == AgentState::Available
+    });
+}
+
+fn talk(phone: &DriverHandle, sim: &mut Child, ani: &str) -> u32 {
+    let stdin = sim.stdin.as_mut().unwrap();
+    writeln!(stdin, "call {ani} order={ani}").unwrap();
+    stdin.flush().unwrap();
+    let ringing = wait(phone, "a ringing call", |v| !v.calls.is_empty());
+    let id = ringing.calls[0].id;
+    phone.command(AgentCommand::Answer { call: Some(id) });
+    wait(phone, "talking", |v| v.agent.state == AgentState::Talking);
+    id
+}
+
+#[test]
+fn an_island_heals_and_the_phones_of_the_side_that_demotes_keep_their_call() {
+    let spawn = |extra: &[&str]| {
+        Proc(
+            ccx()
+                .args([
+                    "sim",
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--agents",
+                    "2",
+                    "--interactive",
+                    "--no-auto-work",
+                    "--log",
+                    "info",
+                ])
+                .args(extra)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
+    };
+    let mut a = spawn(&["--replication", "127.0.0.1:0"]);
+    let mut a_out = BufReader::new(a.0.stdout.take().unwrap());
+    let a_addr = addr_after(&line_with(&mut a_out, "listening on "), "listening on ");
+    let mut a_err = BufReader::new(a.0.stderr.take().unwrap());
+    let link = addr_after(
+        &line_with(&mut a_err, "replication link on "),
+        "replication link on ",
+    );
+    let a_log = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = a_err.read_to_string(&mut s);
+        s
+    });
+    let link = link.to_string();
+    let mut b = spawn(&["--standby", "--replication", &link]);
+    let mut b_out = BufReader::new(b.0.stdout.take().unwrap());
+    let b_addr = addr_after(&line_with(&mut b_out, "listening on "), "listening on ");
+    let b_err = b.0.stderr.take().unwrap();
+    let b_log = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = BufReader::new(b_err).read_to_string(&mut s);
+        s
+    });
+    // Phone 1 stays on side A; phone 2 would rather be on side B.
+    let one = phone_for("agent0000", "10000", &[a_addr, b_addr]);
+    ready(&one, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    // The link is cut: side B takes over, and both sides are master.
+    writeln!(b.0.stdin.as_mut().unwrap(), "isolate").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let two = phone_for("agent0001", "10001", &[b_addr, a_addr]);
+    ready(&two, 0);
+    let call_two = talk(&two, &mut b.0, "5552222");
+    let call_one = talk(&one, &mut a.0, "5551111");
+    // Each phone stayed on its side.
+    assert_eq!(one.view().session.server, 0);
+    assert_eq!(two.view().session.server, 0);
+    // The link heals: side B hands agent0001 and its call over and demotes.
+    writeln!(b.0.stdin.as_mut().unwrap(), "heal").unwrap();
+    let healed = Instant::now();
+    let after = wait(&two, "phone 2 on side A with its call", |v| {
+        v.session.state == SessionState::Open
+            && v.session.server == 1
+            && v.agent.state == AgentState::Talking
+            && v.calls.iter().any(|c| c.id == call_two)
+    });
+    eprintln!(
+        "island healed: phone 2 had its call on side A {} ms after the heal",
+        healed.elapsed().as_millis()
+    );
+    let call = after.calls.iter().find(|c| c.id == call_two).unwrap();
+    assert_eq!(call.ani, "5552222");
+    assert_eq!(call.var("order"), Some("5552222"));
+    // Phone 1 was not disturbed.
+    let v = one.view();
+    assert_eq!(v.session.server, 0);
+    assert!(v.calls.iter().any(|c| c.id == call_one), "{:?}", v.calls);
+    drop((one, two));
+    for p in [&a, &b] {
+        let _ = Command::new("kill")
+            .args(["-TERM", &p.0.id().to_string()])
+            .status();
+    }
+    let (a_log, b_log) = (a_log.join().unwrap(), b_log.join().unwrap());
+    assert!(
+        b_log.contains("handed over 1 agent(s) and demoted"),
+        "{b_log}"
+    );
+    assert!(
+        a_log.contains("handed over 1 agent(s) with their calls"),
+        "{a_log}"
+    );
+}
