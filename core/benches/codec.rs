@@ -156,7 +156,7 @@ fn phone(c: &mut Criterion) {
         b.iter(|| {
             let id = p.command(now, Command::Ready).unwrap();
             let n = p.poll_transmit(&mut tx).unwrap();
-            conf[8..12].copy_from_slice(&id.to_be_bytes());
+            conf[8..12].copy_from_slice(&id.value().to_be_bytes());
             p.handle_frame(now, &conf);
             while p.poll_event().is_some() {}
             n

@@ -10,7 +10,9 @@
 mod phone_support;
 
 use ccx_cti::phone::{Command, Event, PreviewAnswer, RequestKind, SessionState};
-use ccx_cti::wire::{tag, AgentState, CallType, LocalConnectionState, MessageType};
+use ccx_cti::wire::{
+    tag, AgentState, CallType, EventReasonCode, LocalConnectionState, MessageType,
+};
 use phone_support::*;
 
 const RESERVED: u32 = 8;
@@ -111,7 +113,10 @@ fn run_preview_flow(call: u32, answer: PreviewAnswer) {
     // Step: the agent answers; exactly one SET_CALL_DATA_REQ, byte for byte.
     let invoke = h.phone.command(h.now, Command::Preview(answer)).unwrap();
     let sent = h.sent_one(MessageType::SetCallDataReq);
-    assert_eq!(sent, expected_answer(invoke, call, answer.ba_response()));
+    assert_eq!(
+        sent,
+        expected_answer(invoke.value(), call, answer.ba_response())
+    );
     let msg = decoded(&sent);
     use ccx_cti::wire::fields::set_call_data_req as f;
     assert_eq!(msg.get(f::CONNECTION_CALL_ID), Some(call));
@@ -131,7 +136,7 @@ fn run_preview_flow(call: u32, answer: PreviewAnswer) {
     );
 
     // Step: the server confirms, the agent becomes available, an untracked call ends.
-    h.feed(&conf(MessageType::SetCallDataConf, invoke));
+    h.feed(&conf(MessageType::SetCallDataConf, invoke.value()));
     h.feed(&agent_state_event(AVAILABLE, 0));
     h.feed(&end_call(16_800_095));
     let events = h.events();
@@ -144,7 +149,7 @@ fn run_preview_flow(call: u32, answer: PreviewAnswer) {
             },
             Event::AgentStateChanged {
                 state: AgentState::Available,
-                reason: 0
+                reason: EventReasonCode::from_value(0)
             },
         ],
         "END_CALL of an untracked call is ignored silently"

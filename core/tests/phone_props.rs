@@ -10,7 +10,7 @@
 mod phone_support;
 
 use ccx_cti::phone::{
-    Command, CommandKind, Event, Instant, Phone, PreviewAnswer, RequestKind, SessionState,
+    Command, CommandKind, Event, Instant, InvokeId, Phone, PreviewAnswer, RequestKind, SessionState,
 };
 use ccx_cti::wire::{decode, tag, MessageType, WireVersion};
 use phone_support::{config, frame, snapshot_conf};
@@ -325,8 +325,10 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
     let mut announced: std::collections::HashMap<u32, i64> = std::collections::HashMap::new();
     let mut offered: Option<u32> = None;
     // Commands: InvokeIDs handed out, and how many outcomes each got.
-    let mut issued: std::collections::HashSet<u32> = std::collections::HashSet::new();
-    let mut outcomes: std::collections::HashMap<u32, u32> = std::collections::HashMap::new();
+    let mut issued: std::collections::HashSet<InvokeId> = std::collections::HashSet::new();
+    let mut outcomes: std::collections::HashMap<InvokeId, u32> = std::collections::HashMap::new();
+    // An event was dropped (EventsLost) at some point: outcomes can no longer be counted.
+    let mut ever_lost = false;
     for step in steps {
         let mut refused: Option<(CommandKind, ccx_cti::phone::CommandError)> = None;
         match step {
@@ -340,7 +342,7 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
             Step::AnswerPending(n, ok, calls) => {
                 let pending: Vec<_> = phone.pending_requests().copied().collect();
                 if let Some(p) = pending.get(n % pending.len().max(1)) {
-                    let invoke = p.invoke_id;
+                    let invoke = p.invoke_id.value();
                     let answer = match (ok, p.request) {
                         (false, _) => Server::ControlFailure { invoke },
                         (true, RequestKind::SnapshotDevice) => Server::Snapshot {
@@ -415,7 +417,10 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
                 }
                 Event::PreviewOffered { call } => offered = Some(call),
                 Event::PreviewEnded { call } if offered == Some(call) => offered = None,
-                Event::EventsLost { .. } => lost = true,
+                Event::EventsLost { .. } => {
+                    lost = true;
+                    ever_lost = true;
+                }
                 Event::CommandRefused { command, why } => {
                     assert_eq!(
                         refused.take(),
@@ -493,6 +498,38 @@ fn run<const C: usize, const V: usize, const P: usize, const T: usize, const E: 
         reached_open |= phone.session().state == SessionState::Open;
         if phone.session().state != SessionState::Open {
             assert!(pending.is_empty() || phone.session().state == SessionState::Closing);
+        }
+    }
+    // Every command the phone accepted is answered by exactly one outcome event: the
+    // connection drops so that nothing stays in flight (RequestAborted), then the outcomes
+    // are counted.
+    phone.disconnected(now);
+    assert_eq!(
+        phone.pending_requests().count(),
+        0,
+        "requests left in flight"
+    );
+    while let Some(event) = phone.poll_event() {
+        match event {
+            Event::EventsLost { .. } => ever_lost = true,
+            Event::RequestSucceeded { invoke_id, .. }
+            | Event::RequestFailed { invoke_id, .. }
+            | Event::RequestTimedOut { invoke_id, .. }
+            | Event::RequestAborted { invoke_id, .. }
+                if issued.contains(&invoke_id) =>
+            {
+                *outcomes.entry(invoke_id).or_default() += 1;
+            }
+            _ => {}
+        }
+    }
+    if !ever_lost {
+        for id in &issued {
+            assert_eq!(
+                outcomes.get(id).copied().unwrap_or(0),
+                1,
+                "command {id} was not answered by exactly one event"
+            );
         }
     }
     reached_open

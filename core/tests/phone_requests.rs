@@ -9,8 +9,13 @@
 
 mod phone_support;
 
-use ccx_cti::phone::{Command, CommandError, Event, Instant, Phone, PreviewAnswer, RequestKind};
-use ccx_cti::wire::{decode, fields, tag, AgentState, MessageType, WireVersion};
+use ccx_cti::phone::{
+    Command, CommandError, Event, Instant, InvokeId, Phone, PreviewAnswer, Refusal, RequestKind,
+};
+use ccx_cti::wire::{
+    decode, fields, tag, AgentState, ControlFailureCode, MessageType, PeripheralErrorCode,
+    StatusCode, WireVersion,
+};
 use phone_support::*;
 
 const LOGOUT: u32 = 1;
@@ -36,7 +41,7 @@ fn login_sends_the_agent_fields_and_capacity_from_version_12() {
         let msg = decode(&sent[0], WireVersion::new(u32::from(version))).unwrap();
         use fields::set_agent_state_req as f;
         assert_eq!(msg.message_type(), MessageType::SetAgentStateReq);
-        assert_eq!(msg.invoke_id(), Some(invoke));
+        assert_eq!(msg.invoke_id(), Some(invoke.value()));
         assert_eq!(msg.get(f::AGENT_STATE), Some(AgentState::Login));
         assert_eq!(msg.get(f::EVENT_REASON_CODE).map(|r| r.value()), Some(0));
         assert_eq!(msg.get(f::FORCED_FLAG), Some(0));
@@ -178,7 +183,7 @@ fn control_failure_conf_fails_the_request() {
     h.feed(&frame(
         MessageType::ControlFailureConf,
         &[
-            ("InvokeID", invoke),
+            ("InvokeID", invoke.value()),
             ("FailureCode", 17),
             ("PeripheralErrorCode", 88005),
         ],
@@ -191,8 +196,10 @@ fn control_failure_conf_fails_the_request() {
         [Event::RequestFailed {
             invoke_id: invoke,
             request: RequestKind::SetAgentState,
-            status: 17,
-            peripheral_error: 88005
+            refusal: Refusal::Control {
+                failure: ControlFailureCode::from_value(17),
+                peripheral_error: PeripheralErrorCode::from_value(88005),
+            },
         }]
     );
     assert!(events[0].to_string().contains(&format!(
@@ -201,18 +208,17 @@ fn control_failure_conf_fails_the_request() {
     assert_eq!(h.phone.pending_requests().count(), 0);
     // FAILURE_CONF for a request: no peripheral error.
     let invoke = h.phone.command(h.now, Command::Ready).unwrap();
-    h.feed(&failure_conf(invoke, 9));
+    h.feed(&failure_conf(invoke.value(), 9));
     assert_eq!(
         h.events(),
         [Event::RequestFailed {
             invoke_id: invoke,
             request: RequestKind::SetAgentState,
-            status: 9,
-            peripheral_error: 0
+            refusal: Refusal::Status(StatusCode::from_value(9)),
         }]
     );
     // Answers nobody waits for are ignored.
-    h.feed(&conf(MessageType::SetAgentStateConf, invoke));
+    h.feed(&conf(MessageType::SetAgentStateConf, invoke.value()));
     h.feed(&failure_conf(4242, 17));
     assert!(h.events().is_empty());
 }
@@ -238,7 +244,7 @@ fn requests_time_out_and_late_answers_are_ignored() {
         }]
     );
     assert_eq!(h.phone.pending_requests().count(), 0);
-    h.feed(&conf(MessageType::SetAgentStateConf, invoke));
+    h.feed(&conf(MessageType::SetAgentStateConf, invoke.value()));
     assert!(h.events().is_empty());
 }
 
@@ -383,7 +389,7 @@ fn call_commands_pick_the_right_call_and_fields() {
         let invoke = h.phone.command(h.now, command).unwrap();
         let sent = h.sent_one(ty);
         let msg = decoded(&sent);
-        assert_eq!(msg.invoke_id(), Some(invoke));
+        assert_eq!(msg.invoke_id(), Some(invoke.value()));
         check(&msg);
         let pending: Vec<_> = h.phone.pending_requests().map(|p| p.invoke_id).collect();
         assert_eq!(pending, [invoke]);
@@ -481,10 +487,13 @@ fn requests_encoded_into_the_queue_come_out_whole_after_a_partial_drain() {
         .unwrap();
     let mut buf = [0u8; 128];
     let len = h.phone.poll_transmit(&mut buf).unwrap();
-    assert_eq!(decoded(&buf[..len]).invoke_id(), Some(first));
+    assert_eq!(decoded(&buf[..len]).invoke_id().map(InvokeId), Some(first));
     let third = h.phone.command(h.now, Command::Ready).unwrap();
     let sent = h.sent();
-    let ids: Vec<_> = sent.iter().map(|f| decoded(f).invoke_id()).collect();
+    let ids: Vec<_> = sent
+        .iter()
+        .map(|f| decoded(f).invoke_id().map(InvokeId))
+        .collect();
     assert_eq!(ids, [Some(second), Some(third)]);
     use fields::set_agent_state_req as f;
     assert_eq!(

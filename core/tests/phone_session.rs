@@ -9,10 +9,12 @@
 mod phone_support;
 
 use ccx_cti::phone::{
-    Command, CommandError, Event, Instant, RequestKind, SessionEndReason, SessionState,
+    Command, CommandError, Event, Instant, InvokeId, RequestKind, SessionEndReason, SessionState,
     TransportAction,
 };
-use ccx_cti::wire::{fields, tag, AgentState, MessageType};
+use ccx_cti::wire::{
+    fields, tag, AgentState, CCXStatus, EventReasonCode, MessageType, StatusCode, SystemEventID,
+};
 use phone_support::*;
 
 const NOT_MASTER: u32 = 92;
@@ -334,7 +336,7 @@ fn login_after_the_session_was_replaced_reconnects_and_logs_in() {
     assert_eq!(rest.len(), 1);
     let login = &rest[0];
     let msg = decoded(login);
-    assert_eq!(msg.invoke_id(), Some(invoke));
+    assert_eq!(msg.invoke_id(), Some(invoke.value()));
     assert_eq!(
         msg.get(fields::set_agent_state_req::AGENT_STATE),
         Some(AgentState::Login)
@@ -412,13 +414,13 @@ fn close_sends_close_req_and_stops_after_close_conf() {
     let invoke = h.phone.command(h.now, Command::Close).unwrap();
     let close = h.sent_one(MessageType::CloseReq);
     let msg = decoded(&close);
-    assert_eq!(msg.invoke_id(), Some(invoke));
+    assert_eq!(msg.invoke_id(), Some(invoke.value()));
     assert_eq!(
         msg.get(fields::close_req::STATUS).map(|s| s.value()),
         Some(0)
     );
     assert_eq!(h.phone.session().state, SessionState::Closing);
-    h.feed(&conf(MessageType::CloseConf, invoke));
+    h.feed(&conf(MessageType::CloseConf, invoke.value()));
     assert_eq!(
         session_lost(&h.events()),
         [(SessionEndReason::Closed, None)]
@@ -482,8 +484,8 @@ fn malformed_unknown_and_system_messages_leave_the_session_up() {
     assert_eq!(
         events[2],
         Event::SystemEvent {
-            id: 10,
-            status: 0x400
+            id: SystemEventID::from_value(10),
+            status: CCXStatus::from_value(0x400)
         }
     );
     // SYS_INSTRUMENT_OUT_OF_SERVICE is shown to the agent; the server stays in service.
@@ -572,7 +574,7 @@ fn event_queue_overflow_is_reported_first() {
         events[16],
         Event::AgentStateChanged {
             state: AgentState::NotReady,
-            reason: 39
+            reason: EventReasonCode::from_value(39)
         }
     );
 }
@@ -629,7 +631,12 @@ fn other_failure_events_are_reported_and_the_session_goes_on() {
         &[],
     ));
     let events = h.events();
-    assert_eq!(events, [Event::ServerReportedFailure { status: 15 }]);
+    assert_eq!(
+        events,
+        [Event::ServerReportedFailure {
+            status: StatusCode::from_value(15)
+        }]
+    );
     assert!(events[0].to_string().contains("status 15"));
     assert_eq!(h.phone.session().state, SessionState::Open);
 }
@@ -662,7 +669,7 @@ fn close_while_connecting_stops_without_a_session() {
         h.phone.poll_transport(h.now),
         Some(TransportAction::Connect { server: 0 })
     );
-    assert_eq!(h.phone.command(h.now, Command::Close), Ok(0));
+    assert_eq!(h.phone.command(h.now, Command::Close), Ok(InvokeId(0)));
     assert_eq!(
         session_lost(&h.events()),
         [(SessionEndReason::Closed, None)]
@@ -714,8 +721,8 @@ fn a_phone_at_the_minimum_capacities_opens_and_changes_state() {
         .command(h.now, Command::Login { password: None })
         .unwrap();
     let sent = h.sent_one(MessageType::SetAgentStateReq);
-    assert_eq!(decoded(&sent).invoke_id(), Some(invoke));
-    h.feed(&conf(MessageType::SetAgentStateConf, invoke));
+    assert_eq!(decoded(&sent).invoke_id(), Some(invoke.value()));
+    h.feed(&conf(MessageType::SetAgentStateConf, invoke.value()));
     assert_eq!(
         h.events(),
         [Event::RequestSucceeded {
@@ -742,7 +749,7 @@ fn handle_one_frame_takes_one_frame_of_a_read() {
     assert_eq!(used, first.len());
     assert!(matches!(
         h.events()[..],
-        [Event::AgentStateChanged { reason: 1, .. }]
+        [Event::AgentStateChanged { reason, .. }] if reason.value() == 1
     ));
     // A partial frame is kept in the phone until the rest comes.
     let rest = &read[used..];
@@ -752,6 +759,6 @@ fn handle_one_frame_takes_one_frame_of_a_read() {
     assert_eq!(h.phone.handle_one_frame(h.now, &rest[5..]), rest.len() - 5);
     assert!(matches!(
         h.events()[..],
-        [Event::AgentStateChanged { reason: 2, .. }]
+        [Event::AgentStateChanged { reason, .. }] if reason.value() == 2
     ));
 }

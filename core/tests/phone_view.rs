@@ -252,7 +252,7 @@ fn the_agent_shows_its_reason_label_and_the_change_in_flight() {
     assert_eq!(pending.invoke_id, invoke);
     assert_eq!(pending.state, AgentState::Available);
     assert_eq!(h.phone.view().requests().len(), 1);
-    h.feed(&conf(MessageType::SetAgentStateConf, invoke));
+    h.feed(&conf(MessageType::SetAgentStateConf, invoke.value()));
     assert_eq!(h.phone.view().agent.pending, None);
     assert!(h.phone.view().requests().is_empty());
 }

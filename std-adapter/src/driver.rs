@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{
-    AgentView, Command, CommandError, Event, Instant, OwnedCommand, Phone,
+    AgentView, Command, CommandError, Event, Instant, InvokeId, OwnedCommand, Phone,
     PhoneView as CorePhoneView, ReasonLabels, SessionState, SessionView, TextTooLong,
     TransportAction,
 };
@@ -154,7 +154,7 @@ pub enum DriverEvent {
         /// The command.
         command: AgentCommand,
         /// The InvokeID of the request it queued, or why the phone refused it.
-        result: Result<u32, CommandError>,
+        result: Result<InvokeId, CommandError>,
     },
     /// The transport changed.
     Transport {
@@ -760,7 +760,7 @@ mod tests {
         let event = DriverEvent::CommandDone {
             at: Duration::ZERO,
             command: login.clone(),
-            result: Ok(1),
+            result: Ok(InvokeId(1)),
         };
         assert!(!format!("{event:?}").contains("hunter2"));
         assert_eq!(mask_command_text("login hunter2"), "login *******");

@@ -28,7 +28,12 @@ impl FlowObserver for Recorder {
     fn event(&mut self, now: Instant, event: &Event) {
         self.screen.event(event, now);
     }
-    fn command(&mut self, now: Instant, command: &Command<'_>, result: Result<u32, CommandError>) {
+    fn command(
+        &mut self,
+        now: Instant,
+        command: &Command<'_>,
+        result: Result<ccx_cti::phone::InvokeId, CommandError>,
+    ) {
         self.screen.sent(CommandKind::of(command), result, now);
     }
     fn step(&mut self, now: Instant, _label: &str, view: &PhoneView<'_>) {

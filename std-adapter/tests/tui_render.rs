@@ -5,9 +5,10 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 use ccx_cti::config::PhoneConfig;
-use ccx_cti::phone::{Event, Instant, Phone, RequestKind};
+use ccx_cti::phone::{Event, Instant, InvokeId, Phone, Refusal, RequestKind};
 use ccx_cti::wire::{
-    fields, tag, AgentState, CallType, Encoder, LocalConnectionState, MessageType, WireVersion,
+    fields, tag, AgentState, CallType, ControlFailureCode, Encoder, LocalConnectionState,
+    MessageType, PeripheralErrorCode, StatusCode, WireVersion,
 };
 use ccx_cti_std::tui::view::{render, status_for, ViewModel};
 
@@ -156,14 +157,28 @@ fn talking_screen_shows_the_call_and_the_trace() {
 fn a_failed_request_shows_in_the_status_bar() {
     let mut vm = model_of(AgentState::Logout, Vec::new());
     vm.status = status_for(&Event::RequestFailed {
-        invoke_id: 3,
+        invoke_id: InvokeId(3),
         request: RequestKind::SetAgentState,
-        status: 9,
-        peripheral_error: 88009,
+        refusal: Refusal::Status(StatusCode::from_value(9)),
     });
     let s = screen(&vm);
     assert!(
         s.contains("SET_AGENT_STATE_REQ refused: E_CTI_AGENT_NOT_LOGGED_ON (9)"),
+        "{s}"
+    );
+    // CONTROL_FAILURE_CONF: the failure code by its own table's name, and the peripheral error.
+    vm.status = status_for(&Event::RequestFailed {
+        invoke_id: InvokeId(4),
+        request: RequestKind::SetAgentState,
+        refusal: Refusal::Control {
+            failure: ControlFailureCode::from_value(17),
+            peripheral_error: PeripheralErrorCode::from_value(88009),
+        },
+    });
+    let s = screen(&vm);
+    let failure = ControlFailureCode::from_value(17).name().unwrap_or("17");
+    assert!(
+        s.contains(&format!("SET_AGENT_STATE_REQ refused: {failure} (17)")),
         "{s}"
     );
     assert!(

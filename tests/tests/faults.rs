@@ -265,7 +265,7 @@ fn a_confirmation_trickling_in_one_byte_every_100_ms_still_lands() {
     wait_event(
         &h,
         "the request confirmed",
-        |e| matches!(e, Event::RequestSucceeded { invoke_id, .. } if *invoke_id == invoke),
+        |e| matches!(e, Event::RequestSucceeded { invoke_id, .. } if invoke_id.value() == invoke),
     );
     assert_eq!(h.view().session.state, SessionState::Open);
     h.stop();
@@ -285,11 +285,12 @@ fn a_server_that_refuses_every_request_is_reported_request_by_request() {
         let req = read_frame(&mut s);
         let invoke = decode(&req, V17).unwrap().invoke_id().unwrap();
         send(&mut s, &format!("MsgType: CONTROL_FAILURE_CONF\n  InvokeID: {invoke}\n  FailureCode: 17\n  PeripheralErrorCode: 88005\n"));
-        wait_event(
-            &h,
-            "the refusal",
-            |e| matches!(e, Event::RequestFailed { invoke_id, status: 17, peripheral_error: 88005, .. } if *invoke_id == invoke),
-        );
+        wait_event(&h, "the refusal", |e| {
+            matches!(e, Event::RequestFailed { invoke_id, refusal, .. }
+                if invoke_id.value() == invoke
+                    && refusal.code() == 17
+                    && refusal.peripheral_error_code() == 88005)
+        });
     }
     let v = h.view();
     assert_eq!(v.session.state, SessionState::Open);

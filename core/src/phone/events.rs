@@ -3,10 +3,7 @@
 use core::fmt;
 
 use super::{Event, RequestKind, SessionEndReason};
-use crate::wire::{
-    message_name, message_plan, LocalConnectionState, MessageType, PeripheralErrorCode, StatusCode,
-    SystemEventID,
-};
+use crate::wire::{message_name, message_plan, LocalConnectionState, MessageType, StatusCode};
 
 /// Events waiting for `poll_event`. When full, the oldest event is dropped and counted, so
 /// that the UI learns of the loss ([`Event::EventsLost`]) instead of missing it silently.
@@ -169,7 +166,7 @@ impl fmt::Display for Event {
                 }
             }
             Event::AgentStateChanged { state, reason } => {
-                write!(f, "agent state {state} (reason {reason})")
+                write!(f, "agent state {state} (reason {})", reason.value())
             }
             Event::CallAdded { call } => write!(f, "call {call} added"),
             Event::CallStateChanged { call, state } => {
@@ -188,20 +185,19 @@ impl fmt::Display for Event {
             Event::RequestFailed {
                 invoke_id,
                 request,
-                status,
-                peripheral_error,
+                refusal,
             } => {
                 write!(
                     f,
-                    "request {invoke_id} ({request}) failed: status {status}, peripheral error {peripheral_error}"
+                    "request {invoke_id} ({request}) failed: status {}, peripheral error {}",
+                    refusal.code(),
+                    refusal.peripheral_error_code()
                 )?;
-                let status_name = StatusCode::from_value(status).name();
-                let peripheral_name = PeripheralErrorCode::from_value(peripheral_error).name();
-                match (status_name, peripheral_name) {
-                    (Some(s), Some(p)) if peripheral_error != 0 => write!(f, " ({s}, {p})"),
-                    (Some(s), _) => write!(f, " ({s})"),
-                    (None, Some(p)) if peripheral_error != 0 => write!(f, " ({p})"),
-                    _ => Ok(()),
+                match (refusal.code_name(), refusal.peripheral_error_name()) {
+                    (Some(s), Some(p)) => write!(f, " ({s}, {p})"),
+                    (Some(s), None) => write!(f, " ({s})"),
+                    (None, Some(p)) => write!(f, " ({p})"),
+                    (None, None) => Ok(()),
                 }
             }
             Event::RequestTimedOut { invoke_id, request } => {
@@ -237,11 +233,11 @@ impl fmt::Display for Event {
                 None => write!(f, "unexpected message type {message_type} skipped"),
             },
             Event::SystemEvent { id, status } => {
-                match SystemEventID::from_value(id).name() {
+                match id.name() {
                     Some(name) => write!(f, "system event {name}")?,
-                    None => write!(f, "system event {id}")?,
+                    None => write!(f, "system event {}", id.value())?,
                 }
-                write!(f, " (CCX status 0x{status:X})")
+                write!(f, " (CCX status 0x{:X})", status.value())
             }
             Event::InstrumentService { in_service: false } => {
                 f.write_str("the agent's instrument is out of service")
@@ -259,7 +255,7 @@ impl fmt::Display for Event {
                 )
             }
             Event::ServerReportedFailure { status } => {
-                write!(f, "the server reported failure: status {}", Status(status))
+                write!(f, "the server reported failure: status {}", Status(status.value()))
             }
             Event::TransmitBufferTooSmall { needed, capacity } => write!(
                 f,

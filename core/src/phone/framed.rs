@@ -2,7 +2,7 @@
 //! rest it takes from its [`Engine`] by `Deref`).
 
 use super::{
-    Command, CommandError, Engine, Event, FrameDirection, FrameTap, Instant, NoTap,
+    Command, CommandError, Engine, Event, FrameDirection, FrameTap, Instant, InvokeId, NoTap,
     TransportAction, DEFAULT_CALLS, DEFAULT_EVENTS, DEFAULT_PENDING, DEFAULT_TX_BYTES,
     DEFAULT_VAR_BYTES,
 };
@@ -179,7 +179,11 @@ impl<
     }
 
     /// [`Engine::command`]: the agent pressed a button.
-    pub fn command(&mut self, now: Instant, command: Command<'_>) -> Result<u32, CommandError> {
+    pub fn command(
+        &mut self,
+        now: Instant,
+        command: Command<'_>,
+    ) -> Result<InvokeId, CommandError> {
         self.engine.command(now, command)
     }
 

@@ -76,6 +76,7 @@ mod conference;
 mod events;
 mod framed;
 mod lines;
+mod outcome;
 mod requests;
 mod session;
 mod snapshot;
@@ -95,6 +96,7 @@ pub use command::{
 };
 pub use framed::Phone;
 pub use lines::Line;
+pub use outcome::{InvokeId, Refusal};
 pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
 pub use snapshot::PhoneSnapshot;
 pub use tap::{FrameDirection, FrameTap, NoTap};
@@ -105,7 +107,10 @@ pub use view::{
 };
 
 use crate::config::PhoneConfig;
-use crate::wire::{AgentState, DecodeError, LocalConnectionState};
+use crate::wire::{
+    AgentState, CCXStatus, DecodeError, EventReasonCode, LocalConnectionState, StatusCode,
+    SystemEventID,
+};
 use events::EventQueue;
 use tx::TxQueue;
 
@@ -333,7 +338,7 @@ pub enum Event {
         /// The new state.
         state: AgentState,
         /// EventReasonCode.
-        reason: u16,
+        reason: EventReasonCode,
     },
     /// A call is now tracked.
     CallAdded {
@@ -377,25 +382,23 @@ pub enum Event {
     /// A request was confirmed.
     RequestSucceeded {
         /// Its InvokeID.
-        invoke_id: u32,
+        invoke_id: InvokeId,
         /// What it was.
         request: RequestKind,
     },
     /// A request was refused (FAILURE_CONF or CONTROL_FAILURE_CONF).
     RequestFailed {
         /// Its InvokeID.
-        invoke_id: u32,
+        invoke_id: InvokeId,
         /// What it was.
         request: RequestKind,
-        /// Status / FailureCode.
-        status: u32,
-        /// PeripheralErrorCode (0 when the server sent none).
-        peripheral_error: u32,
+        /// How the server refused it.
+        refusal: Refusal,
     },
     /// A request got no answer in time.
     RequestTimedOut {
         /// Its InvokeID.
-        invoke_id: u32,
+        invoke_id: InvokeId,
         /// What it was.
         request: RequestKind,
     },
@@ -434,9 +437,9 @@ pub enum Event {
     /// The server reported a system event (SYSTEM_EVENT) the UI may show.
     SystemEvent {
         /// SystemEventID.
-        id: u32,
+        id: SystemEventID,
         /// CCXStatus.
-        status: u32,
+        status: CCXStatus,
     },
     /// The agent's instrument went out of service (SYSTEM_EVENT SYS_INSTRUMENT_OUT_OF_SERVICE,
     /// `in_service: false`) or came back (SYS_INSTRUMENT_BACK_IN_SERVICE, `true`).
@@ -457,14 +460,14 @@ pub enum Event {
     /// A request was waiting for its confirmation when the session ended; it has no outcome.
     RequestAborted {
         /// Its InvokeID.
-        invoke_id: u32,
+        invoke_id: InvokeId,
         /// What it was.
         request: RequestKind,
     },
     /// The server sent FAILURE_EVENT (other than E_CTI_NEW_SESSION_OPENED); the session goes on.
     ServerReportedFailure {
         /// Status code.
-        status: u32,
+        status: StatusCode,
     },
     /// The phone refused a command before sending anything ([`Phone::command`] returned the
     /// same error): a command is answered either by this event or, once its request is
@@ -521,7 +524,7 @@ pub struct SessionView {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct PendingRequest {
     /// Its InvokeID.
-    pub invoke_id: u32,
+    pub invoke_id: InvokeId,
     /// What it is.
     pub request: RequestKind,
     /// When it times out ([`Event::RequestTimedOut`]).

@@ -2,7 +2,8 @@
 //! failures and timeouts.
 
 use super::{
-    Call, Command, CommandError, Engine, Event, Instant, PendingRequest, RequestKind, SessionState,
+    Call, Command, CommandError, Engine, Event, Instant, InvokeId, PendingRequest, Refusal,
+    RequestKind, SessionState,
 };
 use crate::config::{PhoneConfig, ShortText};
 use crate::wire::{
@@ -153,14 +154,18 @@ impl<
     ///
     /// A refusal is also reported as [`Event::CommandRefused`], so that an application that
     /// only reads events learns of it.
-    pub fn command(&mut self, now: Instant, command: Command<'_>) -> Result<u32, CommandError> {
+    pub fn command(
+        &mut self,
+        now: Instant,
+        command: Command<'_>,
+    ) -> Result<InvokeId, CommandError> {
         self.clock = self.clock.max(now);
         let kind = super::CommandKind::of(&command);
         let result = self.run_command(now, command);
         if let Err(why) = result {
             self.push_event(Event::CommandRefused { command: kind, why });
         }
-        result
+        result.map(InvokeId)
     }
 
     fn run_command(&mut self, now: Instant, command: Command<'_>) -> Result<u32, CommandError> {
@@ -339,7 +344,7 @@ impl<
         if self.agent.state != AgentState::Logout {
             // Already logged in (the server kept the agent while the phone was away).
             self.push_event(Event::RequestSucceeded {
-                invoke_id,
+                invoke_id: InvokeId(invoke_id),
                 request: RequestKind::SetAgentState,
             });
             return;
@@ -399,7 +404,11 @@ impl<
                 enc.string(ACTIVE_TERMINAL_TAG, &c.active_terminal);
             }
         })?;
-        if let Some(p) = self.pending.iter_mut().find(|p| p.invoke_id == sent) {
+        if let Some(p) = self
+            .pending
+            .iter_mut()
+            .find(|p| p.invoke_id == InvokeId(sent))
+        {
             p.agent_state = Some(state);
         }
         Ok(sent)
@@ -562,7 +571,7 @@ impl<
         let deadline = now + self.request_timeout();
         self.pending
             .push(PendingRequest {
-                invoke_id,
+                invoke_id: InvokeId(invoke_id),
                 request: kind,
                 deadline,
                 agent_state: None,
@@ -588,7 +597,10 @@ impl<
     }
 
     fn take_pending(&mut self, invoke_id: u32) -> Option<PendingRequest> {
-        let index = self.pending.iter().position(|p| p.invoke_id == invoke_id)?;
+        let index = self
+            .pending
+            .iter()
+            .position(|p| p.invoke_id == InvokeId(invoke_id))?;
         (index < self.pending.len()).then(|| self.pending.remove(index))
     }
 
@@ -611,21 +623,20 @@ impl<
             _ => {}
         }
         self.push_event(Event::RequestSucceeded {
-            invoke_id,
+            invoke_id: pending.invoke_id,
             request: pending.request,
         });
     }
 
     /// FAILURE_CONF or CONTROL_FAILURE_CONF for a request; unknown InvokeIDs are ignored.
-    pub(super) fn fail_request(&mut self, invoke_id: u32, status: u32, peripheral_error: u32) {
+    pub(super) fn fail_request(&mut self, invoke_id: u32, refusal: Refusal) {
         let Some(pending) = self.take_pending(invoke_id) else {
             return;
         };
         self.push_event(Event::RequestFailed {
-            invoke_id,
+            invoke_id: pending.invoke_id,
             request: pending.request,
-            status,
-            peripheral_error,
+            refusal,
         });
         if pending.request == RequestKind::SnapshotDevice {
             self.drop_stale_calls();

@@ -3,12 +3,13 @@
 
 use super::backoff::reconnect_wait;
 use super::{
-    Duration, Engine, Event, Instant, RequestKind, SessionEndReason, SessionState, TransportAction,
+    Duration, Engine, Event, Instant, Refusal, RequestKind, SessionEndReason, SessionState,
+    TransportAction,
 };
 use crate::config::{HeartbeatMode, ShortText};
 use crate::wire::{
-    decode, fields, spec::Direction, tag, AgentState, Message, MessageType, StatusCode,
-    SystemEventID,
+    decode, fields, spec::Direction, tag, AgentState, CCXStatus, ControlFailureCode,
+    EventReasonCode, Message, MessageType, PeripheralErrorCode, StatusCode, SystemEventID,
 };
 
 /// Wait before retrying on the other side after E_CTI_SERVER_NOT_MASTER: the standby said
@@ -439,8 +440,8 @@ impl<
             MessageType::FailureEvent => {
                 let status = msg
                     .get(fields::failure_event::STATUS)
-                    .map_or(0, StatusCode::value);
-                if status == STATUS_NEW_SESSION_OPENED {
+                    .unwrap_or(StatusCode::Unknown(0));
+                if status.value() == STATUS_NEW_SESSION_OPENED {
                     self.lose_session(now, SessionEndReason::Replaced, Retry::Never, true);
                 } else {
                     self.push_event(Event::ServerReportedFailure { status });
@@ -449,9 +450,17 @@ impl<
             MessageType::ControlFailureConf => {
                 use fields::control_failure_conf as f;
                 let invoke_id = msg.get(f::INVOKE_ID).unwrap_or(0);
-                let status = msg.get(f::FAILURE_CODE).map_or(0, u32::from);
-                let peripheral = msg.get(f::PERIPHERAL_ERROR_CODE).map_or(0, |c| c.value());
-                self.fail_request(invoke_id, status, peripheral);
+                let failure = msg
+                    .get(f::FAILURE_CODE)
+                    .unwrap_or(ControlFailureCode::from_value(0));
+                let peripheral_error = msg
+                    .get(f::PERIPHERAL_ERROR_CODE)
+                    .unwrap_or(PeripheralErrorCode::from_value(0));
+                let refusal = Refusal::Control {
+                    failure,
+                    peripheral_error,
+                };
+                self.fail_request(invoke_id, refusal);
             }
             MessageType::SystemEvent => self.on_system_event(now, &msg),
             MessageType::AgentStateEvent => self.on_agent_state_event(now, &msg),
@@ -483,10 +492,11 @@ impl<
         let id = msg
             .get(f::SYSTEM_EVENT_ID)
             .unwrap_or(SystemEventID::Unknown(0));
-        let status = msg.get(f::CCX_STATUS).map_or(0, |v| v.value());
+        let ccx_status = msg.get(f::CCX_STATUS).unwrap_or(CCXStatus::from_value(0));
+        let status = ccx_status.value();
         self.push_event(Event::SystemEvent {
-            id: id.value(),
-            status,
+            id,
+            status: ccx_status,
         });
         match id.value() {
             SYS_INSTRUMENT_OUT_OF_SERVICE => {
@@ -581,7 +591,7 @@ impl<
             self.lose_session(now, SessionEndReason::Closed, Retry::Never, true);
             return;
         }
-        self.fail_request(invoke_id, status, 0);
+        self.fail_request(invoke_id, Refusal::Status(StatusCode::from_value(status)));
     }
 
     fn on_agent_state_event(&mut self, now: Instant, msg: &Message<'_>) {
@@ -609,7 +619,10 @@ impl<
             self.agent.state = state;
             self.agent.reason = reason;
             self.agent.since = now;
-            self.push_event(Event::AgentStateChanged { state, reason });
+            self.push_event(Event::AgentStateChanged {
+                state,
+                reason: EventReasonCode::from_value(reason),
+            });
         }
     }
 

@@ -8,7 +8,7 @@ use std::string::ToString;
 use super::events::EventQueue;
 use super::tx::TxQueue;
 use super::*;
-use crate::wire::{DecodeErrorKind, StatusCode};
+use crate::wire::{ControlFailureCode, DecodeErrorKind, PeripheralErrorCode, StatusCode};
 
 #[test]
 fn phone_size_with_default_capacities() {
@@ -106,10 +106,12 @@ fn event_text_is_plain_english() {
     let cases: [(Event, &str); 6] = [
         (
             Event::RequestFailed {
-                invoke_id: 5,
+                invoke_id: InvokeId(5),
                 request: RequestKind::SetAgentState,
-                status: 17,
-                peripheral_error: 88005,
+                refusal: Refusal::Control {
+                    failure: ControlFailureCode::from_value(17),
+                    peripheral_error: PeripheralErrorCode::from_value(88005),
+                },
             },
             "request 5 (SET_AGENT_STATE_REQ) failed: status 17, peripheral error 88005",
         ),
@@ -135,7 +137,7 @@ fn event_text_is_plain_english() {
         ),
         (
             Event::RequestTimedOut {
-                invoke_id: 9,
+                invoke_id: InvokeId(9),
                 request: RequestKind::Answer,
             },
             "request 9 (ANSWER_CALL_REQ) timed out",

@@ -3,7 +3,7 @@
 //! instead of keeping its own copy of the phone's state.
 
 use super::{
-    AgentView, Call, CommandError, Engine, Instant, PendingRequest, PreviewAnswer,
+    AgentView, Call, CommandError, Engine, Instant, InvokeId, PendingRequest, PreviewAnswer,
     SessionEndReason, SessionState, DEFAULT_VAR_BYTES,
 };
 use crate::config::{ReasonKind, Vocabulary};
@@ -55,7 +55,7 @@ pub struct SessionStatus {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct PendingStateChange {
     /// Its InvokeID.
-    pub invoke_id: u32,
+    pub invoke_id: InvokeId,
     /// The state asked for.
     pub state: AgentState,
     /// When it times out.

@@ -34,8 +34,8 @@ pub use frame::{Frame, FrameLine, LineStyle, LINE_BYTES, MAX_ROWS, MESSAGE_BYTES
 
 use crate::config::{ReasonKind, Vocabulary};
 use crate::phone::{
-    CommandError, CommandKind, Event, Instant, NoLabels, OwnedCommand, PreviewAnswer, RequestKind,
-    DEFAULT_COMMAND_TEXT,
+    CommandError, CommandKind, Event, Instant, InvokeId, NoLabels, OwnedCommand, PreviewAnswer,
+    Refusal, RequestKind, DEFAULT_COMMAND_TEXT,
 };
 use crate::wire::StatusCode;
 
@@ -237,7 +237,12 @@ impl Screen {
     }
 
     /// The outcome of a command a key asked for: a refusal goes to the message line.
-    pub fn sent(&mut self, kind: CommandKind, result: Result<u32, CommandError>, now: Instant) {
+    pub fn sent(
+        &mut self,
+        kind: CommandKind,
+        result: Result<InvokeId, CommandError>,
+        now: Instant,
+    ) {
         match result {
             Ok(_) => {
                 self.last_sent = Some(kind);
@@ -287,12 +292,12 @@ impl Screen {
                 }
             }
             Event::RequestFailed {
-                request, status, ..
+                request, refusal, ..
             } => {
                 let login = request == RequestKind::SetAgentState
                     && self.last_sent == Some(CommandKind::Login);
-                if StatusCode::from_value(status) == StatusCode::InvalidPassword || login {
-                    let words = match text::status(status) {
+                if refusal == Refusal::Status(StatusCode::InvalidPassword) || login {
+                    let words = match text::refusal_words(refusal) {
                         "" => "login refused",
                         w => w,
                     };
@@ -302,7 +307,7 @@ impl Screen {
                         text: heapless::String::new(),
                     };
                 } else {
-                    match text::status(status) {
+                    match text::refusal_words(refusal) {
                         "" => self.say(
                             now,
                             format_args!("Server refused {}", text::request(request)),

@@ -3,7 +3,7 @@
 
 use core::fmt::{self, Write};
 
-use crate::phone::{CommandError, Duration, RequestKind, SessionEndReason};
+use crate::phone::{CommandError, Duration, Refusal, RequestKind, SessionEndReason};
 use crate::wire::{AgentState, LocalConnectionState as Lcs, StatusCode};
 
 /// A `fmt::Write` into a `heapless::String` that keeps what fits and drops the rest (a screen
@@ -121,10 +121,10 @@ pub(super) fn request(kind: RequestKind) -> &'static str {
     }
 }
 
-/// A status code in words where the agent can act on it.
-pub(super) fn status(status: u32) -> &'static str {
-    match StatusCode::from_value(status) {
-        StatusCode::InvalidPassword => "wrong password",
+/// A refusal in words where the agent can act on it.
+pub(super) fn refusal_words(refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::Status(StatusCode::InvalidPassword) => "wrong password",
         _ => "",
     }
 }

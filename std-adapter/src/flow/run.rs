@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 use ccx_cti::config::{HeartbeatMode, PhoneConfig, ServerAddr};
 use ccx_cti::phone::{
-    Call, Command, CommandError, Event, Instant, Line, NoLabels, Phone, PhoneView, ReasonLabels,
-    SessionState, TransportAction,
+    Call, Command, CommandError, Event, Instant, InvokeId, Line, NoLabels, Phone, PhoneView,
+    ReasonLabels, SessionState, TransportAction,
 };
 use ccx_cti::trace::{self, resolve_field, FieldRef, FieldValue, TraceOptions, SECRET_MASK};
 use ccx_cti::wire::{
@@ -196,7 +196,7 @@ pub trait FlowObserver {
         &mut self,
         _now: Instant,
         _command: &Command<'_>,
-        _result: Result<u32, CommandError>,
+        _result: Result<InvokeId, CommandError>,
     ) {
     }
     /// A step (or the prologue) ended; `view` is the phone as the step left it.

@@ -8,7 +8,7 @@ use rand::rngs::StdRng;
 use rand::Rng;
 
 use ccx_cti::phone::{
-    Command, Event, OwnedCommand, Phone, PreviewAnswer, SessionEndReason, SessionState,
+    Command, Event, InvokeId, OwnedCommand, Phone, PreviewAnswer, SessionEndReason, SessionState,
 };
 use ccx_cti::wire::{AgentState, CallType, LocalConnectionState};
 
@@ -44,7 +44,7 @@ pub(super) struct Agent {
     pub(super) talk: Duration,
     pub(super) stats: AgentStats,
     /// The request waiting for its confirmation, and when the agent pressed the button.
-    waiting: Option<(Option<u32>, Instant)>,
+    waiting: Option<(Option<InvokeId>, Instant)>,
     talking_since: Option<(u32, Instant)>,
     reclassified: bool,
     /// The last button pressed: the same one is not pressed again until the view moved on
@@ -95,7 +95,7 @@ impl Agent {
         if !matches!(event, Event::RequestSucceeded { .. }) {
             self.remember(format!("{event:?}"));
         }
-        let done = |w: &Option<(Option<u32>, Instant)>, id: u32| matches!(w, Some((Some(x), _)) if *x == id);
+        let done = |w: &Option<(Option<InvokeId>, Instant)>, id: InvokeId| matches!(w, Some((Some(x), _)) if *x == id);
         match event {
             Event::SessionOpened { .. } => {
                 self.stats.sessions += 1;
@@ -121,13 +121,13 @@ impl Agent {
             Event::RequestFailed {
                 invoke_id,
                 request,
-                status,
-                ..
+                refusal,
             } => {
                 self.stats.refused += 1;
                 let key = format!(
-                    "{} status {status}",
-                    crate::tui::view::request_name(request)
+                    "{} status {}",
+                    crate::tui::view::request_name(request),
+                    refusal.code()
                 );
                 *self.stats.refusals.entry(key).or_default() += 1;
                 if done(&self.waiting, invoke_id) {

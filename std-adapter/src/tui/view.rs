@@ -7,9 +7,11 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
-use ccx_cti::phone::{Event, RequestKind, SessionState};
+use ccx_cti::phone::{Event, Refusal, RequestKind, SessionState};
 use ccx_cti::wire::spec::EnumDef;
-use ccx_cti::wire::{AgentState, CallType, LocalConnectionState, PeripheralErrorCode, StatusCode};
+use ccx_cti::wire::{
+    AgentState, CallType, ControlFailureCode, LocalConnectionState, PeripheralErrorCode, StatusCode,
+};
 
 use ccx_cti::phone::{Instant, PhoneView};
 
@@ -20,6 +22,17 @@ pub fn enum_name(def: &EnumDef, value: u32) -> String {
         .find(|v| v.value == value)
         .map(|v| v.name.to_string())
         .unwrap_or_else(|| value.to_string())
+}
+
+/// A refusal's code by name (a status code for FAILURE_CONF, a failure code for
+/// CONTROL_FAILURE_CONF), or by number where the table has no name.
+fn refusal_name(refusal: Refusal) -> String {
+    match refusal {
+        Refusal::Status(status) => enum_name(StatusCode::DEF, status.value()),
+        Refusal::Control { failure, .. } => {
+            enum_name(ControlFailureCode::DEF, u32::from(failure.value()))
+        }
+    }
 }
 
 /// One row of the calls panel.
@@ -189,16 +202,13 @@ pub fn status_for(event: &Event) -> Option<Status> {
     let error = |text: String| Some(Status { error: true, text });
     match event {
         Event::RequestFailed {
-            request,
-            status,
-            peripheral_error,
-            ..
+            request, refusal, ..
         } => error(format!(
             "{} refused: {} ({}), peripheral error {}",
             request_name(*request),
-            enum_name(StatusCode::DEF, *status),
-            status,
-            enum_name(PeripheralErrorCode::DEF, *peripheral_error)
+            refusal_name(*refusal),
+            refusal.code(),
+            enum_name(PeripheralErrorCode::DEF, refusal.peripheral_error_code())
         )),
         Event::RequestTimedOut { request, .. } => {
             error(format!("{} got no answer in time", request_name(*request)))
