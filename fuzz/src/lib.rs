@@ -559,7 +559,7 @@ impl<
                 }
                 // Close answers 0 when it had nothing to send; every request has an id.
                 if let (Ok(invoke_id), false) = (result, matches!(cmd, Command::Close)) {
-                    assert_ne!(invoke_id, 0, "InvokeID 0 is never used");
+                    assert_ne!(invoke_id.value(), 0, "InvokeID 0 is never used");
                 }
             }
             op::ADVANCE => {

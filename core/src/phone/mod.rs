@@ -316,6 +316,12 @@ pub enum SessionEndReason {
 }
 
 /// Something the UI should know.
+///
+/// Every command is answered by exactly one event: [`Event::CommandRefused`] when the phone
+/// refused it, or, for a command that sent a request, one of [`Event::RequestSucceeded`],
+/// [`Event::RequestFailed`], [`Event::RequestTimedOut`] or [`Event::RequestAborted`] with the
+/// [`InvokeId`] that [`Phone::command`] returned (unless the queue overflowed in between,
+/// which [`Event::EventsLost`] reports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]

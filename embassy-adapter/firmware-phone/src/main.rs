@@ -191,7 +191,7 @@ async fn agent_task(servers: usize) {
                     FAILED_OVER.signal(AgentRecord {
                         logged_in: true,
                         state: AgentState::Available.value(),
-                        reason_code: reason,
+                        reason_code: reason.value(),
                     });
                 }
                 None
