@@ -219,7 +219,9 @@ fn failure_conf_to_a_heartbeat_resets_the_session() {
     assert_eq!(
         session_lost(&h.events()),
         [(
-            SessionEndReason::ServerFailure { status: 15 },
+            SessionEndReason::ServerFailure {
+                status: StatusCode::from_value(15),
+            },
             Some(Instant::from_secs(30))
         )]
     );
@@ -237,7 +239,9 @@ fn refused_open_backs_off_and_picks_the_side() {
             1,
             1,
             2,
-            SessionEndReason::OpenRefused { status: 1 },
+            SessionEndReason::OpenRefused {
+                status: StatusCode::from_value(1),
+            },
             10_000,
             1,
         ),
@@ -245,7 +249,9 @@ fn refused_open_backs_off_and_picks_the_side() {
             1,
             30,
             2,
-            SessionEndReason::OpenRefused { status: 1 },
+            SessionEndReason::OpenRefused {
+                status: StatusCode::from_value(1),
+            },
             30_000,
             1,
         ),

@@ -684,7 +684,9 @@ fn sim_system_event_out_of_service_moves_the_phone_to_the_next_node() {
         matches!(
             e,
             Event::SessionLost {
-                reason: SessionEndReason::ServerOutOfService { status: 0x600 },
+                reason: SessionEndReason::ServerOutOfService {
+                    status: ccx_cti::wire::CCXStatus::OutOfService,
+                },
                 ..
             }
         )
@@ -789,7 +791,7 @@ fn sim_refuses_an_idle_timeout_the_rule_refuses() {
             Event::SessionLost {
                 reason: SessionEndReason::OpenRefused { status },
                 ..
-            } if *status == invalid
+            } if status.value() == invalid
         )
     });
     assert!(sim.counters().sessions_refused >= 1);

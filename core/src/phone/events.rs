@@ -93,7 +93,7 @@ impl fmt::Display for SessionEndReason {
             SessionEndReason::ConnectFailed => f.write_str("the connection attempt failed"),
             SessionEndReason::HeartbeatTimeout => f.write_str("heartbeats unanswered"),
             SessionEndReason::OpenRefused { status } => {
-                write!(f, "OPEN_REQ refused with status {}", Status(status))
+                write!(f, "OPEN_REQ refused with status {}", Status(status.value()))
             }
             SessionEndReason::NotMaster => {
                 f.write_str("the server is not the master (E_CTI_SERVER_NOT_MASTER)")
@@ -106,7 +106,11 @@ impl fmt::Display for SessionEndReason {
                 f.write_str("framing error: the byte stream could not be framed")
             }
             SessionEndReason::ServerFailure { status } => {
-                write!(f, "the server reported failure status {}", Status(status))
+                write!(
+                    f,
+                    "the server reported failure status {}",
+                    Status(status.value())
+                )
             }
             SessionEndReason::Closed => f.write_str("closed by the agent"),
             SessionEndReason::OpenTimedOut => f.write_str("OPEN_REQ got no answer"),
@@ -115,7 +119,8 @@ impl fmt::Display for SessionEndReason {
             }
             SessionEndReason::ServerOutOfService { status } => write!(
                 f,
-                "the server reported CCX status 0x{status:X}: out of service, trying the next node"
+                "the server reported CCX status 0x{:X}: out of service, trying the next node",
+                status.value()
             ),
             SessionEndReason::InvalidConfiguration => {
                 f.write_str("the configuration does not fit OPEN_REQ")

@@ -282,7 +282,7 @@ pub enum SessionEndReason {
     /// OPEN_REQ was refused with this status.
     OpenRefused {
         /// FAILURE_CONF Status.
-        status: u32,
+        status: StatusCode,
     },
     /// The server is a standby (E_CTI_SERVER_NOT_MASTER): try the other side.
     NotMaster,
@@ -294,7 +294,7 @@ pub enum SessionEndReason {
     /// The server refused a heartbeat or reported failure.
     ServerFailure {
         /// Status code.
-        status: u32,
+        status: StatusCode,
     },
     /// The agent closed the session.
     Closed,
@@ -308,7 +308,7 @@ pub enum SessionEndReason {
     /// (<https://developer.cisco.com/docs/contact-center-express/connect-cti-sessions-in-a-clustered-unified-ccx>).
     ServerOutOfService {
         /// CCXStatus.
-        status: u32,
+        status: CCXStatus,
     },
     /// OPEN_REQ cannot be built from the configuration (a field too long for its tag, or
     /// the frame larger than the transmit queue); the phone does not retry.

@@ -515,7 +515,7 @@ impl<
         } else if status != 0 && status != CCX_IN_SERVICE {
             self.lose_session(
                 now,
-                SessionEndReason::ServerOutOfService { status },
+                SessionEndReason::ServerOutOfService { status: ccx_status },
                 retry,
                 true,
             );
@@ -578,12 +578,14 @@ impl<
                 self.lose_session(now, SessionEndReason::NotMaster, retry, true);
             } else {
                 let retry = Retry::After(long_wait, Side::Other);
+                let status = StatusCode::from_value(status);
                 self.lose_session(now, SessionEndReason::OpenRefused { status }, retry, true);
             }
             return;
         }
         if self.link.heartbeat_ids.iter().any(|id| *id == invoke_id) {
             let retry = Retry::Backoff(Side::Other);
+            let status = StatusCode::from_value(status);
             self.lose_session(now, SessionEndReason::ServerFailure { status }, retry, true);
             return;
         }

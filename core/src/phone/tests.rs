@@ -129,7 +129,7 @@ fn event_text_is_plain_english() {
         (
             Event::SessionLost {
                 reason: SessionEndReason::OpenRefused {
-                    status: StatusCode::InvalidVersion.value(),
+                    status: StatusCode::InvalidVersion,
                 },
                 reconnect_at: None,
             },

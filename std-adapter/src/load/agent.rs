@@ -64,7 +64,9 @@ pub(super) fn lost_reason(reason: &SessionEndReason) -> String {
         SessionEndReason::TransportClosed => "connection closed".into(),
         SessionEndReason::ConnectFailed => "connect failed".into(),
         SessionEndReason::HeartbeatTimeout => "heartbeats unanswered".into(),
-        SessionEndReason::OpenRefused { status } => format!("OPEN_REQ refused (status {status})"),
+        SessionEndReason::OpenRefused { status } => {
+            format!("OPEN_REQ refused (status {})", status.value())
+        }
         SessionEndReason::NotMaster => "server is standby".into(),
         other => format!("{other:?}"),
     }
