@@ -83,15 +83,16 @@ else
 fi
 
 section "miri"
-# The unit tests, the trace tests and the regression tests (about three minutes). Left out,
+# The unit tests, the trace tests, the regression tests and the phone's view (about three
+# minutes). Left out,
 # as too slow under Miri for what they add: the byte vectors (over 10 minutes: every message
 # under three versions), the property tests and the phone flows (thousands of cases over the
 # same code), the framing tests (every split point of every vector) and the allocation
 # counter (its global allocator is the test).
 export MIRIFLAGS=${MIRIFLAGS:-}
 if CARGO_TARGET_DIR=$OUT/miri cargo +nightly miri test -q -p ccx-cti --lib \
-    --test traces --test regressions 2>&1 | tail -25; then
-    ok "miri: ccx-cti --lib, traces, regressions"
+    --test traces --test regressions --test phone_view 2>&1 | tail -25; then
+    ok "miri: ccx-cti --lib, traces, regressions, the phone's view"
 else
     fail "miri"
 fi
