@@ -84,8 +84,7 @@ fi
 
 section "miri"
 # The unit tests, the trace tests, the regression tests and the phone's view (about three
-# minutes). Left out,
-# as too slow under Miri for what they add: the byte vectors (over 10 minutes: every message
+# minutes). Left out, as too slow under Miri for what they add: the byte vectors (over 10 minutes: every message
 # under three versions), the property tests and the phone flows (thousands of cases over the
 # same code), the framing tests (every split point of every vector) and the allocation
 # counter (its global allocator is the test).
