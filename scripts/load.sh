@@ -42,19 +42,27 @@ for n in "${PHONES[@]}"; do
     head -6 "$WORK/load-$n.out"
 done
 
-python3 - "$WORK" "$ROOT/README.md" <<'PY'
+python3 - "$WORK" "$ROOT/README.md" "${PHONES[@]}" <<'PY'
 import os, re, sys, datetime
-work, readme = sys.argv[1], sys.argv[2]
-rows = []
-for name in sorted(os.listdir(work), key=lambda n: int(re.sub(r"\D", "", n) or 0)):
-    m = re.fullmatch(r"load-(\d+)\.out", name)
-    if not m:
-        continue
-    n = m.group(1)
-    out = open(os.path.join(work, name)).read()
-    err = open(os.path.join(work, f"load-{n}.err")).read()
-    status = open(os.path.join(work, f"load-{n}.status")).read().strip()
-    loadavg = open(os.path.join(work, f"load-{n}.loadavg")).read().strip()
+work, readme, sizes = sys.argv[1], sys.argv[2], sys.argv[3:]
+begin, end = "<!-- load:begin -->", "<!-- load:end -->"
+header = ("| phones | loops | ramp-up | messages/s | request → confirmation p50 / p99 after the ramp-up "
+          "| p99 during the ramp-up | CPU (cores) | peak RSS | mismatches | never opened | result "
+          "| load average | measured |")
+text = open(readme).read()
+# Rows of sizes not re-run now are kept as they were (same columns only).
+rows = {}
+m = re.search(re.escape(begin) + "(.*?)" + re.escape(end), text, flags=re.S)
+if m and header in m.group(1):
+    for line in m.group(1).splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| ") and cells[0].isdigit():
+            rows[int(cells[0])] = line
+when = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")
+for n in sizes:
+    read = lambda suffix: open(os.path.join(work, f"load-{n}.{suffix}")).read()
+    out, err = read("out"), read("err")
+    status, loadavg = read("status").strip(), read("loadavg").strip()
     def find(pat, text=out, default="-"):
         r = re.search(pat, text)
         return r.group(1) if r else default
@@ -62,30 +70,31 @@ for name in sorted(os.listdir(work), key=lambda n: int(re.sub(r"\D", "", n) or 0
     cpu = f"{(float(t.group(2)) + float(t.group(3))) / float(t.group(1)):.2f}" if t else "-"
     rss = f"{int(t.group(4)) / 1024:.0f} MiB" if t else "-"
     mps = find(r"([\d.]+) per second")
-    p50 = find(r"p50 ([\d.]+ ms)")
-    p99 = find(r"p99 ([\d.]+ ms)")
+    steady = re.search(r"latency over \d+ requests[^:]*: p50 ([\d.]+ ms), p90 [\d.]+ ms, p99 ([\d.]+ ms)", out)
+    p50, p99 = steady.groups() if steady else ("-", "-")
+    ramp = find(r"phones started over ([\d.]+ s)", default="0 s")
+    ramp_p99 = find(r"pressed meanwhile: p50 [\d.]+ ms, p99 ([\d.]+ ms)")
     loops = find(r"on (\d+) poll loops")
     mism = find(r"consistency: (\d+) mismatches", default="0")
     never = find(r"phones never opened (\d+)")
     result = "PASS" if status == "0" else "FAIL"
-    rows.append(f"| {n} | {loops} | {mps} | {p50} / {p99} | {cpu} | {rss} | {mism} | {never} | {result} | {loadavg} |")
-when = datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC")
+    rows[int(n)] = (f"| {n} | {loops} | {ramp} | {mps} | {p50} / {p99} | {ramp_p99} | {cpu} | {rss} "
+                    f"| {mism} | {never} | {result} | {loadavg} | {when} |")
 cores = os.cpu_count()
 table = "\n".join([
-    f"Measured by `scripts/load.sh` on {when}: {cores} cores, own simulator in the same process "
+    f"Measured by `scripts/load.sh`: {cores} cores, own simulator in the same process "
     f"(one poll loop; the phones on one loop per remaining core), release build, "
-    f"{os.environ.get('DURATION', '10')} s of traffic per row. The machine was shared with other "
-    "builds while measuring: the load average of each run is in the last column, and latencies "
-    "above a few milliseconds at that load are mostly time spent waiting for a core.",
+    f"{os.environ.get('DURATION', '10')} s of traffic per row, the phones powered on evenly over "
+    "the ramp-up (1 ms a phone, at most a quarter of the run; `ccx load --ramp`). The load "
+    "average when each row was taken is in its row: latencies above a few milliseconds at a "
+    "load above the core count are mostly time spent waiting for a core.",
     "",
-    "| phones | loops | messages/s | request → confirmation p50 / p99 | CPU (cores) | peak RSS | mismatches | never opened | result | load average |",
-    "|---|---|---|---|---|---|---|---|---|---|",
-    *rows,
+    header,
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    *(rows[k] for k in sorted(rows)),
 ])
-text = open(readme).read()
-begin, end = "<!-- load:begin -->", "<!-- load:end -->"
-if begin in text:
-    text = re.sub(re.escape(begin) + ".*?" + re.escape(end), begin + "\n" + table + "\n" + end, text, flags=re.S)
+if m:
+    text = text.replace(m.group(0), begin + "\n" + table + "\n" + end)
 else:
     text = text.replace("## Licence", f"### `ccx load` at scale\n\n{begin}\n{table}\n{end}\n\n## Licence")
 open(readme, "w").write(text)

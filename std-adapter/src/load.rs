@@ -72,6 +72,11 @@ pub struct LoadArgs {
     /// Print an example scenario file (a busy hour of 400 agents) and exit.
     #[arg(long)]
     pub example_scenario: bool,
+    /// The phones start spread evenly over this long, as a floor of phones powered on over a
+    /// few seconds would (default: 1 ms a phone, at most a quarter of `--duration`; `0`: all
+    /// at once). Requests pressed during it are reported apart, as the login storm.
+    #[arg(long, value_parser = crate::cli::parse_duration)]
+    pub ramp: Option<Duration>,
 }
 
 /// `--loops`: 1 to 256.
@@ -107,6 +112,7 @@ impl Default for LoadArgs {
             progress: Duration::from_secs(1),
             scenario: None,
             example_scenario: false,
+            ramp: None,
         }
     }
 }
@@ -122,8 +128,12 @@ pub struct LoadReport {
     pub sent: u64,
     /// Frames received by all phones.
     pub received: u64,
-    /// Request-to-confirmation latencies, sorted.
+    /// Request-to-confirmation latencies of requests pressed after the ramp-up, sorted.
     pub latencies: Vec<Duration>,
+    /// How long the phones took to start (see [`LoadArgs::ramp`]).
+    pub ramp: Duration,
+    /// Latencies of requests pressed during the ramp-up (logins, the first ready), sorted.
+    pub ramp_latencies: Vec<Duration>,
     /// Sessions opened beyond the first of each phone.
     pub reconnects: u64,
     /// Phones that never opened a session.
@@ -166,15 +176,14 @@ pub struct LoadReport {
 }
 
 impl LoadReport {
-    /// A latency percentile (0..=100).
+    /// A latency percentile (0..=100) after the ramp-up.
     pub fn percentile(&self, p: f64) -> Option<Duration> {
-        if self.latencies.is_empty() {
-            return None;
-        }
-        let rank = ((p / 100.0) * (self.latencies.len() - 1) as f64).round() as usize;
-        self.latencies
-            .get(rank.min(self.latencies.len() - 1))
-            .copied()
+        percentile(&self.latencies, p)
+    }
+
+    /// A latency percentile (0..=100) during the ramp-up.
+    pub fn ramp_percentile(&self, p: f64) -> Option<Duration> {
+        percentile(&self.ramp_latencies, p)
     }
 
     /// Messages (both directions) per second.
@@ -227,6 +236,13 @@ impl LoadReport {
                 "p99": ms(self.percentile(99.0)),
                 "max": ms(self.latencies.last().copied()),
             },
+            "ramp_seconds": self.ramp.as_secs_f64(),
+            "ramp_latency_ms": {
+                "requests": self.ramp_latencies.len(),
+                "p50": ms(self.ramp_percentile(50.0)),
+                "p99": ms(self.ramp_percentile(99.0)),
+                "max": ms(self.ramp_latencies.last().copied()),
+            },
             "calls_answered": self.calls_answered,
             "previews_answered": self.previews_answered,
             "reconnects": self.reconnects,
@@ -270,10 +286,23 @@ impl LoadReport {
             self.received,
             self.messages_per_second()
         );
-        let _ = writeln!(
+        if !self.ramp.is_zero() {
+            let _ = writeln!(
+                s,
+                "  ramp-up: phones started over {:.1} s; {} requests pressed meanwhile: p50 {}, p99 {}, max {}",
+                self.ramp.as_secs_f64(),
+                self.ramp_latencies.len(),
+                ms(self.ramp_percentile(50.0)),
+                ms(self.ramp_percentile(99.0)),
+                ms(self.ramp_latencies.last().copied())
+            );
+        }
+        let _ =
+            writeln!(
             s,
-            "  request -> confirmation latency over {} requests: p50 {}, p90 {}, p99 {}, max {}",
+            "  request -> confirmation latency over {} requests{}: p50 {}, p90 {}, p99 {}, max {}",
             self.latencies.len(),
+            if self.ramp.is_zero() { "" } else { " after the ramp-up" },
             ms(self.percentile(50.0)),
             ms(self.percentile(90.0)),
             ms(self.percentile(99.0)),
@@ -374,6 +403,13 @@ impl LoadReport {
     }
 }
 
+/// The `p`th percentile (0..=100) of sorted `latencies`.
+fn percentile(latencies: &[Duration], p: f64) -> Option<Duration> {
+    let last = latencies.len().checked_sub(1)?;
+    let rank = ((p / 100.0) * last as f64).round() as usize;
+    latencies.get(rank.min(last)).copied()
+}
+
 fn phone_config(server: &str, index: usize, version: u8) -> anyhow::Result<PhoneConfig> {
     let def = AgentDef::generated(index);
     let mut cfg = PhoneConfig::default();
@@ -445,13 +481,21 @@ pub fn run_until(
         args.phones
     ));
     let start = Instant::now();
+    let ramp = args.ramp.unwrap_or_else(|| {
+        (Duration::from_millis(1) * u32::try_from(args.phones).unwrap_or(u32::MAX))
+            .min(args.duration / 4)
+    });
+    let steady_from = start + ramp;
     let mut shares: Vec<Vec<worker::Slot>> = (0..loops).map(|_| Vec::new()).collect();
     for i in 0..args.phones {
         let cfg = phone_config(&server, i, args.protocol_version)?;
         let rng = StdRng::seed_from_u64(args.seed.wrapping_add(i as u64));
+        // Phone i powers on at i/phones of the ramp.
+        let offset = ramp.mul_f64(i as f64 / args.phones.max(1) as f64);
         let slot = worker::Slot::new(
             cfg,
-            agent::Agent::new(rng, Duration::from_millis(args.talk_ms)),
+            agent::Agent::new(rng, Duration::from_millis(args.talk_ms), steady_from),
+            start + offset,
         );
         if let Some(share) = shares.get_mut(i % loops) {
             share.push(slot);
@@ -506,6 +550,7 @@ pub fn run_until(
         phones: args.phones,
         seconds,
         loops,
+        ramp,
         interrupted: stop.load(Ordering::SeqCst),
         ..LoadReport::default()
     };
@@ -529,6 +574,9 @@ pub fn run_until(
         report.sent += stats.sent;
         report.received += stats.received;
         report.latencies.extend(stats.latencies.iter().copied());
+        report
+            .ramp_latencies
+            .extend(stats.ramp_latencies.iter().copied());
         report.reconnects += stats.sessions.saturating_sub(1);
         let why = stats
             .last_failure
@@ -562,6 +610,7 @@ pub fn run_until(
         report.previews_answered += stats.previews;
     }
     report.latencies.sort();
+    report.ramp_latencies.sort();
     if let Some(sim) = &own {
         let views: Vec<&Phone> = phones.iter().map(|s| &*s.phone).collect();
         report.mismatches = compare(sim, &views);

@@ -130,6 +130,40 @@ fn load_json_with_a_duration_in_milliseconds() {
 }
 
 #[test]
+fn load_powers_phones_on_over_the_ramp_and_reports_its_requests_apart() {
+    let run = |ramp: &str| {
+        let out = ccx()
+            .args([
+                "load",
+                "--phones",
+                "20",
+                "--duration",
+                "2s",
+                "--json",
+                "--ramp",
+                ramp,
+            ])
+            .output()
+            .unwrap();
+        let v = json_of(&out);
+        assert!(out.status.success(), "{v}");
+        v
+    };
+    // Over 1 s: the logins and first "ready"s are the ramp-up's.
+    let v = run("1s");
+    assert_eq!(v["ramp_seconds"], 1.0, "{v}");
+    assert!(
+        v["ramp_latency_ms"]["requests"].as_u64().unwrap() >= 20,
+        "{v}"
+    );
+    assert!(v["latency_ms"]["requests"].as_u64().unwrap() > 0, "{v}");
+    // All at once: nothing is set apart.
+    let v = run("0");
+    assert_eq!(v["ramp_seconds"], 0.0, "{v}");
+    assert_eq!(v["ramp_latency_ms"]["requests"], 0, "{v}");
+}
+
+#[test]
 fn a_failing_load_names_its_phones_and_why() {
     // Nothing listens on port 1: every phone fails to connect.
     let out = ccx()

@@ -23,6 +23,8 @@ pub(super) struct AgentStats {
     pub(super) sent: u64,
     pub(super) received: u64,
     pub(super) latencies: Vec<Duration>,
+    /// Latencies of requests pressed before the ramp-up ended.
+    pub(super) ramp_latencies: Vec<Duration>,
     pub(super) sessions: u64,
     pub(super) refused: u64,
     pub(super) refusals: BTreeMap<String, u64>,
@@ -43,6 +45,8 @@ pub(super) struct Agent {
     pub(super) rng: StdRng,
     pub(super) talk: Duration,
     pub(super) stats: AgentStats,
+    /// Requests pressed from here on count as the steady state.
+    steady_from: Instant,
     /// The request waiting for its confirmation, and when the agent pressed the button.
     waiting: Option<(Option<InvokeId>, Instant)>,
     talking_since: Option<(u32, Instant)>,
@@ -73,10 +77,11 @@ pub(super) fn lost_reason(reason: &SessionEndReason) -> String {
 }
 
 impl Agent {
-    pub(super) fn new(rng: StdRng, talk: Duration) -> Agent {
+    pub(super) fn new(rng: StdRng, talk: Duration, steady_from: Instant) -> Agent {
         Agent {
             rng,
             talk,
+            steady_from,
             stats: AgentStats::default(),
             waiting: None,
             talking_since: None,
@@ -117,7 +122,11 @@ impl Agent {
             }
             Event::RequestSucceeded { invoke_id, .. } if done(&self.waiting, invoke_id) => {
                 if let Some((_, at)) = self.waiting.take() {
-                    self.stats.latencies.push(at.elapsed());
+                    if at < self.steady_from {
+                        self.stats.ramp_latencies.push(at.elapsed());
+                    } else {
+                        self.stats.latencies.push(at.elapsed());
+                    }
                 }
             }
             Event::RequestFailed {

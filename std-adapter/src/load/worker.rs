@@ -39,7 +39,8 @@ pub(super) struct Slot {
 }
 
 impl Slot {
-    pub(super) fn new(config: PhoneConfig, agent: Agent) -> Slot {
+    /// A phone that powers on (first looked at) at `start_at`.
+    pub(super) fn new(config: PhoneConfig, agent: Agent, start_at: Instant) -> Slot {
         Slot {
             phone: Box::new(Phone::new(config)),
             agent,
@@ -47,7 +48,7 @@ impl Slot {
             connecting: None,
             out: Vec::new(),
             counter: FrameCounter::default(),
-            wake: Instant::now(),
+            wake: start_at,
         }
     }
 }
