@@ -8,10 +8,11 @@
 #     scripts/callgrind-cases.sh, shared with the CI budgets in .ci/budgets.sh)
 #   - footprint on thumbv7em-none-eabihf (tools/footprint, opt-level "s", fat LTO), minus an
 #     empty image, with and without the core's `names` feature; size_of on the target
-#   - `ccx load` with 100, 400 and 1000 phones, when the std adapter builds
 #
-# Usage: scripts/numbers.sh [--no-load]. Timing figures depend on the machine and its load;
-# the instruction counts and sizes do not.
+# `ccx load` is measured apart, by scripts/load.sh (its own table, "`ccx load` at scale").
+#
+# Usage: scripts/numbers.sh. Timing figures depend on the machine and its load; the
+# instruction counts and sizes do not.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -19,8 +20,6 @@ ROOT=$PWD
 TARGET=${NUMBERS_TARGET_DIR:-$ROOT/target/numbers}
 WORK=$TARGET/work
 mkdir -p "$WORK"
-RUN_LOAD=1
-[ "${1:-}" = "--no-load" ] && RUN_LOAD=0
 
 LLVM_BIN=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p')/bin
 if [ ! -x "$LLVM_BIN/llvm-size" ]; then
@@ -64,23 +63,6 @@ done
     printf '%s\t%d\n' "$name" "$((16#$size))"
 done | tee "$WORK/sizes.tsv"
 
-: >"$WORK/load.tsv"
-if [ "$RUN_LOAD" = 1 ]; then
-    echo "== ccx load"
-    if CARGO_TARGET_DIR=$TARGET cargo build -q --release -p ccx-cti-std 2>"$WORK/load-build.log" &&
-        "$TARGET/release/ccx" load --help >/dev/null 2>&1; then
-        for phones in 100 400 1000; do
-            if "$TARGET/release/ccx" load --phones "$phones" --duration 10 >"$WORK/load-$phones.log" 2>&1; then
-                echo "$phones	ok" >>"$WORK/load.tsv"
-            else
-                echo "$phones	failed" >>"$WORK/load.tsv"
-            fi
-            head -4 "$WORK/load-$phones.log"
-        done
-    else
-        echo "ccx load is not available: $(tail -1 "$WORK/load-build.log")" | tee "$WORK/load.note"
-    fi
-fi
 
 fi
 
@@ -207,23 +189,8 @@ if sizes:
                f"`FrameAccumulator` {sizes.get('SIZE_OF_FRAME_ACCUMULATOR_DEFAULT', 0):,} B "
                f"(12,500-byte default), `FrameAccumulator<2048>` {sizes.get('SIZE_OF_FRAME_ACCUMULATOR_2048', 0):,} B.")
     out.append("")
-loads = read_tsv("load.tsv")
-if loads:
-    out.append("`ccx load` (own simulator, 10 s, release build):")
-    out.append("")
-    out.append("| phones | messages/s | request → confirmation p50 / p99 | result |")
-    out.append("|---|---|---|---|")
-    for phones, status in loads:
-        text = open(os.path.join(work, f"load-{phones}.log")).read()
-        m = re.search(r"messages: (\d+) sent, (\d+) received, (\d+) per second", text)
-        lat = re.search(r"p50 ([^,]+), p90 [^,]+, p99 ([^,]+),", text)
-        mps = m.group(3) if m else "?"
-        l = f"{lat.group(1)} / {lat.group(2)}" if lat else "?"
-        out.append(f"| {phones} | {mps} | {l} | {status} |")
-    out.append("")
-elif os.path.exists(os.path.join(work, "load.note")):
-    out.append(open(os.path.join(work, "load.note")).read().strip())
-    out.append("")
+out.append("`ccx load` is measured by `scripts/load.sh`: see \"`ccx load` at scale\" below.")
+out.append("")
 
 table = "\n".join(out).rstrip() + "\n"
 readme = os.path.join(root, "README.md")
