@@ -62,8 +62,6 @@ done
     grep SIZE_OF_ | while read -r _ size _ name; do
     printf '%s\t%d\n' "$name" "$((16#$size))"
 done | tee "$WORK/sizes.tsv"
-
-
 fi
 
 echo "== table"
