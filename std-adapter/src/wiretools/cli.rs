@@ -96,8 +96,23 @@ fn pcap_main(path: &Path, opts: &DecodeOptions, args: &DecodeArgs) -> ExitCode {
             p.text
         );
     }
-    let text = if args.json {
-        match serde_json::to_string_pretty(&report) {
+    finish(
+        &report,
+        args.json,
+        pcap::report_text,
+        report.problems.is_empty(),
+    )
+}
+
+/// Print `report` as JSON or as text; exit 1 when it had problems, 2 when stdout fails.
+fn finish<R: serde::Serialize>(
+    report: &R,
+    json: bool,
+    text: fn(&R) -> String,
+    clean: bool,
+) -> ExitCode {
+    let out = if json {
+        match serde_json::to_string_pretty(report) {
             Ok(s) => s + "\n",
             Err(e) => {
                 eprintln!("error: {e}");
@@ -105,10 +120,10 @@ fn pcap_main(path: &Path, opts: &DecodeOptions, args: &DecodeArgs) -> ExitCode {
             }
         }
     } else {
-        pcap::report_text(&report)
+        text(report)
     };
-    let code = emit(&text);
-    if code == ExitCode::SUCCESS && !report.problems.is_empty() {
+    let code = emit(&out);
+    if code == ExitCode::SUCCESS && !clean {
         return ExitCode::from(1);
     }
     code
@@ -127,20 +142,5 @@ fn log_main(path: &Path, opts: &DecodeOptions, json: bool) -> ExitCode {
     for p in &report.problems {
         eprintln!("warning: line {}: {}", p.line, p.text);
     }
-    let out = if json {
-        match serde_json::to_string_pretty(&report) {
-            Ok(s) => s + "\n",
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    } else {
-        logs::report_text(&report)
-    };
-    let code = emit(&out);
-    if code == ExitCode::SUCCESS && !report.problems.is_empty() {
-        return ExitCode::from(1);
-    }
-    code
+    finish(&report, json, logs::report_text, report.problems.is_empty())
 }
