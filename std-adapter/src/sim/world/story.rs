@@ -60,7 +60,12 @@ fn message_type(frame: &[u8]) -> Option<u32> {
 impl World {
     /// Hand `frame` to the connection's script when a story runs (`None`: no story, the
     /// contact center answers).
-    pub(super) fn story_frame(&mut self, conn_id: u64, frame: &[u8], now: Instant) -> Option<After> {
+    pub(super) fn story_frame(
+        &mut self,
+        conn_id: u64,
+        frame: &[u8],
+        now: Instant,
+    ) -> Option<After> {
         let stories = self.story.as_mut()?;
         self.counters.messages_in += 1;
         let Some(conn) = self.conns.get_mut(&conn_id) else {
@@ -82,7 +87,8 @@ impl World {
             let Some(out) = rest.get(..len) else {
                 break;
             };
-            self.outgoing.push((conn_id, Out::Frame(out.to_vec(), version)));
+            self.outgoing
+                .push((conn_id, Out::Frame(out.to_vec(), version)));
             self.counters.messages_out += 1;
             rest = rest.get(len..).unwrap_or(&[]);
         }
@@ -122,7 +128,11 @@ impl World {
             self.counters.reservations_offered += 1;
         }
         if let Some(answer) = answer {
-            *self.counters.contacts.entry(answer.to_string()).or_default() += 1;
+            *self
+                .counters
+                .contacts
+                .entry(answer.to_string())
+                .or_default() += 1;
         }
     }
 
