@@ -1,4 +1,4 @@
-//! Not the simulator: core's tests cannot depend on the std adapter, and they drive the phone on virtual time without sockets.
+//! Not the simulator: these tests hand the phone exact frames, wrong ones too, at virtual instants (the simulator answers by itself, on the wall clock, over sockets), and a dev-dependency on std-adapter would build core with its `log` feature in every core test.
 //! Shared helpers for the phone tests: a scripted server built on the wire encoder, and a
 //! harness that drives a `Phone` with explicit time.
 #![allow(

@@ -1,3 +1,5 @@
+//! Not the simulator: a prologue must bring the phone to exactly the state a flow's `start:` names, on the flow's virtual clock, and then fall silent so that the flow's `server:` lines are the only server, where the simulator runs on the wall clock and acts by itself (offers, timers, heartbeat rules).
+//!
 //! The `start:` prologue: a Unified CCX that answers what the phone sends until the flow's
 //! starting state (session open, agent logged in, ready…) is reached.
 
