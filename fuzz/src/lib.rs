@@ -1,4 +1,4 @@
-//! Not the simulator: fuzz targets must be deterministic, single-threaded and core-only (no sockets, clocks or std adapter).
+//! Not the simulator: here the fuzzer's input is the server (every byte the phone receives comes from it), and targets must be deterministic, single-threaded and core-only (no sockets, clocks or std adapter).
 //! Shared drivers of the fuzz targets, and the byte encoding of the phone target's operations
 //! (the seed writer uses it too, so seeds and target cannot disagree).
 #![allow(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use ccx_cti_std::sim::{InboundCall, SimConfig, Simulator};
+use ccx_cti_std::sim::{InboundCall, SimConfig, Simulator, Story};
 use ccx_cti_std::{codec_cli, config_file, demo, flow};
 
 #[derive(Debug, Parser)]
@@ -150,6 +150,11 @@ struct SimArgs {
     /// Milliseconds from connect within which a connection must open a session.
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     open_deadline_ms: Option<u64>,
+    /// Play a script on every connection instead of the contact center: `preview` is the
+    /// firmware's outbound preview story (agent chli4020, extension 4020; a reservation
+    /// skipped, the next accepted), the same script its in-memory and qemu runs play.
+    #[arg(long, value_enum, conflicts_with_all = ["standby", "peer", "replication", "scenario", "agents", "contacts", "interactive"])]
+    story: Option<Story>,
     /// Log level.
     #[arg(long, default_value = "info", value_parser = ["off", "error", "warn", "info", "debug", "trace"])]
     log: String,
@@ -393,13 +398,22 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
         .init();
     let cfg = sim_config(&args)?;
     let stop = ccx_cti_std::cli::stop_on_signals()?;
-    let sim = Simulator::start(cfg)?;
+    let (sim, cast) = match args.story {
+        Some(story) => (
+            Simulator::start_story(cfg, story)?,
+            format!("the {story:?} story").to_lowercase(),
+        ),
+        None => {
+            let sim = Simulator::start(cfg)?;
+            let agents = format!("{} agents", sim.config().agents.len());
+            (sim, agents)
+        }
+    };
     // With --json, stdout carries the summary object only; the banner goes to stderr.
     let banner = format!(
-        "ccx sim: listening on {} as {} ({} agents){}",
+        "ccx sim: listening on {} as {} ({cast}){}",
         sim.addr(),
         if sim.is_master() { "master" } else { "standby" },
-        sim.config().agents.len(),
         if args.interactive {
             ". Commands: status, promote, demote, call [ANI], quit"
         } else {

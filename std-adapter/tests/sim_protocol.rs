@@ -7,100 +7,25 @@
     clippy::panic
 )]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::time::Duration;
-
 use ccx_cti::wire::{
-    decode, fields, tag, AgentState, CallType, Encoder, FeedResult, FrameAccumulator,
-    LocalConnectionState, MessageType, StatusCode, WireVersion,
+    decode, fields, tag, AgentState, CallType, LocalConnectionState, MessageType, StatusCode,
+    WireVersion,
 };
 use ccx_cti_std::sim::{Campaign, Faults, InboundCall, SimConfig, Simulator};
 
-/// A client that speaks the protocol by hand, one message at a time.
-struct RawClient {
-    stream: TcpStream,
-    acc: Box<FrameAccumulator>,
-    pending: Vec<Vec<u8>>,
-    version: WireVersion,
-    invoke: u32,
+mod support;
+use support::RawClient;
+
+/// The session steps of the guide's flows, beyond the shared client.
+trait FlowClient {
+    /// Ask for `state` (LOGIN with the agent's password and `capacity`); checks the conf
+    /// and the AGENT_STATE_EVENT that follows.
+    fn set_state(&mut self, state: AgentState, capacity: u32);
+    /// Answer preview reservation `call` with BAResponse `answer`.
+    fn preview_answer(&mut self, call: u32, answer: &str);
 }
 
-impl RawClient {
-    fn connect(sim: &Simulator) -> RawClient {
-        let stream = TcpStream::connect(sim.addr()).unwrap();
-        stream
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
-        RawClient {
-            stream,
-            acc: Box::default(),
-            pending: Vec::new(),
-            version: WireVersion::new(17),
-            invoke: 0,
-        }
-    }
-
-    fn send(&mut self, ty: MessageType, build: impl FnOnce(&mut Encoder<'_>)) -> u32 {
-        self.invoke += 1;
-        let id = self.invoke;
-        let mut buf = vec![0u8; 4096];
-        let mut enc = Encoder::new(&mut buf, ty, self.version);
-        enc.set_fixed_raw(0, id);
-        build(&mut enc);
-        let n = enc.finish().unwrap();
-        self.stream.write_all(&buf[..n]).unwrap();
-        id
-    }
-
-    /// The next frame, or None when the server closed the connection.
-    fn next(&mut self) -> Option<Vec<u8>> {
-        loop {
-            if !self.pending.is_empty() {
-                return Some(self.pending.remove(0));
-            }
-            let mut buf = [0u8; 4096];
-            let n = self.stream.read(&mut buf).ok()?;
-            if n == 0 {
-                return None;
-            }
-            let mut input: &[u8] = &buf[..n];
-            loop {
-                match self.acc.feed(input) {
-                    FeedResult::Consumed => break,
-                    FeedResult::Frame { frame, remaining } => {
-                        self.pending.push(frame.to_vec());
-                        input = rest_of(&buf[..n], remaining.len());
-                    }
-                    FeedResult::Error { error, .. } => panic!("framing: {error}"),
-                }
-            }
-        }
-    }
-
-    fn expect(&mut self, ty: MessageType) -> Vec<u8> {
-        let frame = self
-            .next()
-            .unwrap_or_else(|| panic!("closed while waiting for {ty:?}"));
-        let got = decode(&frame, self.version).unwrap().message_type();
-        assert_eq!(got, ty, "expected {ty:?}, got {got:?}");
-        frame
-    }
-
-    fn open(&mut self, agent: &str) -> Vec<u8> {
-        self.send(MessageType::OpenReq, |e| {
-            e.set(fields::open_req::VERSION_NUMBER, 17)
-                .set(fields::open_req::IDLE_TIMEOUT, 80)
-                .set(fields::open_req::SERVICES_REQUESTED, 7)
-                .set(fields::open_req::CALL_MSG_MASK, 0x0001_EFFF)
-                .set(fields::open_req::AGENT_STATE_MASK, 0x1FF);
-            e.string(tag::CLIENT_ID, "test")
-                .bytes(tag::CLIENT_PASSWORD, &[]);
-            e.string(tag::AGENT_ID, agent);
-        });
-        self.expect(MessageType::OpenConf)
-    }
-
+impl FlowClient for RawClient {
     fn set_state(&mut self, state: AgentState, capacity: u32) {
         self.send(MessageType::SetAgentStateReq, |e| {
             e.set(fields::set_agent_state_req::AGENT_STATE, state)
@@ -132,11 +57,6 @@ impl RawClient {
             e.named_var("BAResponse", answer);
         });
     }
-}
-
-/// The tail of `buf` that `remaining` covers (remaining is always a suffix of the input).
-fn rest_of(buf: &[u8], remaining: usize) -> &[u8] {
-    &buf[buf.len() - remaining..]
 }
 
 fn version() -> WireVersion {
@@ -193,12 +113,7 @@ fn refused(cfg: SimConfig, version: u32, idle: u32, agent: &str) -> u32 {
             .bytes(tag::CLIENT_PASSWORD, &[]);
         e.string(tag::AGENT_ID, agent);
     });
-    let f = c.expect(MessageType::FailureConf);
-    decode(&f, WireVersion::new(17))
-        .unwrap()
-        .get(fields::failure_conf::STATUS)
-        .unwrap()
-        .value()
+    support::status_of(&c.expect(MessageType::FailureConf))
 }
 
 #[test]

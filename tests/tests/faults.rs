@@ -1,4 +1,4 @@
-//! Not the simulator: this raw peer must send what no correct server sends (torn frames, garbage, cuts at exact bytes), below the shared model.
+//! Not the simulator: this raw peer sends what no correct server sends, at the byte a test picks (a frame cut mid-way, a 4 GiB length, garbage bodies, one byte per 100 ms, duplicate and unknown-call events), where the simulator's faults hit whole replies every Nth frame or at random.
 //! Faults from the network and the server, over real loopback TCP: the phone (through the std
 //! driver) against a raw scripted peer that misbehaves on purpose. For each fault the phone
 //! must not panic or hang, must report it, must reconnect when the stream is lost, and after a

@@ -1,4 +1,4 @@
-//! Not the simulator: core's tests cannot depend on the std adapter, and they drive the phone on virtual time without sockets.
+//! Not the simulator: these tests hand the phone exact frames, wrong ones too, at virtual instants (the simulator answers by itself, on the wall clock, over sockets), and a dev-dependency on std-adapter would build core with its `log` feature in every core test.
 //! Shared helpers for the phone tests: a scripted server built on the wire encoder, and a
 //! harness that drives a `Phone` with explicit time.
 #![allow(
@@ -239,6 +239,22 @@ impl<
     /// resynchronisation requests (no calls). Clears events; returns the other frames the
     /// phone sent.
     pub fn open(&mut self, agent_state: u32) -> Vec<Vec<u8>> {
+        self.accept_open(agent_state);
+        let rest = self.answer_resync(agent_state, &[]);
+        self.events();
+        rest
+    }
+
+    /// Like [`Self::open`] with the agent available, the snapshot listing `calls`; keeps
+    /// the events.
+    pub fn open_with_snapshot(&mut self, calls: &[(u32, u32)]) {
+        self.accept_open(AVAILABLE);
+        self.answer_resync(AVAILABLE, calls);
+    }
+
+    /// Connect and answer OPEN_REQ with OPEN_CONF (agent in `agent_state`): the session is
+    /// open.
+    fn accept_open(&mut self, agent_state: u32) {
         self.connect();
         let open = self.sent_one(MessageType::OpenReq);
         let invoke = decoded(&open).invoke_id().unwrap();
@@ -253,28 +269,6 @@ impl<
             &[],
         ));
         assert_eq!(self.phone.session().state, SessionState::Open);
-        let rest = self.answer_resync(agent_state, &[]);
-        self.events();
-        rest
-    }
-
-    /// Like [`Self::open`] with the agent available, the snapshot listing `calls`; keeps
-    /// the events.
-    pub fn open_with_snapshot(&mut self, calls: &[(u32, u32)]) {
-        self.connect();
-        let open = self.sent_one(MessageType::OpenReq);
-        let invoke = decoded(&open).invoke_id().unwrap();
-        self.feed(&frame(
-            MessageType::OpenConf,
-            &[
-                ("InvokeID", invoke),
-                ("ServicesGranted", 7),
-                ("AgentState", AVAILABLE),
-            ],
-            &[],
-            &[],
-        ));
-        self.answer_resync(AVAILABLE, calls);
     }
 
     /// Answer QUERY_AGENT_STATE_REQ and SNAPSHOT_DEVICE_REQ with `calls` (id, state); returns

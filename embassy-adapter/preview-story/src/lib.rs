@@ -1,5 +1,9 @@
-//! Not the simulator's world: this server runs inside the no_std, no-alloc firmware (qemu, TAP), where the std simulator cannot.
-//! The outbound-preview story that the embassy adapter's qemu firmware and host TAP run play.
+//! The shared scripted server, no_std and no-alloc so that the firmware (qemu, TAP) can run it where the std simulator cannot; the simulator runs this same script (`ccx sim --story preview`).
+//!
+//! The outbound-preview story that the embassy adapter's qemu firmware and host TAP run play,
+//! and that `ccx sim --story preview` serves on every TCP connection (std-adapter's
+//! `sim/world/story.rs`; its test checks that a phone over TCP sees the same events as
+//! [`play_in_memory`]).
 //!
 //! - [`PreviewServer`]: a scripted Unified CCX, sans-io, built from the core codec. It opens the
 //!   session, logs the agent in, makes it ready, offers reservation [`SKIP_CALL`] exactly as
@@ -249,6 +253,12 @@ impl PreviewServer {
     /// The story is told and nothing went wrong.
     pub fn finished(&self) -> bool {
         self.stage == Stage::Done && self.failure.is_none()
+    }
+
+    /// The protocol version of the session (the OPEN_REQ's, once it arrived): the frames
+    /// in [`output`](Self::output) are encoded under it.
+    pub fn version(&self) -> WireVersion {
+        self.version
     }
 
     /// Messages received and sent so far.
@@ -744,6 +754,22 @@ pub fn play_in_memory<
 >(
     phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS, PHONE_FRAME>,
 ) -> Result<(u32, u32), StoryError> {
+    play_in_memory_observed(phone, |_| {})
+}
+
+/// [`play_in_memory`], handing every event of the phone to `observe` in order (so that a run
+/// of the same script over a network can be compared with this one).
+pub fn play_in_memory_observed<
+    const CALLS: usize,
+    const VAR_BYTES: usize,
+    const PENDING: usize,
+    const TX: usize,
+    const EVENTS: usize,
+    const PHONE_FRAME: usize,
+>(
+    phone: &mut Phone<CALLS, VAR_BYTES, PENDING, TX, EVENTS, PHONE_FRAME>,
+    mut observe: impl FnMut(&Event),
+) -> Result<(u32, u32), StoryError> {
     let now = Instant::from_millis(1_000);
     let mut server = PreviewServer::new();
     let mut agent = PreviewAgent::new(Ending::Available);
@@ -775,6 +801,7 @@ pub fn play_in_memory<
         while let Some(event) = phone.poll_event() {
             progressed = true;
             story_info!("phone event: {:?}", event);
+            observe(&event);
             if let Some(command) = agent.on_event(&event) {
                 story_info!("agent presses {:?}", command);
                 phone.command(now, command).map_err(StoryError::Refused)?;

@@ -26,7 +26,7 @@ pub use config::{
     AgentDef, Campaign, Contact, Faults, HeartbeatRule, HeartbeatRuleMode, InboundCall,
     InboundScenario, Limits, ReasonCode, SimConfig,
 };
-pub use world::Scene;
+pub use world::{Scene, Story};
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};

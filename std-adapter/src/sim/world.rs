@@ -26,9 +26,11 @@ pub(crate) use ha::Replica;
 mod rules;
 mod scenes;
 mod sessions;
+mod story;
 mod vars;
 
 pub use scenes::Scene;
+pub use story::Story;
 
 use super::config::{AgentDef, Contact, InboundCall, SimConfig};
 use super::{AgentSnapshot, CallSnapshot, ContactSnapshot, Counters, NodeState};
@@ -168,6 +170,8 @@ pub(crate) struct World {
     pub(crate) outgoing: Vec<(u64, Out)>,
     /// Warnings a client can provoke at will are rate-limited.
     pub(crate) warn_limit: crate::sim::ratelog::RateLog,
+    /// A script that answers every connection instead of the contact center.
+    story: Option<story::Stories>,
 }
 
 fn encode_frame(
@@ -297,6 +301,7 @@ impl World {
             rules: rules::Rules::default(),
             outgoing: Vec::new(),
             warn_limit: crate::sim::ratelog::RateLog::new(cfg.limits.warnings_per_second),
+            story: None,
             cfg,
         };
         world.next_arrival = world.draw_arrival(now);

@@ -33,6 +33,7 @@ impl World {
         };
         self.outgoing.push((conn_id, Out::Close));
         self.rules.forget(conn_id);
+        self.story_forget(conn_id);
         if conn.version.is_some() {
             self.counters.sessions_ended += 1;
             log::info!(
@@ -132,6 +133,9 @@ impl World {
 
     /// Handle one frame from a connection.
     pub(crate) fn on_frame(&mut self, conn_id: u64, frame: &[u8], now: Instant) -> After {
+        if let Some(after) = self.story_frame(conn_id, frame, now) {
+            return after;
+        }
         self.counters.messages_in += 1;
         let Some(conn) = self.conns.get_mut(&conn_id) else {
             return After::Close;
