@@ -37,7 +37,9 @@ struct ScriptCall {
 }
 
 /// A real phone brought to `state` with `calls` by a scripted server at 10 s, read at 75 s:
-/// the screen draws from the phone's own view.
+/// the screen draws from the phone's own view. Scripted here, not the simulator: a golden
+/// screen needs one exact state at one virtual instant (75 s of talk time, set vars), which
+/// the simulator's wall-clock agents never hold still for.
 fn model_of(state: AgentState, calls: Vec<ScriptCall>) -> ViewModel {
     let mut phone: Phone = Phone::new(PhoneConfig::default());
     let at = Instant::from_secs(10);
