@@ -90,6 +90,10 @@ pub fn factory() -> PhoneConfig {
 pub fn report_boot<E: defmt::Format>(boot: &Boot<E>) {
     match (&boot.source, &boot.problem) {
         (Source::Stored, _) => info!("config: from flash, agent {=str}", boot.config.agent_id),
+        (Source::Previous, problem) => warn!(
+            "config: the newest stored one is not used ({:?}): the last good one, agent {=str}",
+            problem, boot.config.agent_id
+        ),
         (Source::Factory, Some(problem)) => {
             warn!(
                 "config: the stored one is not used ({:?}): factory configuration",

@@ -344,6 +344,50 @@ fn a_stored_configuration_that_fails_validation_is_reported() {
     assert_eq!(b.config, factory());
 }
 
+/// Bytes stored as the newest configuration record behind the store's back (its own
+/// `save_config` refuses them): what a region written by another tool or firmware may hold.
+fn with_newer_record(flash: CutFlash, bytes: &[u8]) -> CutFlash {
+    use sequential_storage::cache::Cache;
+    use sequential_storage::map::{MapConfig, MapStorage};
+    let mut map =
+        MapStorage::<u8, _, _>::new(flash, MapConfig::new(range()), Cache::new_uncached());
+    let mut buf = [0u8; ccx_cti_store::BUFFER_LEN];
+    block_on(map.store_item(&mut buf, &ccx_cti_store::KEY_CONFIG, &bytes)).unwrap();
+    map.destroy().0
+}
+
+/// A newer record that fails validation, or whose blob is damaged, is passed over: the phone
+/// boots with the last good one and says why.
+#[test]
+fn a_newer_rejected_record_leaves_the_last_good_configuration() {
+    let mut bad = config(9);
+    bad.protocol_version = 3;
+    let mut blob = [0u8; ccx_cti::config::BLOB_MAX_LEN];
+    let invalid = bad.encode_blob(&mut blob).unwrap().to_vec();
+    let mut damaged = config(9).encode_blob(&mut blob).unwrap().to_vec();
+    let at = damaged.len() - 6;
+    damaged[at] ^= 0x01;
+    for (name, bytes) in [("invalid", invalid), ("damaged", damaged)] {
+        let (r, flash) = save(CutFlash::new(), 3);
+        r.unwrap();
+        let mut s = store(with_newer_record(flash, &bytes));
+        let b = block_on(s.boot(factory));
+        assert_eq!(b.config, stored(3), "{name}");
+        assert_eq!(b.source, Source::Previous, "{name}");
+        match (name, &b.problem) {
+            ("invalid", Some(Problem::Invalid(_))) | ("damaged", Some(Problem::Blob(_))) => {}
+            _ => panic!("{name}: {:?}", b.problem),
+        }
+        let c = block_on(s.contents());
+        assert_eq!(c.config_records, 2, "{name}");
+        // A good configuration saved after it is the newest again.
+        block_on(s.save_config(&config(10))).unwrap();
+        let b = block_on(s.boot(factory));
+        assert_eq!((b.config, b.source), (stored(10), Source::Stored), "{name}");
+        assert!(b.problem.is_none(), "{name}");
+    }
+}
+
 #[test]
 fn an_empty_flash_boots_the_factory_configuration() {
     let mut s = store(CutFlash::new());
