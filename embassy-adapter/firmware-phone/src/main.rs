@@ -2,12 +2,15 @@
 //! Ethernet controller:
 //!
 //! 1. the configuration comes from the flash store (a RAM region qemu loads with
-//!    `-device loader`; a damaged, missing or invalid one is reported and the factory one used);
+//!    `-device loader`; a newest record that is damaged or fails validation is reported and the
+//!    last good one used (the screen says which field and why), with none the factory one);
 //! 2. the network by itself: a DHCP lease, the clock by SNTP (from the DHCP server's address),
 //!    side A and side B looked up by DNS;
 //! 3. the phone, through the embassy adapter's public `drive_until`, with an agent task that
 //!    logs in and becomes ready after every session opening (a failover too);
-//! 4. the flight recorder: every Ethernet frame of the CTI connection goes through the
+//! 4. the agent's screen (the core's screen model), dumped as a 128x64 framebuffer at boot and
+//!    at the end;
+//! 5. the flight recorder: every Ethernet frame of the CTI connection goes through the
 //!    recorder's TCP tap; the ring is dumped as `ccx-rec` hex lines at the end.
 //!
 //! The run ends (exit 0 through semihosting) when the agent is ready on side B after a session
@@ -21,6 +24,7 @@ mod time_driver;
 
 mod board;
 mod product;
+mod screen;
 mod sntp;
 
 use ccx_cti::phone::{Event, Phone};
@@ -81,6 +85,9 @@ async fn main(spawner: Spawner) {
     // No keypad on qemu: the login goes out with an empty password when none is stored (ccx
     // sim's default agent accepts it). A board asks the agent.
     product::report_boot(&boot);
+    if let Some(rejected) = boot.rejected() {
+        screen::config_rejected(rejected);
+    }
     let config = boot.config;
 
     // 2. Network: DHCP, then SNTP and DNS.
@@ -111,6 +118,7 @@ async fn main(spawner: Spawner) {
     }
     spawner.spawn(agent_task(config.servers.len()).unwrap());
     let phone = PHONE.init(Phone::new(config));
+    screen::dump("boot", &phone.view());
     let buffers = BUFFERS.init(Buffers::new());
     let end = ccx_cti_embassy::drive_until(
         stack,
@@ -139,7 +147,8 @@ async fn main(spawner: Spawner) {
     // Let the last frames (the close) reach the recorder.
     Timer::after(Duration::from_millis(300)).await;
 
-    // 4. The recorder's dump.
+    // 4. The screen as the run ends, and the recorder's dump.
+    screen::dump("end", &phone.view());
     product::dump_recorder();
     if passed {
         debug::exit(EXIT_SUCCESS);
@@ -156,6 +165,7 @@ async fn agent_task(servers: usize) {
     loop {
         let event = EVENTS.receive().await;
         info!("phone event: {:?}", event);
+        screen::event(&event);
         let command = match event {
             Event::SessionOpened { server } => {
                 side = Some(server);

@@ -23,6 +23,7 @@ pub mod ram_flash;
 
 use ccx_cti::config::{BlobError, BLOB_MAX_LEN};
 use ccx_cti::config::{ConfigError, PhoneConfig};
+use ccx_cti::ui::{ConfigRejected, Kept};
 use core::ops::Range;
 use embedded_storage_async::nor_flash::NorFlash;
 use sequential_storage::cache::{Cache, Uncached};
@@ -150,6 +151,20 @@ impl<E> Boot<E> {
     pub fn needs_password(&self) -> bool {
         self.config.agent_password.is_empty()
     }
+
+    /// The stored configuration failed `validate()`: what the screen tells
+    /// (`ccx_cti::ui::Screen::config_rejected`), with what the phone runs with instead.
+    pub fn rejected(&self) -> Option<ConfigRejected> {
+        let kept = match self.source {
+            Source::Stored => return None,
+            Source::Previous => Kept::LastGood,
+            Source::Factory => Kept::Factory,
+        };
+        match self.problem {
+            Some(Problem::Invalid(error)) => Some(ConfigRejected { error, kept }),
+            _ => None,
+        }
+    }
 }
 
 /// Why a save was refused or failed. On any error the stored configuration is the one before.
@@ -162,6 +177,19 @@ pub enum SaveError<E> {
     Blob(BlobError),
     /// The flash failed (a power loss in the middle of the write is the same as this).
     Flash(sequential_storage::Error<E>),
+}
+
+impl<E> SaveError<E> {
+    /// The configuration failed `validate()` and the stored one stays: what the screen tells.
+    pub fn rejected(&self) -> Option<ConfigRejected> {
+        match *self {
+            SaveError::Invalid(error) => Some(ConfigRejected {
+                error,
+                kept: Kept::LastGood,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The configuration store on a region of a NOR flash.

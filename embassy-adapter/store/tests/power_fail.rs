@@ -9,7 +9,8 @@
     clippy::cast_possible_truncation
 )]
 
-use ccx_cti::config::{PhoneConfig, ServerAddr};
+use ccx_cti::config::{ConfigError, PhoneConfig, ServerAddr};
+use ccx_cti::ui::{ConfigRejected, Kept};
 use ccx_cti_store::{AgentRecord, ConfigStore, Problem, SaveError, Source};
 use embassy_futures::block_on;
 use embedded_storage_async::nor_flash::{
@@ -309,7 +310,13 @@ fn an_invalid_configuration_is_refused_and_the_last_good_one_stays() {
     bad.protocol_version = 99;
     let mut s = store(flash);
     match block_on(s.save_config(&bad)) {
-        Err(SaveError::Invalid(e)) => println!("refused: {e}"),
+        Err(e @ SaveError::Invalid(_)) => assert_eq!(
+            e.rejected(),
+            Some(ConfigRejected {
+                error: ConfigError::ProtocolVersion { version: 99 },
+                kept: Kept::LastGood
+            })
+        ),
         other => panic!("an invalid configuration was not refused: {other:?}"),
     }
     let (config, source, _) = boot(s.into_flash());
@@ -317,7 +324,8 @@ fn an_invalid_configuration_is_refused_and_the_last_good_one_stays() {
 }
 
 /// A blob in flash that this firmware no longer accepts (written by hand, or by a firmware with
-/// looser rules) is reported, and the phone boots with the factory configuration.
+/// looser rules), with no good one before it, is reported, and the phone boots with the factory
+/// configuration.
 #[test]
 fn a_stored_configuration_that_fails_validation_is_reported() {
     use sequential_storage::cache::Cache;
@@ -342,6 +350,7 @@ fn a_stored_configuration_that_fails_validation_is_reported() {
         b.problem
     );
     assert_eq!(b.config, factory());
+    assert_eq!(b.rejected().map(|r| r.kept), Some(Kept::Factory));
 }
 
 /// Bytes stored as the newest configuration record behind the store's back (its own
@@ -378,6 +387,13 @@ fn a_newer_rejected_record_leaves_the_last_good_configuration() {
             ("invalid", Some(Problem::Invalid(_))) | ("damaged", Some(Problem::Blob(_))) => {}
             _ => panic!("{name}: {:?}", b.problem),
         }
+        // What the screen tells: a validation failure, naming the field; a damaged record is
+        // only logged.
+        let told = (name == "invalid").then_some(ConfigRejected {
+            error: ConfigError::ProtocolVersion { version: 3 },
+            kept: Kept::LastGood,
+        });
+        assert_eq!(b.rejected(), told, "{name}");
         let c = block_on(s.contents());
         assert_eq!(c.config_records, 2, "{name}");
         // A good configuration saved after it is the newest again.
