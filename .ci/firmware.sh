@@ -11,7 +11,9 @@
 #      the agent in on side A; this script then stops side A and the phone fails over to side B
 #      by name; the image exits 0 once the agent is ready on B, after dumping its flight recorder
 #   5. the dump, converted on the host by `ccx recorder`: a flow `ccx replay` passes and a pcap
-#      `ccx decode --pcap` reads; the agent's screen at boot and at the end, saved as PBM images
+#      `ccx decode --pcap` reads; the ring the phone saved to flash when side A was lost, read
+#      back by `ccx recorder` from the region; the agent's screen at boot and at the end, saved
+#      as PBM images
 # It also builds the same firmware for a real board (STM32 Nucleo-F429ZI) and reports its size.
 set -euo pipefail
 
@@ -154,7 +156,7 @@ for _ in $(seq 1 600); do
 done
 wait "$qemu_job" || true
 status="$(cat "$work/qemu.status" 2>/dev/null || echo missing)"
-grep -v 'ccx-rec \|ccx-screen ' "$log" || true
+grep -v 'ccx-rec \|ccx-screen \|ccx-flash ' "$log" || true
 [ "$status" = 0 ] || fail "the product image exited with status $status (log: $log)"
 for what in 'DHCP lease: 192.168.69.' 'SNTP: ' 'DNS side A: side-a.example -> \[192.168.69.1\]' \
             'DNS side B: side-b.example -> \[192.168.69.3\]' 'session open on side A' \
@@ -185,6 +187,21 @@ grep -q '^MsgType: OPEN_REQ' "$work/recorded.trace" || fail "the dump decodes to
 "$ccx" replay "$work/recorded.flow" || fail "the flow from the dump does not replay"
 "$ccx" decode --pcap "$work/recorded.pcap" >"$work/recorded.pcap.txt" || fail "ccx decode --pcap failed on the dump's pcap"
 grep -q 'MsgType: OPEN_CONF' "$work/recorded.pcap.txt" || fail "the pcap decodes to no OPEN_CONF"
+
+section "firmware: the ring the phone saved to flash when side A was lost (ccx recorder)"
+grep -q 'recorder: [0-9]* bytes saved to flash' "$log" || fail "the phone saved no dump on the session loss"
+# The flash region as a probe would read it (hex lines, rebuilt into the image's bytes).
+python3 - "$log" "$work/recorder-flash.bin" <<'PY' || fail "no flash region dump in the log"
+import re, sys
+hexdigits = "".join(re.findall(r"ccx-flash ([0-9a-f]+)", open(sys.argv[1]).read()))
+open(sys.argv[2], "wb").write(bytes.fromhex(hexdigits))
+sys.exit(0 if hexdigits else 1)
+PY
+"$ccx" recorder "$work/recorder-flash.bin" >"$work/recorder-flash.trace" || fail "ccx recorder cannot read the flash region"
+grep -q '# session 1: 192.168.69.[0-9]*:[0-9]* -> 192.168.69.1:12028' "$work/recorder-flash.trace" \
+  || fail "the ring saved in flash has no session on side A"
+grep -q '^MsgType: OPEN_REQ' "$work/recorder-flash.trace" || fail "the ring saved in flash decodes to no OPEN_REQ"
+echo "recorder-flash.bin: the ring saved at the session loss, read back by ccx recorder"
 
 section "firmware: sizes (opt-level s, LTO)"
 "$size_tool" -A "$elf" | awk '$1 ~ /^\.(text|rodata|data|bss)$/ { printf "%s=%s ", $1, $2 } END { print "" }'

@@ -19,6 +19,7 @@
 //! configuration.
 #![no_std]
 
+pub mod dump_region;
 pub mod ram_flash;
 
 use ccx_cti::config::{BlobError, BLOB_MAX_LEN};

@@ -435,3 +435,63 @@ fn the_store_is_small_in_ram() {
     println!("ConfigStore on RamFlash: {size} bytes of RAM");
     assert!(size < 1024, "{size}");
 }
+
+/// The flight recorder's dump region: a save cut after any programmed byte or in an erase
+/// leaves either the whole new dump or no dump, never a dump that reads but is wrong.
+#[test]
+fn a_cut_dump_save_leaves_the_whole_dump_or_none() {
+    use ccx_cti_store::dump_region::{self, ReadError};
+    let dump: Vec<u8> = (0..1500u32).map(|i| (i * 7 + 3) as u8).collect();
+    let range = 0..PAGE as u32;
+    let save = |flash: &mut CutFlash| {
+        block_on(dump_region::save(
+            flash,
+            range.clone(),
+            dump.len(),
+            |at, buf| buf.copy_from_slice(&dump[at..at + buf.len()]),
+        ))
+    };
+    let mut whole = CutFlash::with_pages(1);
+    save(&mut whole).unwrap();
+    assert_eq!(dump_region::read(&whole.bytes), Ok(&dump[..]));
+    let units = whole.used;
+    let (mut read, mut none) = (0, 0);
+    for cut in 0..units {
+        // Over an older dump, so that a cut can leave old bytes behind.
+        let mut flash = CutFlash::with_pages(1);
+        block_on(dump_region::save(&mut flash, range.clone(), 700, |_, b| {
+            b.fill(0x11)
+        }))
+        .unwrap();
+        let mut flash = flash.cut_after(cut);
+        assert!(
+            save(&mut flash).is_err(),
+            "the save finished within {cut} of {units}"
+        );
+        match dump_region::read(&flash.bytes) {
+            Ok(d) => {
+                assert_eq!(d, &dump[..], "cut at {cut}: a wrong dump reads as whole");
+                read += 1;
+            }
+            // Any error is "no dump": a cut header reads as empty, another version, a length
+            // past the region or a CRC that fails.
+            Err(ReadError::Empty | ReadError::Crc { .. } | ReadError::Version(_)) => none += 1,
+            Err(ReadError::Cut { .. }) => none += 1,
+        }
+    }
+    println!("dump save cut at {units} points: {none} left no dump, {read} the whole dump");
+    assert!(none > 0);
+    // Too large for the region: refused before anything is erased.
+    let mut small = whole.clone();
+    let big = block_on(dump_region::save(
+        &mut small,
+        range.clone(),
+        PAGE,
+        |_, _| {},
+    ));
+    assert!(
+        matches!(big, Err(dump_region::SaveError::TooLarge { .. })),
+        "{big:?}"
+    );
+    assert_eq!(dump_region::read(&small.bytes), Ok(&dump[..]));
+}
