@@ -11,7 +11,9 @@
 #      the agent in on side A; this script then stops side A and the phone fails over to side B
 #      by name; the image exits 0 once the agent is ready on B, after dumping its flight recorder
 #   5. the dump, converted on the host by `ccx recorder`: a flow `ccx replay` passes and a pcap
-#      `ccx decode --pcap` reads
+#      `ccx decode --pcap` reads; the ring the phone saved to flash when side A was lost, read
+#      back by `ccx recorder` from the region; the agent's screen at boot and at the end, saved
+#      as PBM images
 # It also builds the same firmware for a real board (STM32 Nucleo-F429ZI) and reports its size.
 set -euo pipefail
 
@@ -154,7 +156,7 @@ for _ in $(seq 1 600); do
 done
 wait "$qemu_job" || true
 status="$(cat "$work/qemu.status" 2>/dev/null || echo missing)"
-grep -v 'ccx-rec ' "$log" || true
+grep -v 'ccx-rec \|ccx-screen \|ccx-flash ' "$log" || true
 [ "$status" = 0 ] || fail "the product image exited with status $status (log: $log)"
 for what in 'DHCP lease: 192.168.69.' 'SNTP: ' 'DNS side A: side-a.example -> \[192.168.69.1\]' \
             'DNS side B: side-b.example -> \[192.168.69.3\]' 'session open on side A' \
@@ -163,6 +165,18 @@ for what in 'DHCP lease: 192.168.69.' 'SNTP: ' 'DNS side A: side-a.example -> \[
   grep -q "$what" "$log" || fail "the image's log shows no \"$what\""
 done
 grep -q 'DHCPACK' "$work/dnsmasq.log" || fail "dnsmasq gave no lease"
+
+section "firmware: the agent's screen (128x64 dumps -> PBM images)"
+# A dump line's hex is the framebuffer as a PBM (P4) body: rows, the leftmost pixel high.
+python3 - "$log" "$work" <<'PY' || fail "the image dumped no screen at boot and at the end"
+import re, sys
+dumps = re.findall(r"ccx-screen (\w+) 128x64 ([0-9a-f]{2048})", open(sys.argv[1]).read())
+for label, hexdigits in dumps:
+    path = f"{sys.argv[2]}/screen-{label}.pbm"
+    open(path, "wb").write(b"P4\n128 64\n" + bytes.fromhex(hexdigits))
+    print("screen:", path)
+sys.exit(0 if {"boot", "end"} <= {label for label, _ in dumps} else 1)
+PY
 
 section "firmware: the flight recorder's dump on the host (ccx recorder)"
 "$ccx" recorder "$log" --flow "$work/recorded.flow" --pcap "$work/recorded.pcap" >"$work/recorded.trace"
@@ -173,6 +187,21 @@ grep -q '^MsgType: OPEN_REQ' "$work/recorded.trace" || fail "the dump decodes to
 "$ccx" replay "$work/recorded.flow" || fail "the flow from the dump does not replay"
 "$ccx" decode --pcap "$work/recorded.pcap" >"$work/recorded.pcap.txt" || fail "ccx decode --pcap failed on the dump's pcap"
 grep -q 'MsgType: OPEN_CONF' "$work/recorded.pcap.txt" || fail "the pcap decodes to no OPEN_CONF"
+
+section "firmware: the ring the phone saved to flash when side A was lost (ccx recorder)"
+grep -q 'recorder: [0-9]* bytes saved to flash' "$log" || fail "the phone saved no dump on the session loss"
+# The flash region as a probe would read it (hex lines, rebuilt into the image's bytes).
+python3 - "$log" "$work/recorder-flash.bin" <<'PY' || fail "no flash region dump in the log"
+import re, sys
+hexdigits = "".join(re.findall(r"ccx-flash ([0-9a-f]+)", open(sys.argv[1]).read()))
+open(sys.argv[2], "wb").write(bytes.fromhex(hexdigits))
+sys.exit(0 if hexdigits else 1)
+PY
+"$ccx" recorder "$work/recorder-flash.bin" >"$work/recorder-flash.trace" || fail "ccx recorder cannot read the flash region"
+grep -q '# session 1: 192.168.69.[0-9]*:[0-9]* -> 192.168.69.1:12028' "$work/recorder-flash.trace" \
+  || fail "the ring saved in flash has no session on side A"
+grep -q '^MsgType: OPEN_REQ' "$work/recorder-flash.trace" || fail "the ring saved in flash decodes to no OPEN_REQ"
+echo "recorder-flash.bin: the ring saved at the session loss, read back by ccx recorder"
 
 section "firmware: sizes (opt-level s, LTO)"
 "$size_tool" -A "$elf" | awk '$1 ~ /^\.(text|rodata|data|bss)$/ { printf "%s=%s ", $1, $2 } END { print "" }'

@@ -342,6 +342,91 @@ pub fn decode_blob(bytes: &[u8]) -> anyhow::Result<PhoneConfig> {
     Ok(PhoneConfig::decode_blob(bytes)?)
 }
 
+/// What `ccx config decode` read: a blob, or a whole store region dumped from a phone.
+#[derive(Debug)]
+pub struct Decoded {
+    /// The configuration (from a region: the newest record that passes validation).
+    pub config: PhoneConfig,
+    /// What else a region holds (its records, the agent's last state), as `# ` comment lines
+    /// for the head of the TOML; empty for a blob.
+    pub about: Vec<String>,
+    /// Problems worth a warning: a newer record passed over, a blob that fails validation.
+    pub warnings: Vec<String>,
+}
+
+/// Read the bytes of `name`: a configuration blob (it starts with the blob magic) or a store
+/// region (the flash image the firmware reads, `store-image` writes and a phone's dump holds),
+/// read by the store's own code ([`ccx_cti_store::ram_flash::read_region`]), as the phone
+/// does at boot. Every error names the file and what is wrong.
+pub fn decode_file(name: &str, bytes: &[u8]) -> anyhow::Result<Decoded> {
+    let magic = &ccx_cti::config::BLOB_MAGIC;
+    if bytes.starts_with(magic) || (bytes.len() < magic.len() && magic.starts_with(bytes)) {
+        let config = decode_blob(bytes).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+        // A blob read whole may still hold values written before validation existed.
+        let origin = Origin {
+            otherwise: Some(name.to_string()),
+            ..Origin::default()
+        };
+        let warnings = match check(&config, &origin) {
+            Err(e) => vec![format!("{e:#}")],
+            Ok(_) => Vec::new(),
+        };
+        return Ok(Decoded {
+            config,
+            about: Vec::new(),
+            warnings,
+        });
+    }
+    let mut region = bytes.to_vec();
+    let contents = ccx_cti_store::ram_flash::read_region(&mut region).map_err(|e| {
+        anyhow::anyhow!("{name}: not a configuration blob (no CCXP magic), and {e}")
+    })?;
+    let pages = bytes.len() / ccx_cti_store::ram_flash::PAGE;
+    let agent = match contents.agent {
+        Some(a) => format!(
+            "the agent's last state: {}, {}, last reason code {}",
+            if a.logged_in {
+                "logged in"
+            } else {
+                "logged out"
+            },
+            ccx_cti::wire::AgentState::from(a.state),
+            a.reason_code
+        ),
+        None => "no agent state stored".to_string(),
+    };
+    let Some(config) = contents.config else {
+        anyhow::bail!(
+            "{name}: {} ({pages}-page store region; {agent})",
+            match (&contents.newer_problem, &contents.flash) {
+                (Some(p), _) => format!("no usable configuration: the newest record is {p}"),
+                (None, Some(e)) => format!("the store cannot read this region ({e:?})"),
+                (None, None) => "no configuration in this region".to_string(),
+            }
+        );
+    };
+    let mut warnings = Vec::new();
+    if let Some(p) = &contents.newer_problem {
+        warnings.push(format!(
+            "{name}: the newest configuration record is {p}; showing the previous one (the \
+             phone boots with it)"
+        ));
+    }
+    let about = vec![
+        format!(
+            "# {name}: a store region of {pages} pages, {} configuration record(s)",
+            contents.config_records
+        ),
+        format!("# {agent}"),
+        "# the agent's password is not stored: the phone asks for it at login".to_string(),
+    ];
+    Ok(Decoded {
+        config,
+        about,
+        warnings,
+    })
+}
+
 /// The configuration file's text, kept to name the line a key is on.
 #[derive(Debug, Clone)]
 pub struct Source {

@@ -193,9 +193,11 @@ enum ConfigCmd {
         /// The TOML file.
         file: PathBuf,
     },
-    /// Blob -> TOML on stdout; passwords masked. An old or damaged blob is refused.
+    /// Blob, or a store region dumped from a phone -> TOML on stdout; passwords masked. An
+    /// old or damaged blob is refused; a region shows its newest good configuration and the
+    /// agent's last state.
     Decode {
-        /// The blob.
+        /// The blob, or the store region (the flash image the firmware reads).
         file: PathBuf,
         /// Print passwords instead of `********`.
         #[arg(long)]
@@ -279,16 +281,14 @@ fn config_main(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
         ConfigCmd::Decode { file, show_secrets } => {
             let bytes =
                 std::fs::read(&file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            let cfg = config_file::decode_blob(&bytes)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            // A blob read whole may still hold values written before validation existed.
-            let origin = config_file::Origin {
-                otherwise: Some(file.display().to_string()),
-                ..config_file::Origin::default()
-            };
-            if let Err(e) = config_file::check(&cfg, &origin) {
-                eprintln!("warning: {e:#}");
+            let decoded = config_file::decode_file(&file.display().to_string(), &bytes)?;
+            for w in &decoded.warnings {
+                eprintln!("warning: {w}");
             }
+            for line in &decoded.about {
+                println!("{line}");
+            }
+            let cfg = decoded.config;
             print!(
                 "{}",
                 config_file::PhoneFile::from_config(&cfg, show_secrets).to_toml()?

@@ -3,7 +3,9 @@
 //!
 //! FILE is the binary dump, or any log that holds its hex lines (`ccx-rec <hex>`: the firmware
 //! prints them over defmt or a serial port; other text on the lines and between them is
-//! skipped; of several dumps in one log the last whole one is read).
+//! skipped; of several dumps in one log the last whole one is read), or the phone's dump region
+//! read from its flash (`"CCXD"`: the ring the phone saved when a session was lost, read with
+//! `ccx_cti_store::dump_region::read`).
 //!
 //! The dump format is the recorder crate's (embassy-adapter/recorder/src/lib.rs): `"CCXR"`,
 //! version 1, flags (bit 0: wall-clock times), records dropped (u32), record bytes (u32), then
@@ -24,7 +26,7 @@ use crate::wiretools::{describe, utc_text, DecodeOptions, MessageOut, Way};
 /// `ccx recorder` options.
 #[derive(Debug, Args)]
 pub struct RecorderArgs {
-    /// The dump: binary, or a log with `ccx-rec` hex lines.
+    /// The dump: binary, a log with `ccx-rec` hex lines, or the flash's dump region.
     pub file: PathBuf,
     /// Also write a pcap (one TCP stream per session) to this file.
     #[arg(long)]
@@ -181,6 +183,13 @@ pub fn parse_dump(bytes: &[u8]) -> Result<Dump, String> {
 pub fn read_dump(bytes: &[u8]) -> Result<Dump, String> {
     if bytes.starts_with(MAGIC) {
         return parse_dump(bytes);
+    }
+    // The dump region of the phone's flash, read from it whole (the ring saved at a session
+    // loss): the store's own reader.
+    if bytes.starts_with(&ccx_cti_store::dump_region::MAGIC) {
+        let dump = ccx_cti_store::dump_region::read(bytes)
+            .map_err(|e| format!("a flash dump region: {e}"))?;
+        return parse_dump(dump).map_err(|e| format!("the dump saved in flash: {e}"));
     }
     let text = String::from_utf8_lossy(bytes);
     let mut dumps: Vec<Vec<u8>> = Vec::new();

@@ -7,9 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use ccx_cti::config::{ReasonKind, Vocabulary};
-use ccx_cti::phone::{Command, CommandError, CommandKind, Event, Instant, PhoneView};
-use ccx_cti::ui::{draw, Frame, Screen};
+use ccx_cti::config::{ConfigError, PhoneConfig, ReasonKind, Vocabulary};
+use ccx_cti::phone::{Command, CommandError, CommandKind, Event, Instant, Phone, PhoneView};
+use ccx_cti::ui::{draw, ConfigRejected, Frame, Kept, Screen};
 use ccx_cti_std::flow::{parse_flow, run_flow_observed, FlowObserver};
 use embedded_graphics::pixelcolor::{BinaryColor, Rgb565, Rgb888};
 use embedded_graphics::prelude::*;
@@ -149,6 +149,44 @@ fn every_screen_of_the_stories_matches_its_golden_image() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// A phone whose stored configuration failed validation at boot (a protocol version it does
+/// not speak) and that runs with the last good one, before its first session: the screen says
+/// which field, why, and what the phone uses (`config-rejected-*.png`).
+#[test]
+fn a_rejected_configuration_is_told_on_both_displays() {
+    let phone: Phone = Phone::new(PhoneConfig::default());
+    let mut failures = Vec::new();
+    for (tag, size, colour) in [
+        ("320x240", Size::new(320, 240), true),
+        ("128x64", Size::new(128, 64), false),
+    ] {
+        let mut screen = Screen::new(draw::body_rows(size));
+        let rejected = ConfigRejected {
+            error: ConfigError::ProtocolVersion { version: 3 },
+            kept: Kept::LastGood,
+        };
+        screen.config_rejected(rejected, Instant::ZERO);
+        let frame = screen.frame(&phone.view(), &vocabulary(), Instant::ZERO);
+        let body: Vec<&str> = frame.body.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(
+            body[..3],
+            [
+                "Configuration rejected",
+                "protocol_version: 3 unknown",
+                "Using the last good one"
+            ],
+            "{tag}"
+        );
+        let image = if colour {
+            render::<Rgb565>(&frame, size)
+        } else {
+            render::<BinaryColor>(&frame, size)
+        };
+        check(&format!("config-rejected-{tag}.png"), &image, &mut failures);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// The story's screens say what the agent needs in words: names, not numbers.

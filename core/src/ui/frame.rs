@@ -8,6 +8,7 @@ use crate::phone::{Call, Instant, PhoneView, SessionState};
 use crate::wire::{AgentState, LocalConnectionState as Lcs};
 
 use super::actions::{answer_name, valid};
+use super::notice::{kept, Problem};
 use super::text::{self, line, Cut, Timer};
 use super::{ListKind, Mode, PadKind, ReasonList, Screen, ANSWERS, RECLASSIFY};
 
@@ -113,6 +114,11 @@ impl Screen {
             call_card(frame, call, now);
         }
         if frame.body.is_empty() {
+            if let Some(r) = &self.config_rejected {
+                frame.push(LineStyle::Title, format_args!("Configuration rejected"));
+                frame.push(LineStyle::Text, format_args!("{}", Problem(r.error)));
+                frame.push(LineStyle::Dim, format_args!("{}", kept(r.kept)));
+            }
             let hint = match (view.session.state, view.agent.state) {
                 (SessionState::Open, AgentState::Logout) => "Press Login to start",
                 (SessionState::Open, _) => "No calls",

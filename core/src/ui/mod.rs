@@ -21,6 +21,7 @@
 mod actions;
 mod frame;
 mod keys;
+mod notice;
 mod text;
 
 #[cfg(feature = "display")]
@@ -31,6 +32,7 @@ mod tests;
 
 pub use actions::{Action, Soft, Why};
 pub use frame::{Frame, FrameLine, LineStyle, LINE_BYTES, MAX_ROWS, MESSAGE_BYTES, SOFTKEY_BYTES};
+pub use notice::{ConfigRejected, Kept};
 
 use crate::config::{ReasonKind, Vocabulary};
 use crate::phone::{
@@ -194,6 +196,9 @@ pub struct Screen {
     lost: bool,
     /// The last command the phone took (to read a refusal of a login as a wrong password).
     last_sent: Option<CommandKind>,
+    /// A configuration the phone rejected, shown on the idle home screen until a good one is
+    /// taken.
+    config_rejected: Option<ConfigRejected>,
 }
 
 impl Screen {
@@ -207,6 +212,7 @@ impl Screen {
             last_side: None,
             lost: false,
             last_sent: None,
+            config_rejected: None,
         }
     }
 
@@ -234,6 +240,25 @@ impl Screen {
     pub fn say(&mut self, now: Instant, args: core::fmt::Arguments<'_>) {
         self.message = text::line(args);
         self.message_at = now;
+    }
+
+    /// A configuration failed `PhoneConfig::validate()` (at boot, or when one was saved) and
+    /// the phone runs with `rejected.kept` instead: the message line says so (a call may fill
+    /// the body), and the idle home screen shows the field, why, and what the phone uses until
+    /// [`Screen::config_accepted`].
+    pub fn config_rejected(&mut self, rejected: ConfigRejected, now: Instant) {
+        self.config_rejected = Some(rejected);
+        self.say(now, format_args!("Configuration not taken"));
+    }
+
+    /// A configuration that passed validation was taken: the rejection is no longer shown.
+    pub fn config_accepted(&mut self) {
+        self.config_rejected = None;
+    }
+
+    /// The configuration rejection the screen shows, if any.
+    pub fn rejected_config(&self) -> Option<&ConfigRejected> {
+        self.config_rejected.as_ref()
     }
 
     /// The outcome of a command a key asked for: a refusal goes to the message line.

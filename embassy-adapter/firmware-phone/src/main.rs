@@ -2,13 +2,18 @@
 //! Ethernet controller:
 //!
 //! 1. the configuration comes from the flash store (a RAM region qemu loads with
-//!    `-device loader`; a damaged, missing or invalid one is reported and the factory one used);
+//!    `-device loader`; a newest record that is damaged or fails validation is reported and the
+//!    last good one used (the screen says which field and why), with none the factory one);
 //! 2. the network by itself: a DHCP lease, the clock by SNTP (from the DHCP server's address),
 //!    side A and side B looked up by DNS;
 //! 3. the phone, through the embassy adapter's public `drive_until`, with an agent task that
 //!    logs in and becomes ready after every session opening (a failover too);
-//! 4. the flight recorder: every Ethernet frame of the CTI connection goes through the
-//!    recorder's TCP tap; the ring is dumped as `ccx-rec` hex lines at the end.
+//! 4. the agent's screen (the core's screen model), dumped as a 128x64 framebuffer at boot and
+//!    at the end;
+//! 5. the flight recorder: every Ethernet frame of the CTI connection goes through the
+//!    recorder's TCP tap; the ring is saved to a flash region when the session is lost
+//!    (`persist.rs`), and dumped as `ccx-rec` hex lines at the end, with the flash region as
+//!    `ccx-flash` lines.
 //!
 //! The run ends (exit 0 through semihosting) when the agent is ready on side B after a session
 //! on side A, that is after a failover; `.ci/firmware.sh` stops side A once the agent is ready
@@ -20,7 +25,9 @@
 mod time_driver;
 
 mod board;
+mod persist;
 mod product;
+mod screen;
 mod sntp;
 
 use ccx_cti::phone::{Event, Phone};
@@ -46,6 +53,9 @@ use static_cell::StaticCell;
 /// (memory.x gives the program the first MiB), so `-device loader` can fill it before boot.
 const STORE_BASE: usize = 0x2038_0000;
 const STORE_LEN: usize = 8 * ccx_cti_store::ram_flash::PAGE;
+// The recorder's dump region (persist.rs) follows the configuration region, below 4 MiB.
+const _: () = assert!(persist::BASE >= STORE_BASE + STORE_LEN);
+const _: () = assert!(persist::BASE + persist::LEN <= 0x2040_0000);
 /// A run without a failover ends here.
 const RUN_LIMIT: Duration = Duration::from_secs(90);
 
@@ -77,10 +87,17 @@ async fn main(spawner: Spawner) {
     let Ok(mut store) = ConfigStore::new(RamFlash::new(region), 0..STORE_LEN as u32) else {
         board::fail("the store region is not a whole number of pages")
     };
+    // SAFETY: the dump region follows the store's, outside the program's memory, used by
+    // nothing else.
+    let dump = unsafe { core::slice::from_raw_parts_mut(persist::BASE as *mut u8, persist::LEN) };
+    persist::init(RamFlash::new(dump)).await;
     let boot = store.boot(product::factory).await;
     // No keypad on qemu: the login goes out with an empty password when none is stored (ccx
     // sim's default agent accepts it). A board asks the agent.
     product::report_boot(&boot);
+    if let Some(rejected) = boot.rejected() {
+        screen::config_rejected(rejected);
+    }
     let config = boot.config;
 
     // 2. Network: DHCP, then SNTP and DNS.
@@ -111,6 +128,7 @@ async fn main(spawner: Spawner) {
     }
     spawner.spawn(agent_task(config.servers.len()).unwrap());
     let phone = PHONE.init(Phone::new(config));
+    screen::dump("boot", &phone.view());
     let buffers = BUFFERS.init(Buffers::new());
     let end = ccx_cti_embassy::drive_until(
         stack,
@@ -139,8 +157,10 @@ async fn main(spawner: Spawner) {
     // Let the last frames (the close) reach the recorder.
     Timer::after(Duration::from_millis(300)).await;
 
-    // 4. The recorder's dump.
+    // 4. The screen as the run ends, and the recorder's dump.
+    screen::dump("end", &phone.view());
     product::dump_recorder();
+    persist::dump_region().await;
     if passed {
         debug::exit(EXIT_SUCCESS);
     }
@@ -156,6 +176,7 @@ async fn agent_task(servers: usize) {
     loop {
         let event = EVENTS.receive().await;
         info!("phone event: {:?}", event);
+        screen::event(&event);
         let command = match event {
             Event::SessionOpened { server } => {
                 side = Some(server);
@@ -169,6 +190,7 @@ async fn agent_task(servers: usize) {
             }
             Event::SessionLost { .. } => {
                 product::note("session lost");
+                persist::session_lost().await;
                 None
             }
             Event::AgentStateChanged {

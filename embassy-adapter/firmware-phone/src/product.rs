@@ -47,6 +47,12 @@ pub fn record_frame(outgoing: bool, frame: &[u8]) {
     });
 }
 
+/// The recorder itself, for a moment (the qemu image saves it to flash on a session loss).
+#[allow(dead_code)] // the Nucleo board's image does not save it yet
+pub fn with_recorder<R>(f: impl FnOnce(&mut Recorder<RECORDER_BYTES>) -> R) -> R {
+    RECORDER.lock(|r| f(&mut r.borrow_mut()))
+}
+
 /// A note in the recorder (the phone's events).
 pub fn note(text: &str) {
     let at = stamp();
@@ -90,6 +96,10 @@ pub fn factory() -> PhoneConfig {
 pub fn report_boot<E: defmt::Format>(boot: &Boot<E>) {
     match (&boot.source, &boot.problem) {
         (Source::Stored, _) => info!("config: from flash, agent {=str}", boot.config.agent_id),
+        (Source::Previous, problem) => warn!(
+            "config: the newest stored one is not used ({:?}): the last good one, agent {=str}",
+            problem, boot.config.agent_id
+        ),
         (Source::Factory, Some(problem)) => {
             warn!(
                 "config: the stored one is not used ({:?}): factory configuration",

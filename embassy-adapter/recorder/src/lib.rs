@@ -89,6 +89,8 @@ pub struct Recorder<const BYTES: usize> {
     used: usize,
     dropped: u32,
     wall_clock: bool,
+    /// The ring is being saved: new records are dropped so the saved bytes stay whole.
+    held: bool,
 }
 
 impl<const BYTES: usize> Default for Recorder<BYTES> {
@@ -106,6 +108,7 @@ impl<const BYTES: usize> Recorder<BYTES> {
             used: 0,
             dropped: 0,
             wall_clock: false,
+            held: false,
         }
     }
 
@@ -120,9 +123,41 @@ impl<const BYTES: usize> Recorder<BYTES> {
         self.used
     }
 
-    /// Records dropped to make room.
+    /// Records dropped to make room, or while the ring was held.
     pub fn dropped(&self) -> u32 {
         self.dropped
+    }
+
+    /// Hold the ring still (`true`) while it is saved piece by piece with
+    /// [`Recorder::dump_read`], then let it go on (`false`). Records that come while it is held
+    /// are dropped (and counted).
+    pub fn hold(&mut self, held: bool) {
+        self.held = held;
+    }
+
+    /// Bytes of the dump ([`Recorder::dump`]): its header and the records.
+    pub fn dump_len(&self) -> usize {
+        DUMP_HEADER + self.used
+    }
+
+    /// The dump's bytes from `offset` into `buf` (what is past the end is left as it is): the
+    /// dump piece by piece, for a save to flash between which the ring is held.
+    pub fn dump_read(&self, offset: usize, buf: &mut [u8]) {
+        let mut at = 0usize;
+        self.dump(|piece| {
+            let end = at + piece.len();
+            let from = offset.max(at);
+            let to = end.min(offset.saturating_add(buf.len()));
+            if from < to {
+                if let (Some(src), Some(dst)) = (
+                    piece.get(from - at..to - at),
+                    buf.get_mut(from - offset..to - offset),
+                ) {
+                    dst.copy_from_slice(src);
+                }
+            }
+            at = end;
+        });
     }
 
     fn byte(&self, at: usize) -> u8 {
@@ -234,6 +269,10 @@ impl<const BYTES: usize> Recorder<BYTES> {
 
 impl<const BYTES: usize> FrameSink for Recorder<BYTES> {
     fn record(&mut self, kind: Kind, bytes: &[u8], at_ms: u64) {
+        if self.held {
+            self.dropped = self.dropped.saturating_add(1);
+            return;
+        }
         let room = BYTES.saturating_sub(RECORD_HEADER).min(MAX_PAYLOAD);
         let (payload, mut flags) = match bytes.get(..room) {
             Some(cut) if cut.len() < bytes.len() => (cut, FLAG_TRUNCATED),
@@ -278,6 +317,35 @@ mod tests {
         let mut v = Vec::new();
         r.for_each(|k, t, p| v.push((k, t, p.collect())));
         v
+    }
+
+    /// Read piece by piece, across the ring's wrap, the dump is the dump; a held ring takes
+    /// nothing in.
+    #[test]
+    fn the_dump_reads_piece_by_piece_and_a_held_ring_stays_still() {
+        let mut r = Recorder::<100>::new();
+        for i in 0..9u8 {
+            r.record(Kind::Received, &[i; 13], u64::from(i) * 1000);
+        }
+        let mut whole = Vec::new();
+        r.dump(|p| whole.extend_from_slice(p));
+        assert_eq!(r.dump_len(), whole.len());
+        for piece in [1, 7, 32, 256] {
+            let mut read = std::vec![0u8; whole.len()];
+            for (n, chunk) in read.chunks_mut(piece).enumerate() {
+                r.dump_read(n * piece, chunk);
+            }
+            assert_eq!(read, whole, "pieces of {piece}");
+        }
+        r.hold(true);
+        r.record(Kind::Sent, &[0xEE; 5], 99_000);
+        let mut held = Vec::new();
+        r.dump(|p| held.extend_from_slice(p));
+        assert_eq!(held[14..], whole[14..]);
+        assert_eq!(r.dropped(), 6);
+        r.hold(false);
+        r.record(Kind::Sent, &[0xEE; 5], 99_000);
+        assert_eq!(records(&r).last().map(|g| g.1), Some(99_000));
     }
 
     #[test]

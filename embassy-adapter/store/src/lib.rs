@@ -12,15 +12,19 @@
 //! - [`KEY_AGENT`]: [`AgentRecord`], the agent's last state (logged in, the last reason).
 //!
 //! The store never writes a configuration that fails `PhoneConfig::validate()`; it reports it
-//! and the stored (last good) one stays. At boot a missing, damaged or no longer valid
-//! configuration is reported and the caller's factory configuration is used: the phone always
-//! boots with a valid configuration.
+//! and the stored (last good) one stays. At boot the newest record that reads and passes
+//! `validate()` is used; a newer one that does not (a firmware that validates more strictly, a
+//! region written by another tool) is reported and passed over, and with no good record at all
+//! the caller's factory configuration is used: the phone always boots with a valid
+//! configuration.
 #![no_std]
 
+pub mod dump_region;
 pub mod ram_flash;
 
 use ccx_cti::config::{BlobError, BLOB_MAX_LEN};
 use ccx_cti::config::{ConfigError, PhoneConfig};
+use ccx_cti::ui::{ConfigRejected, Kept};
 use core::ops::Range;
 use embedded_storage_async::nor_flash::NorFlash;
 use sequential_storage::cache::{Cache, Uncached};
@@ -81,8 +85,11 @@ impl AgentRecord {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Source {
-    /// The stored configuration.
+    /// The newest stored configuration.
     Stored,
+    /// An older stored configuration, the last good one: the newest record is rejected (the
+    /// problem says why; a configuration a newer firmware validates more strictly, say).
+    Previous,
     /// The caller's factory configuration (nothing usable was stored: see the problem).
     Factory,
 }
@@ -99,6 +106,32 @@ pub enum Problem<E> {
     Blob(BlobError),
     /// The stored configuration fails this firmware's validation.
     Invalid(ConfigError),
+}
+
+impl<E: core::fmt::Debug> core::fmt::Display for Problem<E> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Empty => f.write_str("no configuration in this region"),
+            Self::Flash(e) => write!(f, "the flash cannot be read as a store ({e:?})"),
+            Self::Blob(e) => write!(f, "not readable: {e}"),
+            Self::Invalid(e) => write!(f, "rejected: {e}"),
+        }
+    }
+}
+
+/// Everything a store region holds, as [`ConfigStore::contents`] reads it.
+#[derive(Debug)]
+pub struct Contents<E> {
+    /// The newest configuration record that reads and passes `validate()`.
+    pub config: Option<PhoneConfig>,
+    /// Why the newest configuration record is not `config` (`None` when it is).
+    pub newer_problem: Option<Problem<E>>,
+    /// The agent's last state, when one was stored.
+    pub agent: Option<AgentRecord>,
+    /// Configuration records in the region (each change adds one until a page is reclaimed).
+    pub config_records: usize,
+    /// The flash failed, or the region is no store (what was read before stays).
+    pub flash: Option<sequential_storage::Error<E>>,
 }
 
 /// What the phone boots with.
@@ -119,6 +152,20 @@ impl<E> Boot<E> {
     pub fn needs_password(&self) -> bool {
         self.config.agent_password.is_empty()
     }
+
+    /// The stored configuration failed `validate()`: what the screen tells
+    /// (`ccx_cti::ui::Screen::config_rejected`), with what the phone runs with instead.
+    pub fn rejected(&self) -> Option<ConfigRejected> {
+        let kept = match self.source {
+            Source::Stored => return None,
+            Source::Previous => Kept::LastGood,
+            Source::Factory => Kept::Factory,
+        };
+        match self.problem {
+            Some(Problem::Invalid(error)) => Some(ConfigRejected { error, kept }),
+            _ => None,
+        }
+    }
 }
 
 /// Why a save was refused or failed. On any error the stored configuration is the one before.
@@ -131,6 +178,19 @@ pub enum SaveError<E> {
     Blob(BlobError),
     /// The flash failed (a power loss in the middle of the write is the same as this).
     Flash(sequential_storage::Error<E>),
+}
+
+impl<E> SaveError<E> {
+    /// The configuration failed `validate()` and the stored one stays: what the screen tells.
+    pub fn rejected(&self) -> Option<ConfigRejected> {
+        match *self {
+            SaveError::Invalid(error) => Some(ConfigRejected {
+                error,
+                kept: Kept::LastGood,
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The configuration store on a region of a NOR flash.
@@ -149,44 +209,98 @@ impl<F: NorFlash> ConfigStore<F> {
         })
     }
 
-    /// Read what the phone boots with. Never fails: whatever is wrong with the flash is a
-    /// [`Problem`] and `factory` (which must pass `validate()`) is used instead.
-    pub async fn boot(&mut self, factory: impl FnOnce() -> PhoneConfig) -> Boot<F::Error> {
-        let agent = match self
+    /// What the region holds, read as the phone reads it at boot: the newest configuration
+    /// record that reads and passes `validate()`, why any newer record was passed over, and the
+    /// agent's last state. Only a power-cut item is repaired (sequential-storage does that on
+    /// any access); nothing else is written. The firmware's boot and the host's tools
+    /// (`store-image --read`, `ccx config decode` on a dumped region) all read through this.
+    pub async fn contents(&mut self) -> Contents<F::Error> {
+        let mut contents = Contents {
+            config: None,
+            newer_problem: None,
+            agent: None,
+            config_records: 0,
+            flash: None,
+        };
+        if let Ok(Some(bytes)) = self
             .map
             .fetch_item::<&[u8]>(&mut self.buf, &KEY_AGENT)
             .await
         {
-            Ok(Some(bytes)) => AgentRecord::from_bytes(bytes),
-            _ => None,
-        };
-        let problem = match self
+            contents.agent = AgentRecord::from_bytes(bytes);
+        }
+        // The newest record through the map's own lookup: the path the power-fail tests prove
+        // (it repairs a cut change first). The scan below only counts and, when the newest is
+        // rejected, finds the last good one.
+        match self
             .map
             .fetch_item::<&[u8]>(&mut self.buf, &KEY_CONFIG)
             .await
         {
-            Ok(None) => Problem::Empty,
-            Err(e) => Problem::Flash(e),
-            Ok(Some(bytes)) => match PhoneConfig::decode_blob(bytes) {
-                Err(e) => Problem::Blob(e),
-                Ok(config) => match config.validate() {
-                    Err(e) => Problem::Invalid(e),
-                    Ok(_) => {
-                        return Boot {
-                            config,
-                            source: Source::Stored,
-                            problem: None,
-                            agent,
+            Ok(None) => {}
+            Err(e) => contents.flash = Some(e),
+            Ok(Some(bytes)) => match checked::<F::Error>(bytes) {
+                Ok(config) => contents.config = Some(config),
+                Err(p) => contents.newer_problem = Some(p),
+            },
+        }
+        let want_older = contents.newer_problem.is_some();
+        let mut items = match self.map.fetch_all_items(&mut self.buf).await {
+            Ok(items) => items,
+            Err(e) => {
+                contents.flash.get_or_insert(e);
+                return contents;
+            }
+        };
+        // Oldest first, the newest (rejected) one last: the last good one seen is the one kept.
+        loop {
+            match items.next::<&[u8]>(&mut self.buf).await {
+                Ok(Some((KEY_CONFIG, bytes))) => {
+                    contents.config_records = contents.config_records.saturating_add(1);
+                    if want_older {
+                        if let Ok(config) = checked::<F::Error>(bytes) {
+                            contents.config = Some(config);
                         }
                     }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(e) => {
+                    if contents.config.is_none() {
+                        contents.flash.get_or_insert(e);
+                    }
+                    break;
+                }
+            }
+        }
+        contents
+    }
+
+    /// Read what the phone boots with. Never fails: the newest stored configuration that
+    /// passes `validate()` (an older one when the newest is rejected: see the problem), else
+    /// `factory` (which must pass `validate()`) with the reason.
+    pub async fn boot(&mut self, factory: impl FnOnce() -> PhoneConfig) -> Boot<F::Error> {
+        let c = self.contents().await;
+        match c.config {
+            Some(config) => Boot {
+                config,
+                source: match c.newer_problem {
+                    None => Source::Stored,
+                    Some(_) => Source::Previous,
                 },
+                problem: c.newer_problem,
+                agent: c.agent,
             },
-        };
-        Boot {
-            config: factory(),
-            source: Source::Factory,
-            problem: Some(problem),
-            agent,
+            None => Boot {
+                config: factory(),
+                source: Source::Factory,
+                problem: Some(match (c.flash, c.newer_problem) {
+                    (Some(e), _) => Problem::Flash(e),
+                    (None, Some(p)) => p,
+                    (None, None) => Problem::Empty,
+                }),
+                agent: c.agent,
+            },
         }
     }
 
@@ -225,6 +339,13 @@ impl<F: NorFlash> ConfigStore<F> {
     pub fn into_flash(self) -> F {
         self.map.destroy().0
     }
+}
+
+/// A stored blob read and validated.
+fn checked<E>(bytes: &[u8]) -> Result<PhoneConfig, Problem<E>> {
+    let config = PhoneConfig::decode_blob(bytes).map_err(Problem::Blob)?;
+    config.validate().map_err(Problem::Invalid)?;
+    Ok(config)
 }
 
 /// The blob the store keeps for `config`: the core's blob with the agent's password empty.

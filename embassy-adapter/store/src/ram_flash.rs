@@ -123,3 +123,36 @@ impl NorFlash for RamFlash<'_> {
         Ok(())
     }
 }
+
+/// Why bytes are no store region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct NotARegion {
+    /// The length given, in bytes.
+    pub len: usize,
+}
+
+impl core::fmt::Display for NotARegion {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "{} bytes is not a store region (a whole number of {PAGE}-byte pages, at least 2)",
+            self.len
+        )
+    }
+}
+
+/// Read a whole store region as the phone does at boot ([`crate::ConfigStore::contents`]), from
+/// its bytes: a region dumped from a phone, the file `store-image` writes, what qemu loads. The
+/// one reader of the host's tools (`store-image --read`, `ccx config decode`). A power-cut item
+/// is repaired in `bytes`, as the phone would; the caller reads a copy of the file.
+pub fn read_region(bytes: &mut [u8]) -> Result<crate::Contents<RamFlashError>, NotARegion> {
+    let len = bytes.len();
+    let not = NotARegion { len };
+    if len < 2 * PAGE || !len.is_multiple_of(PAGE) {
+        return Err(not);
+    }
+    let end = u32::try_from(len).map_err(|_| not)?;
+    let mut store = crate::ConfigStore::new(RamFlash::new(bytes), 0..end).map_err(|_| not)?;
+    Ok(embassy_futures::block_on(store.contents()))
+}

@@ -9,7 +9,8 @@
     clippy::cast_possible_truncation
 )]
 
-use ccx_cti::config::{PhoneConfig, ServerAddr};
+use ccx_cti::config::{ConfigError, PhoneConfig, ServerAddr};
+use ccx_cti::ui::{ConfigRejected, Kept};
 use ccx_cti_store::{AgentRecord, ConfigStore, Problem, SaveError, Source};
 use embassy_futures::block_on;
 use embedded_storage_async::nor_flash::{
@@ -309,7 +310,13 @@ fn an_invalid_configuration_is_refused_and_the_last_good_one_stays() {
     bad.protocol_version = 99;
     let mut s = store(flash);
     match block_on(s.save_config(&bad)) {
-        Err(SaveError::Invalid(e)) => println!("refused: {e}"),
+        Err(e @ SaveError::Invalid(_)) => assert_eq!(
+            e.rejected(),
+            Some(ConfigRejected {
+                error: ConfigError::ProtocolVersion { version: 99 },
+                kept: Kept::LastGood
+            })
+        ),
         other => panic!("an invalid configuration was not refused: {other:?}"),
     }
     let (config, source, _) = boot(s.into_flash());
@@ -317,7 +324,8 @@ fn an_invalid_configuration_is_refused_and_the_last_good_one_stays() {
 }
 
 /// A blob in flash that this firmware no longer accepts (written by hand, or by a firmware with
-/// looser rules) is reported, and the phone boots with the factory configuration.
+/// looser rules), with no good one before it, is reported, and the phone boots with the factory
+/// configuration.
 #[test]
 fn a_stored_configuration_that_fails_validation_is_reported() {
     use sequential_storage::cache::Cache;
@@ -342,6 +350,58 @@ fn a_stored_configuration_that_fails_validation_is_reported() {
         b.problem
     );
     assert_eq!(b.config, factory());
+    assert_eq!(b.rejected().map(|r| r.kept), Some(Kept::Factory));
+}
+
+/// Bytes stored as the newest configuration record behind the store's back (its own
+/// `save_config` refuses them): what a region written by another tool or firmware may hold.
+fn with_newer_record(flash: CutFlash, bytes: &[u8]) -> CutFlash {
+    use sequential_storage::cache::Cache;
+    use sequential_storage::map::{MapConfig, MapStorage};
+    let mut map =
+        MapStorage::<u8, _, _>::new(flash, MapConfig::new(range()), Cache::new_uncached());
+    let mut buf = [0u8; ccx_cti_store::BUFFER_LEN];
+    block_on(map.store_item(&mut buf, &ccx_cti_store::KEY_CONFIG, &bytes)).unwrap();
+    map.destroy().0
+}
+
+/// A newer record that fails validation, or whose blob is damaged, is passed over: the phone
+/// boots with the last good one and says why.
+#[test]
+fn a_newer_rejected_record_leaves_the_last_good_configuration() {
+    let mut bad = config(9);
+    bad.protocol_version = 3;
+    let mut blob = [0u8; ccx_cti::config::BLOB_MAX_LEN];
+    let invalid = bad.encode_blob(&mut blob).unwrap().to_vec();
+    let mut damaged = config(9).encode_blob(&mut blob).unwrap().to_vec();
+    let at = damaged.len() - 6;
+    damaged[at] ^= 0x01;
+    for (name, bytes) in [("invalid", invalid), ("damaged", damaged)] {
+        let (r, flash) = save(CutFlash::new(), 3);
+        r.unwrap();
+        let mut s = store(with_newer_record(flash, &bytes));
+        let b = block_on(s.boot(factory));
+        assert_eq!(b.config, stored(3), "{name}");
+        assert_eq!(b.source, Source::Previous, "{name}");
+        match (name, &b.problem) {
+            ("invalid", Some(Problem::Invalid(_))) | ("damaged", Some(Problem::Blob(_))) => {}
+            _ => panic!("{name}: {:?}", b.problem),
+        }
+        // What the screen tells: a validation failure, naming the field; a damaged record is
+        // only logged.
+        let told = (name == "invalid").then_some(ConfigRejected {
+            error: ConfigError::ProtocolVersion { version: 3 },
+            kept: Kept::LastGood,
+        });
+        assert_eq!(b.rejected(), told, "{name}");
+        let c = block_on(s.contents());
+        assert_eq!(c.config_records, 2, "{name}");
+        // A good configuration saved after it is the newest again.
+        block_on(s.save_config(&config(10))).unwrap();
+        let b = block_on(s.boot(factory));
+        assert_eq!((b.config, b.source), (stored(10), Source::Stored), "{name}");
+        assert!(b.problem.is_none(), "{name}");
+    }
 }
 
 #[test]
@@ -374,4 +434,64 @@ fn the_store_is_small_in_ram() {
     let size = core::mem::size_of::<ConfigStore<ccx_cti_store::ram_flash::RamFlash<'static>>>();
     println!("ConfigStore on RamFlash: {size} bytes of RAM");
     assert!(size < 1024, "{size}");
+}
+
+/// The flight recorder's dump region: a save cut after any programmed byte or in an erase
+/// leaves either the whole new dump or no dump, never a dump that reads but is wrong.
+#[test]
+fn a_cut_dump_save_leaves_the_whole_dump_or_none() {
+    use ccx_cti_store::dump_region::{self, ReadError};
+    let dump: Vec<u8> = (0..1500u32).map(|i| (i * 7 + 3) as u8).collect();
+    let range = 0..PAGE as u32;
+    let save = |flash: &mut CutFlash| {
+        block_on(dump_region::save(
+            flash,
+            range.clone(),
+            dump.len(),
+            |at, buf| buf.copy_from_slice(&dump[at..at + buf.len()]),
+        ))
+    };
+    let mut whole = CutFlash::with_pages(1);
+    save(&mut whole).unwrap();
+    assert_eq!(dump_region::read(&whole.bytes), Ok(&dump[..]));
+    let units = whole.used;
+    let (mut read, mut none) = (0, 0);
+    for cut in 0..units {
+        // Over an older dump, so that a cut can leave old bytes behind.
+        let mut flash = CutFlash::with_pages(1);
+        block_on(dump_region::save(&mut flash, range.clone(), 700, |_, b| {
+            b.fill(0x11)
+        }))
+        .unwrap();
+        let mut flash = flash.cut_after(cut);
+        assert!(
+            save(&mut flash).is_err(),
+            "the save finished within {cut} of {units}"
+        );
+        match dump_region::read(&flash.bytes) {
+            Ok(d) => {
+                assert_eq!(d, &dump[..], "cut at {cut}: a wrong dump reads as whole");
+                read += 1;
+            }
+            // Any error is "no dump": a cut header reads as empty, another version, a length
+            // past the region or a CRC that fails.
+            Err(ReadError::Empty | ReadError::Crc { .. } | ReadError::Version(_)) => none += 1,
+            Err(ReadError::Cut { .. }) => none += 1,
+        }
+    }
+    println!("dump save cut at {units} points: {none} left no dump, {read} the whole dump");
+    assert!(none > 0);
+    // Too large for the region: refused before anything is erased.
+    let mut small = whole.clone();
+    let big = block_on(dump_region::save(
+        &mut small,
+        range.clone(),
+        PAGE,
+        |_, _| {},
+    ));
+    assert!(
+        matches!(big, Err(dump_region::SaveError::TooLarge { .. })),
+        "{big:?}"
+    );
+    assert_eq!(dump_region::read(&small.bytes), Ok(&dump[..]));
 }

@@ -2,13 +2,14 @@
 //! blob `ccx config encode` wrote (its configuration checked with `validate()` first, the agent's
 //! password left out) in an erased region of PAGES (default 8) pages of 4 KiB, exactly as the
 //! firmware's store would, and writes the region to OUT (qemu: `-device loader,file=OUT,...`).
-//! `store-image --read REGION` prints what a phone would boot with from a dumped region.
+//! `store-image --read REGION` prints what a phone would boot with from a dumped region (the
+//! store's own reader, `ram_flash::read_region`, as `ccx config decode` uses).
 
 use std::process::ExitCode;
 
 use ccx_cti::config::PhoneConfig;
-use ccx_cti_store::ram_flash::{RamFlash, PAGE};
-use ccx_cti_store::{ConfigStore, Source};
+use ccx_cti_store::ram_flash::{read_region, RamFlash, RamFlashError, PAGE};
+use ccx_cti_store::{ConfigStore, Problem};
 use embassy_futures::block_on;
 
 fn main() -> ExitCode {
@@ -51,20 +52,24 @@ fn write(blob: &str, out: &str, pages: usize) -> Result<(), String> {
 
 fn read(path: &str) -> Result<(), String> {
     let mut region = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
-    let len = u32::try_from(region.len()).map_err(|_| "region too large")?;
-    let mut store = ConfigStore::new(RamFlash::new(&mut region), 0..len)
-        .map_err(|e| format!("{path}: not a store region: {e:?}"))?;
-    let boot = block_on(store.boot(PhoneConfig::default));
-    match boot.source {
-        Source::Stored => println!("{:#?}", boot.config),
-        Source::Factory => {
-            return Err(format!(
-                "{path}: no usable configuration: {:?}",
-                boot.problem
-            ))
-        }
+    let contents = read_region(&mut region).map_err(|e| format!("{path}: {e}"))?;
+    if let Some(e) = &contents.flash {
+        eprintln!("store-image: {path}: the flash cannot be read as a store ({e:?})");
     }
-    if let Some(agent) = boot.agent {
+    let Some(config) = contents.config else {
+        let why = match contents.newer_problem {
+            Some(p) => format!("no usable configuration: the newest record is {p}"),
+            None => Problem::<RamFlashError>::Empty.to_string(),
+        };
+        return Err(format!("{path}: {why}"));
+    };
+    if let Some(p) = &contents.newer_problem {
+        eprintln!(
+            "store-image: {path}: the newest configuration record is {p}; showing the previous one"
+        );
+    }
+    println!("{config:#?}");
+    if let Some(agent) = contents.agent {
         println!("agent state: {agent:?}");
     }
     Ok(())

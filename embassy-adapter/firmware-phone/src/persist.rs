@@ -1,0 +1,104 @@
+//! The flight recorder's ring saved to flash when the session is lost, so that it outlives a
+//! power cycle: a dump region of its own (`ccx_cti_store::dump_region`), right after the
+//! configuration region, which `ccx recorder` reads from a flash image. At most one save an
+//! hour (each save erases the region's pages: a flapping link must not wear the flash out);
+//! the first loss after boot is always saved.
+
+use ccx_cti_store::dump_region;
+use ccx_cti_store::ram_flash::{RamFlash, RamFlashError, PAGE};
+use defmt::{info, warn};
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::mutex::Mutex;
+use embassy_time::{Duration, Instant};
+
+use crate::product;
+
+/// The dump region: after the configuration region, in SSRAM outside the program's memory.
+pub const BASE: usize = 0x2038_8000;
+/// Bytes of the region: the largest dump the ring gives, in whole pages.
+pub const LEN: usize = dump_region::region_len(
+    product::RECORDER_BYTES + ccx_cti_recorder::DUMP_HEADER,
+    PAGE,
+);
+/// The least time between two saves.
+const EVERY: Duration = Duration::from_secs(3600);
+/// What starts each line of the region's hex dump (a probe reading the flash, on qemu).
+pub const LINE_PREFIX: &str = "ccx-flash ";
+
+struct Region {
+    flash: RamFlash<'static>,
+    saved_at: Option<Instant>,
+}
+
+static REGION: Mutex<CriticalSectionRawMutex, Option<Region>> = Mutex::new(None);
+
+/// Take the dump region's flash.
+pub async fn init(flash: RamFlash<'static>) {
+    *REGION.lock().await = Some(Region {
+        flash,
+        saved_at: None,
+    });
+}
+
+/// The session was lost: save the ring, unless a save was made within the hour.
+pub async fn session_lost() {
+    let mut region = REGION.lock().await;
+    let Some(region) = region.as_mut() else {
+        return;
+    };
+    if region.saved_at.is_some_and(|at| at.elapsed() < EVERY) {
+        info!("recorder: saved less than an hour ago; not saved again");
+        return;
+    }
+    region.saved_at = Some(Instant::now());
+    match save(&mut region.flash).await {
+        Ok(len) => info!("recorder: {=usize} bytes saved to flash", len),
+        Err(e) => warn!("recorder: not saved to flash: {:?}", e),
+    }
+}
+
+async fn save(
+    flash: &mut RamFlash<'static>,
+) -> Result<usize, dump_region::SaveError<RamFlashError>> {
+    // Held still while it is copied: records that come meanwhile are dropped and counted.
+    let len = product::with_recorder(|r| {
+        r.hold(true);
+        r.dump_len()
+    });
+    let result = dump_region::save(flash, 0..LEN as u32, len, |at, buf| {
+        product::with_recorder(|r| r.dump_read(at, buf))
+    })
+    .await;
+    product::with_recorder(|r| r.hold(false));
+    result.map(|()| len)
+}
+
+/// Print the region as far as it holds a dump, as hex lines (what a probe reading the flash
+/// would get; `.ci/firmware.sh` rebuilds the image from them for `ccx recorder`).
+pub async fn dump_region() {
+    let region = REGION.lock().await;
+    let Some(region) = region.as_ref() else {
+        return;
+    };
+    let bytes = region.flash.bytes();
+    let used = match dump_region::read(bytes) {
+        Ok(dump) => dump_region::HEADER + dump.len(),
+        Err(e) => {
+            warn!(
+                "recorder: the flash holds no saved dump: {}",
+                defmt::Display2Format(&e)
+            );
+            return;
+        }
+    };
+    for chunk in bytes.get(..used).unwrap_or(&[]).chunks(32) {
+        let mut line = heapless::String::<64>::new();
+        for b in chunk {
+            for digit in [b >> 4, b & 0xF] {
+                let _ = line.push(char::from_digit(u32::from(digit), 16).unwrap_or('0'));
+            }
+        }
+        info!("{=str}{=str}", LINE_PREFIX, line.as_str());
+    }
+    info!("recorder: flash region dump done ({=usize} bytes)", used);
+}
