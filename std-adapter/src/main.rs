@@ -412,7 +412,8 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
         println!("{banner}");
     }
     if let Some(addr) = &args.replication {
-        if sim.is_master() {
+        // Side A listens (and joins the other side if that is master already); side B follows.
+        if !sim.config().standby {
             let bound = sim.serve_replication(addr)?;
             eprintln!("ccx sim: replication link on {bound}");
         } else {

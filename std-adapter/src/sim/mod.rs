@@ -350,13 +350,22 @@ impl Simulator {
         )
     }
 
-    /// Replicate to a standby process: serve the link on `listen` (this side is the master;
-    /// port 0 picks one); returns the address bound.
+    /// Side A of the replication link: serve it on `listen` (port 0 picks one); this side
+    /// is master unless the other side answers as master already (then it joins as its
+    /// standby). Returns the address bound.
     pub fn serve_replication(&self, listen: &str) -> std::io::Result<SocketAddr> {
         replica::serve(
             listen,
             Arc::downgrade(&self.cluster),
             Arc::clone(&self.node),
+            self.silence(),
+        )
+    }
+
+    /// How long a master may be silent on the link before the standby takes over.
+    fn silence(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.cfg.probe_interval_ms * u64::from(self.cfg.probe_failures),
         )
     }
 
@@ -364,14 +373,11 @@ impl Simulator {
     /// state, hold still, and take over after the probe interval times the probe failures
     /// without a word from it.
     pub fn follow(&self, addr: &str) -> std::io::Result<()> {
-        let silence = std::time::Duration::from_millis(
-            self.cfg.probe_interval_ms * u64::from(self.cfg.probe_failures),
-        );
         let handle = replica::follow(
             addr.to_string(),
             Arc::downgrade(&self.cluster),
             Arc::clone(&self.node),
-            silence,
+            self.silence(),
         )?;
         if let Ok(mut p) = self.follower.lock() {
             *p = Some(handle);

@@ -76,6 +76,14 @@ impl World {
         }
     }
 
+    /// Open sessions on `node`: the side with fewer gives way when an island heals.
+    pub(crate) fn sessions_of(&self, node: &Arc<NodeState>) -> usize {
+        self.conns
+            .values()
+            .filter(|c| Arc::ptr_eq(&c.node, node) && c.version.is_some())
+            .count()
+    }
+
     /// The state a standby takes over.
     pub(crate) fn replica(&self) -> Replica {
         Replica {
