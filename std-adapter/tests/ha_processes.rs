@@ -545,3 +545,131 @@ fn a_killed_master_restarts_as_the_standby_of_the_side_that_took_over() {
     assert!(summary.contains("failover: took over"), "{summary}");
     assert!(summary.contains("completed 1"), "{summary}");
 }
+
+/// The replication link through a proxy the test can cut and mend, as a network would: a
+/// cut closes the connections through it and drops new ones.
+struct LinkProxy {
+    addr: SocketAddr,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    live: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl LinkProxy {
+    fn to(target: SocketAddr) -> LinkProxy {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let cut = Arc::new(AtomicBool::new(false));
+        let live: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let (c, l) = (Arc::clone(&cut), Arc::clone(&live));
+        std::thread::spawn(move || {
+            for down in listener.incoming() {
+                let Ok(down) = down else { continue };
+                if c.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(up) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let mut l = l.lock().unwrap();
+                l.push(down.try_clone().unwrap());
+                l.push(up.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (down.try_clone().unwrap(), up.try_clone().unwrap()),
+                    (up, down),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        LinkProxy { addr, cut, live }
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in self.live.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    fn mend(&self) {
+        self.cut.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn an_island_heals_by_itself_when_the_link_comes_back_and_the_side_with_fewer_sessions_demotes() {
+    let mut a = Side::start(&["--listen", "127.0.0.1:0", "--replication", "127.0.0.1:0"]);
+    let link = addr_after(&a.logged("replication link on "), "replication link on ");
+    let proxy = LinkProxy::to(link);
+    let through = proxy.addr.to_string();
+    let mut b = Side::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--standby",
+        "--replication",
+        &through,
+    ]);
+    a.logged("follows this side");
+    // Phone 1 is on side A; phones 2 and 3 would rather be on side B.
+    let one = phone_for("agent0000", "10000", &[a.addr, b.addr]);
+    ready(&one, 0);
+    std::thread::sleep(Duration::from_millis(300));
+
+    // The network cuts the link (no command to either side): side B takes over.
+    proxy.cut();
+    b.logged("master now; failover");
+    let two = phone_for("agent0001", "10001", &[b.addr, a.addr]);
+    ready(&two, 0);
+    let call_two = talk(&two, &mut b.proc.0, "5552222");
+    let three = phone_for("agent0002", "10002", &[b.addr, a.addr]);
+    ready(&three, 0);
+    let call_one = talk(&one, &mut a.proc.0, "5551111");
+    assert_eq!(one.view().session.server, 0);
+    assert_eq!(two.view().session.server, 0);
+
+    // The link comes back by itself. Side A has 1 session, side B 2: side A demotes, tells
+    // its phone SYSTEM_EVENT, and the phone moves to side B with its agent and call.
+    let mended = Instant::now();
+    proxy.mend();
+    let end = Instant::now() + LIMIT;
+    let mut told = false;
+    loop {
+        while let Ok(e) = one.events().recv_timeout(Duration::from_millis(5)) {
+            if let driver::DriverEvent::Phone { event, .. } = e {
+                told |= format!("{event:?}").contains("SystemEvent");
+            }
+        }
+        if on_call(&one.view(), 1, call_one, "5551111") {
+            break;
+        }
+        let v = one.view();
+        assert!(Instant::now() < end, "{:?} {:?}", v.session, v.calls);
+    }
+    eprintln!(
+        "island healed by itself: phone 1 had its call on side B {} ms after the link came back",
+        mended.elapsed().as_millis()
+    );
+    assert!(told, "phone 1 was not told SYSTEM_EVENT");
+    // Side B's phones were not disturbed.
+    assert!(on_call(&two.view(), 0, call_two, "5552222"));
+    let v = three.view();
+    assert_eq!((v.session.state, v.session.server), (SessionState::Open, 0));
+    assert_eq!(v.agent.state, AgentState::Available);
+    a.logged("handed over 1 agent(s) and demoted");
+    b.logged("handed over 1 agent(s) with their calls");
+    // Side A follows side B again: phone 1 releases its call there.
+    one.command(AgentCommand::Release {
+        call: Some(call_one),
+    });
+    wait(&one, "the call released on side B", |v| v.calls.is_empty());
+    drop((one, two, three));
+    let summary = b.summary();
+    assert!(summary.contains("completed 1"), "{summary}");
+    drop(a);
+}

@@ -386,8 +386,8 @@ impl Simulator {
     }
 
     /// Cut (`true`) or heal the replication link: island mode. Both sides then think they
-    /// are master; when the link heals, the side that took over hands its agents over and
-    /// demotes.
+    /// are master; when the link heals, the side with fewer sessions (side B on a tie) hands
+    /// its agents over and demotes.
     pub fn set_isolated(&self, isolated: bool) {
         self.node.isolated.store(isolated, Ordering::SeqCst);
         log::info!(
