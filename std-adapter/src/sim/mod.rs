@@ -163,6 +163,8 @@ pub(crate) struct NodeState {
     failover_ms: AtomicU64,
     /// The replication link is cut (island mode).
     isolated: AtomicBool,
+    /// What went over the replication link.
+    link: replica::LinkStats,
 }
 
 impl NodeState {
@@ -212,6 +214,7 @@ impl Simulator {
             conn_seq: AtomicU64::new(0),
             failover_ms: AtomicU64::new(u64::MAX),
             isolated: AtomicBool::new(false),
+            link: replica::LinkStats::default(),
         });
         let (n, faults) = (Arc::clone(&node), cfg.faults.clone());
         cluster

@@ -24,7 +24,7 @@
 
 use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -45,6 +45,58 @@ pub(super) const INTERVAL: Duration = Duration::from_millis(50);
 
 /// How long the connecting side waits for the listening side's answer to its hello.
 const HELLO_WAIT: Duration = Duration::from_secs(1);
+
+/// What went over the link, for the metrics endpoint (`ccx_sim_replication_*`).
+#[derive(Debug, Default)]
+pub(crate) struct LinkStats {
+    /// States sent (as master) and applied (as standby).
+    states_sent: AtomicU64,
+    states_applied: AtomicU64,
+    /// Bytes of states and keep-alive lines sent and received.
+    bytes_sent: AtomicU64,
+    bytes_received: AtomicU64,
+    /// Microseconds the master's loop spent taking its state for the link, and the standby's
+    /// applying one: what replication costs the simulator's one thread.
+    snapshot_us: AtomicU64,
+    apply_us: AtomicU64,
+}
+
+impl LinkStats {
+    fn add(counter: &AtomicU64, n: usize) {
+        counter.fetch_add(u64::try_from(n).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    fn add_time(counter: &AtomicU64, took: Duration) {
+        let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        counter.fetch_add(us, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text lines.
+    pub(crate) fn render(&self) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let secs = |c: &AtomicU64| get(c) as f64 / 1e6;
+        format!(
+            "# HELP ccx_sim_replication_states_total States sent to the standby / applied from the master.\n\
+             # TYPE ccx_sim_replication_states_total counter\n\
+             ccx_sim_replication_states_total{{direction=\"sent\"}} {}\n\
+             ccx_sim_replication_states_total{{direction=\"applied\"}} {}\n\
+             # HELP ccx_sim_replication_bytes_total Bytes on the replication link.\n\
+             # TYPE ccx_sim_replication_bytes_total counter\n\
+             ccx_sim_replication_bytes_total{{direction=\"sent\"}} {}\n\
+             ccx_sim_replication_bytes_total{{direction=\"received\"}} {}\n\
+             # HELP ccx_sim_replication_loop_seconds_total Time the simulator's loop spent taking states (master) or applying them (standby).\n\
+             # TYPE ccx_sim_replication_loop_seconds_total counter\n\
+             ccx_sim_replication_loop_seconds_total{{work=\"snapshot\"}} {}\n\
+             ccx_sim_replication_loop_seconds_total{{work=\"apply\"}} {}\n",
+            get(&self.states_sent),
+            get(&self.states_applied),
+            get(&self.bytes_sent),
+            get(&self.bytes_received),
+            secs(&self.snapshot_us),
+            secs(&self.apply_us),
+        )
+    }
+}
 
 /// What the connecting side says first.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -331,15 +383,23 @@ fn feed(mut link: Link, cluster: &Weak<LoopHandle>, node: &NodeState) {
         let Some(c) = cluster.upgrade() else {
             return;
         };
-        let Some(replica) = c.call(|c| c.world.replica()) else {
+        let Some((replica, took)) = c.call(|c| {
+            let start = Instant::now();
+            let r = c.world.replica();
+            (r, start.elapsed())
+        }) else {
             return;
         };
+        LinkStats::add_time(&node.link.snapshot_us, took);
         let line = serde_json::to_string(&replica).unwrap_or_default();
         let sent = if line != last {
             let sent = link.send(&line);
+            LinkStats::add(&node.link.states_sent, 1);
+            LinkStats::add(&node.link.bytes_sent, line.len() + 1);
             last = line;
             sent
         } else {
+            LinkStats::add(&node.link.bytes_sent, 1);
             link.send("")
         };
         if !sent {
@@ -393,6 +453,7 @@ fn follow_on(
             Ok(0) => return,
             Ok(_) if line.ends_with('\n') => {
                 heard.last = Some(Instant::now());
+                LinkStats::add(&node.link.bytes_received, line.len());
                 let text = std::mem::take(&mut line);
                 if text.trim().is_empty() {
                     continue;
@@ -402,7 +463,14 @@ fn follow_on(
                         let Some(c) = cluster.upgrade() else {
                             return;
                         };
-                        c.call(move |c| c.world.apply_replica(r));
+                        if let Some(took) = c.call(move |c| {
+                            let start = Instant::now();
+                            c.world.apply_replica(r);
+                            start.elapsed()
+                        }) {
+                            LinkStats::add_time(&node.link.apply_us, took);
+                        }
+                        LinkStats::add(&node.link.states_applied, 1);
                         heard.applied += 1;
                     }
                     Err(e) => log::warn!("simulator: replication link: a bad state: {e}"),

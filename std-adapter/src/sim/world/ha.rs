@@ -147,8 +147,14 @@ impl World {
     /// Take the master's state (a standby). Agents and contacts are matched by ID and account
     /// (both sides run one configuration); an unknown one is skipped with a warning.
     pub(crate) fn apply_replica(&mut self, r: Replica) {
-        for rep in r.agents {
-            match self.agents.iter_mut().find(|a| a.def.id == rep.id) {
+        for (i, rep) in r.agents.into_iter().enumerate() {
+            // Both sides run one configuration: the agent is almost always at the same
+            // place, and a search per agent would cost n² with thousands of agents.
+            let at = match self.agents.get(i) {
+                Some(a) if a.def.id == rep.id => Some(i),
+                _ => self.agents.iter().position(|a| a.def.id == rep.id),
+            };
+            match at.and_then(|i| self.agents.get_mut(i)) {
                 Some(a) => {
                     a.state = AgentState::from(rep.state);
                     a.reason = rep.reason;
@@ -285,5 +291,40 @@ fn call_of(c: CallRep) -> Call {
         csq: c.csq,
         vars: vars::CallVars::from_list(c.vars),
         call_vars: c.call_vars,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::AgentDef;
+
+    fn world(ids: impl Iterator<Item = usize>) -> World {
+        World::new(SimConfig {
+            agents: ids.map(AgentDef::generated).collect(),
+            ..SimConfig::default()
+        })
+    }
+
+    #[test]
+    fn a_state_reaches_each_agent_by_its_id_whatever_the_order() {
+        let mut master = world(0..50);
+        for (i, a) in master.agents.iter_mut().enumerate() {
+            a.state = if i % 3 == 0 {
+                AgentState::Talking
+            } else {
+                AgentState::Available
+            };
+            a.reason = u16::try_from(i).unwrap_or(0);
+        }
+        // Same order (the usual case) and another order (a configuration edited in between).
+        for mut standby in [world(0..50), world((0..50).rev())] {
+            standby.apply_replica(master.replica());
+            for a in &standby.agents {
+                let m = master.agents.iter().find(|m| m.def.id == a.def.id);
+                let m = m.map(|m| (m.state, m.reason));
+                assert_eq!(Some((a.state, a.reason)), m, "{}", a.def.id);
+            }
+        }
     }
 }
