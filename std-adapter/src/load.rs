@@ -77,6 +77,13 @@ pub struct LoadArgs {
     /// at once). Requests pressed during it are reported apart, as the login storm.
     #[arg(long, value_parser = crate::cli::parse_duration)]
     pub ramp: Option<Duration>,
+    /// With `--scenario`: play it with real phones over TCP against the run's own simulator,
+    /// in real time divided by `--speed` (the virtual clock stays the deterministic run).
+    #[arg(long, requires = "scenario")]
+    pub real: bool,
+    /// With `--real`: this many times faster than real time (an hour at 60: a minute).
+    #[arg(long, default_value_t = 1.0, requires = "real")]
+    pub speed: f64,
 }
 
 /// `--loops`: 1 to 256.
@@ -113,6 +120,8 @@ impl Default for LoadArgs {
             scenario: None,
             example_scenario: false,
             ramp: None,
+            real: false,
+            speed: 1.0,
         }
     }
 }
@@ -173,6 +182,8 @@ pub struct LoadReport {
     pub checked: bool,
     /// The simulator's summary (own simulator only).
     pub simulator: String,
+    /// Not Ready pressed by the phones, by reason code (a scenario's plan).
+    pub not_ready_by_reason: BTreeMap<u16, u64>,
 }
 
 impl LoadReport {
@@ -261,6 +272,7 @@ impl LoadReport {
             "command_errors": self.command_errors,
             "malformed": self.malformed,
             "events_lost": self.events_lost,
+            "not_ready_by_reason": self.not_ready_by_reason,
             "consistency_checked": self.checked,
             "mismatches": self.mismatches,
         })
@@ -313,6 +325,9 @@ impl LoadReport {
             "  calls answered {}, previews answered {}",
             self.calls_answered, self.previews_answered
         );
+        if !self.not_ready_by_reason.is_empty() {
+            let _ = writeln!(s, "  not ready by reason: {:?}", self.not_ready_by_reason);
+        }
         let _ = writeln!(
             s,
             "  reconnects {}, phones never opened {}, refused {}, timed out {}, local command errors {}, malformed {}, events lost {}",
@@ -448,9 +463,42 @@ pub fn run_until(
     progress: &mut dyn FnMut(&str),
     stop: &AtomicBool,
 ) -> anyhow::Result<LoadReport> {
-    let own = match &args.server {
-        Some(_) => None,
-        None => {
+    run_with(args, progress, stop, None)
+}
+
+/// A scenario played by real phones (`--scenario FILE --real`): its agents' phones against
+/// the run's own simulator, for the scenario's duration divided by `speed`.
+pub fn run_scenario(
+    s: &crate::scenario::Scenario,
+    args: &LoadArgs,
+    progress: &mut dyn FnMut(&str),
+    stop: &AtomicBool,
+) -> anyhow::Result<LoadReport> {
+    let speed = if args.speed.is_finite() && args.speed > 0.0 {
+        args.speed
+    } else {
+        anyhow::bail!("--speed: {} is not a factor above 0", args.speed)
+    };
+    let args = LoadArgs {
+        phones: s.agents as usize,
+        duration: s.duration.div_f64(speed).max(Duration::from_secs(1)),
+        server: None,
+        seed: s.seed,
+        ..args.clone()
+    };
+    run_with(&args, progress, stop, Some((s, speed)))
+}
+
+fn run_with(
+    args: &LoadArgs,
+    progress: &mut dyn FnMut(&str),
+    stop: &AtomicBool,
+    scenario: Option<(&crate::scenario::Scenario, f64)>,
+) -> anyhow::Result<LoadReport> {
+    let own = match (&args.server, scenario) {
+        (_, Some((s, speed))) => Some(Simulator::start(s.real_sim_config(speed))?),
+        (Some(_), None) => None,
+        (None, None) => {
             let mut campaign = Campaign::generated(args.phones.max(1) * 50);
             campaign.offer_delay_ms = 300;
             campaign.retry_delay_ms = 5_000;
@@ -494,7 +542,8 @@ pub fn run_until(
         let offset = ramp.mul_f64(i as f64 / args.phones.max(1) as f64);
         let slot = worker::Slot::new(
             cfg,
-            agent::Agent::new(rng, Duration::from_millis(args.talk_ms), steady_from),
+            agent::Agent::new(rng, Duration::from_millis(args.talk_ms), steady_from)
+                .with_plan(scenario.map(|(s, speed)| s.plan(i, speed))),
             start + offset,
         );
         if let Some(share) = shares.get_mut(i % loops) {
@@ -598,6 +647,11 @@ pub fn run_until(
         for (k, v) in &stats.lost {
             *report.sessions_lost.entry(k.clone()).or_default() += v;
         }
+        if let Some(plan) = &slot.agent.plan {
+            for (k, v) in &plan.not_ready_by_reason {
+                *report.not_ready_by_reason.entry(*k).or_default() += v;
+            }
+        }
         report.refused += stats.refused;
         for (k, v) in &stats.refusals {
             *report.refusals.entry(k.clone()).or_default() += v;
@@ -684,7 +738,7 @@ pub fn load_main(args: &LoadArgs) -> ExitCode {
         print!("{}", crate::scenario::EXAMPLE_TOML);
         return ExitCode::SUCCESS;
     }
-    if let Some(path) = &args.scenario {
+    if let (Some(path), false) = (&args.scenario, args.real) {
         return match crate::scenario::Scenario::from_file(path) {
             Ok(s) => {
                 let report = crate::scenario::run(&s);
@@ -709,7 +763,12 @@ pub fn load_main(args: &LoadArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run_until(args, &mut progress, &stop) {
+    let run = match &args.scenario {
+        Some(path) => crate::scenario::Scenario::from_file(path)
+            .and_then(|s| run_scenario(&s, args, &mut progress, &stop)),
+        None => run_until(args, &mut progress, &stop),
+    };
+    match run {
         Ok(report) => {
             if args.json {
                 println!("{}", report.json());

@@ -190,3 +190,66 @@ fn sim_takes_its_calls_from_a_scenario_time_compressed() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two agents, calls enough to keep them busy, the talk, wrap-up, answer delay and Not
+/// Ready of the scenario: ten minutes in ten seconds.
+const REAL: &str = r#"
+seed = 7
+duration = "10m"
+agents = 2
+
+[[csq]]
+name = "sales"
+calls_per_hour = 14400
+
+[talk]
+kind = "fixed"
+mean = "60s"
+
+[wrapup]
+kind = "fixed"
+mean = "30s"
+
+[[behaviour]]
+name = "steady"
+share = 1.0
+answer_delay = { kind = "fixed", mean = "6s" }
+not_ready_share = 0.5
+reason_codes = [7, 9]
+not_ready_time = { kind = "fixed", mean = "30s" }
+"#;
+
+#[test]
+fn real_phones_play_the_scenarios_talk_wrapup_and_not_ready() {
+    let path = std::env::temp_dir().join(format!("ccx-real-{}.toml", std::process::id()));
+    std::fs::write(&path, REAL).unwrap();
+    let out = ccx()
+        .args(["load", "--scenario"])
+        .arg(&path)
+        .args(["--real", "--speed", "60", "--json", "--progress", "0"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["result"], "pass", "{j}");
+    assert_eq!(j["phones"], 2);
+    let secs = j["seconds"].as_f64().unwrap();
+    assert!((9.5..12.0).contains(&secs), "{secs}");
+    // Each call takes 0.1 s of ringing, 1 s of talk, 0.5 s of wrap-up and half the time
+    // 0.5 s of Not Ready (scenario times / 60): about 11 calls for two agents in 10 s, where
+    // phones answering at once and talking 200 ms would take about 50.
+    let answered = j["calls_answered"].as_u64().unwrap();
+    assert!(
+        (6..=16).contains(&answered),
+        "{answered} calls answered: {j}"
+    );
+    let reasons = j["not_ready_by_reason"].as_object().unwrap();
+    assert!(reasons.keys().all(|k| k == "7" || k == "9"), "{reasons:?}");
+    let not_ready: u64 = reasons.values().map(|v| v.as_u64().unwrap()).sum();
+    assert!(
+        (1..answered).contains(&not_ready),
+        "{not_ready} Not Ready after {answered} calls"
+    );
+}
