@@ -208,7 +208,9 @@ pub(super) fn serve(
                     take_over(&node, &cluster, &mut heard);
                 }
                 if node.isolated.load(Ordering::SeqCst) {
-                    // Cut off: connections wait in the backlog until the link is back.
+                    // Cut off: a connection is closed at once, as over a cut link (left in
+                    // the backlog it would bring a stale hello when the link is back).
+                    while listener.accept().is_ok() {}
                     std::thread::sleep(INTERVAL);
                     continue;
                 }
@@ -277,7 +279,7 @@ fn answer(
             if mine.sessions < theirs.sessions {
                 // Island healing: this side has fewer sessions and demotes (on a tie,
                 // the connecting side does).
-                if link.send("role feed") && demote(&mut link, cluster, node) {
+                if link.send("role feed") && give_way(&mut link, cluster, node) {
                     heard.last = Some(Instant::now());
                     follow_on(link, cluster, node, silence, heard);
                 }
@@ -358,7 +360,7 @@ fn greet(
     match role.trim() {
         "role feed" => feed(link, cluster, node),
         "role follow" => {
-            if node.is_master() && !demote(&mut link, cluster, node) {
+            if node.is_master() && !give_way(&mut link, cluster, node) {
                 return;
             }
             follow_on(link, cluster, node, silence, heard);
@@ -516,10 +518,18 @@ fn take_over(node: &NodeState, cluster: &Weak<LoopHandle>, heard: &mut Heard) {
     );
 }
 
-/// Both sides are master and this one gives way (an island healing): hand over the agents
-/// it has sessions for, with their calls; SYSTEM_EVENT to its phones, close their sessions,
-/// and hold still as a standby. Whether the handover went out.
-fn demote(link: &mut Link, cluster: &Weak<LoopHandle>, node: &Arc<NodeState>) -> bool {
+/// Both sides are master and this one gives way (an island healing). Only once the other
+/// side's first state has come (it is there and speaking, not a connection left over from
+/// before) does it hand over the agents it has sessions for, with their calls, tell its
+/// phones SYSTEM_EVENT, close their sessions, take that state and hold still as a standby.
+/// Whether it gave way.
+fn give_way(link: &mut Link, cluster: &Weak<LoopHandle>, node: &Arc<NodeState>) -> bool {
+    let Some(theirs) = link
+        .line()
+        .and_then(|l| serde_json::from_str::<super::world::Replica>(&l).ok())
+    else {
+        return false;
+    };
     let Some(c) = cluster.upgrade() else {
         return false;
     };
@@ -539,6 +549,7 @@ fn demote(link: &mut Link, cluster: &Weak<LoopHandle>, node: &Arc<NodeState>) ->
         c.world
             .report_to_node(&n, CCX_SHUTTING_DOWN, SYS_CCX_OFFLINE);
         c.world.close_node(&n);
+        c.world.apply_replica(theirs);
         c.world.paused = true;
     });
     log::info!(
