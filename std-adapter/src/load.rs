@@ -79,7 +79,7 @@ pub struct LoadArgs {
     pub ramp: Option<Duration>,
     /// With `--scenario`: play it with real phones over TCP against the run's own simulator,
     /// in real time divided by `--speed` (the virtual clock stays the deterministic run).
-    #[arg(long, requires = "scenario")]
+    #[arg(long, requires = "scenario", conflicts_with = "server")]
     pub real: bool,
     /// With `--real`: this many times faster than real time (an hour at 60: a minute).
     #[arg(long, default_value_t = 1.0, requires = "real")]
@@ -184,6 +184,8 @@ pub struct LoadReport {
     pub simulator: String,
     /// Not Ready pressed by the phones, by reason code (a scenario's plan).
     pub not_ready_by_reason: BTreeMap<u16, u64>,
+    /// The scenario's timed faults as they were played, in words.
+    pub faults: Vec<String>,
 }
 
 impl LoadReport {
@@ -273,6 +275,7 @@ impl LoadReport {
             "malformed": self.malformed,
             "events_lost": self.events_lost,
             "not_ready_by_reason": self.not_ready_by_reason,
+            "faults": self.faults,
             "consistency_checked": self.checked,
             "mismatches": self.mismatches,
         })
@@ -325,6 +328,9 @@ impl LoadReport {
             "  calls answered {}, previews answered {}",
             self.calls_answered, self.previews_answered
         );
+        for f in &self.faults {
+            let _ = writeln!(s, "  fault: {f}");
+        }
         if !self.not_ready_by_reason.is_empty() {
             let _ = writeln!(s, "  not ready by reason: {:?}", self.not_ready_by_reason);
         }
@@ -466,30 +472,9 @@ pub fn run_until(
     run_with(args, progress, stop, None)
 }
 
-/// A scenario played by real phones (`--scenario FILE --real`): its agents' phones against
-/// the run's own simulator, for the scenario's duration divided by `speed`.
-pub fn run_scenario(
-    s: &crate::scenario::Scenario,
-    args: &LoadArgs,
-    progress: &mut dyn FnMut(&str),
-    stop: &AtomicBool,
-) -> anyhow::Result<LoadReport> {
-    let speed = if args.speed.is_finite() && args.speed > 0.0 {
-        args.speed
-    } else {
-        anyhow::bail!("--speed: {} is not a factor above 0", args.speed)
-    };
-    let args = LoadArgs {
-        phones: s.agents as usize,
-        duration: s.duration.div_f64(speed).max(Duration::from_secs(1)),
-        server: None,
-        seed: s.seed,
-        ..args.clone()
-    };
-    run_with(&args, progress, stop, Some((s, speed)))
-}
-
-fn run_with(
+/// A run of `args`; with a scenario (and its speed), the phones follow its plans against
+/// the run's own simulator, and its timed faults are played.
+pub(crate) fn run_with(
     args: &LoadArgs,
     progress: &mut dyn FnMut(&str),
     stop: &AtomicBool,
@@ -512,6 +497,18 @@ fn run_with(
             cfg.inbound.seed = args.seed;
             Some(Simulator::start(cfg)?)
         }
+    };
+    // A scenario's failover needs the other side: a standby of the same cluster.
+    let mut faults = scenario.map(|(s, speed)| crate::scenario::FaultPlayer::new(s, speed));
+    let pair = match (&own, scenario, &faults) {
+        (Some(a), Some((s, speed)), Some(f)) if f.needs_pair() => Some(Simulator::start_pair_of(
+            a,
+            SimConfig {
+                standby: true,
+                ..s.real_sim_config(speed)
+            },
+        )?),
+        _ => None,
     };
     let server = match (&args.server, &own) {
         (Some(s), _) => s.clone(),
@@ -536,7 +533,10 @@ fn run_with(
     let steady_from = start + ramp;
     let mut shares: Vec<Vec<worker::Slot>> = (0..loops).map(|_| Vec::new()).collect();
     for i in 0..args.phones {
-        let cfg = phone_config(&server, i, args.protocol_version)?;
+        let mut cfg = phone_config(&server, i, args.protocol_version)?;
+        if let Some(b) = &pair {
+            let _ = cfg.servers.push(parse_server(&b.addr().to_string())?);
+        }
         let rng = StdRng::seed_from_u64(args.seed.wrapping_add(i as u64));
         // Phone i powers on at i/phones of the ramp.
         let offset = ramp.mul_f64(i as f64 / args.phones.max(1) as f64);
@@ -569,8 +569,16 @@ fn run_with(
     let total = args.duration;
     let mut limit = crate::cli::RateLimit::new(args.progress);
     limit.ready(started);
+    let mut played = Vec::new();
     while started.elapsed() < total && !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100).min(total.saturating_sub(started.elapsed())));
+        if let (Some(f), Some(a)) = (&mut faults, &own) {
+            let sims: Vec<&Simulator> = [Some(a), pair.as_ref()].into_iter().flatten().collect();
+            for line in f.tick(started.elapsed(), &sims) {
+                progress(&format!("  fault: {line}"));
+                played.push(line);
+            }
+        }
         if !limit.ready(Instant::now()) {
             continue;
         }
@@ -601,6 +609,7 @@ fn run_with(
         loops,
         ramp,
         interrupted: stop.load(Ordering::SeqCst),
+        faults: played,
         ..LoadReport::default()
     };
     // Phones back in their index order (phone i ran on loop i % loops).
@@ -765,7 +774,7 @@ pub fn load_main(args: &LoadArgs) -> ExitCode {
     };
     let run = match &args.scenario {
         Some(path) => crate::scenario::Scenario::from_file(path)
-            .and_then(|s| run_scenario(&s, args, &mut progress, &stop)),
+            .and_then(|s| crate::scenario::run_real(&s, args, &mut progress, &stop)),
         None => run_until(args, &mut progress, &stop),
     };
     match run {

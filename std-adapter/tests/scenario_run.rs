@@ -253,3 +253,86 @@ fn real_phones_play_the_scenarios_talk_wrapup_and_not_ready() {
         "{not_ready} Not Ready after {answered} calls"
     );
 }
+
+#[test]
+fn real_phones_live_through_the_scenarios_timed_failover_and_slow_server() {
+    let text = format!(
+        "{REAL}\n[[fault]]\nat = \"2m\"\nkind = \"failover\"\n\n\
+         [[fault]]\nat = \"5m\"\nkind = \"slow_server\"\nlasts = \"2m\"\ndelay = \"6s\"\n"
+    );
+    let path = std::env::temp_dir().join(format!("ccx-real-faults-{}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let out = ccx()
+        .args(["load", "--scenario"])
+        .arg(&path)
+        .args(["--real", "--speed", "60", "--json", "--progress", "0"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every phone moved to the other side at minute 2 (two seconds in) and still agrees
+    // with the simulator at the end.
+    assert_eq!(j["result"], "pass", "{j}");
+    let faults: Vec<&str> = j["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(faults.len(), 3, "{faults:?}");
+    assert!(faults[0].starts_with("failover: "), "{faults:?}");
+    assert_eq!(faults[1], "slow server: every frame 100 ms late");
+    assert_eq!(j["reconnects"], 2, "{j}");
+    assert!(j["calls_answered"].as_u64().unwrap() >= 4, "{j}");
+    // From minute 5 to 7 every answer came 6 s / 60 = 100 ms late.
+    let p99 = j["latency_ms"]["p99"].as_f64().unwrap();
+    assert!((90.0..1000.0).contains(&p99), "p99 {p99} ms: {j}");
+}
+
+#[test]
+fn a_timed_heartbeat_loss_leaves_the_share_of_sessions_unanswered_until_it_ends() {
+    use ccx_cti::phone::{Event, SessionEndReason, SessionState};
+    use ccx_cti_std::driver::{self, DriverEvent, DriverOptions};
+    use ccx_cti_std::sim::{SimConfig, Simulator};
+
+    let sim = Simulator::start(SimConfig::loopback()).unwrap();
+    let mut cfg = ccx_cti_std::demo::phone_config(sim.addr(), 17);
+    cfg.heartbeat_secs = 1;
+    cfg.missed_heartbeats = 2;
+    cfg.reconnect_secs = 1;
+    let phone = driver::spawn(cfg, DriverOptions::default()).unwrap();
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    let lost = |until: Duration| {
+        let end = std::time::Instant::now() + until;
+        while std::time::Instant::now() < end {
+            if let Ok(DriverEvent::Phone {
+                event: Event::SessionLost { reason, .. },
+                ..
+            }) = phone.events().recv_timeout(Duration::from_millis(20))
+            {
+                return Some(reason);
+            }
+        }
+        None
+    };
+    while phone.view().session.state != SessionState::Open {
+        assert!(std::time::Instant::now() < end, "no session");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Heartbeats answered: the session holds.
+    assert_eq!(lost(Duration::from_millis(3500)), None);
+    sim.set_heartbeat_loss(1.0);
+    assert_eq!(
+        lost(Duration::from_secs(6)),
+        Some(SessionEndReason::HeartbeatTimeout)
+    );
+    sim.set_heartbeat_loss(0.0);
+    while phone.view().session.state != SessionState::Open {
+        assert!(std::time::Instant::now() < end, "no session again");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while phone.events().try_recv().is_ok() {}
+    assert_eq!(lost(Duration::from_millis(3500)), None);
+}

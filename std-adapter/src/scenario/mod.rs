@@ -19,7 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 pub use engine::{run, ScenarioReport};
-pub use real::{Plan, Step};
+pub use real::{run_real, FaultPlayer, Plan, Step};
 
 /// A scenario file.
 #[derive(Debug, Clone, Deserialize)]

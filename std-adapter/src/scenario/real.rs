@@ -76,6 +76,29 @@ impl Scenario {
     }
 }
 
+/// A scenario played by real phones (`--scenario FILE --real`): its agents' phones against
+/// the run's own simulator, for the scenario's duration divided by `speed`.
+pub fn run_real(
+    s: &Scenario,
+    args: &crate::load::LoadArgs,
+    progress: &mut dyn FnMut(&str),
+    stop: &std::sync::atomic::AtomicBool,
+) -> anyhow::Result<crate::load::LoadReport> {
+    let speed = if args.speed.is_finite() && args.speed > 0.0 {
+        args.speed
+    } else {
+        anyhow::bail!("--speed: {} is not a factor above 0", args.speed)
+    };
+    let args = crate::load::LoadArgs {
+        phones: s.agents as usize,
+        duration: s.duration.div_f64(speed).max(Duration::from_secs(1)),
+        server: None,
+        seed: s.seed,
+        ..args.clone()
+    };
+    crate::load::run_with(&args, progress, stop, Some((s, speed)))
+}
+
 /// How many of `n` agents each behaviour gets, in order (the first agents get the first).
 pub(crate) fn behaviour_counts(behaviours: &[Behaviour], n: usize) -> Vec<usize> {
     let total: f64 = behaviours.iter().map(|b| b.share).sum();
@@ -250,5 +273,94 @@ impl Plan {
         .into_iter()
         .flatten()
         .min()
+    }
+}
+
+/// The scenario's timed faults in a real run, at their time divided by the speed:
+/// `slow_server` delays every frame by its `delay` (divided by the speed too) for its time,
+/// `heartbeat_loss` leaves the heartbeats of its share of the sessions unanswered for its
+/// time (the phones only notice when that outlasts their own heartbeat interval, which is
+/// not compressed), and `failover` takes the master out of service (SYSTEM_EVENT
+/// SYS_CCX_OFFLINE) once the standby of its pair is master, so the phones move over.
+#[derive(Debug)]
+pub struct FaultPlayer {
+    faults: Vec<super::TimedFault>,
+    speed: f64,
+    /// Per fault: started, ended.
+    done: Vec<(bool, bool)>,
+}
+
+/// Delay of a `slow_server` fault that gives none (scenario time).
+const DEFAULT_SLOW: Duration = Duration::from_secs(2);
+
+impl FaultPlayer {
+    /// The player of `s`'s faults at `speed`.
+    pub fn new(s: &Scenario, speed: f64) -> FaultPlayer {
+        FaultPlayer {
+            faults: s.fault.clone(),
+            speed: speed_of(speed),
+            done: vec![(false, false); s.fault.len()],
+        }
+    }
+
+    /// Whether a fault needs a pair of simulators (a failover).
+    pub fn needs_pair(&self) -> bool {
+        self.faults.iter().any(|f| f.kind == "failover")
+    }
+
+    /// Start and end what is due `elapsed` into the run on `sims` (the pair, or one);
+    /// returns what it did, in words.
+    pub fn tick(&mut self, elapsed: Duration, sims: &[&crate::sim::Simulator]) -> Vec<String> {
+        let mut out = Vec::new();
+        for (f, (started, ended)) in self.faults.iter().zip(self.done.iter_mut()) {
+            let at = f.at.div_f64(self.speed);
+            let until = (f.at + f.lasts).div_f64(self.speed);
+            if !*started && elapsed >= at {
+                *started = true;
+                match f.kind.as_str() {
+                    "slow_server" => {
+                        let d = ms(f.delay.unwrap_or(DEFAULT_SLOW).div_f64(self.speed));
+                        sims.iter().for_each(|s| s.set_reply_delay(d));
+                        out.push(format!("slow server: every frame {d} ms late"));
+                    }
+                    "heartbeat_loss" => {
+                        sims.iter().for_each(|s| s.set_heartbeat_loss(f.share));
+                        out.push(format!(
+                            "heartbeat loss: {:.0} % of the sessions unanswered",
+                            f.share * 100.0
+                        ));
+                    }
+                    _ => {
+                        let from = sims.iter().find(|s| s.is_master());
+                        let to = sims.iter().find(|s| !s.is_master());
+                        if let (Some(from), Some(to)) = (from, to) {
+                            to.promote();
+                            // SystemEventID SYS_CCX_OFFLINE with CCX_SHUTTING_DOWN.
+                            let told = from.report_out_of_service(0x200, 4);
+                            out.push(format!(
+                                "failover: {} out of service ({told} sessions told), {} master",
+                                from.addr(),
+                                to.addr()
+                            ));
+                        }
+                    }
+                }
+            }
+            if *started && !*ended && elapsed >= until {
+                *ended = true;
+                match f.kind.as_str() {
+                    "slow_server" => {
+                        sims.iter().for_each(|s| s.set_reply_delay(0));
+                        out.push("slow server: over".into());
+                    }
+                    "heartbeat_loss" => {
+                        sims.iter().for_each(|s| s.set_heartbeat_loss(0.0));
+                        out.push("heartbeat loss: over".into());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out
     }
 }

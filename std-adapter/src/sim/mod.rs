@@ -343,6 +343,19 @@ impl Simulator {
         self.with_world(move |w| w.paused = paused);
     }
 
+    /// A slow server (a timed fault): every frame this side sends from now on goes out
+    /// `delay_ms` late (0 ends it).
+    pub fn set_reply_delay(&self, delay_ms: u64) {
+        let node = Arc::clone(&self.node);
+        self.cluster.call(move |c| c.set_delay(&node, delay_ms));
+    }
+
+    /// Heartbeat loss (a timed fault): the HEARTBEAT_REQs of this `share` of the sessions go
+    /// unanswered from now on (0 ends it).
+    pub fn set_heartbeat_loss(&self, share: f64) {
+        self.with_world(move |w| w.heartbeat_loss = share);
+    }
+
     /// Serve the Prometheus text endpoint on `listen` (`host:port`; port 0 picks one) until
     /// this side stops; returns the address bound.
     pub fn serve_metrics(&self, listen: &str) -> std::io::Result<SocketAddr> {

@@ -160,6 +160,8 @@ pub(crate) struct World {
     pub(crate) counters: Counters,
     /// No arrivals, no routing, no offers, no timers: the contact center holds still.
     pub(crate) paused: bool,
+    /// The share of sessions whose HEARTBEAT_REQs go unanswered now (a timed fault).
+    pub(crate) heartbeat_loss: f64,
     last_idle_check: Instant,
     /// The session rules' bookkeeping (heartbeat rule, active terminals).
     rules: rules::Rules,
@@ -293,6 +295,7 @@ impl World {
             scheduled: Vec::new(),
             counters: Counters::default(),
             paused: false,
+            heartbeat_loss: 0.0,
             last_idle_check: now,
             rules: rules::Rules::default(),
             outgoing: Vec::new(),
