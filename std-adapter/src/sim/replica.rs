@@ -4,8 +4,9 @@
 //! first whether it is master and how many sessions it has (`hello {..}`); the listening
 //! side answers with the role the connecting side takes on this connection (`role feed`:
 //! send your state; `role follow`: take mine; `role none`: neither of us is master). The
-//! master then sends its state (agents, calls, campaign progress: `world::Replica`) as one
-//! JSON line whenever it changed, and an empty line every interval otherwise; the standby
+//! master then sends its whole state (agents, calls, campaign progress: `world::Replica`) as
+//! one JSON line, then every interval what changed since (`delta` and a `world::Delta`), or
+//! an empty line when nothing did; the standby
 //! applies each state and holds still (no arrivals, no timers). When the master falls
 //! silent — killed, paused or cut off — for `silence`, the standby takes over with the
 //! state the phones had, and records how long after the master's last word that was.
@@ -96,6 +97,12 @@ impl LinkStats {
             secs(&self.apply_us),
         )
     }
+}
+
+/// One line of states on the link: the whole state (first), or what changed since.
+enum State {
+    Whole(super::world::Replica),
+    Changes(super::world::Delta),
 }
 
 /// What the connecting side says first.
@@ -374,7 +381,8 @@ fn greet(
 fn feed(mut link: Link, cluster: &Weak<LoopHandle>, node: &NodeState) {
     link.set_read_timeout(Duration::from_millis(5));
     let mut partial = Vec::new();
-    let mut last = String::new();
+    // The state last sent: after the first whole one, only what changed goes out.
+    let mut last: Option<super::world::Replica> = None;
     loop {
         if node.stopped.load(Ordering::SeqCst)
             || !node.is_master()
@@ -393,17 +401,20 @@ fn feed(mut link: Link, cluster: &Weak<LoopHandle>, node: &NodeState) {
             return;
         };
         LinkStats::add_time(&node.link.snapshot_us, took);
-        let line = serde_json::to_string(&replica).unwrap_or_default();
-        let sent = if line != last {
-            let sent = link.send(&line);
-            LinkStats::add(&node.link.states_sent, 1);
-            LinkStats::add(&node.link.bytes_sent, line.len() + 1);
-            last = line;
-            sent
-        } else {
-            LinkStats::add(&node.link.bytes_sent, 1);
-            link.send("")
+        let line = match &last {
+            Some(prev) if *prev == replica => String::new(),
+            Some(prev) => match replica.delta_from(prev) {
+                Some(d) => format!("delta {}", serde_json::to_string(&d).unwrap_or_default()),
+                None => serde_json::to_string(&replica).unwrap_or_default(),
+            },
+            None => serde_json::to_string(&replica).unwrap_or_default(),
         };
+        if !line.is_empty() {
+            LinkStats::add(&node.link.states_sent, 1);
+            last = Some(replica);
+        }
+        LinkStats::add(&node.link.bytes_sent, line.len() + 1);
+        let sent = link.send(&line);
         if !sent {
             return;
         }
@@ -460,14 +471,21 @@ fn follow_on(
                 if text.trim().is_empty() {
                     continue;
                 }
-                match serde_json::from_str::<super::world::Replica>(&text) {
-                    Ok(r) => {
+                let state = match text.strip_prefix("delta ") {
+                    Some(json) => serde_json::from_str(json).map(State::Changes),
+                    None => serde_json::from_str(&text).map(State::Whole),
+                };
+                match state {
+                    Ok(state) => {
                         let Some(c) = cluster.upgrade() else {
                             return;
                         };
                         if let Some(took) = c.call(move |c| {
                             let start = Instant::now();
-                            c.world.apply_replica(r);
+                            match state {
+                                State::Whole(whole) => c.world.apply_replica(whole),
+                                State::Changes(delta) => c.world.apply_delta(delta),
+                            }
                             start.elapsed()
                         }) {
                             LinkStats::add_time(&node.link.apply_us, took);

@@ -22,7 +22,7 @@ mod calls;
 mod campaign;
 mod clock;
 mod ha;
-pub(crate) use ha::Replica;
+pub(crate) use ha::{Delta, Replica};
 mod rules;
 mod scenes;
 mod sessions;
