@@ -3,7 +3,7 @@
 # build) with AGENTS agents (default 10000), and as many phones of one `ccx load --server`
 # logged in on side A taking calls (RATE per minute, TALK_MS each). Measures, from both
 # sides' metrics endpoints, the replication link's traffic (states and bytes per second, the
-# size of one state) and what taking and applying states costs each side's loop thread; then
+# mean size of one update) and what taking and applying states costs each side's loop thread; then
 # kills side A (SIGKILL) and measures how long side B takes to be master, and whether it has
 # the agents and calls side A had. Writes the figures between <!-- ha-scale:begin --> and
 # <!-- ha-scale:end --> in README.md with the date and the machine's load average: on a
@@ -126,7 +126,7 @@ try:
         "states_s": states / dt,
         "applied_s": applied / dt,
         "state_kb": sent / max(states, 1) / 1024,
-        "link_mb_s": sent / dt / 1e6,
+        "link_kb_s": sent / dt / 1e3,
         "snap_pct": 100 * snap / dt,
         "apply_pct": 100 * apply_s / dt,
         "failover_ms": int(own),
@@ -148,9 +148,9 @@ block = f"""{begin}
 Measured by `scripts/ha-scale.sh` on {r['when']}, load average {r['loadavg']} (2 cores shared by
 both simulators and the {r['agents']} phones of `ccx load`; release build; {window:.0f} s window):
 
-| agents | logged in / calls on A | messages/s on A | states/s sent / applied | one state | link traffic | A's loop taking states | B's loop applying them | failover (B's own) | kill → B master | logged in / calls on B after |
+| agents | logged in / calls on A | messages/s on A | updates/s sent / applied | one update (mean) | link traffic | A's loop taking states | B's loop applying them | failover (B's own) | kill → B master | logged in / calls on B after |
 |---|---|---|---|---|---|---|---|---|---|---|
-| {r['agents']} | {r['logged_in_a']} / {r['calls_a']} | {r['messages_s']:.0f} | {r['states_s']:.1f} / {r['applied_s']:.1f} | {r['state_kb']:.0f} KiB | {r['link_mb_s']:.1f} MB/s | {r['snap_pct']:.1f} % | {r['apply_pct']:.1f} % | {r['failover_ms']} ms | {took} | {r['logged_in_b']} / {r['calls_b']} |
+| {r['agents']} | {r['logged_in_a']} / {r['calls_a']} | {r['messages_s']:.0f} | {r['states_s']:.1f} / {r['applied_s']:.1f} | {r['state_kb']:.1f} KiB | {r['link_kb_s']:.1f} kB/s | {r['snap_pct']:.1f} % | {r['apply_pct']:.1f} % | {r['failover_ms']} ms | {took} | {r['logged_in_b']} / {r['calls_b']} |
 {end_m}"""
 text = open(readme).read()
 if begin in text:
