@@ -77,6 +77,13 @@ pub struct LoadArgs {
     /// at once). Requests pressed during it are reported apart, as the login storm.
     #[arg(long, value_parser = crate::cli::parse_duration)]
     pub ramp: Option<Duration>,
+    /// With `--scenario`: play it with real phones over TCP against the run's own simulator,
+    /// in real time divided by `--speed` (the virtual clock stays the deterministic run).
+    #[arg(long, requires = "scenario", conflicts_with = "server")]
+    pub real: bool,
+    /// With `--real`: this many times faster than real time (an hour at 60: a minute).
+    #[arg(long, default_value_t = 1.0, requires = "real")]
+    pub speed: f64,
 }
 
 /// `--loops`: 1 to 256.
@@ -113,6 +120,8 @@ impl Default for LoadArgs {
             scenario: None,
             example_scenario: false,
             ramp: None,
+            real: false,
+            speed: 1.0,
         }
     }
 }
@@ -173,6 +182,10 @@ pub struct LoadReport {
     pub checked: bool,
     /// The simulator's summary (own simulator only).
     pub simulator: String,
+    /// Not Ready pressed by the phones, by reason code (a scenario's plan).
+    pub not_ready_by_reason: BTreeMap<u16, u64>,
+    /// The scenario's timed faults as they were played, in words.
+    pub faults: Vec<String>,
 }
 
 impl LoadReport {
@@ -261,6 +274,8 @@ impl LoadReport {
             "command_errors": self.command_errors,
             "malformed": self.malformed,
             "events_lost": self.events_lost,
+            "not_ready_by_reason": self.not_ready_by_reason,
+            "faults": self.faults,
             "consistency_checked": self.checked,
             "mismatches": self.mismatches,
         })
@@ -313,6 +328,12 @@ impl LoadReport {
             "  calls answered {}, previews answered {}",
             self.calls_answered, self.previews_answered
         );
+        for f in &self.faults {
+            let _ = writeln!(s, "  fault: {f}");
+        }
+        if !self.not_ready_by_reason.is_empty() {
+            let _ = writeln!(s, "  not ready by reason: {:?}", self.not_ready_by_reason);
+        }
         let _ = writeln!(
             s,
             "  reconnects {}, phones never opened {}, refused {}, timed out {}, local command errors {}, malformed {}, events lost {}",
@@ -448,9 +469,21 @@ pub fn run_until(
     progress: &mut dyn FnMut(&str),
     stop: &AtomicBool,
 ) -> anyhow::Result<LoadReport> {
-    let own = match &args.server {
-        Some(_) => None,
-        None => {
+    run_with(args, progress, stop, None)
+}
+
+/// A run of `args`; with a scenario (and its speed), the phones follow its plans against
+/// the run's own simulator, and its timed faults are played.
+pub(crate) fn run_with(
+    args: &LoadArgs,
+    progress: &mut dyn FnMut(&str),
+    stop: &AtomicBool,
+    scenario: Option<(&crate::scenario::Scenario, f64)>,
+) -> anyhow::Result<LoadReport> {
+    let own = match (&args.server, scenario) {
+        (_, Some((s, speed))) => Some(Simulator::start(s.real_sim_config(speed))?),
+        (Some(_), None) => None,
+        (None, None) => {
             let mut campaign = Campaign::generated(args.phones.max(1) * 50);
             campaign.offer_delay_ms = 300;
             campaign.retry_delay_ms = 5_000;
@@ -464,6 +497,18 @@ pub fn run_until(
             cfg.inbound.seed = args.seed;
             Some(Simulator::start(cfg)?)
         }
+    };
+    // A scenario's failover needs the other side: a standby of the same cluster.
+    let mut faults = scenario.map(|(s, speed)| crate::scenario::FaultPlayer::new(s, speed));
+    let pair = match (&own, scenario, &faults) {
+        (Some(a), Some((s, speed)), Some(f)) if f.needs_pair() => Some(Simulator::start_pair_of(
+            a,
+            SimConfig {
+                standby: true,
+                ..s.real_sim_config(speed)
+            },
+        )?),
+        _ => None,
     };
     let server = match (&args.server, &own) {
         (Some(s), _) => s.clone(),
@@ -488,13 +533,17 @@ pub fn run_until(
     let steady_from = start + ramp;
     let mut shares: Vec<Vec<worker::Slot>> = (0..loops).map(|_| Vec::new()).collect();
     for i in 0..args.phones {
-        let cfg = phone_config(&server, i, args.protocol_version)?;
+        let mut cfg = phone_config(&server, i, args.protocol_version)?;
+        if let Some(b) = &pair {
+            let _ = cfg.servers.push(parse_server(&b.addr().to_string())?);
+        }
         let rng = StdRng::seed_from_u64(args.seed.wrapping_add(i as u64));
         // Phone i powers on at i/phones of the ramp.
         let offset = ramp.mul_f64(i as f64 / args.phones.max(1) as f64);
         let slot = worker::Slot::new(
             cfg,
-            agent::Agent::new(rng, Duration::from_millis(args.talk_ms), steady_from),
+            agent::Agent::new(rng, Duration::from_millis(args.talk_ms), steady_from)
+                .with_plan(scenario.map(|(s, speed)| s.plan(i, speed))),
             start + offset,
         );
         if let Some(share) = shares.get_mut(i % loops) {
@@ -520,8 +569,16 @@ pub fn run_until(
     let total = args.duration;
     let mut limit = crate::cli::RateLimit::new(args.progress);
     limit.ready(started);
+    let mut played = Vec::new();
     while started.elapsed() < total && !stop.load(Ordering::SeqCst) {
         std::thread::sleep(Duration::from_millis(100).min(total.saturating_sub(started.elapsed())));
+        if let (Some(f), Some(a)) = (&mut faults, &own) {
+            let sims: Vec<&Simulator> = [Some(a), pair.as_ref()].into_iter().flatten().collect();
+            for line in f.tick(started.elapsed(), &sims) {
+                progress(&format!("  fault: {line}"));
+                played.push(line);
+            }
+        }
         if !limit.ready(Instant::now()) {
             continue;
         }
@@ -552,6 +609,7 @@ pub fn run_until(
         loops,
         ramp,
         interrupted: stop.load(Ordering::SeqCst),
+        faults: played,
         ..LoadReport::default()
     };
     // Phones back in their index order (phone i ran on loop i % loops).
@@ -597,6 +655,11 @@ pub fn run_until(
         }
         for (k, v) in &stats.lost {
             *report.sessions_lost.entry(k.clone()).or_default() += v;
+        }
+        if let Some(plan) = &slot.agent.plan {
+            for (k, v) in &plan.not_ready_by_reason {
+                *report.not_ready_by_reason.entry(*k).or_default() += v;
+            }
         }
         report.refused += stats.refused;
         for (k, v) in &stats.refusals {
@@ -684,7 +747,7 @@ pub fn load_main(args: &LoadArgs) -> ExitCode {
         print!("{}", crate::scenario::EXAMPLE_TOML);
         return ExitCode::SUCCESS;
     }
-    if let Some(path) = &args.scenario {
+    if let (Some(path), false) = (&args.scenario, args.real) {
         return match crate::scenario::Scenario::from_file(path) {
             Ok(s) => {
                 let report = crate::scenario::run(&s);
@@ -709,7 +772,12 @@ pub fn load_main(args: &LoadArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run_until(args, &mut progress, &stop) {
+    let run = match &args.scenario {
+        Some(path) => crate::scenario::Scenario::from_file(path)
+            .and_then(|s| crate::scenario::run_real(&s, args, &mut progress, &stop)),
+        None => run_until(args, &mut progress, &stop),
+    };
+    match run {
         Ok(report) => {
             if args.json {
                 println!("{}", report.json());

@@ -76,9 +76,10 @@ struct SimArgs {
     /// The other side: a standby probes it and takes over when it stops answering.
     #[arg(long)]
     peer: Option<String>,
-    /// The replication link between two processes. The master listens here (port 0 picks
-    /// one, printed at start) and sends its agents, calls and campaign progress; a
-    /// `--standby` connects here, applies them, and takes over when the master falls silent.
+    /// The replication link between two processes. Side A listens here (port 0 picks one,
+    /// printed at start) and is master unless side B already is (then it joins as standby);
+    /// side B (`--standby`) connects here. The master sends its agents, calls and campaign
+    /// progress; the standby applies them and takes over when the master falls silent.
     #[arg(long, value_name = "ADDR")]
     replication: Option<String>,
     /// Take the inbound calls (per CSQ, Poisson with its profile, from its seed) and the
@@ -426,7 +427,8 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
         println!("{banner}");
     }
     if let Some(addr) = &args.replication {
-        if sim.is_master() {
+        // Side A listens (and joins the other side if that is master already); side B follows.
+        if !sim.config().standby {
             let bound = sim.serve_replication(addr)?;
             eprintln!("ccx sim: replication link on {bound}");
         } else {

@@ -190,3 +190,149 @@ fn sim_takes_its_calls_from_a_scenario_time_compressed() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Two agents, calls enough to keep them busy, the talk, wrap-up, answer delay and Not
+/// Ready of the scenario: ten minutes in ten seconds.
+const REAL: &str = r#"
+seed = 7
+duration = "10m"
+agents = 2
+
+[[csq]]
+name = "sales"
+calls_per_hour = 14400
+
+[talk]
+kind = "fixed"
+mean = "60s"
+
+[wrapup]
+kind = "fixed"
+mean = "30s"
+
+[[behaviour]]
+name = "steady"
+share = 1.0
+answer_delay = { kind = "fixed", mean = "6s" }
+not_ready_share = 0.5
+reason_codes = [7, 9]
+not_ready_time = { kind = "fixed", mean = "30s" }
+"#;
+
+#[test]
+fn real_phones_play_the_scenarios_talk_wrapup_and_not_ready() {
+    let path = std::env::temp_dir().join(format!("ccx-real-{}.toml", std::process::id()));
+    std::fs::write(&path, REAL).unwrap();
+    let out = ccx()
+        .args(["load", "--scenario"])
+        .arg(&path)
+        .args(["--real", "--speed", "60", "--json", "--progress", "0"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["result"], "pass", "{j}");
+    assert_eq!(j["phones"], 2);
+    let secs = j["seconds"].as_f64().unwrap();
+    assert!((9.5..12.0).contains(&secs), "{secs}");
+    // Each call takes 0.1 s of ringing, 1 s of talk, 0.5 s of wrap-up and half the time
+    // 0.5 s of Not Ready (scenario times / 60): about 11 calls for two agents in 10 s, where
+    // phones answering at once and talking 200 ms would take about 50.
+    let answered = j["calls_answered"].as_u64().unwrap();
+    assert!(
+        (6..=16).contains(&answered),
+        "{answered} calls answered: {j}"
+    );
+    let reasons = j["not_ready_by_reason"].as_object().unwrap();
+    assert!(reasons.keys().all(|k| k == "7" || k == "9"), "{reasons:?}");
+    let not_ready: u64 = reasons.values().map(|v| v.as_u64().unwrap()).sum();
+    assert!(
+        (1..answered).contains(&not_ready),
+        "{not_ready} Not Ready after {answered} calls"
+    );
+}
+
+#[test]
+fn real_phones_live_through_the_scenarios_timed_failover_and_slow_server() {
+    let text = format!(
+        "{REAL}\n[[fault]]\nat = \"2m\"\nkind = \"failover\"\n\n\
+         [[fault]]\nat = \"5m\"\nkind = \"slow_server\"\nlasts = \"2m\"\ndelay = \"6s\"\n"
+    );
+    let path = std::env::temp_dir().join(format!("ccx-real-faults-{}.toml", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    let out = ccx()
+        .args(["load", "--scenario"])
+        .arg(&path)
+        .args(["--real", "--speed", "60", "--json", "--progress", "0"])
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Every phone moved to the other side at minute 2 (two seconds in) and still agrees
+    // with the simulator at the end.
+    assert_eq!(j["result"], "pass", "{j}");
+    let faults: Vec<&str> = j["faults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(faults.len(), 3, "{faults:?}");
+    assert!(faults[0].starts_with("failover: "), "{faults:?}");
+    assert_eq!(faults[1], "slow server: every frame 100 ms late");
+    assert_eq!(j["reconnects"], 2, "{j}");
+    assert!(j["calls_answered"].as_u64().unwrap() >= 4, "{j}");
+    // From minute 5 to 7 every answer came 6 s / 60 = 100 ms late.
+    let p99 = j["latency_ms"]["p99"].as_f64().unwrap();
+    assert!((90.0..1000.0).contains(&p99), "p99 {p99} ms: {j}");
+}
+
+#[test]
+fn a_timed_heartbeat_loss_leaves_the_share_of_sessions_unanswered_until_it_ends() {
+    use ccx_cti::phone::{Event, SessionEndReason, SessionState};
+    use ccx_cti_std::driver::{self, DriverEvent, DriverOptions};
+    use ccx_cti_std::sim::{SimConfig, Simulator};
+
+    let sim = Simulator::start(SimConfig::loopback()).unwrap();
+    let mut cfg = ccx_cti_std::demo::phone_config(sim.addr(), 17);
+    cfg.heartbeat_secs = 1;
+    cfg.missed_heartbeats = 2;
+    cfg.reconnect_secs = 1;
+    let phone = driver::spawn(cfg, DriverOptions::default()).unwrap();
+    let end = std::time::Instant::now() + Duration::from_secs(20);
+    let lost = |until: Duration| {
+        let end = std::time::Instant::now() + until;
+        while std::time::Instant::now() < end {
+            if let Ok(DriverEvent::Phone {
+                event: Event::SessionLost { reason, .. },
+                ..
+            }) = phone.events().recv_timeout(Duration::from_millis(20))
+            {
+                return Some(reason);
+            }
+        }
+        None
+    };
+    while phone.view().session.state != SessionState::Open {
+        assert!(std::time::Instant::now() < end, "no session");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Heartbeats answered: the session holds.
+    assert_eq!(lost(Duration::from_millis(3500)), None);
+    sim.set_heartbeat_loss(1.0);
+    assert_eq!(
+        lost(Duration::from_secs(6)),
+        Some(SessionEndReason::HeartbeatTimeout)
+    );
+    sim.set_heartbeat_loss(0.0);
+    while phone.view().session.state != SessionState::Open {
+        assert!(std::time::Instant::now() < end, "no session again");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while phone.events().try_recv().is_ok() {}
+    assert_eq!(lost(Duration::from_millis(3500)), None);
+}

@@ -56,6 +56,10 @@ pub(super) struct Agent {
     last: Option<(OwnedCommand, Instant)>,
     /// The phone's last events and the agent's last buttons, for a mismatch's report.
     pub(super) history: std::collections::VecDeque<String>,
+    /// A scenario's plan (`--scenario FILE --real`): answer delay, talk and wrap-up times,
+    /// Not Ready with reasons, preview answers. Without one the agent answers at once,
+    /// talks `talk` and goes Ready at once.
+    pub(super) plan: Option<crate::scenario::Plan>,
 }
 
 /// Entries kept in [`Agent::history`].
@@ -88,7 +92,14 @@ impl Agent {
             reclassified: false,
             last: None,
             history: std::collections::VecDeque::with_capacity(HISTORY),
+            plan: None,
         }
+    }
+
+    /// The agent follows a scenario's plan.
+    pub(super) fn with_plan(mut self, plan: Option<crate::scenario::Plan>) -> Agent {
+        self.plan = plan;
+        self
     }
 
     fn remember(&mut self, what: String) {
@@ -162,8 +173,9 @@ impl Agent {
         let talk = self.talking_since.map(|(_, at)| at + self.talk);
         let repeat = self.last.as_ref().map(|(_, at)| *at + REPEAT_GUARD);
         let give_up = self.waiting.map(|(_, at)| at + GIVE_UP);
+        let plan = self.plan.as_ref().and_then(|p| p.next_wake());
         let now = Instant::now();
-        [talk, repeat, give_up]
+        [talk, repeat, give_up, plan]
             .into_iter()
             .flatten()
             .filter(|t| *t > now)
@@ -213,6 +225,14 @@ impl Agent {
             return None;
         }
         if phone.preview().is_some() {
+            if let Some(plan) = &mut self.plan {
+                let answer = if plan.accepts_preview() {
+                    PreviewAnswer::Accept
+                } else {
+                    PreviewAnswer::Reject
+                };
+                return Some(OwnedCommand::Preview(answer));
+            }
             let answer = match self.rng.gen_range(0..100) {
                 0..=39 => PreviewAnswer::Accept,
                 40..=59 => PreviewAnswer::Skip,
@@ -227,6 +247,11 @@ impl Agent {
         if let Some(ringing) = phone.calls().find(|c| {
             c.state == LocalConnectionState::Alerting && c.call_type != CallType::Reservation
         }) {
+            if let Some(plan) = &mut self.plan {
+                if !plan.answers(ringing.id, Instant::now()) {
+                    return None;
+                }
+            }
             return Some(OwnedCommand::Answer {
                 call: Some(ringing.id),
             });
@@ -240,6 +265,9 @@ impl Agent {
                 _ => {
                     self.talking_since = Some((talking.id, Instant::now()));
                     self.reclassified = false;
+                    if let Some(plan) = &mut self.plan {
+                        self.talk = plan.talk();
+                    }
                     return None;
                 }
             };
@@ -258,6 +286,23 @@ impl Agent {
         }
         if phone.calls().next().is_some() {
             return None;
+        }
+        if let Some(plan) = &mut self.plan {
+            let step = match phone.agent().state {
+                AgentState::NotReady => plan.in_not_ready(Instant::now()),
+                AgentState::WorkNotReady | AgentState::WorkReady => plan.in_work(Instant::now()),
+                _ => crate::scenario::Step::Wait,
+            };
+            match step {
+                crate::scenario::Step::Ready => return Some(OwnedCommand::Ready),
+                crate::scenario::Step::NotReady(reason) => {
+                    return Some(OwnedCommand::NotReady { reason })
+                }
+                crate::scenario::Step::Wait if phone.agent().state != AgentState::Logout => {
+                    return None
+                }
+                crate::scenario::Step::Wait => {}
+            }
         }
         match phone.agent().state {
             AgentState::Logout => Some(OwnedCommand::Login { password: None }),

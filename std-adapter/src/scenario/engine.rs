@@ -265,23 +265,8 @@ impl Run<'_> {
 
     fn setup(&mut self) {
         // Agents split among the behaviours by share, in order (the first ones get the first).
-        let total: f64 = self.behaviours.iter().map(|b| b.share).sum();
         let n = self.s.agents as usize;
-        let mut counts: Vec<usize> = self
-            .behaviours
-            .iter()
-            .map(|b| {
-                if total > 0.0 {
-                    ((b.share / total) * n as f64).round() as usize
-                } else {
-                    0
-                }
-            })
-            .collect();
-        let assigned: usize = counts.iter().sum();
-        if let Some(first) = counts.first_mut() {
-            *first = (*first + n).saturating_sub(assigned);
-        }
+        let counts = super::real::behaviour_counts(&self.behaviours, n);
         for (b, count) in counts.iter().enumerate() {
             for _ in 0..*count {
                 if self.agents.len() < n {

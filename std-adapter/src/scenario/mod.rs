@@ -11,6 +11,7 @@
 
 mod arrivals;
 mod engine;
+mod real;
 
 use std::path::Path;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 pub use engine::{run, ScenarioReport};
+pub use real::{run_real, FaultPlayer, Plan, Step};
 
 /// A scenario file.
 #[derive(Debug, Clone, Deserialize)]

@@ -79,7 +79,8 @@ pub(super) fn serve(
                         let Some(sample) = cluster.call(|c| c.world.metrics_sample()) else {
                             return;
                         };
-                        let body = render(&sample, rate.per_second, node.is_master());
+                        let mut body = render(&sample, rate.per_second, node.is_master());
+                        body.push_str(&node.link.render());
                         answer(stream, &body);
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {

@@ -163,6 +163,8 @@ pub(crate) struct NodeState {
     failover_ms: AtomicU64,
     /// The replication link is cut (island mode).
     isolated: AtomicBool,
+    /// What went over the replication link.
+    link: replica::LinkStats,
 }
 
 impl NodeState {
@@ -212,6 +214,7 @@ impl Simulator {
             conn_seq: AtomicU64::new(0),
             failover_ms: AtomicU64::new(u64::MAX),
             isolated: AtomicBool::new(false),
+            link: replica::LinkStats::default(),
         });
         let (n, faults) = (Arc::clone(&node), cfg.faults.clone());
         cluster
@@ -340,6 +343,19 @@ impl Simulator {
         self.with_world(move |w| w.paused = paused);
     }
 
+    /// A slow server (a timed fault): every frame this side sends from now on goes out
+    /// `delay_ms` late (0 ends it).
+    pub fn set_reply_delay(&self, delay_ms: u64) {
+        let node = Arc::clone(&self.node);
+        self.cluster.call(move |c| c.set_delay(&node, delay_ms));
+    }
+
+    /// Heartbeat loss (a timed fault): the HEARTBEAT_REQs of this `share` of the sessions go
+    /// unanswered from now on (0 ends it).
+    pub fn set_heartbeat_loss(&self, share: f64) {
+        self.with_world(move |w| w.heartbeat_loss = share);
+    }
+
     /// Serve the Prometheus text endpoint on `listen` (`host:port`; port 0 picks one) until
     /// this side stops; returns the address bound.
     pub fn serve_metrics(&self, listen: &str) -> std::io::Result<SocketAddr> {
@@ -350,13 +366,22 @@ impl Simulator {
         )
     }
 
-    /// Replicate to a standby process: serve the link on `listen` (this side is the master;
-    /// port 0 picks one); returns the address bound.
+    /// Side A of the replication link: serve it on `listen` (port 0 picks one); this side
+    /// is master unless the other side answers as master already (then it joins as its
+    /// standby). Returns the address bound.
     pub fn serve_replication(&self, listen: &str) -> std::io::Result<SocketAddr> {
         replica::serve(
             listen,
             Arc::downgrade(&self.cluster),
             Arc::clone(&self.node),
+            self.silence(),
+        )
+    }
+
+    /// How long a master may be silent on the link before the standby takes over.
+    fn silence(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.cfg.probe_interval_ms * u64::from(self.cfg.probe_failures),
         )
     }
 
@@ -364,14 +389,11 @@ impl Simulator {
     /// state, hold still, and take over after the probe interval times the probe failures
     /// without a word from it.
     pub fn follow(&self, addr: &str) -> std::io::Result<()> {
-        let silence = std::time::Duration::from_millis(
-            self.cfg.probe_interval_ms * u64::from(self.cfg.probe_failures),
-        );
         let handle = replica::follow(
             addr.to_string(),
             Arc::downgrade(&self.cluster),
             Arc::clone(&self.node),
-            silence,
+            self.silence(),
         )?;
         if let Ok(mut p) = self.follower.lock() {
             *p = Some(handle);
@@ -380,8 +402,8 @@ impl Simulator {
     }
 
     /// Cut (`true`) or heal the replication link: island mode. Both sides then think they
-    /// are master; when the link heals, the side that took over hands its agents over and
-    /// demotes.
+    /// are master; when the link heals, the side with fewer sessions (side B on a tie) hands
+    /// its agents over and demotes.
     pub fn set_isolated(&self, isolated: bool) {
         self.node.isolated.store(isolated, Ordering::SeqCst);
         log::info!(

@@ -232,6 +232,22 @@ impl Cluster {
         Ok(())
     }
 
+    /// Delay every frame `node` sends from now on by `delay_ms` (a timed slow server; 0 ends
+    /// it). Frames already held back go out first.
+    pub(super) fn set_delay(&mut self, node: &Arc<NodeState>, delay_ms: u64) {
+        for l in self.listeners.values_mut() {
+            if Arc::ptr_eq(&l.node, node) {
+                l.faults.delay_ms = delay_ms;
+            }
+        }
+        for c in self.conns.values_mut() {
+            if Arc::ptr_eq(&c.node, node) {
+                c.faults.delay_ms = delay_ms;
+                c.plain = plain(&c.faults);
+            }
+        }
+    }
+
     /// Stop listening for `node` and close its connections once their replies are out.
     pub(super) fn stop_node(&mut self, node: &Arc<NodeState>) {
         self.listeners.retain(|_, l| !Arc::ptr_eq(&l.node, node));
@@ -303,14 +319,7 @@ impl Cluster {
             Conn {
                 stream,
                 node,
-                plain: faults
-                    == Faults {
-                        seed: faults.seed,
-                        drop_after: faults.drop_after,
-                        drop_probability: faults.drop_probability,
-                        ignore_heartbeats: faults.ignore_heartbeats,
-                        ..Faults::default()
-                    },
+                plain: plain(&faults),
                 faults,
                 rng,
                 buf: vec![0; DEFAULT_FRAME_CAPACITY.max(READ_CHUNK)],
@@ -398,7 +407,7 @@ impl Cluster {
                         continue;
                     }
                     conn.sent = conn.sent.wrapping_add(1);
-                    if conn.plain {
+                    if conn.plain && conn.delayed.is_empty() {
                         // No fault to inject: the frame goes straight into the queue.
                         conn.out.extend_from_slice(&frame);
                         if touched.last() != Some(&id) {
@@ -415,7 +424,8 @@ impl Cluster {
                         &conn.faults,
                         &conn.node,
                     );
-                    if conn.faults.delay_ms > 0 {
+                    // Behind frames still held back (a delay that just ended) too.
+                    if conn.faults.delay_ms > 0 || !conn.delayed.is_empty() {
                         let due = now + Duration::from_millis(conn.faults.delay_ms);
                         conn.delayed.push_back((due, batch));
                     } else {
@@ -631,6 +641,18 @@ fn unknown_message(version: WireVersion) -> Vec<u8> {
 
 fn every(n: Option<u32>, count: u32) -> bool {
     n.is_some_and(|n| n > 0 && count.is_multiple_of(n))
+}
+
+/// No per-frame fault to inject: frames skip the fault path.
+fn plain(faults: &Faults) -> bool {
+    *faults
+        == Faults {
+            seed: faults.seed,
+            drop_after: faults.drop_after,
+            drop_probability: faults.drop_probability,
+            ignore_heartbeats: faults.ignore_heartbeats,
+            ..Faults::default()
+        }
 }
 
 /// Apply the per-frame faults to `frame` and append it to `batch`; false when the

@@ -22,7 +22,7 @@ mod calls;
 mod campaign;
 mod clock;
 mod ha;
-pub(crate) use ha::Replica;
+pub(crate) use ha::{Delta, Replica};
 mod rules;
 mod scenes;
 mod sessions;
@@ -162,6 +162,8 @@ pub(crate) struct World {
     pub(crate) counters: Counters,
     /// No arrivals, no routing, no offers, no timers: the contact center holds still.
     pub(crate) paused: bool,
+    /// The share of sessions whose HEARTBEAT_REQs go unanswered now (a timed fault).
+    pub(crate) heartbeat_loss: f64,
     last_idle_check: Instant,
     /// The session rules' bookkeeping (heartbeat rule, active terminals).
     rules: rules::Rules,
@@ -297,6 +299,7 @@ impl World {
             scheduled: Vec::new(),
             counters: Counters::default(),
             paused: false,
+            heartbeat_loss: 0.0,
             last_idle_check: now,
             rules: rules::Rules::default(),
             outgoing: Vec::new(),

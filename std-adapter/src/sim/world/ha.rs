@@ -52,6 +52,67 @@ struct ContactRep {
     callback: Option<String>,
 }
 
+/// What changed from one state to the next: once the standby has a whole state, the master
+/// sends only this (a state is about 100 bytes an agent, 1 MB at 10 000 agents).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Delta {
+    /// Agents that changed, with their place in the master's list.
+    agents: Vec<(usize, AgentRep)>,
+    /// Calls that are new or changed.
+    calls: Vec<CallRep>,
+    /// CallIDs of the calls that are gone.
+    gone: Vec<u32>,
+    next_call_id: u32,
+    /// Contacts that changed, with their place in the master's list.
+    contacts: Vec<(usize, ContactRep)>,
+}
+
+impl Replica {
+    /// What changed since `prev`; `None` when the lists changed shape (send the whole).
+    pub(crate) fn delta_from(&self, prev: &Replica) -> Option<Delta> {
+        if self.agents.len() != prev.agents.len() || self.contacts.len() != prev.contacts.len() {
+            return None;
+        }
+        let agents = self
+            .agents
+            .iter()
+            .zip(&prev.agents)
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(i, (a, _))| (i, a.clone()))
+            .collect();
+        let contacts = self
+            .contacts
+            .iter()
+            .zip(&prev.contacts)
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .map(|(i, (a, _))| (i, a.clone()))
+            .collect();
+        let before: HashMap<u32, &CallRep> = prev.calls.iter().map(|c| (c.id, c)).collect();
+        let now: HashSet<u32> = self.calls.iter().map(|c| c.id).collect();
+        let calls = self
+            .calls
+            .iter()
+            .filter(|c| before.get(&c.id) != Some(c))
+            .cloned()
+            .collect();
+        let gone = prev
+            .calls
+            .iter()
+            .map(|c| c.id)
+            .filter(|id| !now.contains(id))
+            .collect();
+        Some(Delta {
+            agents,
+            calls,
+            gone,
+            next_call_id: self.next_call_id,
+            contacts,
+        })
+    }
+}
+
 /// How far a side that takes over moves its next CallID on.
 const TAKEOVER_CALL_ID_STEP: u32 = 1_000_000;
 
@@ -74,6 +135,14 @@ impl World {
         for id in ids {
             self.remove_conn(id);
         }
+    }
+
+    /// Open sessions on `node`: the side with fewer gives way when an island heals.
+    pub(crate) fn sessions_of(&self, node: &Arc<NodeState>) -> usize {
+        self.conns
+            .values()
+            .filter(|c| Arc::ptr_eq(&c.node, node) && c.version.is_some())
+            .count()
     }
 
     /// The state a standby takes over.
@@ -139,39 +208,75 @@ impl World {
     /// Take the master's state (a standby). Agents and contacts are matched by ID and account
     /// (both sides run one configuration); an unknown one is skipped with a warning.
     pub(crate) fn apply_replica(&mut self, r: Replica) {
-        for rep in r.agents {
-            match self.agents.iter_mut().find(|a| a.def.id == rep.id) {
-                Some(a) => {
-                    a.state = AgentState::from(rep.state);
-                    a.reason = rep.reason;
-                    a.outbound = rep.outbound;
-                    a.pending = rep.pending.map(|(s, r)| (AgentState::from(s), r));
-                }
-                None => log::warn!(
-                    "simulator: the master has agent {} that this side does not; skipped",
-                    rep.id
-                ),
-            }
+        for (i, rep) in r.agents.into_iter().enumerate() {
+            self.set_agent(i, rep);
         }
         self.calls.clear();
         for c in r.calls {
             self.calls.insert(c.id, call_of(c));
         }
         self.next_call_id = self.next_call_id.max(r.next_call_id);
-        for (rec, rep) in self.contacts.iter_mut().zip(r.contacts) {
-            if rec.contact.account != rep.account {
-                continue;
-            }
-            rec.status = match rep.status {
-                0 => ContactStatus::Open,
-                1 => ContactStatus::Offered,
-                2 => ContactStatus::Dialed,
-                _ => ContactStatus::Closed,
-            };
-            rec.attempts = rep.attempts;
-            rec.outcome = rep.outcome;
-            rec.callback = rep.callback;
+        for (i, rep) in r.contacts.into_iter().enumerate() {
+            self.set_contact(i, rep);
         }
+    }
+
+    /// Take what changed on the master since the last state (a standby that has one).
+    pub(crate) fn apply_delta(&mut self, d: Delta) {
+        for (i, rep) in d.agents {
+            self.set_agent(i, rep);
+        }
+        for id in d.gone {
+            self.calls.remove(&id);
+        }
+        for c in d.calls {
+            self.calls.insert(c.id, call_of(c));
+        }
+        self.next_call_id = self.next_call_id.max(d.next_call_id);
+        for (i, rep) in d.contacts {
+            self.set_contact(i, rep);
+        }
+    }
+
+    /// The master's agent `rep`, at place `i` of its list.
+    fn set_agent(&mut self, i: usize, rep: AgentRep) {
+        // Both sides run one configuration: the agent is almost always at the same place,
+        // and a search per agent would cost n² with thousands of agents.
+        let at = match self.agents.get(i) {
+            Some(a) if a.def.id == rep.id => Some(i),
+            _ => self.agents.iter().position(|a| a.def.id == rep.id),
+        };
+        match at.and_then(|i| self.agents.get_mut(i)) {
+            Some(a) => {
+                a.state = AgentState::from(rep.state);
+                a.reason = rep.reason;
+                a.outbound = rep.outbound;
+                a.pending = rep.pending.map(|(s, r)| (AgentState::from(s), r));
+            }
+            None => log::warn!(
+                "simulator: the master has agent {} that this side does not; skipped",
+                rep.id
+            ),
+        }
+    }
+
+    /// The master's contact `rep`, at place `i` of its list (skipped if it is another).
+    fn set_contact(&mut self, i: usize, rep: ContactRep) {
+        let Some(rec) = self.contacts.get_mut(i) else {
+            return;
+        };
+        if rec.contact.account != rep.account {
+            return;
+        }
+        rec.status = match rep.status {
+            0 => ContactStatus::Open,
+            1 => ContactStatus::Offered,
+            2 => ContactStatus::Dialed,
+            _ => ContactStatus::Closed,
+        };
+        rec.attempts = rep.attempts;
+        rec.outcome = rep.outcome;
+        rec.callback = rep.callback;
     }
 
     /// This side becomes master by takeover: it runs again, and its new calls take IDs from
@@ -277,5 +382,85 @@ fn call_of(c: CallRep) -> Call {
         csq: c.csq,
         vars: vars::CallVars::from_list(c.vars),
         call_vars: c.call_vars,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::AgentDef;
+
+    fn world(ids: impl Iterator<Item = usize>) -> World {
+        World::new(SimConfig {
+            agents: ids.map(AgentDef::generated).collect(),
+            ..SimConfig::default()
+        })
+    }
+
+    #[test]
+    fn a_state_reaches_each_agent_by_its_id_whatever_the_order() {
+        let mut master = world(0..50);
+        for (i, a) in master.agents.iter_mut().enumerate() {
+            a.state = if i % 3 == 0 {
+                AgentState::Talking
+            } else {
+                AgentState::Available
+            };
+            a.reason = u16::try_from(i).unwrap_or(0);
+        }
+        // Same order (the usual case) and another order (a configuration edited in between).
+        for mut standby in [world(0..50), world((0..50).rev())] {
+            standby.apply_replica(master.replica());
+            for a in &standby.agents {
+                let m = master.agents.iter().find(|m| m.def.id == a.def.id);
+                let m = m.map(|m| (m.state, m.reason));
+                assert_eq!(Some((a.state, a.reason)), m, "{}", a.def.id);
+            }
+        }
+    }
+
+    #[test]
+    fn whole_then_changes_give_the_standby_the_masters_state() {
+        let mut master = world(0..20);
+        let before = master.replica();
+        let call = |id: u32, agent: usize, lcs: u16| CallRep {
+            id,
+            kind: 0,
+            of: 0,
+            agent,
+            call_type: 1,
+            lcs,
+            party: format!("555{id}"),
+            dnis: "7000".into(),
+            csq: 1,
+            vars: vec![("order".into(), format!("A-{id}"))],
+            call_vars: Vec::new(),
+        };
+        // Two calls, then one of them ends, one changes and one starts; agents move.
+        let mut first = before.clone();
+        first.calls = vec![call(10, 1, 2), call(11, 2, 2)];
+        master.apply_replica(first.clone());
+        let first = master.replica();
+        let mut second = first.clone();
+        second.calls = vec![call(11, 2, 3), call(12, 4, 2)];
+        second.next_call_id = 13;
+        if let Some(a) = second.agents.get_mut(4) {
+            a.state = AgentState::Talking.value();
+            a.reason = 32;
+        }
+        master.apply_replica(second);
+        let second = master.replica();
+
+        let mut standby = world(0..20);
+        standby.apply_replica(first.clone());
+        let d = second.delta_from(&first).unwrap();
+        assert_eq!(d.agents.len(), 1, "{d:?}");
+        assert_eq!(d.gone, vec![10]);
+        assert_eq!(d.calls.len(), 2, "{d:?}");
+        standby.apply_delta(d);
+        assert_eq!(standby.replica(), second);
+        // Nothing changed: nothing to send.
+        let none = second.delta_from(&second).unwrap();
+        assert!(none.agents.is_empty() && none.calls.is_empty() && none.gone.is_empty());
     }
 }

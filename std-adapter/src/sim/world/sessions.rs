@@ -173,7 +173,9 @@ impl World {
         }
         match ty {
             MessageType::HeartbeatReq => {
-                if !self.cfg.faults.ignore_heartbeats {
+                // A timed heartbeat loss hits the same share of sessions for its whole time.
+                let lost = ((conn_id % 100) as f64) < self.heartbeat_loss * 100.0;
+                if !self.cfg.faults.ignore_heartbeats && !lost {
                     let id = msg.get(fields::heartbeat_req::INVOKE_ID).unwrap_or(0);
                     self.send(conn_id, MessageType::HeartbeatConf, |e| {
                         e.set(fields::heartbeat_conf::INVOKE_ID, id);
