@@ -1,6 +1,7 @@
 //! The simulated Unified CCX itself: agents, calls, the campaign, and the answer to every
-//! message. One `World` sits behind a mutex shared by the connections of both sides of a
-//! cluster; it never touches a socket: frames go out through each connection's channel.
+//! message. One `World` is owned by its cluster's poll loop thread (both sides of a cluster
+//! when they share a process), so the message path takes no lock; it never touches a
+//! socket: frames go out through `outgoing`, which the loop writes to each connection.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
