@@ -13,7 +13,7 @@ mod sntp;
 mod tap;
 
 use ccx_cti::phone::{Event, Phone};
-use ccx_cti_embassy::{Buffers, OwnedCommand};
+use ccx_cti_embassy::{Buffers, Link, OwnedCommand};
 use ccx_cti_store::{AgentRecord, ConfigStore};
 use defmt::{info, warn};
 use embassy_executor::Spawner;
@@ -122,7 +122,9 @@ async fn main(spawner: Spawner) {
     );
     let phone = PHONE.init(Phone::new(config));
     let buffers = BUFFERS.init(Buffers::new());
-    ccx_cti_embassy::drive(stack, phone, buffers, COMMANDS.receiver(), EVENTS.sender()).await
+    Link::new(stack, buffers, COMMANDS.receiver(), EVENTS.sender())
+        .drive(phone)
+        .await
 }
 
 #[embassy_executor::task]
