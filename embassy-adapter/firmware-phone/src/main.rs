@@ -54,8 +54,8 @@ use static_cell::StaticCell;
 const STORE_BASE: usize = 0x2038_0000;
 const STORE_LEN: usize = 8 * ccx_cti_store::ram_flash::PAGE;
 // The recorder's dump region (persist.rs) follows the configuration region, below 4 MiB.
-const _: () = assert!(persist::BASE >= STORE_BASE + STORE_LEN);
-const _: () = assert!(persist::BASE + persist::LEN <= 0x2040_0000);
+const _: () = assert!(board::DUMP_BASE >= STORE_BASE + STORE_LEN);
+const _: () = assert!(board::DUMP_BASE + persist::LEN <= 0x2040_0000);
 /// A run without a failover ends here.
 const RUN_LIMIT: Duration = Duration::from_secs(90);
 
@@ -89,7 +89,8 @@ async fn main(spawner: Spawner) {
     };
     // SAFETY: the dump region follows the store's, outside the program's memory, used by
     // nothing else.
-    let dump = unsafe { core::slice::from_raw_parts_mut(persist::BASE as *mut u8, persist::LEN) };
+    let dump =
+        unsafe { core::slice::from_raw_parts_mut(board::DUMP_BASE as *mut u8, persist::LEN) };
     persist::init(RamFlash::new(dump)).await;
     let boot = store.boot(product::factory).await;
     // No keypad on qemu: the login goes out with an empty password when none is stored (ccx
