@@ -1,7 +1,8 @@
 //! The flight recorder's ring saved to flash when the session is lost, so that it outlives a
-//! power cycle: a dump region of its own (`ccx_cti_store::dump_region`), right after the
+//! power cycle: a dump region of its own (`ccx_cti_store::dump_region`), apart from the
 //! configuration region, which `ccx recorder` reads from a flash image. Shared by the qemu image
-//! and the Nucleo-F429ZI board; each board file says which flash (`board::DumpFlash`). At most one save an
+//! and the Nucleo-F429ZI board; each board file says which flash (`board::DumpFlash`: qemu's
+//! SSRAM after the configuration region, the F429's sector 16). At most one save an
 //! hour (each save erases the region's pages: a flapping link must not wear the flash out);
 //! the first loss after boot is always saved.
 
