@@ -11,9 +11,14 @@
 //! | debug | ST-LINK V2-1 SWD; defmt over RTT | `probe-rs run --chip STM32F429ZITx` |
 //!
 //! Flash: 2 MiB in two banks; the configuration store takes two 16 KiB sectors of bank 2
-//! (sectors 12 and 13 at 0x0810_0000), away from the program in bank 1.
+//! (sectors 12 and 13 at 0x0810_0000), the flight recorder's saved ring the 64 KiB sector 16
+//! (0x0811_0000, bank 2's second region), both away from the program in bank 1.
 
 use embassy_stm32::time::Hertz;
+
+/// The flash the recorder's ring is saved to on a session loss (`persist.rs`): sector 16, one
+/// 64 KiB erase page, so a save erases once. The program (bank 1) never reaches it.
+pub type DumpFlash = embassy_stm32::flash::Bank2Region2<'static>;
 
 /// The phone's MAC address: locally administered, from the chip's unique ID.
 pub fn mac_address() -> [u8; 6] {

@@ -1,20 +1,29 @@
 //! The agent phone on an STM32 Nucleo-F429ZI: the product image of `firmware-phone/` on a real
 //! board (see `board.rs` for the pin-out). The configuration comes from the flash store in
 //! bank 2, the network by DHCP, the clock by SNTP, the servers by DNS; the agent works the
-//! phone with GPIO keys; the user button B1 dumps the flight recorder over defmt (RTT).
+//! phone with GPIO keys; the agent's screen (`firmware-phone/src/screen.rs`) is drawn into a
+//! framebuffer at every change of the phone's view; a session loss saves the flight recorder's
+//! ring to a flash sector (`firmware-phone/src/persist.rs`); the user button B1 dumps the
+//! recorder, the saved region and the screen over defmt (RTT).
 #![no_std]
 #![no_main]
 
 mod board;
+#[path = "../../firmware-phone/src/persist.rs"]
+mod persist;
 #[path = "../../firmware-phone/src/product.rs"]
 mod product;
+#[path = "../../firmware-phone/src/screen.rs"]
+mod screen;
 #[path = "../../firmware-phone/src/sntp.rs"]
 mod sntp;
 mod tap;
 
 use ccx_cti::phone::{Event, Phone};
-use ccx_cti_embassy::{Buffers, OwnedCommand};
+use ccx_cti_embassy::{Buffers, Link, OwnedCommand, PublishedView};
+use ccx_cti_screen_story::MonoFramebuffer;
 use ccx_cti_store::{AgentRecord, ConfigStore};
+use core::cell::RefCell;
 use defmt::{info, warn};
 use embassy_executor::Spawner;
 use embassy_net::{Config, DhcpConfig, StackResources};
@@ -24,6 +33,7 @@ use embassy_stm32::flash::{self, Bank2Region1, Flash};
 use embassy_stm32::gpio::{Input, Level, Output, Pull, Speed};
 use embassy_stm32::peripherals::{ETH, ETH_SMA};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::channel::Channel;
 use embassy_sync::signal::Signal;
 use embassy_time::{Duration, Timer};
@@ -37,6 +47,9 @@ bind_interrupts!(struct Irqs {
 
 /// The store: two 16 KiB sectors at the start of bank 2's first region.
 const STORE_LEN: u32 = 2 * 16 * 1024;
+// The recorder's saved ring fits sector 16 (a 64 KiB ring with `recorder-64k` would need bank
+// 2's third region, 128 KiB sectors: a change of `board::DumpFlash`).
+const _: () = assert!(persist::LEN <= 64 * 1024);
 
 type Device = Ethernet<'static, ETH, GenericPhy<eth::Sma<'static, ETH_SMA>>>;
 static PACKETS: StaticCell<PacketQueue<4, 4>> = StaticCell::new();
@@ -47,6 +60,12 @@ static COMMANDS: Channel<CriticalSectionRawMutex, OwnedCommand, 4> = Channel::ne
 static EVENTS: Channel<CriticalSectionRawMutex, Event, 4> = Channel::new();
 /// The agent's state changed: the store keeps the latest.
 static AGENT_STATE: Signal<CriticalSectionRawMutex, AgentRecord> = Signal::new();
+/// The phone's view, published by the driver for the screen task.
+static VIEW: PublishedView<CriticalSectionRawMutex> = PublishedView::new();
+/// What the display shows: the screen task draws here at every change (a display driver on
+/// SPI4, see `board.rs`, would flush it); B1 dumps it.
+static SHOWN: Mutex<CriticalSectionRawMutex, RefCell<MonoFramebuffer>> =
+    Mutex::new(RefCell::new(MonoFramebuffer::new()));
 
 #[derive(Clone, Copy)]
 struct RecorderTap;
@@ -62,13 +81,17 @@ async fn main(spawner: Spawner) {
     let p = embassy_stm32::init(board::clocks());
     info!("ccx-cti phone on a Nucleo-F429ZI");
 
-    let region = Flash::new(p.FLASH, Irqs).into_regions().bank2_region1;
-    let mut store = match ConfigStore::new(region, 0..STORE_LEN) {
+    let regions = Flash::new(p.FLASH, Irqs).into_regions();
+    let mut store = match ConfigStore::new(regions.bank2_region1, 0..STORE_LEN) {
         Ok(s) => s,
         Err(e) => defmt::panic!("store: {:?}", e),
     };
+    persist::init(regions.bank2_region2).await;
     let boot = store.boot(product::factory).await;
     product::report_boot(&boot);
+    if let Some(rejected) = boot.rejected() {
+        screen::config_rejected(rejected);
+    }
     let config = boot.config;
 
     let mac = board::mac_address();
@@ -106,6 +129,7 @@ async fn main(spawner: Spawner) {
         Output::new(p.PB7, Level::Low, Speed::Low),
     );
     spawner.spawn(event_task(leds).unwrap());
+    spawner.spawn(screen_task().unwrap());
     spawner.spawn(store_task(store).unwrap());
     spawner.spawn(
         keys_task(
@@ -121,8 +145,23 @@ async fn main(spawner: Spawner) {
         .unwrap(),
     );
     let phone = PHONE.init(Phone::new(config));
+    screen::dump("boot", &phone.view());
     let buffers = BUFFERS.init(Buffers::new());
-    ccx_cti_embassy::drive(stack, phone, buffers, COMMANDS.receiver(), EVENTS.sender()).await
+    let forever = core::future::pending::<core::convert::Infallible>();
+    let mut link = Link::new(stack, buffers, COMMANDS.receiver(), EVENTS.sender());
+    match link.drive_until_published(phone, &VIEW, forever).await {}
+}
+
+/// The agent's screen: redrawn at every change of the phone's view. The frame is made under
+/// the view's lock (short); the drawing outside it.
+#[embassy_executor::task]
+async fn screen_task() {
+    loop {
+        VIEW.changed().await;
+        let frame = VIEW.read(screen::frame);
+        let mono = screen::render(&frame);
+        SHOWN.lock(|shown| *shown.borrow_mut() = mono);
+    }
 }
 
 #[embassy_executor::task]
@@ -141,18 +180,21 @@ async fn store_task(mut store: ConfigStore<Bank2Region1<'static>>) {
     }
 }
 
-/// Events to the log and the LEDs (the screen task of the agent-screen work replaces this).
+/// Events to the log, the screen's message line, the LEDs and the recorder (saved to flash
+/// when the session is lost).
 #[embassy_executor::task]
 async fn event_task(mut leds: (Output<'static>, Output<'static>)) {
     loop {
         let event = EVENTS.receive().await;
         info!("phone event: {:?}", event);
+        screen::event(&event);
         match event {
             Event::SessionOpened { .. } => leds.0.set_high(),
             Event::SessionLost { .. } => {
                 leds.0.set_low();
                 leds.1.set_low();
                 product::note("session lost");
+                persist::session_lost().await;
             }
             Event::AgentStateChanged { state, reason } => {
                 AGENT_STATE.signal(AgentRecord {
@@ -172,7 +214,8 @@ async fn event_task(mut leds: (Output<'static>, Output<'static>)) {
 }
 
 /// The keys, polled every 20 ms (a press is a key held low over two polls): LOGIN, READY,
-/// NOT_READY, ANSWER, RELEASE; B1 dumps the recorder.
+/// NOT_READY, ANSWER, RELEASE; B1 dumps the recorder, the region it was saved to and the
+/// screen.
 #[embassy_executor::task]
 async fn keys_task(keys: [Input<'static>; 5], dump: Input<'static>) {
     let mut was = [false; 5];
@@ -200,6 +243,8 @@ async fn keys_task(keys: [Input<'static>; 5], dump: Input<'static>) {
         let down = dump.is_high();
         if down && !dump_was {
             product::dump_recorder();
+            persist::dump_region().await;
+            SHOWN.lock(|shown| screen::dump_framebuffer("now", &shown.borrow()));
         }
         dump_was = down;
     }

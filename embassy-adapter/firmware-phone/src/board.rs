@@ -6,6 +6,13 @@ use cortex_m_semihosting::debug::{self, EXIT_FAILURE};
 use defmt::error;
 
 use ccx_cti_lan9118::{Lan9118, MPS2_AN386_BASE, MPS2_AN386_IRQ};
+use ccx_cti_store::ram_flash::RamFlash;
+
+/// The flash the recorder's ring is saved to (`persist.rs`): SSRAM as NOR flash, after the
+/// configuration region, outside the program's memory.
+pub type DumpFlash = RamFlash<'static>;
+/// Where the dump region starts.
+pub const DUMP_BASE: usize = 0x2038_8000;
 
 /// The LAN9118's line, for the NVIC.
 #[derive(Clone, Copy)]

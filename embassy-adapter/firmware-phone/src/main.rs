@@ -6,7 +6,7 @@
 //!    last good one used (the screen says which field and why), with none the factory one);
 //! 2. the network by itself: a DHCP lease, the clock by SNTP (from the DHCP server's address),
 //!    side A and side B looked up by DNS;
-//! 3. the phone, through the embassy adapter's public `drive_until`, with an agent task that
+//! 3. the phone, through the embassy adapter's public `Link::drive_until`, with an agent task that
 //!    logs in and becomes ready after every session opening (a failover too);
 //! 4. the agent's screen (the core's screen model), dumped as a 128x64 framebuffer at boot and
 //!    at the end;
@@ -32,7 +32,7 @@ mod sntp;
 
 use ccx_cti::phone::{Event, Phone};
 use ccx_cti::wire::AgentState;
-use ccx_cti_embassy::{Buffers, OwnedCommand};
+use ccx_cti_embassy::{Buffers, Link, OwnedCommand};
 use ccx_cti_lan9118::{Direction, FrameTap, Lan9118, MPS2_AN386_BASE};
 use ccx_cti_store::ram_flash::RamFlash;
 use ccx_cti_store::{AgentRecord, ConfigStore};
@@ -54,8 +54,8 @@ use static_cell::StaticCell;
 const STORE_BASE: usize = 0x2038_0000;
 const STORE_LEN: usize = 8 * ccx_cti_store::ram_flash::PAGE;
 // The recorder's dump region (persist.rs) follows the configuration region, below 4 MiB.
-const _: () = assert!(persist::BASE >= STORE_BASE + STORE_LEN);
-const _: () = assert!(persist::BASE + persist::LEN <= 0x2040_0000);
+const _: () = assert!(board::DUMP_BASE >= STORE_BASE + STORE_LEN);
+const _: () = assert!(board::DUMP_BASE + persist::LEN <= 0x2040_0000);
 /// A run without a failover ends here.
 const RUN_LIMIT: Duration = Duration::from_secs(90);
 
@@ -89,7 +89,8 @@ async fn main(spawner: Spawner) {
     };
     // SAFETY: the dump region follows the store's, outside the program's memory, used by
     // nothing else.
-    let dump = unsafe { core::slice::from_raw_parts_mut(persist::BASE as *mut u8, persist::LEN) };
+    let dump =
+        unsafe { core::slice::from_raw_parts_mut(board::DUMP_BASE as *mut u8, persist::LEN) };
     persist::init(RamFlash::new(dump)).await;
     let boot = store.boot(product::factory).await;
     // No keypad on qemu: the login goes out with an empty password when none is stored (ccx
@@ -130,15 +131,10 @@ async fn main(spawner: Spawner) {
     let phone = PHONE.init(Phone::new(config));
     screen::dump("boot", &phone.view());
     let buffers = BUFFERS.init(Buffers::new());
-    let end = ccx_cti_embassy::drive_until(
-        stack,
-        phone,
-        buffers,
-        COMMANDS.receiver(),
-        EVENTS.sender(),
-        select(FAILED_OVER.wait(), Timer::after(RUN_LIMIT)),
-    )
-    .await;
+    let mut link = Link::new(stack, buffers, COMMANDS.receiver(), EVENTS.sender());
+    let end = link
+        .drive_until(phone, select(FAILED_OVER.wait(), Timer::after(RUN_LIMIT)))
+        .await;
     let passed = match end {
         Either::First(agent) => {
             info!("PASS: failover from side A to side B, agent ready on B");

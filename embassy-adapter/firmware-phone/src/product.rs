@@ -47,8 +47,7 @@ pub fn record_frame(outgoing: bool, frame: &[u8]) {
     });
 }
 
-/// The recorder itself, for a moment (the qemu image saves it to flash on a session loss).
-#[allow(dead_code)] // the Nucleo board's image does not save it yet
+/// The recorder itself, for a moment (`persist.rs` saves it to flash on a session loss).
 pub fn with_recorder<R>(f: impl FnOnce(&mut Recorder<RECORDER_BYTES>) -> R) -> R {
     RECORDER.lock(|r| f(&mut r.borrow_mut()))
 }

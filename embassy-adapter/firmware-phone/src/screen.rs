@@ -1,14 +1,15 @@
 //! The agent's screen in the product image: the core's screen model (`ccx_cti::ui::Screen`, the
 //! one the terminal phone and the screen story use), fed with what the store booted with and
 //! the phone's events, drawn into a 128x64 framebuffer and dumped as one `ccx-screen` hex line
-//! when asked (qemu has no display). The hex is the framebuffer as it is, rows top to bottom,
+//! when asked (qemu has no display; the Nucleo-F429ZI board keeps the framebuffer a display
+//! driver would flush, and dumps it on request). The hex is the framebuffer as it is, rows top to bottom,
 //! the leftmost pixel in the high bit: a PBM (P4) body, which `.ci/firmware.sh` saves as an
 //! image.
 
 use core::cell::RefCell;
 
 use ccx_cti::phone::{Event, NoLabels, PhoneView};
-use ccx_cti::ui::{draw, ConfigRejected, Screen};
+use ccx_cti::ui::{draw, ConfigRejected, Frame, Screen};
 use ccx_cti_screen_story::{MonoFramebuffer, MONO_SIZE};
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::blocking_mutex::Mutex;
@@ -39,11 +40,25 @@ pub fn event(event: &Event) {
     with(|s| s.event(event, ccx_cti_embassy::now()));
 }
 
+/// The screen's content for `view` (quick: what a task holding the view's lock may do).
+pub fn frame<const V: usize>(view: &PhoneView<'_, V>) -> Frame {
+    with(|s| s.frame(view, &NoLabels, ccx_cti_embassy::now()))
+}
+
+/// Draw `frame` into a 128x64 framebuffer (what a display shows).
+pub fn render(frame: &Frame) -> MonoFramebuffer {
+    let mut mono = MonoFramebuffer::new();
+    let _ = draw::draw(frame, &mut mono);
+    mono
+}
+
 /// Draw the screen of `view` and dump it as a `ccx-screen` line.
 pub fn dump<const V: usize>(label: &str, view: &PhoneView<'_, V>) {
-    let frame = with(|s| s.frame(view, &NoLabels, ccx_cti_embassy::now()));
-    let mut mono = MonoFramebuffer::new();
-    let _ = draw::draw(&frame, &mut mono);
+    dump_framebuffer(label, &render(&frame(view)));
+}
+
+/// Dump `mono` as a `ccx-screen` line.
+pub fn dump_framebuffer(label: &str, mono: &MonoFramebuffer) {
     let mut line = heapless::String::<LINE>::new();
     let mut ok = line.push_str(label).is_ok() && line.push_str(" 128x64 ").is_ok();
     for b in mono.bytes() {

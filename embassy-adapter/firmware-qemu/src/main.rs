@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!  phone stack 10.0.0.2  <-- bridge tasks (Ethernet frames) -->  server stack 10.0.0.1:12028
-//!  ccx_cti_embassy::drive(Phone)                                   PreviewServer (core codec)
+//!  ccx_cti_embassy::Link::drive(Phone)                                   PreviewServer (core codec)
 //!        ^ commands            | events
 //!        +---- agent task <----+   (presses Login, Ready, Skip, Accept)
 //! ```
@@ -22,7 +22,7 @@ use core::cell::Cell;
 
 use board::exit_failure;
 use ccx_cti::phone::{Event, Phone};
-use ccx_cti_embassy::{Buffers, OwnedCommand, PublishedView};
+use ccx_cti_embassy::{Buffers, Link, OwnedCommand, PublishedView};
 use ccx_cti_preview_story::{
     check_final_state, story_config, Ending, PreviewAgent, PreviewServer, ScriptFailure, Stage,
     PORT,
@@ -86,20 +86,13 @@ async fn main(spawner: Spawner) {
     }
     let phone = PHONE.init(Phone::new(config));
     let buffers = BUFFERS.init(Buffers::new());
-    let end = ccx_cti_embassy::drive_until_published(
-        phone_stack,
-        phone,
-        buffers,
-        COMMANDS.receiver(),
-        EVENTS.sender(),
-        &VIEW,
-        select3(
-            AGENT_DONE.wait(),
-            SCRIPT_BROKEN.wait(),
-            Timer::after(STORY_DEADLINE),
-        ),
-    )
-    .await;
+    let mut link = Link::new(phone_stack, buffers, COMMANDS.receiver(), EVENTS.sender());
+    let stop = select3(
+        AGENT_DONE.wait(),
+        SCRIPT_BROKEN.wait(),
+        Timer::after(STORY_DEADLINE),
+    );
+    let end = link.drive_until_published(phone, &VIEW, stop).await;
     match end {
         Either3::First(()) => {}
         Either3::Second(failure) => fail_with("server script broken", failure),

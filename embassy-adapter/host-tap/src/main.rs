@@ -24,7 +24,7 @@ use std::process::ExitCode;
 use std::time::Duration as StdDuration;
 
 use ccx_cti::phone::{Event, Phone};
-use ccx_cti_embassy::{Buffers, OwnedCommand};
+use ccx_cti_embassy::{Buffers, Link, OwnedCommand};
 use ccx_cti_preview_story::{
     check_final_state, story_config, Ending, PreviewAgent, PreviewServer, PORT,
 };
@@ -200,15 +200,13 @@ async fn phone(spawner: Spawner, tap: String, address: Ipv4Cidr, server: Ipv4Add
 
     let mut phone: Phone = Phone::new(story_config(&server.to_string(), PORT));
     let mut buffers: Buffers = Buffers::new();
-    let end = ccx_cti_embassy::drive_until(
-        stack,
-        &mut phone,
-        &mut buffers,
-        COMMANDS.receiver(),
-        EVENTS.sender(),
-        select(AGENT_DONE.wait(), Timer::after(STORY_DEADLINE)),
-    )
-    .await;
+    let mut link = Link::new(stack, &mut buffers, COMMANDS.receiver(), EVENTS.sender());
+    let end = link
+        .drive_until(
+            &mut phone,
+            select(AGENT_DONE.wait(), Timer::after(STORY_DEADLINE)),
+        )
+        .await;
     if let Either::Second(()) = end {
         exit("FAIL: the story did not finish in time");
     }

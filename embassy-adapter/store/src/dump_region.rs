@@ -164,25 +164,32 @@ impl core::fmt::Display for ReadError {
     }
 }
 
-/// The dump a region holds (a region read from the flash, whole).
-pub fn read(region: &[u8]) -> Result<&[u8], ReadError> {
-    match region.get(..MAGIC.len()) {
+/// The dump's length the region's header gives (the first [`HEADER`] bytes at least), without
+/// checking the dump itself: to read no more of a flash than the dump takes. [`read`] checks.
+pub fn dump_len(header: &[u8]) -> Result<usize, ReadError> {
+    match header.get(..MAGIC.len()) {
         Some(m) if m == MAGIC => {}
         _ => return Err(ReadError::Empty),
     }
-    let version = region.get(4).copied().unwrap_or(0);
+    let version = header.get(4).copied().unwrap_or(0);
     if version != VERSION {
         return Err(ReadError::Version(version));
     }
-    let word = |at: usize| {
-        region
-            .get(at..at + 4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_le_bytes)
-            .unwrap_or(u32::MAX)
-    };
-    let len = usize::try_from(word(8)).unwrap_or(usize::MAX);
-    let stored = word(12);
+    Ok(usize::try_from(word(header, 8)).unwrap_or(usize::MAX))
+}
+
+fn word(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..at + 4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_le_bytes)
+        .unwrap_or(u32::MAX)
+}
+
+/// The dump a region holds (a region read from the flash, whole).
+pub fn read(region: &[u8]) -> Result<&[u8], ReadError> {
+    let len = dump_len(region)?;
+    let stored = word(region, 12);
     let room = region.len().saturating_sub(HEADER);
     let dump = HEADER
         .checked_add(len)

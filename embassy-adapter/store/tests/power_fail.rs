@@ -454,6 +454,13 @@ fn a_cut_dump_save_leaves_the_whole_dump_or_none() {
     let mut whole = CutFlash::with_pages(1);
     save(&mut whole).unwrap();
     assert_eq!(dump_region::read(&whole.bytes), Ok(&dump[..]));
+    // The header alone gives the length (a board reads no more of its flash than that).
+    let header = &whole.bytes[..dump_region::HEADER];
+    assert_eq!(dump_region::dump_len(header), Ok(dump.len()));
+    assert_eq!(
+        dump_region::dump_len(&[0xFF; dump_region::HEADER]),
+        Err(ReadError::Empty)
+    );
     let units = whole.used;
     let (mut read, mut none) = (0, 0);
     for cut in 0..units {
