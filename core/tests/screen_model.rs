@@ -408,7 +408,7 @@ fn a_list_of_250_reasons_scrolls_and_selects() {
     };
     assert_eq!(
         cmd.as_command(),
-        ccx_cti::phone::Command::NotReady { reason: 151 }
+        ccx_cti::phone::Command::NotReady { reason: 151.into() }
     );
     assert_eq!(screen.mode(), &Mode::Home);
     h.phone.command(h.now, cmd.as_command()).unwrap();
@@ -676,7 +676,7 @@ fn list_and_pad_softkeys_do_what_their_labels_say() {
     };
     assert_eq!(
         cmd.as_command(),
-        ccx_cti::phone::Command::NotReady { reason: 1 }
+        ccx_cti::phone::Command::NotReady { reason: 1.into() }
     );
     screen.key(&view, &vocab, Key::Soft(0), NOW);
     screen.key(&view, &vocab, Key::Soft(3), NOW);
