@@ -268,6 +268,14 @@ fn a_reason_shows_by_its_words_its_label_or_its_number() {
         reason_text(NOT_READY, 32748, &vocabulary).as_deref(),
         Some("reason 32748")
     );
+    // A label for a system code is the site's wording of it.
+    vocabulary
+        .add(ReasonKind::NotReady, 32763, "Missed a call")
+        .unwrap();
+    assert_eq!(
+        reason_text(NOT_READY, 32763, &vocabulary).as_deref(),
+        Some("Missed a call")
+    );
     // No reason, or a state the reason does not explain: nothing to show.
     assert_eq!(reason_text(NOT_READY, 0, &vocabulary), None);
     assert_eq!(reason_text(AVAILABLE, 32751, &vocabulary), None);
@@ -312,7 +320,6 @@ fn a_reason_code_sorts_into_its_kind_and_back_unchanged() {
         AgentReason::System(EventReasonCode::Logon)
     );
     assert_eq!(AgentReason::Configured(32760).words(), Some("Logged in"));
-    assert_eq!(AgentReason::Configured(32760).configured(), None);
     // Without a vocabulary.
     assert_eq!(AgentReason::Configured(12).to_string(), "reason 12");
     assert_eq!(AgentReason::None.to_string(), "no reason");

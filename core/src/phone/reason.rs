@@ -49,15 +49,6 @@ impl AgentReason {
         self.code() == 0
     }
 
-    /// The administrator's code, the one to look up in the vocabulary (`None` for no reason
-    /// and for the system's reasons).
-    pub const fn configured(self) -> Option<u16> {
-        match Self::from_code(self.code()) {
-            Self::Configured(n) => Some(n),
-            Self::None | Self::System(_) => None,
-        }
-    }
-
     /// A system reason in the agent's words (`None` for no reason and for the
     /// administrator's codes, which have labels instead).
     pub fn words(self) -> Option<&'static str> {
@@ -94,7 +85,7 @@ impl AgentReason {
         })
     }
 
-    /// The reason for people: `label` (the administrator's, from the vocabulary) when given,
+    /// The reason for people: `label` (from the vocabulary) when given,
     /// else the system reason's words, else "reason 7"; "no reason" for none.
     pub const fn text(self, label: Option<&str>) -> ReasonText<'_> {
         ReasonText {

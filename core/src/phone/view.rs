@@ -9,21 +9,23 @@ use super::{
 use crate::config::{ReasonKind, Vocabulary};
 use crate::wire::{AgentState, LocalConnectionState as Lcs};
 
-/// Where the view finds the label of an administrator's reason code: the application's
-/// [`Vocabulary`], or [`NoLabels`].
+/// Where the view finds the label of a reason: the application's [`Vocabulary`], or
+/// [`NoLabels`]. An administrator's code shows by its label; a system reason has its own
+/// words ([`AgentReason::words`]), which a label for its code replaces (a site's wording or
+/// language).
 pub trait ReasonLabels {
-    /// The label configured for `reason` in the list `kind` (only an
-    /// [`AgentReason::Configured`] code has one: the system's reasons have their own words).
+    /// The label configured for `reason` in the list `kind` (`None` for no reason).
     fn reason_label(&self, kind: ReasonKind, reason: AgentReason) -> Option<&str>;
 }
 
 impl<const N: usize, const LABEL: usize> ReasonLabels for Vocabulary<N, LABEL> {
     fn reason_label(&self, kind: ReasonKind, reason: AgentReason) -> Option<&str> {
-        self.label(kind, reason.configured()?)
+        // Code 0 never has a label (the vocabulary refuses it).
+        self.label(kind, reason.code())
     }
 }
 
-/// No labels: an administrator's reason shows as its code.
+/// No labels: an administrator's reason shows as its code, a system reason by its words.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoLabels;
 
@@ -70,8 +72,8 @@ pub struct AgentStatus<'p> {
     pub state: AgentState,
     /// Why, as the last EventReasonCode gave it.
     pub reason: AgentReason,
-    /// An administrator's reason's label from the vocabulary (Not Ready reasons while Not
-    /// Ready, logout reasons while logged out).
+    /// The reason's label from the vocabulary (Not Ready reasons while Not Ready, logout
+    /// reasons while logged out).
     pub reason_label: Option<&'p str>,
     /// When the phone learned of the state.
     pub since: Instant,

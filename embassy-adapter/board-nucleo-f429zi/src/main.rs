@@ -191,7 +191,7 @@ async fn keys_task(keys: [Input<'static>; 5], dump: Input<'static>) {
             let command = match i {
                 0 => OwnedCommand::Login { password: None },
                 1 => OwnedCommand::Ready,
-                2 => OwnedCommand::NotReady { reason: 0 },
+                2 => OwnedCommand::NotReady { reason: 0.into() },
                 3 => OwnedCommand::Answer { call: None },
                 _ => OwnedCommand::Release { call: None },
             };
