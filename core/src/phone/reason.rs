@@ -36,6 +36,7 @@ impl AgentReason {
     }
 
     /// The wire number (0 for none).
+    #[inline]
     pub const fn code(self) -> u16 {
         match self {
             Self::None => 0,
@@ -95,9 +96,15 @@ impl AgentReason {
     }
 }
 
+/// By code; the common pairs first, as every AGENT_STATE_EVENT compares its reason.
 impl PartialEq for AgentReason {
+    #[inline]
     fn eq(&self, other: &Self) -> bool {
-        self.code() == other.code()
+        match (self, other) {
+            (Self::None, Self::None) => true,
+            (Self::Configured(a), Self::Configured(b)) => a == b,
+            _ => self.code() == other.code(),
+        }
     }
 }
 
@@ -121,10 +128,13 @@ impl From<AgentReason> for u16 {
     }
 }
 
+/// A decoded EventReasonCode is sorted already: no second look-up.
 impl From<EventReasonCode> for AgentReason {
+    #[inline]
     fn from(code: EventReasonCode) -> Self {
         match code {
-            EventReasonCode::Unknown(n) => Self::from_code(n),
+            EventReasonCode::Unknown(0) => Self::None,
+            EventReasonCode::Unknown(n) => Self::Configured(n),
             system => Self::System(system),
         }
     }
