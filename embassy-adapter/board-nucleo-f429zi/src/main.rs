@@ -158,7 +158,7 @@ async fn event_task(mut leds: (Output<'static>, Output<'static>)) {
                 AGENT_STATE.signal(AgentRecord {
                     logged_in: state != ccx_cti::wire::AgentState::Logout,
                     state: state.value(),
-                    reason_code: reason.value(),
+                    reason_code: reason.code(),
                 });
                 if state == ccx_cti::wire::AgentState::Available {
                     leds.1.set_high()
