@@ -209,7 +209,7 @@ fn command(line: &str) -> Option<Command<'_>> {
     let mut words = line.split_whitespace();
     let verb = words.next()?;
     let arg = words.next();
-    let reason = || arg.and_then(|a| a.parse().ok()).unwrap_or(0);
+    let reason = || arg.and_then(|a| a.parse().ok()).unwrap_or(0).into();
     Some(match verb {
         "login" => Command::Login { password: None },
         "logout" => Command::Logout { reason: reason() },

@@ -9,10 +9,8 @@
 
 mod phone_support;
 
-use ccx_cti::phone::{Command, Event, PreviewAnswer, RequestKind, SessionState};
-use ccx_cti::wire::{
-    tag, AgentState, CallType, EventReasonCode, LocalConnectionState, MessageType,
-};
+use ccx_cti::phone::{AgentReason, Command, Event, PreviewAnswer, RequestKind, SessionState};
+use ccx_cti::wire::{tag, AgentState, CallType, LocalConnectionState, MessageType};
 use phone_support::*;
 
 const RESERVED: u32 = 8;
@@ -149,7 +147,7 @@ fn run_preview_flow(call: u32, answer: PreviewAnswer) {
             },
             Event::AgentStateChanged {
                 state: AgentState::Available,
-                reason: EventReasonCode::from_value(0)
+                reason: AgentReason::None
             },
         ],
         "END_CALL of an untracked call is ignored silently"

@@ -307,7 +307,7 @@ fn heartbeats_follow_the_configured_rule() {
         h.open(AVAILABLE);
         h.advance_secs(15);
         h.phone
-            .command(h.now, Command::NotReady { reason: 0 })
+            .command(h.now, Command::NotReady { reason: 0.into() })
             .unwrap();
         h.sent();
         h.advance_secs(heartbeat_at - 15 - 1);

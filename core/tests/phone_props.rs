@@ -282,9 +282,9 @@ fn button(b: u8, call: u32) -> Command<'static> {
     let some = if b & 0x80 != 0 { Some(call) } else { None };
     match b % 21 {
         0 => Command::Login { password: None },
-        1 => Command::Logout { reason: 3 },
+        1 => Command::Logout { reason: 3.into() },
         2 => Command::Ready,
-        3 => Command::NotReady { reason: 1 },
+        3 => Command::NotReady { reason: 1.into() },
         4 => Command::WorkReady,
         5 => Command::WorkNotReady,
         6 => Command::Answer { call: some },

@@ -63,10 +63,14 @@ fn login_sends_the_agent_fields_and_capacity_from_version_12() {
 fn agent_state_commands_send_the_state_and_reason() {
     let cases = [
         (Command::Ready, AgentState::Available, 0u16),
-        (Command::NotReady { reason: 7 }, AgentState::NotReady, 7),
+        (
+            Command::NotReady { reason: 7.into() },
+            AgentState::NotReady,
+            7,
+        ),
         (Command::WorkReady, AgentState::WorkReady, 0),
         (Command::WorkNotReady, AgentState::WorkNotReady, 0),
-        (Command::Logout { reason: 9 }, AgentState::Logout, 9),
+        (Command::Logout { reason: 9.into() }, AgentState::Logout, 9),
     ];
     for (command, state, reason) in cases {
         let mut h = Harness::new(config());
@@ -105,12 +109,12 @@ fn commands_that_make_no_sense_are_refused_before_sending() {
         (false, Command::Ready, CommandError::InvalidState),
         (
             false,
-            Command::NotReady { reason: 1 },
+            Command::NotReady { reason: 1.into() },
             CommandError::InvalidState,
         ),
         (
             false,
-            Command::Logout { reason: 0 },
+            Command::Logout { reason: 0.into() },
             CommandError::InvalidState,
         ),
         (
@@ -177,7 +181,7 @@ fn control_failure_conf_fails_the_request() {
     h.open(AVAILABLE);
     let invoke = h
         .phone
-        .command(h.now, Command::NotReady { reason: 0 })
+        .command(h.now, Command::NotReady { reason: 0.into() })
         .unwrap();
     h.sent();
     h.feed(&frame(
@@ -483,7 +487,7 @@ fn requests_encoded_into_the_queue_come_out_whole_after_a_partial_drain() {
     let first = h.phone.command(h.now, Command::Ready).unwrap();
     let second = h
         .phone
-        .command(h.now, Command::NotReady { reason: 7 })
+        .command(h.now, Command::NotReady { reason: 7.into() })
         .unwrap();
     let mut buf = [0u8; 128];
     let len = h.phone.poll_transmit(&mut buf).unwrap();

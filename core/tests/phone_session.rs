@@ -9,8 +9,8 @@
 mod phone_support;
 
 use ccx_cti::phone::{
-    Command, CommandError, Event, Instant, InvokeId, RequestKind, SessionEndReason, SessionState,
-    TransportAction,
+    AgentReason, Command, CommandError, Event, Instant, InvokeId, RequestKind, SessionEndReason,
+    SessionState, TransportAction,
 };
 use ccx_cti::wire::{
     fields, tag, AgentState, CCXStatus, EventReasonCode, MessageType, StatusCode, SystemEventID,
@@ -580,7 +580,7 @@ fn event_queue_overflow_is_reported_first() {
         events[16],
         Event::AgentStateChanged {
             state: AgentState::NotReady,
-            reason: EventReasonCode::from_value(39)
+            reason: AgentReason::Configured(39)
         }
     );
 }
@@ -609,7 +609,10 @@ fn agent_state_events_about_another_agent_are_ignored() {
         &[],
     ));
     assert_eq!(h.phone.agent().state, AgentState::NotReady);
-    assert_eq!(h.phone.agent().reason, 32760);
+    assert_eq!(
+        h.phone.agent().reason,
+        AgentReason::System(EventReasonCode::Logon)
+    );
 }
 
 #[test]
@@ -755,7 +758,7 @@ fn handle_one_frame_takes_one_frame_of_a_read() {
     assert_eq!(used, first.len());
     assert!(matches!(
         h.events()[..],
-        [Event::AgentStateChanged { reason, .. }] if reason.value() == 1
+        [Event::AgentStateChanged { reason, .. }] if reason.code() == 1
     ));
     // A partial frame is kept in the phone until the rest comes.
     let rest = &read[used..];
@@ -765,6 +768,6 @@ fn handle_one_frame_takes_one_frame_of_a_read() {
     assert_eq!(h.phone.handle_one_frame(h.now, &rest[5..]), rest.len() - 5);
     assert!(matches!(
         h.events()[..],
-        [Event::AgentStateChanged { reason, .. }] if reason.value() == 2
+        [Event::AgentStateChanged { reason, .. }] if reason.code() == 2
     ));
 }

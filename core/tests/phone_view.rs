@@ -11,9 +11,10 @@ mod phone_support;
 
 use ccx_cti::config::{ReasonKind, Vocabulary};
 use ccx_cti::phone::{
-    CommandKind, Duration, FrameDirection, Instant, SessionEndReason, SessionState, TransportAction,
+    AgentReason, CommandKind, Duration, FrameDirection, Instant, SessionEndReason, SessionState,
+    TransportAction,
 };
-use ccx_cti::wire::{tag, AgentState, LocalConnectionState as Lcs, MessageType};
+use ccx_cti::wire::{tag, AgentState, EventReasonCode, LocalConnectionState as Lcs, MessageType};
 use phone_support::*;
 
 fn open() -> Harness {
@@ -227,6 +228,107 @@ fn valid_commands_follow_the_session_the_agent_and_the_calls() {
     }
 }
 
+/// The agent's reason as a person reads it after AGENT_STATE_EVENT with that EventReasonCode.
+fn reason_text(state: u32, code: u32, vocabulary: &Vocabulary<4>) -> Option<String> {
+    let mut h = open();
+    h.feed(&agent_state_event(state, code));
+    let view = h.phone.view_with(vocabulary);
+    view.agent.reason_text().map(|t| t.to_string())
+}
+
+#[test]
+fn a_reason_shows_by_its_words_its_label_or_its_number() {
+    let mut vocabulary: Vocabulary<4> = Vocabulary::new();
+    vocabulary.add(ReasonKind::NotReady, 12, "Lunch").unwrap();
+    vocabulary.add(ReasonKind::Logout, 12, "Home time").unwrap();
+    // A system reason: Unified CCX's own words, never a number.
+    assert_eq!(
+        reason_text(NOT_READY, 32760, &vocabulary).as_deref(),
+        Some("Logged in")
+    );
+    assert_eq!(
+        reason_text(NOT_READY, 32763, &vocabulary).as_deref(),
+        Some("Call not answered")
+    );
+    // The administrator's code: its label from the list of the agent's state.
+    assert_eq!(
+        reason_text(NOT_READY, 12, &vocabulary).as_deref(),
+        Some("Lunch")
+    );
+    assert_eq!(
+        reason_text(LOGOUT, 12, &vocabulary).as_deref(),
+        Some("Home time")
+    );
+    // A code nobody named (32748 is in the system's band but not in its table): its number.
+    assert_eq!(
+        reason_text(NOT_READY, 7, &vocabulary).as_deref(),
+        Some("reason 7")
+    );
+    assert_eq!(
+        reason_text(NOT_READY, 32748, &vocabulary).as_deref(),
+        Some("reason 32748")
+    );
+    // A label for a system code is the site's wording of it.
+    vocabulary
+        .add(ReasonKind::NotReady, 32763, "Missed a call")
+        .unwrap();
+    assert_eq!(
+        reason_text(NOT_READY, 32763, &vocabulary).as_deref(),
+        Some("Missed a call")
+    );
+    // No reason, or a state the reason does not explain: nothing to show.
+    assert_eq!(reason_text(NOT_READY, 0, &vocabulary), None);
+    assert_eq!(reason_text(AVAILABLE, 32751, &vocabulary), None);
+}
+
+#[test]
+fn a_reason_code_sorts_into_its_kind_and_back_unchanged() {
+    for code in [
+        0,
+        1,
+        7,
+        12,
+        32740,
+        32741,
+        32748,
+        32760,
+        32766,
+        32767,
+        32768,
+        u16::MAX,
+    ] {
+        assert_eq!(AgentReason::from_code(code).code(), code, "{code}");
+        let wire = EventReasonCode::from(AgentReason::from_code(code));
+        assert_eq!(wire.value(), code, "{code}");
+    }
+    assert_eq!(AgentReason::from_code(0), AgentReason::None);
+    assert!(matches!(
+        AgentReason::from_code(32751),
+        AgentReason::System(EventReasonCode::Skips)
+    ));
+    assert!(matches!(
+        AgentReason::from_code(32748),
+        AgentReason::Configured(32748)
+    ));
+    assert!(matches!(
+        AgentReason::from(EventReasonCode::Unknown(0)),
+        AgentReason::None
+    ));
+    // Equal by code, however it was made.
+    assert_eq!(
+        AgentReason::Configured(32760),
+        AgentReason::System(EventReasonCode::Logon)
+    );
+    assert_eq!(AgentReason::Configured(32760).words(), Some("Logged in"));
+    // Without a vocabulary.
+    assert_eq!(AgentReason::Configured(12).to_string(), "reason 12");
+    assert_eq!(AgentReason::None.to_string(), "no reason");
+    assert_eq!(
+        AgentReason::System(EventReasonCode::Skips).to_string(),
+        "Preview call skipped"
+    );
+}
+
 #[test]
 fn the_agent_shows_its_reason_label_and_the_change_in_flight() {
     let mut h = open();
@@ -236,7 +338,7 @@ fn the_agent_shows_its_reason_label_and_the_change_in_flight() {
     h.feed(&agent_state_event(NOT_READY, 12));
     let view = h.phone.view_with(&vocabulary);
     assert_eq!(view.agent.state, AgentState::NotReady);
-    assert_eq!(view.agent.reason, 12);
+    assert_eq!(view.agent.reason, AgentReason::Configured(12));
     assert_eq!(view.agent.reason_label, Some("Lunch"));
     assert_eq!(view.agent.since, Instant::from_secs(7));
     assert_eq!(

@@ -408,7 +408,7 @@ fn a_list_of_250_reasons_scrolls_and_selects() {
     };
     assert_eq!(
         cmd.as_command(),
-        ccx_cti::phone::Command::NotReady { reason: 151 }
+        ccx_cti::phone::Command::NotReady { reason: 151.into() }
     );
     assert_eq!(screen.mode(), &Mode::Home);
     h.phone.command(h.now, cmd.as_command()).unwrap();
@@ -676,7 +676,7 @@ fn list_and_pad_softkeys_do_what_their_labels_say() {
     };
     assert_eq!(
         cmd.as_command(),
-        ccx_cti::phone::Command::NotReady { reason: 1 }
+        ccx_cti::phone::Command::NotReady { reason: 1.into() }
     );
     screen.key(&view, &vocab, Key::Soft(0), NOW);
     screen.key(&view, &vocab, Key::Soft(3), NOW);
@@ -753,4 +753,25 @@ fn list_and_pad_softkeys_do_what_their_labels_say() {
         }
     );
     h.phone.command(h.now, cmd.as_command()).unwrap();
+}
+
+/// The status line names the agent's reason: a system reason by its words, an administrator's
+/// code by its label, any other code by its number; never a bare number for a known reason.
+#[test]
+fn the_status_line_names_the_reason() {
+    let vocab = vocabulary(3);
+    for (state, code, status) in [
+        (NOT_READY, 32763, "Not Ready - Call not answered"),
+        (NOT_READY, 2, "Not Ready - Reason 2"),
+        (LOGOUT, 7, "Logged out - End of shift"),
+        (NOT_READY, 40, "Not Ready - reason 40"),
+        (NOT_READY, 0, "Not Ready"),
+    ] {
+        let mut h = Harness::new(config());
+        h.open(AVAILABLE);
+        h.feed(&agent_state_event(state, code));
+        let view = h.phone.view_with(&vocab);
+        let frame = Screen::new(6).frame(&view, &vocab, h.now);
+        assert_eq!(frame.status.as_str(), status, "{code}");
+    }
 }

@@ -297,7 +297,7 @@ mod tests {
             for read in burst.chunks(chunk) {
                 for event in read_all(&mut phone, read) {
                     match event {
-                        Event::AgentStateChanged { reason, .. } => reasons.push(reason.value()),
+                        Event::AgentStateChanged { reason, .. } => reasons.push(reason.code()),
                         Event::EventsLost { count } => panic!("{count} events lost"),
                         _ => {}
                     }

@@ -429,11 +429,11 @@ fn command<'s>(input: &mut Input<'_>) -> Command<'s> {
             password: (input.byte() % 2 == 0).then_some("pw"),
         },
         1 => Command::Logout {
-            reason: reason(input),
+            reason: reason(input).into(),
         },
         2 => Command::Ready,
         3 => Command::NotReady {
-            reason: reason(input),
+            reason: reason(input).into(),
         },
         4 => Command::WorkReady,
         5 => Command::WorkNotReady,

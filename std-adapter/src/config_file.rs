@@ -384,14 +384,20 @@ pub fn decode_file(name: &str, bytes: &[u8]) -> anyhow::Result<Decoded> {
     let pages = bytes.len() / ccx_cti_store::ram_flash::PAGE;
     let agent = match contents.agent {
         Some(a) => format!(
-            "the agent's last state: {}, {}, last reason code {}",
+            "the agent's last state: {}, {}, last reason code {}{}",
             if a.logged_in {
                 "logged in"
             } else {
                 "logged out"
             },
             ccx_cti::wire::AgentState::from(a.state),
-            a.reason_code
+            a.reason_code,
+            // A system reason by its words as well; an administrator's code has its label in
+            // the vocabulary, which the region does not hold.
+            ccx_cti::phone::AgentReason::from_code(a.reason_code)
+                .words()
+                .map(|w| format!(" ({w})"))
+                .unwrap_or_default()
         ),
         None => "no agent state stored".to_string(),
     };

@@ -9,7 +9,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use ccx_cti::config::{PhoneConfig, ServerAddr, ShortText};
-use ccx_cti::phone::{Event, PreviewAnswer, SessionEndReason, SessionState};
+use ccx_cti::phone::{AgentReason, Event, PreviewAnswer, SessionEndReason, SessionState};
 use ccx_cti::trace;
 use ccx_cti::wire::{decode, AgentState, LocalConnectionState, WireVersion};
 
@@ -380,7 +380,9 @@ fn play(story: &mut Story<'_>, opts: &DemoOptions) -> Result<(), String> {
     })?;
     story.step(
         "log out",
-        Some(AgentCommand::Logout { reason: 0 }),
+        Some(AgentCommand::Logout {
+            reason: AgentReason::None,
+        }),
         |v, _| v.agent.state == AgentState::Logout,
     )?;
     story.step("close the session", Some(AgentCommand::Close), |v, e| {

@@ -26,7 +26,7 @@ use std::time::Duration;
 
 use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{
-    AgentView, Command, CommandError, Event, Instant, InvokeId, OwnedCommand, Phone,
+    AgentReason, AgentView, Command, CommandError, Event, Instant, InvokeId, OwnedCommand, Phone,
     PhoneView as CorePhoneView, ReasonLabels, SessionState, SessionView, TextTooLong,
     TransportAction,
 };
@@ -257,7 +257,7 @@ impl PhoneView {
             },
             agent: AgentView {
                 state: AgentState::Logout,
-                reason: 0,
+                reason: AgentReason::None,
                 since: Instant::ZERO,
             },
             calls: Vec::new(),

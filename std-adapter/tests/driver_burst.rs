@@ -158,7 +158,7 @@ fn a_burst_of_1000_events_in_one_write_reaches_the_application_whole() {
             Ok(DriverEvent::Phone {
                 event: Event::AgentStateChanged { reason, .. },
                 ..
-            }) if reason.value() > 0 => reasons.push(u32::from(reason.value())),
+            }) if !reason.is_none() => reasons.push(u32::from(reason.code())),
             Ok(DriverEvent::Phone {
                 event: Event::EventsLost { count },
                 ..

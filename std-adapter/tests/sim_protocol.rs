@@ -7,9 +7,10 @@
     clippy::panic
 )]
 
+use ccx_cti::phone::AgentReason;
 use ccx_cti::wire::{
-    decode, fields, tag, AgentState, CallType, LocalConnectionState, MessageType, StatusCode,
-    WireVersion,
+    decode, fields, tag, AgentState, CallType, EventReasonCode, LocalConnectionState, MessageType,
+    StatusCode, WireVersion,
 };
 use ccx_cti_std::sim::{Campaign, Faults, InboundCall, SimConfig, Simulator};
 
@@ -303,7 +304,10 @@ fn cancel_reservation_makes_the_agent_not_ready() {
     assert_eq!(seq[5], MessageType::AgentStateEvent);
     let agent = sim.agent("chli4020").unwrap();
     assert_eq!(agent.state, AgentState::NotReady);
-    assert_eq!(agent.reason, 32752);
+    assert_eq!(
+        agent.reason,
+        AgentReason::System(EventReasonCode::CancelReservation)
+    );
     assert_eq!(sim.contacts()[0].status, "open");
 }
 

@@ -278,7 +278,7 @@ fn a_server_that_refuses_every_request_is_reported_request_by_request() {
     let mut s = peer.accept_and_open("NOT_READY");
     for cmd in [
         Command::Ready,
-        Command::NotReady { reason: 7 },
+        Command::NotReady { reason: 7.into() },
         Command::Dial { number: "5550100" },
     ] {
         h.command(driver::owned(cmd).unwrap());

@@ -14,8 +14,10 @@ use std::time::{Duration, Instant};
 
 use ccx_cti::config::HeartbeatMode;
 use ccx_cti::config::{PhoneConfig, ServerAddr, ShortText};
-use ccx_cti::phone::{Event, PreviewAnswer, RequestKind, SessionEndReason, SessionState};
-use ccx_cti::wire::{AgentState, LocalConnectionState, StatusCode};
+use ccx_cti::phone::{
+    AgentReason, Event, PreviewAnswer, RequestKind, SessionEndReason, SessionState,
+};
+use ccx_cti::wire::{AgentState, EventReasonCode, LocalConnectionState, StatusCode};
 use ccx_cti_std::demo::{self, DemoOptions};
 use ccx_cti_std::driver::{
     self, AgentCommand, DriverEvent, DriverHandle, DriverOptions, PhoneView,
@@ -282,7 +284,8 @@ fn skip_close_closes_the_contact() {
 fn cancel_reservation_makes_the_agent_not_ready() {
     let (sim, mut phone) = answer_preview(PreviewAnswer::CancelReservation);
     let view = phone.wait("not ready for cancel reservation", |v| {
-        v.agent.state == AgentState::NotReady && v.agent.reason == 32752
+        v.agent.state == AgentState::NotReady
+            && v.agent.reason == AgentReason::System(EventReasonCode::CancelReservation)
     });
     agree(&sim, &view);
     assert_eq!(sim.contacts()[0].outcome, "reservation-cancelled");

@@ -1,6 +1,8 @@
 //! The agent's vocabulary: the Not Ready, Logout and wrap-up reasons an administrator
 //! configured (code + label, as Unified CCX and Finesse administrators define them), so that a
 //! screen shows "Lunch" rather than 12.
+//! Unified CCX's own reasons (32760, AGT_LOGON) show by their words without a label here; a
+//! label for one of their codes replaces those words (a site's wording or language).
 //!
 //! It is not part of [`super::PhoneConfig`]: the phone's RAM budget must not grow with the
 //! list. The application owns a [`Vocabulary`] of the capacity it chooses (there is no fixed

@@ -9,7 +9,7 @@
 
 use heapless::String;
 
-use super::PreviewAnswer;
+use super::{AgentReason, PreviewAnswer};
 
 /// A command whose text arguments borrow from the caller (what [`super::Phone::command`]
 /// takes).
@@ -33,15 +33,15 @@ pub enum CommandWith<S> {
     },
     /// Log out with a reason code.
     Logout {
-        /// EventReasonCode (0 = none).
-        reason: u16,
+        /// EventReasonCode ([`AgentReason::None`]: none).
+        reason: AgentReason,
     },
     /// Become ready (AVAILABLE).
     Ready,
     /// Become not ready with a reason code.
     NotReady {
-        /// EventReasonCode (0 = none).
-        reason: u16,
+        /// EventReasonCode ([`AgentReason::None`]: none).
+        reason: AgentReason,
     },
     /// WORK_READY.
     WorkReady,
@@ -255,8 +255,11 @@ impl<'a> CommandWith<&'a str> {
         let first = words.next().unwrap_or("");
         let second = words.next();
         let reason = |w: Option<&str>| match w {
-            None => Ok(0),
-            Some(r) => r.parse::<u16>().map_err(|_| CommandParseError::BadReason),
+            None => Ok(AgentReason::None),
+            Some(r) => r
+                .parse::<u16>()
+                .map(AgentReason::from_code)
+                .map_err(|_| CommandParseError::BadReason),
         };
         let call = |w: Option<&str>| match w {
             None => Ok(None),
@@ -403,6 +406,7 @@ impl<const TEXT: usize> TryFrom<Command<'_>> for OwnedCommand<TEXT> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::EventReasonCode;
 
     #[test]
     fn every_command_word_parses() {
@@ -414,10 +418,25 @@ mod tests {
                     password: Some("s3cret"),
                 },
             ),
-            ("logout 7", Command::Logout { reason: 7 }),
+            (
+                "logout 7",
+                Command::Logout {
+                    reason: AgentReason::Configured(7),
+                },
+            ),
             ("ready", Command::Ready),
-            ("not-ready", Command::NotReady { reason: 0 }),
-            ("not-ready 32760", Command::NotReady { reason: 32760 }),
+            (
+                "not-ready",
+                Command::NotReady {
+                    reason: AgentReason::None,
+                },
+            ),
+            (
+                "not-ready 32760",
+                Command::NotReady {
+                    reason: AgentReason::System(EventReasonCode::Logon),
+                },
+            ),
             ("work-ready", Command::WorkReady),
             ("work-not-ready", Command::WorkNotReady),
             ("answer", Command::Answer { call: None }),

@@ -171,7 +171,7 @@ impl fmt::Display for Event {
                 }
             }
             Event::AgentStateChanged { state, reason } => {
-                write!(f, "agent state {state} (reason {})", reason.value())
+                write!(f, "agent state {state} ({reason})")
             }
             Event::CallAdded { call } => write!(f, "call {call} added"),
             Event::CallStateChanged { call, state } => {

@@ -77,6 +77,7 @@ mod events;
 mod framed;
 mod lines;
 mod outcome;
+mod reason;
 mod requests;
 mod session;
 mod snapshot;
@@ -97,6 +98,7 @@ pub use command::{
 pub use framed::Phone;
 pub use lines::Line;
 pub use outcome::{InvokeId, Refusal};
+pub use reason::{AgentReason, ReasonText};
 pub use session::{NOT_MASTER_RETRY, OPEN_REFUSED_MIN_WAIT};
 pub use snapshot::PhoneSnapshot;
 pub use tap::{FrameDirection, FrameTap, NoTap};
@@ -108,8 +110,7 @@ pub use view::{
 
 use crate::config::PhoneConfig;
 use crate::wire::{
-    AgentState, CCXStatus, DecodeError, EventReasonCode, LocalConnectionState, StatusCode,
-    SystemEventID,
+    AgentState, CCXStatus, DecodeError, LocalConnectionState, StatusCode, SystemEventID,
 };
 use events::EventQueue;
 use tx::TxQueue;
@@ -343,8 +344,8 @@ pub enum Event {
     AgentStateChanged {
         /// The new state.
         state: AgentState,
-        /// EventReasonCode.
-        reason: EventReasonCode,
+        /// Why (EventReasonCode).
+        reason: AgentReason,
     },
     /// A call is now tracked.
     CallAdded {
@@ -507,8 +508,8 @@ pub enum Event {
 pub struct AgentView {
     /// Current state.
     pub state: AgentState,
-    /// Last EventReasonCode.
-    pub reason: u16,
+    /// Why, as the last EventReasonCode gave it.
+    pub reason: AgentReason,
     /// When the phone learned of the state.
     pub since: Instant,
 }
@@ -588,7 +589,7 @@ impl<
             },
             agent: AgentView {
                 state: AgentState::Logout,
-                reason: 0,
+                reason: AgentReason::None,
                 since: Instant::ZERO,
             },
             calls: heapless::Vec::new(),

@@ -2,8 +2,8 @@
 //! failures and timeouts.
 
 use super::{
-    Call, Command, CommandError, Engine, Event, Instant, InvokeId, PendingRequest, Refusal,
-    RequestKind, SessionState,
+    AgentReason, Call, Command, CommandError, Engine, Event, Instant, InvokeId, PendingRequest,
+    Refusal, RequestKind, SessionState,
 };
 use crate::config::{PhoneConfig, ShortText};
 use crate::wire::{
@@ -185,13 +185,21 @@ impl<
                     return Err(CommandError::InvalidState);
                 }
                 let invoke_id = self.fresh_invoke_id();
-                self.set_agent_state(now, invoke_id, AgentState::Login, 0, password)
+                self.set_agent_state(
+                    now,
+                    invoke_id,
+                    AgentState::Login,
+                    AgentReason::None,
+                    password,
+                )
             }
             Command::Logout { reason } => self.agent_command(now, AgentState::Logout, reason),
-            Command::Ready => self.agent_command(now, AgentState::Available, 0),
+            Command::Ready => self.agent_command(now, AgentState::Available, AgentReason::None),
             Command::NotReady { reason } => self.agent_command(now, AgentState::NotReady, reason),
-            Command::WorkReady => self.agent_command(now, AgentState::WorkReady, 0),
-            Command::WorkNotReady => self.agent_command(now, AgentState::WorkNotReady, 0),
+            Command::WorkReady => self.agent_command(now, AgentState::WorkReady, AgentReason::None),
+            Command::WorkNotReady => {
+                self.agent_command(now, AgentState::WorkNotReady, AgentReason::None)
+            }
             Command::Answer { call } => {
                 let call = self.pick_call(call, &[LocalConnectionState::Alerting])?;
                 self.connection_request(now, &ANSWER, call, |_| {})
@@ -350,7 +358,13 @@ impl<
             return;
         }
         if self
-            .set_agent_state(now, invoke_id, AgentState::Login, 0, Some(password))
+            .set_agent_state(
+                now,
+                invoke_id,
+                AgentState::Login,
+                AgentReason::None,
+                Some(password),
+            )
             .is_err()
         {
             self.push_event(Event::TransmitQueueFull {
@@ -363,7 +377,7 @@ impl<
         &mut self,
         now: Instant,
         state: AgentState,
-        reason: u16,
+        reason: AgentReason,
     ) -> Result<u32, CommandError> {
         if self.agent.state == AgentState::Logout {
             return Err(CommandError::InvalidState);
@@ -377,7 +391,7 @@ impl<
         now: Instant,
         invoke_id: u32,
         state: AgentState,
-        reason: u16,
+        reason: AgentReason,
         password: Option<&str>,
     ) -> Result<u32, CommandError> {
         use fields::set_agent_state_req as f;
@@ -385,7 +399,7 @@ impl<
         let sent = self.send_request_as(now, invoke_id, RequestKind::SetAgentState, |p, enc| {
             let c = &p.config;
             enc.set(f::AGENT_STATE, state)
-                .set(f::EVENT_REASON_CODE, EventReasonCode::from_value(reason))
+                .set(f::EVENT_REASON_CODE, EventReasonCode::from(reason))
                 .set(f::FORCED_FLAG, 0);
             if login && c.outbound && enc.version().number() >= f::AGENT_CAPACITY.since_version() {
                 // Bit 0x1: the outbound feature (wire-session.md §4.10).

@@ -3,13 +3,13 @@
 
 use super::backoff::reconnect_wait;
 use super::{
-    Duration, Engine, Event, Instant, Refusal, RequestKind, SessionEndReason, SessionState,
-    TransportAction,
+    AgentReason, Duration, Engine, Event, Instant, Refusal, RequestKind, SessionEndReason,
+    SessionState, TransportAction,
 };
 use crate::config::{HeartbeatMode, ShortText};
 use crate::wire::{
-    decode, fields, spec::Direction, tag, AgentState, CCXStatus, ControlFailureCode,
-    EventReasonCode, Message, MessageType, PeripheralErrorCode, StatusCode, SystemEventID,
+    decode, fields, spec::Direction, tag, AgentState, CCXStatus, ControlFailureCode, Message,
+    MessageType, PeripheralErrorCode, StatusCode, SystemEventID,
 };
 
 /// Wait before retrying on the other side after E_CTI_SERVER_NOT_MASTER: the standby said
@@ -611,20 +611,19 @@ impl<
             return;
         }
         if let Some(state) = msg.get(f::AGENT_STATE) {
-            let reason = msg.get(f::EVENT_REASON_CODE).map_or(0, |r| r.value());
+            let reason = msg
+                .get(f::EVENT_REASON_CODE)
+                .map_or(AgentReason::None, AgentReason::from);
             self.update_agent(now, state, reason);
         }
     }
 
-    pub(super) fn update_agent(&mut self, now: Instant, state: AgentState, reason: u16) {
+    pub(super) fn update_agent(&mut self, now: Instant, state: AgentState, reason: AgentReason) {
         if state != self.agent.state || reason != self.agent.reason {
             self.agent.state = state;
             self.agent.reason = reason;
             self.agent.since = now;
-            self.push_event(Event::AgentStateChanged {
-                state,
-                reason: EventReasonCode::from_value(reason),
-            });
+            self.push_event(Event::AgentStateChanged { state, reason });
         }
     }
 

@@ -5,8 +5,8 @@
 
 use super::view::{AgentStatus, ReasonLabels, SessionStatus};
 use super::{
-    AgentView, Call, Instant, NoLabels, PendingRequest, Phone, PhoneView, SessionState,
-    DEFAULT_CALLS, DEFAULT_PENDING, DEFAULT_VAR_BYTES,
+    AgentReason, AgentView, Call, Instant, NoLabels, PendingRequest, Phone, PhoneView,
+    SessionState, DEFAULT_CALLS, DEFAULT_PENDING, DEFAULT_VAR_BYTES,
 };
 use crate::wire::AgentState;
 
@@ -52,7 +52,7 @@ impl<const CALLS: usize, const VAR_BYTES: usize, const PENDING: usize>
             },
             agent: AgentView {
                 state: AgentState::Logout,
-                reason: 0,
+                reason: AgentReason::None,
                 since: Instant::ZERO,
             },
             calls: heapless::Vec::new(),

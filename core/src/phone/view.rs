@@ -3,31 +3,34 @@
 //! instead of keeping its own copy of the phone's state.
 
 use super::{
-    AgentView, Call, CommandError, Engine, Instant, InvokeId, PendingRequest, PreviewAnswer,
-    SessionEndReason, SessionState, DEFAULT_VAR_BYTES,
+    AgentReason, AgentView, Call, CommandError, Engine, Instant, InvokeId, PendingRequest,
+    PreviewAnswer, ReasonText, SessionEndReason, SessionState, DEFAULT_VAR_BYTES,
 };
 use crate::config::{ReasonKind, Vocabulary};
 use crate::wire::{AgentState, LocalConnectionState as Lcs};
 
-/// Where the view finds the label of a reason code: the application's
-/// [`Vocabulary`], or [`NoLabels`].
+/// Where the view finds the label of a reason: the application's [`Vocabulary`], or
+/// [`NoLabels`]. An administrator's code shows by its label; a system reason has its own
+/// words ([`AgentReason::words`]), which a label for its code replaces (a site's wording or
+/// language).
 pub trait ReasonLabels {
-    /// The label configured for `code` in the list `kind`.
-    fn reason_label(&self, kind: ReasonKind, code: u16) -> Option<&str>;
+    /// The label configured for `reason` in the list `kind` (`None` for no reason).
+    fn reason_label(&self, kind: ReasonKind, reason: AgentReason) -> Option<&str>;
 }
 
 impl<const N: usize, const LABEL: usize> ReasonLabels for Vocabulary<N, LABEL> {
-    fn reason_label(&self, kind: ReasonKind, code: u16) -> Option<&str> {
-        self.label(kind, code)
+    fn reason_label(&self, kind: ReasonKind, reason: AgentReason) -> Option<&str> {
+        // Code 0 never has a label (the vocabulary refuses it).
+        self.label(kind, reason.code())
     }
 }
 
-/// No labels: every reason shows as its code.
+/// No labels: an administrator's reason shows as its code, a system reason by its words.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoLabels;
 
 impl ReasonLabels for NoLabels {
-    fn reason_label(&self, _: ReasonKind, _: u16) -> Option<&str> {
+    fn reason_label(&self, _: ReasonKind, _: AgentReason) -> Option<&str> {
         None
     }
 }
@@ -67,8 +70,8 @@ pub struct PendingStateChange {
 pub struct AgentStatus<'p> {
     /// Current state.
     pub state: AgentState,
-    /// The last EventReasonCode.
-    pub reason: u16,
+    /// Why, as the last EventReasonCode gave it.
+    pub reason: AgentReason,
     /// The reason's label from the vocabulary (Not Ready reasons while Not Ready, logout
     /// reasons while logged out).
     pub reason_label: Option<&'p str>,
@@ -76,6 +79,16 @@ pub struct AgentStatus<'p> {
     pub since: Instant,
     /// A state change the agent asked for that the server has not confirmed yet.
     pub pending: Option<PendingStateChange>,
+}
+
+impl<'p> AgentStatus<'p> {
+    /// The reason for people: the administrator's label, the system reason's words, else
+    /// "reason 7"; `None` without a reason or in a state the reason does not explain (Not
+    /// Ready and logged out are; a Ready agent's last reason is history).
+    pub fn reason_text(&self) -> Option<ReasonText<'p>> {
+        let explained = matches!(self.state, AgentState::NotReady | AgentState::Logout);
+        (explained && !self.reason.is_none()).then(|| self.reason.text(self.reason_label))
+    }
 }
 
 /// The pending outbound preview contact as a card (the BA* variables, wire-calls.md §5).
@@ -253,9 +266,7 @@ impl<'p, const VAR_BYTES: usize> PhoneView<'p, VAR_BYTES> {
         AgentStatus {
             state: agent.state,
             reason: agent.reason,
-            reason_label: kind
-                .filter(|_| agent.reason != 0)
-                .and_then(|k| labels.reason_label(k, agent.reason)),
+            reason_label: kind.and_then(|k| labels.reason_label(k, agent.reason)),
             since: agent.since,
             pending: pending.iter().find_map(|p| {
                 Some(PendingStateChange {

@@ -206,11 +206,9 @@ fn status<const V: usize>(frame: &mut Frame, view: &PhoneView<'_, V>, now: Insta
         SessionState::Open => {
             let agent = &view.agent;
             let _ = out.write_str(text::agent_state(agent.state));
-            let reasoned = matches!(agent.state, AgentState::NotReady | AgentState::Logout);
-            let _ = match (agent.reason_label, reasoned && agent.reason != 0) {
-                (Some(label), _) => write!(out, " - {label}"),
-                (None, true) => write!(out, " - reason {}", agent.reason),
-                (None, false) => Ok(()),
+            let _ = match agent.reason_text() {
+                Some(reason) => write!(out, " - {reason}"),
+                None => Ok(()),
             };
             match agent.pending {
                 Some(p) => write!(out, " > {}", text::agent_state(p.state)),

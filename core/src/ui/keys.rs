@@ -1,7 +1,7 @@
 //! What each key does in each mode.
 
 use crate::config::ReasonKind;
-use crate::phone::{Command, Instant, OwnedCommand, PhoneView};
+use crate::phone::{AgentReason, Command, Instant, OwnedCommand, PhoneView};
 
 use super::actions::{home_softkeys, valid, Action, Soft, Why};
 use super::{Key, ListKind, Mode, PadKind, Reaction, ReasonList, Screen, ANSWERS, RECLASSIFY};
@@ -244,8 +244,10 @@ impl Screen {
         now: Instant,
     ) -> Reaction {
         let reason = |kind| match cursor.checked_sub(1) {
-            None => Some(0),
-            Some(i) => lists.reason_at(kind, i).map(|(code, _)| code),
+            None => Some(AgentReason::None),
+            Some(i) => lists
+                .reason_at(kind, i)
+                .map(|(code, _)| AgentReason::from_code(code)),
         };
         let (action, command) = match list {
             ListKind::Actions => {

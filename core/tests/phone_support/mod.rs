@@ -128,6 +128,7 @@ pub const CALLTYPE_ACD_IN: u32 = 1;
 pub const CALLTYPE_RESERVATION: u32 = 18;
 pub const AVAILABLE: u32 = 3;
 pub const NOT_READY: u32 = 2;
+pub const LOGOUT: u32 = 1;
 
 /// Decode a frame the phone sent.
 pub fn decoded(frame: &[u8]) -> Message<'_> {

@@ -200,7 +200,7 @@ async fn event_task(mut leds: (Output<'static>, Output<'static>)) {
                 AGENT_STATE.signal(AgentRecord {
                     logged_in: state != ccx_cti::wire::AgentState::Logout,
                     state: state.value(),
-                    reason_code: reason.value(),
+                    reason_code: reason.code(),
                 });
                 if state == ccx_cti::wire::AgentState::Available {
                     leds.1.set_high()
@@ -234,7 +234,7 @@ async fn keys_task(keys: [Input<'static>; 5], dump: Input<'static>) {
             let command = match i {
                 0 => OwnedCommand::Login { password: None },
                 1 => OwnedCommand::Ready,
-                2 => OwnedCommand::NotReady { reason: 0 },
+                2 => OwnedCommand::NotReady { reason: 0.into() },
                 3 => OwnedCommand::Answer { call: None },
                 _ => OwnedCommand::Release { call: None },
             };

@@ -209,7 +209,7 @@ async fn agent_task(servers: usize) {
                     FAILED_OVER.signal(AgentRecord {
                         logged_in: true,
                         state: AgentState::Available.value(),
-                        reason_code: reason.value(),
+                        reason_code: reason.code(),
                     });
                 }
                 None

@@ -1,14 +1,16 @@
 //! The values an `expect:` path can have (FORMAT.md §2): a value outside its path's domain
 //! can never match, so the flow is refused when it is read instead of failing later.
 
-use ccx_cti::wire::{AgentState, CallType, LocalConnectionState};
+use ccx_cti::wire::{AgentState, CallType, EventReasonCode, LocalConnectionState};
 
 /// What `expect:` may compare a path with.
 enum Domain {
     /// One of these words.
     Words(&'static [&'static str]),
-    /// A name of this enumeration (or an alias), or its number.
+    /// A name of this enumeration (or an alias), its number, or `none` (a call that is gone).
     Enum(&'static ccx_cti::wire::spec::EnumDef),
+    /// A name of this enumeration (or an alias), or its number: a code that is always there.
+    Code(&'static ccx_cti::wire::spec::EnumDef),
     /// A whole number.
     Number,
     /// A CallID or `none`.
@@ -24,7 +26,9 @@ fn domain(path: &str) -> Result<Domain, String> {
         "session.state" => {
             Domain::Words(&["disconnected", "connecting", "opening", "open", "closing"])
         }
-        "session.server" | "agent.reason" | "calls.count" => Domain::Number,
+        "session.server" | "calls.count" => Domain::Number,
+        // The guide's number (0: none; an administrator's code) or a system reason's name.
+        "agent.reason" => Domain::Code(EventReasonCode::DEF),
         "agent.state" => Domain::Enum(AgentState::DEF),
         "instrument.in_service" | "preview.pending" => Domain::Words(&["true", "false"]),
         "preview.call" => Domain::CallOrNone,
@@ -58,6 +62,7 @@ pub(crate) fn check_expect(path: &str, value: &str) -> Result<(), String> {
             // `none`: the call is gone (the runner prints it so).
             value == "none" || en.value_of(value).is_some() || value.parse::<u32>().is_ok()
         }
+        Domain::Code(en) => en.value_of(value).is_some() || value.parse::<u16>().is_ok(),
         Domain::Number => value.parse::<u64>().is_ok(),
         Domain::CallOrNone => value == "none" || value.parse::<u32>().is_ok(),
         Domain::Line => {
@@ -72,7 +77,7 @@ pub(crate) fn check_expect(path: &str, value: &str) -> Result<(), String> {
     }
     let what = match domain(path)? {
         Domain::Words(words) => format!("one of {}", words.join(", ")),
-        Domain::Enum(en) => format!("a {} name or number", en.name),
+        Domain::Enum(en) | Domain::Code(en) => format!("a {} name or number", en.name),
         Domain::Number => "a number".into(),
         Domain::CallOrNone => "a CallID or none".into(),
         Domain::Line => "primary, secondary(DEVICE) or none".into(),
@@ -94,6 +99,8 @@ mod tests {
             ("agent.state", "AVAILABLE", "AVAILABEL"),
             ("agent.state", "3", "x3"),
             ("agent.reason", "32767", "lunch"),
+            ("agent.reason", "AGT_SKIPS", "none"),
+            ("agent.reason", "12", "65536"),
             ("calls.count", "0", "none"),
             ("preview.pending", "true", "yes"),
             ("preview.call", "none", "call"),

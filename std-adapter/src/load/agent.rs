@@ -296,7 +296,9 @@ impl Agent {
             match step {
                 crate::scenario::Step::Ready => return Some(OwnedCommand::Ready),
                 crate::scenario::Step::NotReady(reason) => {
-                    return Some(OwnedCommand::NotReady { reason })
+                    return Some(OwnedCommand::NotReady {
+                        reason: reason.into(),
+                    })
                 }
                 crate::scenario::Step::Wait if phone.agent().state != AgentState::Logout => {
                     return None

@@ -35,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use ccx_cti::phone::AgentReason;
 use ccx_cti::wire::{AgentState, CallType, LocalConnectionState};
 
 use world::World;
@@ -126,8 +127,8 @@ pub struct AgentSnapshot {
     pub extension: String,
     /// Agent state.
     pub state: AgentState,
-    /// Last reason code.
-    pub reason: u16,
+    /// The last reason (EventReasonCode).
+    pub reason: AgentReason,
     /// Whether a session is open for the agent.
     pub connected: bool,
     /// Logged in with the outbound capacity.
@@ -574,7 +575,7 @@ impl Simulator {
         for a in agents.iter().take(shown) {
             let _ = writeln!(
                 s,
-                "  agent {} ext {}: {:?} (reason {}){}, {} call(s)",
+                "  agent {} ext {}: {:?} ({}){}, {} call(s)",
                 a.id,
                 a.extension,
                 a.state,

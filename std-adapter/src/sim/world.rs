@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use ccx_cti::phone::AgentReason;
 use ccx_cti::wire::{
     self, decode, fields, message_def, tag, AgentState, CallType, CalledPartyDisposition,
     ConnectionDeviceType, ControlFailureCode, DeviceType, Encoder, EventCause, EventReasonCode,
@@ -348,7 +349,7 @@ impl World {
                 id: a.def.id.clone(),
                 extension: a.def.extension.clone(),
                 state: a.state,
-                reason: a.reason,
+                reason: AgentReason::from_code(a.reason),
                 connected: a.conn.is_some(),
                 outbound: a.outbound,
                 calls: self

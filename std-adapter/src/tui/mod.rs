@@ -17,7 +17,7 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
 use ccx_cti::config::PhoneConfig;
-use ccx_cti::phone::PreviewAnswer;
+use ccx_cti::phone::{AgentReason, PreviewAnswer};
 
 use crate::config_file::{self, parse_server, Origin, PhoneFile, Source, StdVocabulary};
 use crate::demo::frame_text;
@@ -210,9 +210,9 @@ impl Pending {
     fn command(self, text: &str) -> Result<AgentCommand, String> {
         let t = text.trim();
         let reason = || {
-            t.parse::<u16>().or_else(|_| {
+            t.parse::<u16>().map(AgentReason::from_code).or_else(|_| {
                 if t.is_empty() {
-                    Ok(0)
+                    Ok(AgentReason::None)
                 } else {
                     Err(format!("`{t}` is not a reason code"))
                 }

@@ -37,7 +37,9 @@ fn prompts_build_commands() {
     ));
     assert_eq!(
         Pending::NotReady.command(""),
-        Ok(AgentCommand::NotReady { reason: 0 })
+        Ok(AgentCommand::NotReady {
+            reason: AgentReason::None
+        })
     );
     assert!(Pending::NotReady.command("x").is_err());
 }
@@ -125,7 +127,7 @@ fn the_screen_shows_the_core_view() {
     assert!(vm.valid.contains("preview 9"), "{}", vm.valid);
     let screen = status_row(&vm);
     assert!(screen.contains("Name: John,Doe"), "{screen}");
-    assert!(screen.contains("Reason: 12 (Lunch)"), "{screen}");
+    assert!(screen.contains("Reason: Lunch"), "{screen}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use ratatui::Frame;
 
-use ccx_cti::phone::{Event, Refusal, RequestKind, SessionState};
+use ccx_cti::phone::{AgentReason, Event, Refusal, RequestKind, SessionState};
 use ccx_cti::wire::spec::EnumDef;
 use ccx_cti::wire::{
     AgentState, CallType, ControlFailureCode, LocalConnectionState, PeripheralErrorCode, StatusCode,
@@ -83,8 +83,8 @@ pub struct ViewModel {
     pub agent_state: String,
     /// Seconds in that state.
     pub agent_secs: u64,
-    /// Last reason code.
-    pub reason: u16,
+    /// The agent's last reason.
+    pub reason: AgentReason,
     /// Its label from the vocabulary.
     pub reason_label: Option<String>,
     /// A state change asked for and not confirmed yet.
@@ -335,11 +335,12 @@ fn render_left(frame: &mut Frame<'_>, vm: &ViewModel, area: Rect) {
                 vm.agent_secs % 60
             )),
         ]),
-        Line::from(match (&vm.reason_label, &vm.pending_change) {
-            (Some(label), None) => format!("Reason: {} ({label})", vm.reason),
-            (None, None) => format!("Reason: {}", vm.reason),
-            (Some(label), Some(to)) => format!("Reason: {} ({label})  -> {to}…", vm.reason),
-            (None, Some(to)) => format!("Reason: {}  -> {to}…", vm.reason),
+        Line::from({
+            let reason = vm.reason.text(vm.reason_label.as_deref());
+            match &vm.pending_change {
+                None => format!("Reason: {reason}"),
+                Some(to) => format!("Reason: {reason}  -> {to}…"),
+            }
         }),
         Line::from(Span::styled(
             format!("Now: {}", vm.valid),

@@ -75,11 +75,11 @@ fn command(which: u8) -> Command<'static> {
     match which % 20 {
         0 => Command::Login { password: Some(t) },
         1 => Command::Logout {
-            reason: black_box(7),
+            reason: black_box(7).into(),
         },
         2 => Command::Ready,
         3 => Command::NotReady {
-            reason: black_box(3),
+            reason: black_box(3).into(),
         },
         4 => Command::WorkReady,
         5 => Command::WorkNotReady,

@@ -2,7 +2,7 @@
 //! read and compared with the flow's value.
 
 use ccx_cti::phone::{Call, Line, SessionState};
-use ccx_cti::wire::{self, AgentState, CallType, LocalConnectionState};
+use ccx_cti::wire::{self, AgentState, CallType, EventReasonCode, LocalConnectionState};
 
 use super::{Failure, Runner};
 use crate::flow::parse::Comparison;
@@ -51,7 +51,8 @@ impl<'o, const CALLS: usize> Runner<'o, CALLS> {
             }
             "session.server" => return Ok(p.session().server.to_string()),
             "agent.state" => return Ok(p.agent().state.to_string()),
-            "agent.reason" => return Ok(p.agent().reason.to_string()),
+            // The guide's name of a system reason, else the number (as a trace prints it).
+            "agent.reason" => return Ok(EventReasonCode::from(p.agent().reason).to_string()),
             "calls.count" => return Ok(p.calls().count().to_string()),
             "instrument.in_service" => return Ok(p.instrument_in_service().to_string()),
             "preview.pending" => return Ok(p.preview().is_some().to_string()),
@@ -118,6 +119,8 @@ fn values_match(path: &str, actual: &str, expected: &str) -> bool {
         |en: &wire::spec::EnumDef, s: &str| en.value_of(s).or_else(|| s.parse::<u32>().ok());
     let en: Option<&wire::spec::EnumDef> = if path == "agent.state" {
         Some(AgentState::DEF)
+    } else if path == "agent.reason" {
+        Some(EventReasonCode::DEF)
     } else if path.ends_with(".state") {
         Some(LocalConnectionState::DEF)
     } else if path.ends_with(".type") {
@@ -130,5 +133,21 @@ fn values_match(path: &str, actual: &str, expected: &str) -> bool {
             matches!((number(en, actual), number(en, expected)), (Some(a), Some(b)) if a == b)
         }
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::values_match;
+
+    #[test]
+    fn a_reason_matches_by_number_or_by_its_system_name() {
+        // The runner prints a system reason by its name, any other code as its number.
+        assert!(values_match("agent.reason", "AGT_RNA", "32763"));
+        assert!(values_match("agent.reason", "AGT_RNA", "AGT_RNA"));
+        assert!(values_match("agent.reason", "12", "12"));
+        assert!(values_match("agent.reason", "0", "0"));
+        assert!(!values_match("agent.reason", "AGT_RNA", "32762"));
+        assert!(!values_match("agent.reason", "12", "0"));
     }
 }

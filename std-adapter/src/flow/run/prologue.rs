@@ -3,7 +3,7 @@
 //! The `start:` prologue: a Unified CCX that answers what the phone sends until the flow's
 //! starting state (session open, agent logged in, ready…) is reached.
 
-use ccx_cti::phone::{Command, SessionState};
+use ccx_cti::phone::{AgentReason, Command, SessionState};
 use ccx_cti::wire::{self, decode, fields, tag, AgentState, Encoder, MessageType};
 
 use super::{Failure, Runner};
@@ -137,7 +137,9 @@ impl<'o, const CALLS: usize> Runner<'o, CALLS> {
                 AgentState::Available => Some(Command::Ready),
                 AgentState::WorkReady => Some(Command::WorkReady),
                 AgentState::WorkNotReady => Some(Command::WorkNotReady),
-                AgentState::Logout => Some(Command::Logout { reason: 0 }),
+                AgentState::Logout => Some(Command::Logout {
+                    reason: AgentReason::None,
+                }),
                 _ => None,
             };
             match by_request {

@@ -50,10 +50,9 @@ impl World {
                 "simulator: agent {} {:?} -> {state:?}{}",
                 agent.def.id,
                 agent.state,
-                if reason != 0 {
-                    format!(" (reason {reason})")
-                } else {
-                    String::new()
+                match AgentReason::from_code(reason) {
+                    AgentReason::None => String::new(),
+                    named => format!(" ({named})"),
                 }
             );
         }
