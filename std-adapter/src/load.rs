@@ -414,12 +414,14 @@ fn compare(sim: &Simulator, phones: &[&Phone]) -> Vec<String> {
             out.push(format!("phone {i}: no such agent in the simulator"));
             continue;
         };
-        if view.agent().state != agent.state {
+        if view.agent().state != agent.state || view.agent().reason != agent.reason {
             out.push(format!(
-                "{}: phone shows {:?}, simulator {:?}",
+                "{}: phone shows {:?} ({}), simulator {:?} ({})",
                 agent.id,
                 view.agent().state,
-                agent.state
+                view.agent().reason,
+                agent.state,
+                agent.reason
             ));
         }
         let mut phone_calls: Vec<(u32, LocalConnectionState)> =
