@@ -1,6 +1,7 @@
 //! The phone (through the std driver) against the simulator over loopback TCP: the demo
 //! story, every preview answer, an inbound call through hold, consult, transfer and
-//! conference, failover from side A to side B, a simulator restart, and every fault flag.
+//! conference, failover from side A to side B, a simulator restart, and the behaviours of a
+//! real server the simulator plays (the fault flags are in `phone_sim_faults.rs`).
 //! Every wait is bounded; nothing asserts on wall-clock durations.
 #![allow(
     clippy::unwrap_used,
@@ -9,143 +10,21 @@
     clippy::panic
 )]
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use ccx_cti::config::HeartbeatMode;
-use ccx_cti::config::{PhoneConfig, ServerAddr, ShortText};
 use ccx_cti::phone::{
     AgentReason, Event, PreviewAnswer, RequestKind, SessionEndReason, SessionState,
 };
 use ccx_cti::wire::{AgentState, EventReasonCode, LocalConnectionState, StatusCode};
 use ccx_cti_std::demo::{self, DemoOptions};
-use ccx_cti_std::driver::{
-    self, AgentCommand, DriverEvent, DriverHandle, DriverOptions, PhoneView,
-};
+use ccx_cti_std::driver::AgentCommand;
 use ccx_cti_std::sim::{
-    Campaign, Faults, HeartbeatRule, HeartbeatRuleMode, InboundCall, Scene, SimConfig, Simulator,
+    HeartbeatRule, HeartbeatRuleMode, InboundCall, Scene, SimConfig, Simulator,
 };
 
-const LIMIT: Duration = Duration::from_secs(15);
-
-/// A command in the flow files' words.
-fn cmd(text: &str) -> AgentCommand {
-    driver::parse_command(text).unwrap()
-}
-
-struct TestPhone {
-    handle: DriverHandle,
-    events: Vec<Event>,
-}
-
-fn config(servers: &[SocketAddr]) -> PhoneConfig {
-    let mut cfg = demo::phone_config(servers[0], 17);
-    cfg.servers.clear();
-    for s in servers {
-        let mut host = ShortText::new();
-        host.push_str(&s.ip().to_string()).unwrap();
-        cfg.servers
-            .push(ServerAddr {
-                host,
-                port: s.port(),
-            })
-            .unwrap();
-    }
-    cfg.reconnect_secs = 1;
-    cfg
-}
-
-impl TestPhone {
-    fn start(cfg: PhoneConfig) -> TestPhone {
-        let handle = driver::spawn(cfg, DriverOptions::default()).unwrap();
-        TestPhone {
-            handle,
-            events: Vec::new(),
-        }
-    }
-
-    fn pump(&mut self) {
-        while let Ok(e) = self.handle.events().recv_timeout(Duration::from_millis(5)) {
-            if let DriverEvent::Phone { event, .. } = e {
-                self.events.push(event);
-            }
-        }
-    }
-
-    fn wait(&mut self, what: &str, done: impl Fn(&PhoneView) -> bool) -> PhoneView {
-        let end = Instant::now() + LIMIT;
-        loop {
-            let view = self.handle.view();
-            if done(&view) {
-                return view;
-            }
-            assert!(
-                Instant::now() < end,
-                "gave up waiting for {what}: session {:?}, agent {:?}, calls {:?}, events {:?}",
-                view.session.state,
-                view.agent.state,
-                view.calls,
-                self.events
-            );
-            self.pump();
-        }
-    }
-
-    fn wait_event(&mut self, what: &str, found: impl Fn(&Event) -> bool) {
-        let end = Instant::now() + LIMIT;
-        while !self.events.iter().any(&found) {
-            assert!(
-                Instant::now() < end,
-                "gave up waiting for {what}: {:?}",
-                self.events
-            );
-            self.pump();
-        }
-    }
-
-    fn count(&self, f: impl Fn(&Event) -> bool) -> usize {
-        self.events.iter().filter(|e| f(e)).count()
-    }
-
-    fn press(&self, c: AgentCommand) {
-        self.handle.command(c);
-    }
-
-    fn state(&mut self, s: AgentState) -> PhoneView {
-        self.wait(&format!("agent {s:?}"), |v| v.agent.state == s)
-    }
-
-    fn login_ready(&mut self) {
-        self.wait("an open session", |v| v.session.state == SessionState::Open);
-        self.press(AgentCommand::Login { password: None });
-        self.state(AgentState::NotReady);
-        self.press(AgentCommand::Ready);
-    }
-}
-
-fn campaign_sim(contacts: usize) -> Simulator {
-    let mut campaign = Campaign::generated(contacts);
-    campaign.offer_delay_ms = 0;
-    campaign.retry_delay_ms = 600_000;
-    Simulator::start(SimConfig {
-        campaign: Some(campaign),
-        ..SimConfig::loopback()
-    })
-    .unwrap()
-}
-
-/// The phone agrees with the simulator about the agent and the calls.
-fn agree(sim: &Simulator, view: &PhoneView) {
-    let agent = sim.agent("chli4020").unwrap();
-    assert_eq!(view.agent.state, agent.state);
-    let mut ours: Vec<(u32, LocalConnectionState)> =
-        view.calls.iter().map(|c| (c.id, c.state)).collect();
-    let mut theirs: Vec<(u32, LocalConnectionState)> =
-        agent.calls.iter().map(|c| (c.id, c.state)).collect();
-    ours.sort_by_key(|c| c.0);
-    theirs.sort_by_key(|c| c.0);
-    assert_eq!(ours, theirs);
-}
+mod support;
+use support::*;
 
 #[test]
 fn the_demo_story_completes() {
@@ -429,168 +308,6 @@ fn a_restarted_simulator_is_found_again() {
     let view = phone.state(AgentState::NotReady);
     agree(&second, &view);
 }
-
-fn faulty(faults: Faults) -> (Simulator, TestPhone) {
-    let sim = Simulator::start(SimConfig {
-        faults,
-        ..SimConfig::loopback()
-    })
-    .unwrap();
-    let mut cfg = config(&[sim.addr()]);
-    cfg.heartbeat_secs = 1;
-    cfg.missed_heartbeats = 2;
-    cfg.request_timeout_secs = 2;
-    let phone = TestPhone::start(cfg);
-    (sim, phone)
-}
-
-fn opened(e: &Event) -> bool {
-    matches!(e, Event::SessionOpened { .. })
-}
-
-#[test]
-fn fault_drop_after_n_messages_the_phone_reconnects() {
-    let (sim, mut phone) = faulty(Faults {
-        drop_after: Some(4),
-        ..Faults::default()
-    });
-    let end = Instant::now() + LIMIT;
-    while phone.count(opened) < 2 {
-        assert!(Instant::now() < end, "{:?}", phone.events);
-        phone.pump();
-    }
-    assert!(phone.count(|e| matches!(e, Event::SessionLost { .. })) >= 1);
-    assert!(
-        sim.counters()
-            .faults
-            .get("drop-after")
-            .copied()
-            .unwrap_or(0)
-            >= 1
-    );
-}
-
-#[test]
-fn fault_random_drops_the_phone_reconnects() {
-    let (sim, mut phone) = faulty(Faults {
-        drop_probability: 0.5,
-        seed: 7,
-        ..Faults::default()
-    });
-    let end = Instant::now() + LIMIT;
-    while phone.count(opened) < 2 {
-        assert!(Instant::now() < end, "{:?}", phone.events);
-        phone.pump();
-    }
-    assert!(
-        sim.counters()
-            .faults
-            .get("drop-random")
-            .copied()
-            .unwrap_or(0)
-            >= 1
-    );
-}
-
-#[test]
-fn fault_delayed_replies_still_log_in() {
-    let (_sim, mut phone) = faulty(Faults {
-        delay_ms: 30,
-        ..Faults::default()
-    });
-    phone.login_ready();
-    phone.state(AgentState::Available);
-}
-
-#[test]
-fn fault_unanswered_heartbeats_end_the_session_and_it_comes_back() {
-    let (_sim, mut phone) = faulty(Faults {
-        ignore_heartbeats: true,
-        ..Faults::default()
-    });
-    phone.wait_event("a heartbeat timeout", |e| {
-        matches!(
-            e,
-            Event::SessionLost {
-                reason: SessionEndReason::HeartbeatTimeout,
-                ..
-            }
-        )
-    });
-    let end = Instant::now() + LIMIT;
-    while phone.count(opened) < 2 {
-        assert!(Instant::now() < end, "{:?}", phone.events);
-        phone.pump();
-    }
-}
-
-#[test]
-fn fault_corrupt_frames_are_reported_and_skipped() {
-    let (_sim, mut phone) = faulty(Faults {
-        corrupt_every: Some(5),
-        ..Faults::default()
-    });
-    phone.wait_event("a malformed message", |e| {
-        matches!(e, Event::MalformedMessage { .. })
-    });
-    // Skipped: the session goes on (no reconnect) and later frames are still handled
-    // (heartbeats every second are answered).
-    let (_, received) = phone.handle.frames();
-    let end = Instant::now() + Duration::from_millis(2500);
-    while Instant::now() < end {
-        phone.pump();
-    }
-    assert!(
-        phone.handle.frames().1 > received,
-        "nothing handled after the bad frame"
-    );
-    assert_eq!(phone.handle.view().session.state, SessionState::Open);
-    assert_eq!(phone.count(opened), 1, "reconnected: {:?}", phone.events);
-    assert_eq!(
-        phone.count(|e| matches!(e, Event::SessionLost { .. })),
-        0,
-        "{:?}",
-        phone.events
-    );
-}
-
-#[test]
-fn fault_truncated_frames_end_the_session_and_it_comes_back() {
-    let (sim, mut phone) = faulty(Faults {
-        truncate_every: Some(3),
-        ..Faults::default()
-    });
-    let end = Instant::now() + LIMIT;
-    while phone.count(opened) < 2 {
-        assert!(Instant::now() < end, "{:?}", phone.events);
-        phone.pump();
-    }
-    assert!(sim.counters().faults.get("truncate").copied().unwrap_or(0) >= 1);
-    // It came back because the session ended: a cut frame leaves the stream unframeable or
-    // the server waits on bytes that never come.
-    assert!(
-        phone.count(|e| matches!(e, Event::SessionLost { .. })) >= 1,
-        "{:?}",
-        phone.events
-    );
-}
-
-#[test]
-fn fault_unknown_messages_and_tags_are_tolerated() {
-    let (_sim, mut phone) = faulty(Faults {
-        unknown_message_every: Some(2),
-        unknown_tags: true,
-        ..Faults::default()
-    });
-    phone.login_ready();
-    phone.state(AgentState::Available);
-    phone.wait_event("an unexpected message report", |e| {
-        matches!(e, Event::UnexpectedMessage { message_type: 9999 })
-    });
-    assert_eq!(phone.count(opened), 1, "no reconnect: {:?}", phone.events);
-}
-
-// ---- a real Unified CCX: behaviours the simulator plays on demand -----------------
 
 /// A logged-in, available phone on a simulator started with `sim`.
 fn real_server(sim: SimConfig, version: u8) -> (Simulator, TestPhone) {
