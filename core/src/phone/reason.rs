@@ -28,7 +28,13 @@ pub enum AgentReason {
 impl AgentReason {
     /// The reason a wire number stands for.
     pub const fn from_code(code: u16) -> Self {
-        match EventReasonCode::from_value(code) {
+        Self::from_event_code(EventReasonCode::from_value(code))
+    }
+
+    /// The reason a decoded EventReasonCode stands for (sorted already: no second look-up).
+    #[inline]
+    pub const fn from_event_code(code: EventReasonCode) -> Self {
+        match code {
             EventReasonCode::Unknown(0) => Self::None,
             EventReasonCode::Unknown(n) => Self::Configured(n),
             system => Self::System(system),
@@ -128,15 +134,10 @@ impl From<AgentReason> for u16 {
     }
 }
 
-/// A decoded EventReasonCode is sorted already: no second look-up.
 impl From<EventReasonCode> for AgentReason {
     #[inline]
     fn from(code: EventReasonCode) -> Self {
-        match code {
-            EventReasonCode::Unknown(0) => Self::None,
-            EventReasonCode::Unknown(n) => Self::Configured(n),
-            system => Self::System(system),
-        }
+        Self::from_event_code(code)
     }
 }
 
