@@ -24,7 +24,7 @@ section() { printf '\n==== %s ====\n' "$*"; }
 fail() { printf '\nFAIL: %s\n' "$*" >&2; exit 1; }
 
 section "embedded: tools"
-if ! rustup target list --installed | grep -qx "$target"; then
+if ! rustup target list --installed | grep -x "$target" >/dev/null; then
   rustup target add "$target"
 fi
 if ! command -v qemu-system-arm >/dev/null; then
@@ -40,11 +40,11 @@ if command -v arm-none-eabi-size >/dev/null && command -v arm-none-eabi-nm >/dev
 else
   # llvm-tools (a rustup component) has both; no apt package needed.
   rustup component add llvm-tools >/dev/null
-  llvm_bin="$(dirname "$(find "$(rustc --print sysroot)" -name llvm-size -type f | head -n1)")"
+  llvm_bin="$(dirname "$(find "$(rustc --print sysroot)" -name llvm-size -type f -print -quit)")"
   size_tool="$llvm_bin/llvm-size"
   nm_tool="$llvm_bin/llvm-nm"
 fi
-echo "qemu: $(qemu-system-arm --version | head -n1)"
+echo "qemu: $(qemu-system-arm --version | sed -n 1p)"
 echo "defmt-print: $(command -v defmt-print)"
 echo "size: $size_tool"
 

@@ -57,11 +57,11 @@ connect_timeout_secs = 2
 TOML
 "$ccx" config encode "$work/phone.toml" >"$work/phone.blob"
 "$store_image" "$work/phone.blob" "$work/store.bin"
-if strings "$work/store.bin" | grep -q 'Typed-At-The-Keypad-42'; then
+if strings "$work/store.bin" | grep 'Typed-At-The-Keypad-42' >/dev/null; then
   fail "the agent's password is readable in the flash image"
 fi
-strings "$work/store.bin" | grep -q 'chli4020' || fail "the flash image holds no configuration"
-"$store_image" --read "$work/store.bin" | grep -q 'side-b.example' || fail "the region does not read back"
+strings "$work/store.bin" | grep 'chli4020' >/dev/null || fail "the flash image holds no configuration"
+"$store_image" --read "$work/store.bin" | grep 'side-b.example' >/dev/null || fail "the region does not read back"
 echo "store.bin: configuration stored, the agent's password not in it (strings)"
 
 section "firmware: the real board (STM32 Nucleo-F429ZI, embassy-stm32): build and sizes"
@@ -70,7 +70,7 @@ board_start=$SECONDS
 (cd "$adapter/board-nucleo-f429zi" && cargo build --release)
 board_elf="$CARGO_TARGET_DIR/$target/release/ccx-cti-board-nucleo-f429zi"
 if command -v arm-none-eabi-size >/dev/null; then size_tool=arm-none-eabi-size; else
-  size_tool="$(find "$(rustc --print sysroot)" -name llvm-size -type f | head -n1)"; fi
+  size_tool="$(find "$(rustc --print sysroot)" -name llvm-size -type f -print -quit)"; fi
 "$size_tool" -A "$board_elf" | awk '
   $1 ~ /^\.(vector_table|text|rodata|data)$/ { flash += $2 }
   $1 ~ /^\.(data|bss|uninit)$/ { ram += $2 }

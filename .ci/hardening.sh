@@ -36,19 +36,19 @@ fail() {
 
 section "tools"
 # Only what is missing is installed; a kept machine skips all of it.
-if ! rustup toolchain list | grep -q '^nightly'; then
+if ! rustup toolchain list | grep '^nightly' >/dev/null; then
     rustup toolchain install nightly --profile minimal
 fi
-if ! rustup component list --installed --toolchain nightly 2>/dev/null | grep -q '^rust-src'; then
+if ! rustup component list --installed --toolchain nightly 2>/dev/null | grep '^rust-src' >/dev/null; then
     rustup component add rust-src --toolchain nightly
 fi
-if ! rustup component list --installed --toolchain nightly 2>/dev/null | grep -q '^miri'; then
+if ! rustup component list --installed --toolchain nightly 2>/dev/null | grep '^miri' >/dev/null; then
     rustup component add miri --toolchain nightly
 fi
-if ! rustup target list --installed | grep -q '^thumbv7em-none-eabihf$'; then
+if ! rustup target list --installed | grep '^thumbv7em-none-eabihf$' >/dev/null; then
     rustup target add thumbv7em-none-eabihf
 fi
-if ! rustup component list --installed | grep -q '^llvm-tools'; then
+if ! rustup component list --installed | grep '^llvm-tools' >/dev/null; then
     rustup component add llvm-tools
 fi
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz

@@ -12,7 +12,7 @@ if ! command -v tshark >/dev/null 2>&1; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tshark
 fi
-tshark --version | head -n 1
+tshark --version | sed -n 1p
 
 # The plugin is what the table says, and it loads: its fields are registered.
 python3 core/codegen/generate.py --check

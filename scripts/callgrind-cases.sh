@@ -28,7 +28,7 @@ for l in sys.stdin:
 instructions() { # case runs
     local out=$OUT/cg.$1.$2.out
     valgrind --tool=callgrind --callgrind-out-file="$out" "$BIN" "$1" "$2" >/dev/null 2>&1
-    sed -n 's/^summary: *//p;s/^totals: *//p' "$out" | head -1 | awk '{print $1}'
+    sed -n 's/^summary: *//p;s/^totals: *//p' "$out" | awk 'NR == 1 {print $1}'
 }
 for spec in "$@"; do
     case=${spec%%:*}

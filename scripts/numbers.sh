@@ -25,7 +25,7 @@ LLVM_BIN=$(rustc --print sysroot)/lib/rustlib/$(rustc -vV | sed -n 's/^host: //p
 if [ ! -x "$LLVM_BIN/llvm-size" ]; then
     rustup component add llvm-tools
 fi
-rustup target list --installed | grep -q '^thumbv7em-none-eabihf$' ||
+rustup target list --installed | grep '^thumbv7em-none-eabihf$' >/dev/null ||
     rustup target add thumbv7em-none-eabihf
 
 # NUMBERS_TABLE_ONLY=1 rewrites the table from the last run's results.
@@ -44,7 +44,7 @@ CARGO_TARGET_DIR=$TARGET CALLGRIND_OUT=$WORK bash scripts/callgrind-cases.sh \
     naive_decode_begin_call encode_set_call_data_req render_begin_call:201 parse_begin_call:201 \
     phone_agent_state_event seed_flow_7_messages busy_shift_frame_decode:11 \
     guide_traces_frame_decode:101 | tee "$WORK/callgrind.tsv"
-"$(ls -t "$TARGET"/release/deps/callgrind_cases-* | grep -v '\.d$' | head -1)" frames >"$WORK/frames.tsv"
+"$(ls -t "$TARGET"/release/deps/callgrind_cases-* | grep -v '\.d$' | sed -n 1p)" frames >"$WORK/frames.tsv"
 
 echo "== footprint (thumbv7em-none-eabihf)"
 : >"$WORK/footprint.tsv"
