@@ -308,8 +308,7 @@ pub fn decode_main(args: &DecodeArgs) -> ExitCode {
         show_secrets: args.show_secrets,
         indent: 2,
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(crate::output::stdout());
     let result = decode_stream(&stream, args.codec.version(), opts, &mut out);
     let _ = out.flush();
     report(result)
@@ -328,8 +327,7 @@ pub fn encode_main(args: &EncodeArgs) -> ExitCode {
         eprintln!("error: the input is not UTF-8 text");
         return ExitCode::from(1);
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(crate::output::stdout());
     let result = encode_text(
         &text,
         args.codec.version(),

@@ -7,6 +7,7 @@
 //! - [`config_file`]: the phone configuration as TOML and as a postcard blob.
 //! - [`demo`]: `ccx demo`, the whole story of a phone against the simulator.
 //! - [`load`]: `ccx load`, many phones against a simulator.
+//! - [`output`]: standard output that ends a tool quietly when its reader has gone.
 //! - [`recorder`]: `ccx recorder`, a phone's flight-recorder dump as trace, flow or pcap.
 //! - [`scenario`]: `ccx load --scenario`, a busy hour on a virtual clock.
 //! - [`screen`]: the agent's screen (the core's `ui::Frame`) as a text box and a ratatui widget.
@@ -22,6 +23,7 @@ pub mod demo;
 pub mod driver;
 pub mod flow;
 pub mod load;
+pub mod output;
 pub mod recorder;
 pub mod scenario;
 pub mod screen;

@@ -443,7 +443,7 @@ fn compare(sim: &Simulator, phones: &[&Phone]) -> Vec<String> {
 /// `ccx load`: run and print the report; exit 1 on a mismatch or a lost event.
 pub fn load_main(args: &LoadArgs) -> ExitCode {
     if args.example_scenario {
-        print!("{}", crate::scenario::EXAMPLE_TOML);
+        crate::out!("{}", crate::scenario::EXAMPLE_TOML);
         return ExitCode::SUCCESS;
     }
     if let (Some(path), false) = (&args.scenario, args.real) {
@@ -451,9 +451,9 @@ pub fn load_main(args: &LoadArgs) -> ExitCode {
             Ok(s) => {
                 let report = crate::scenario::run(&s);
                 if args.json {
-                    println!("{}", report.json());
+                    crate::outln!("{}", report.json());
                 } else {
-                    print!("{}", report.text());
+                    crate::out!("{}", report.text());
                 }
                 ExitCode::SUCCESS
             }
@@ -479,9 +479,9 @@ pub fn load_main(args: &LoadArgs) -> ExitCode {
     match run {
         Ok(report) => {
             if args.json {
-                println!("{}", report.json());
+                crate::outln!("{}", report.json());
             } else {
-                print!("{}", report.text());
+                crate::out!("{}", report.text());
             }
             if report.passed() {
                 ExitCode::SUCCESS

@@ -240,8 +240,7 @@ fn demo_main(args: &DemoArgs) -> ExitCode {
         screens: args.screens && !args.json,
         ..demo::DemoOptions::default()
     };
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
+    let mut out = ccx_cti_std::output::stdout();
     let report = if args.json {
         let report = demo::run(&opts, &mut std::io::sink());
         let _ = writeln!(out, "{}", report.json());
@@ -264,7 +263,7 @@ fn config_main(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
             if let Some(w) = warning {
                 eprintln!("warning: {w}");
             }
-            println!(
+            ccx_cti_std::outln!(
                 "{}: usable ({} server(s), {} reasons)",
                 file.display(),
                 cfg.servers.len(),
@@ -277,7 +276,7 @@ fn config_main(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: {w}");
             }
             let blob = config_file::encode_blob(&cfg)?;
-            std::io::stdout().write_all(&blob)?;
+            ccx_cti_std::output::stdout().write_all(&blob)?;
         }
         ConfigCmd::Decode { file, show_secrets } => {
             let bytes =
@@ -287,10 +286,10 @@ fn config_main(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                 eprintln!("warning: {w}");
             }
             for line in &decoded.about {
-                println!("{line}");
+                ccx_cti_std::outln!("{line}");
             }
             let cfg = decoded.config;
-            print!(
+            ccx_cti_std::out!(
                 "{}",
                 config_file::PhoneFile::from_config(&cfg, show_secrets).to_toml()?
             );
@@ -390,7 +389,7 @@ fn speed(text: &str) -> Result<f64, String> {
 
 fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
     if args.example_config {
-        print!("{}", ccx_cti_std::sim::config::EXAMPLE_TOML);
+        ccx_cti_std::out!("{}", ccx_cti_std::sim::config::EXAMPLE_TOML);
         return Ok(ExitCode::SUCCESS);
     }
     env_logger::Builder::new()
@@ -424,7 +423,7 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
     if args.json {
         eprintln!("{banner}");
     } else {
-        println!("{banner}");
+        ccx_cti_std::outln!("{banner}");
     }
     if let Some(addr) = &args.replication {
         // Side A listens (and joins the other side if that is master already); side B follows.
@@ -485,13 +484,13 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["quit"] | ["exit"] | ["stop"] => break,
-            ["status"] => print!("{}", sim.summary()),
+            ["status"] => ccx_cti_std::out!("{}", sim.summary()),
             ["promote"] => sim.promote(),
             ["isolate"] => sim.set_isolated(true),
             // SYSTEM_EVENT CCX_SHUTTING_DOWN / SYS_CCX_OFFLINE to every session, then standby.
             ["offline"] => {
                 let told = sim.report_out_of_service(0x200, 4);
-                println!("told {told} session(s) SYS_CCX_OFFLINE; standby now");
+                ccx_cti_std::outln!("told {told} session(s) SYS_CCX_OFFLINE; standby now");
             }
             ["heal"] => sim.set_isolated(false),
             ["demote"] => sim.demote(),
@@ -510,15 +509,15 @@ fn sim_main(args: SimArgs) -> anyhow::Result<ExitCode> {
                 ..InboundCall::default()
             }),
             [] => {}
-            _ => println!(
+            _ => ccx_cti_std::outln!(
                 "commands: status, promote, demote, offline, isolate, heal, call [ANI [name=value …]], quit"
             ),
         }
     }
     if args.json {
-        println!("{}", sim.summary_json());
+        ccx_cti_std::outln!("{}", sim.summary_json());
     } else {
-        print!("{}", sim.summary());
+        ccx_cti_std::out!("{}", sim.summary());
     }
     sim.stop();
     Ok(ExitCode::SUCCESS)

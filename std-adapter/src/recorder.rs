@@ -496,6 +496,6 @@ pub fn recorder_main(args: &RecorderArgs) -> ExitCode {
             return fail(format!("cannot write {}: {e}", path.display()));
         }
     }
-    print!("{}", trace_text(&dump, &opts));
+    crate::out!("{}", trace_text(&dump, &opts));
     ExitCode::SUCCESS
 }

@@ -86,7 +86,7 @@ pub fn replay_main(args: &ReplayArgs) -> ExitCode {
     for path in &args.flows {
         let (result, title, transcript) = replay_file(path);
         if args.verbose && !transcript.is_empty() && !args.json {
-            println!("--- {} ---\n{transcript}", path.display());
+            crate::outln!("--- {} ---\n{transcript}", path.display());
         }
         let file = path.display().to_string();
         let (line, json) = match result {
@@ -117,17 +117,17 @@ pub fn replay_main(args: &ReplayArgs) -> ExitCode {
         if args.json {
             results.push(json);
         } else {
-            println!("{line}");
+            crate::outln!("{line}");
         }
     }
     if args.json {
-        println!(
+        crate::outln!(
             "{}",
             serde_json::json!({"command": "replay", "passed": passed, "failed": failed,
                 "errors": unusable, "flows": results})
         );
     } else {
-        println!("{passed} passed, {} failed", failed + unusable);
+        crate::outln!("{passed} passed, {} failed", failed + unusable);
     }
     if unusable > 0 {
         ExitCode::from(2)

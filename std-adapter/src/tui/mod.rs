@@ -313,8 +313,8 @@ fn password(args: &PhoneArgs) -> anyhow::Result<Option<String>> {
     if args.no_password_prompt {
         return Ok(None);
     }
-    print!("Agent password (or set {PASSWORD_ENV}): ");
-    std::io::stdout().flush()?;
+    crate::out!("Agent password (or set {PASSWORD_ENV}): ");
+    crate::output::stdout().flush()?;
     terminal::enable_raw_mode()?;
     let mut text = String::new();
     let result = loop {
@@ -336,7 +336,7 @@ fn password(args: &PhoneArgs) -> anyhow::Result<Option<String>> {
         }
     };
     terminal::disable_raw_mode()?;
-    println!();
+    crate::outln!();
     result.map(|()| Some(text))
 }
 

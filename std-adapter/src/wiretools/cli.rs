@@ -30,15 +30,8 @@ pub fn decode_main(args: &DecodeArgs) -> Option<ExitCode> {
 }
 
 fn emit(text: &str) -> ExitCode {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if out
-        .write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .is_err()
-    {
-        return ExitCode::from(2);
-    }
+    // Ends the tool itself when the write fails (see `crate::output`).
+    let _ = crate::output::stdout().write_all(text.as_bytes());
     ExitCode::SUCCESS
 }
 

@@ -86,7 +86,31 @@ impl Proxy {
     }
 }
 
-type Out = Arc<Mutex<Box<dyn Write + Send>>>;
+type Out = Arc<Mutex<TraceOut>>;
+
+/// Where the trace text goes. A proxy stands in a live session: when its trace can no longer
+/// be written (the reader of a pipe went away) it keeps forwarding, says so once, and the pcap
+/// and flow files go on.
+struct TraceOut {
+    writer: Box<dyn Write + Send>,
+    lost: bool,
+}
+
+impl TraceOut {
+    fn write_text(&mut self, text: &str) {
+        if self.lost {
+            return;
+        }
+        if let Err(e) = self
+            .writer
+            .write_all(text.as_bytes())
+            .and_then(|()| self.writer.flush())
+        {
+            self.lost = true;
+            eprintln!("ccx proxy: the trace text can no longer be written ({e}); still forwarding");
+        }
+    }
+}
 
 /// Start a proxy; trace text goes to `out`.
 pub fn start(args: &ProxyArgs, out: Box<dyn Write + Send>) -> std::io::Result<Proxy> {
@@ -101,7 +125,10 @@ pub fn start(args: &ProxyArgs, out: Box<dyn Write + Send>) -> std::io::Result<Pr
         Some(p) => Some(CaptureFile::create(p)?),
         None => None,
     };
-    let out: Out = Arc::new(Mutex::new(out));
+    let out: Out = Arc::new(Mutex::new(TraceOut {
+        writer: out,
+        lost: false,
+    }));
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicUsize::new(0));
     let opts = DecodeOptions {
@@ -177,8 +204,7 @@ struct Shared {
 impl Shared {
     fn print(&self, text: &str) {
         if let Ok(mut o) = self.out.lock() {
-            let _ = o.write_all(text.as_bytes());
-            let _ = o.flush();
+            o.write_text(text);
         }
     }
 }
@@ -199,9 +225,10 @@ impl Session {
             Ok(s) => s,
             Err(e) => {
                 if let Ok(mut o) = self.out.lock() {
-                    let _ = o.write_all(
-                        header(&format!("cannot reach the server {}: {e}", self.server)).as_bytes(),
-                    );
+                    o.write_text(&header(&format!(
+                        "cannot reach the server {}: {e}",
+                        self.server
+                    )));
                 }
                 self.done.fetch_add(1, Ordering::SeqCst);
                 return;

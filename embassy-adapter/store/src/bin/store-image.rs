@@ -5,6 +5,7 @@
 //! `store-image --read REGION` prints what a phone would boot with from a dumped region (the
 //! store's own reader, `ram_flash::read_region`, as `ccx config decode` uses).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use ccx_cti::config::PhoneConfig;
@@ -42,12 +43,11 @@ fn write(blob: &str, out: &str, pages: usize) -> Result<(), String> {
     block_on(store.save_config(&config)).map_err(|e| format!("{blob}: not stored: {e:?}"))?;
     let _ = store.into_flash();
     std::fs::write(out, &region).map_err(|e| format!("{out}: {e}"))?;
-    println!(
-        "{out}: {} bytes ({pages} pages of {PAGE}), agent {} (password not stored)",
+    print_out(&format!(
+        "{out}: {} bytes ({pages} pages of {PAGE}), agent {} (password not stored)\n",
         region.len(),
         config.agent_id
-    );
-    Ok(())
+    ))
 }
 
 fn read(path: &str) -> Result<(), String> {
@@ -68,9 +68,21 @@ fn read(path: &str) -> Result<(), String> {
             "store-image: {path}: the newest configuration record is {p}; showing the previous one"
         );
     }
-    println!("{config:#?}");
+    let mut text = format!("{config:#?}\n");
     if let Some(agent) = contents.agent {
-        println!("agent state: {agent:?}");
+        text += &format!("agent state: {agent:?}\n");
     }
-    Ok(())
+    print_out(&text)
+}
+
+/// Standard output that a reader may close early (`store-image --read R | grep -m1 …`): the tool
+/// then ends quietly with the shell's SIGPIPE status (141), as a C tool would, instead of the
+/// panic `println!` gives.
+fn print_out(text: &str) -> Result<(), String> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(141),
+        Err(e) => Err(format!("cannot write to standard output: {e}")),
+    }
 }
