@@ -4,7 +4,7 @@
 //! | function | pins | notes |
 //! |---|---|---|
 //! | Ethernet RMII (on-board LAN8742A PHY) | REF_CLK PA1, MDIO PA2, MDC PC1, CRS_DV PA7, RXD0 PC4, RXD1 PC5, TX_EN PG11, TXD0 PG13, TXD1 PB13 | solder bridges as shipped (JP6 on) |
-//! | SPI display (e.g. a 240x320 ST7789 or ILI9341 module) | SPI4: SCK PE2, MOSI PE6; CS PE4, DC PE3, RESET PE5, backlight PF8 | PA5/PA7 (SPI1) collide with RMII; SPI4 is free on the ZIO connector CN9 |
+//! | SPI display: a 128x64 SSD1306 OLED module (`panel.rs`) | SPI4 (AF5): SCK PE2 (module D0), MOSI PE6 (D1); GPIO: CS PE4, DC PE3, RESET PE5 (RES); 3V3, GND | transmit only, DMA2 stream 1; PA5/PA7 (SPI1) collide with RMII, SPI4 is free on the ZIO connector CN9 |
 //! | keys (to ground, internal pull-up) | LOGIN PF13, READY PF14, NOT_READY PF15, ANSWER PG14, RELEASE PG9 | on CN10/CN9 |
 //! | user button B1 | PC13 (pull-down on the board, high when pressed) | dumps the flight recorder |
 //! | LEDs | LD1 PB0 (session open), LD2 PB7 (agent ready), LD3 PB14 (error) | |

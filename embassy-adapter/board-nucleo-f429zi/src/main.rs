@@ -2,13 +2,15 @@
 //! board (see `board.rs` for the pin-out). The configuration comes from the flash store in
 //! bank 2, the network by DHCP, the clock by SNTP, the servers by DNS; the agent works the
 //! phone with GPIO keys; the agent's screen (`firmware-phone/src/screen.rs`) is drawn into a
-//! framebuffer at every change of the phone's view; a session loss saves the flight recorder's
+//! framebuffer at every change of the phone's view and sent to an SSD1306 OLED on SPI4
+//! (`panel.rs`; without one the phone runs on); a session loss saves the flight recorder's
 //! ring to a flash sector (`firmware-phone/src/persist.rs`); the user button B1 dumps the
 //! recorder, the saved region and the screen over defmt (RTT).
 #![no_std]
 #![no_main]
 
 mod board;
+mod panel;
 #[path = "../../firmware-phone/src/persist.rs"]
 mod persist;
 #[path = "../../firmware-phone/src/product.rs"]
@@ -28,10 +30,13 @@ use defmt::{info, warn};
 use embassy_executor::Spawner;
 use embassy_net::{Config, DhcpConfig, StackResources};
 use embassy_stm32::bind_interrupts;
+use embassy_stm32::dma;
 use embassy_stm32::eth::{self, Ethernet, GenericPhy, PacketQueue};
 use embassy_stm32::flash::{self, Bank2Region1, Flash};
 use embassy_stm32::gpio::{Input, Level, Output, Pull, Speed};
-use embassy_stm32::peripherals::{ETH, ETH_SMA};
+use embassy_stm32::peripherals::{DMA2_CH1, ETH, ETH_SMA};
+use embassy_stm32::spi::{self, Spi};
+use embassy_stm32::time::Hertz;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::channel::Channel;
@@ -43,6 +48,7 @@ use {defmt_rtt as _, panic_probe as _};
 bind_interrupts!(struct Irqs {
     ETH => eth::InterruptHandler;
     FLASH => flash::InterruptHandler;
+    DMA2_STREAM1 => dma::InterruptHandler<DMA2_CH1>;
 });
 
 /// The store: two 16 KiB sectors at the start of bank 2's first region.
@@ -62,8 +68,8 @@ static EVENTS: Channel<CriticalSectionRawMutex, Event, 4> = Channel::new();
 static AGENT_STATE: Signal<CriticalSectionRawMutex, AgentRecord> = Signal::new();
 /// The phone's view, published by the driver for the screen task.
 static VIEW: PublishedView<CriticalSectionRawMutex> = PublishedView::new();
-/// What the display shows: the screen task draws here at every change (a display driver on
-/// SPI4, see `board.rs`, would flush it); B1 dumps it.
+/// What the display shows: the screen task draws here at every change and sends it to the
+/// panel (`panel.rs`); B1 dumps it.
 static SHOWN: Mutex<CriticalSectionRawMutex, RefCell<MonoFramebuffer>> =
     Mutex::new(RefCell::new(MonoFramebuffer::new()));
 
@@ -129,7 +135,17 @@ async fn main(spawner: Spawner) {
         Output::new(p.PB7, Level::Low, Speed::Low),
     );
     spawner.spawn(event_task(leds).unwrap());
-    spawner.spawn(screen_task().unwrap());
+    // The display: SPI4 transmit-only, its DMA on stream 1 (SPI4_TX, channel 4).
+    let mut spi_config = spi::Config::default();
+    spi_config.frequency = Hertz(panel::SPI_HZ);
+    let spi = Spi::new_txonly(p.SPI4, p.PE2, p.PE6, p.DMA2_CH1, Irqs, spi_config);
+    let display = panel::Wired::new(
+        spi,
+        Output::new(p.PE4, Level::High, Speed::VeryHigh),
+        Output::new(p.PE3, Level::Low, Speed::VeryHigh),
+        Output::new(p.PE5, Level::High, Speed::Low),
+    );
+    spawner.spawn(screen_task(display).unwrap());
     spawner.spawn(store_task(store).unwrap());
     spawner.spawn(
         keys_task(
@@ -152,11 +168,40 @@ async fn main(spawner: Spawner) {
     match link.drive_until_published(phone, &VIEW, forever).await {}
 }
 
-/// The agent's screen: redrawn at every change of the phone's view. The frame is made under
-/// the view's lock (short); the drawing outside it.
+/// The agent's screen: redrawn at every change of the phone's view into `SHOWN`, which then
+/// goes to the panel. The frame is made under the view's lock (short); the drawing outside
+/// it. A panel that fails is reported once and left alone: the framebuffer goes on.
 #[embassy_executor::task]
-async fn screen_task() {
+async fn screen_task(display: Result<panel::Wired, panel::PanelFault>) {
+    let display = match display {
+        Ok(wired) => wired.init().await,
+        Err(fault) => Err(fault),
+    };
+    let mut display = match display {
+        Ok(oled) => {
+            info!("display: SSD1306 128x64 on SPI4");
+            Some(oled)
+        }
+        Err(fault) => {
+            warn!(
+                "display: {:?}, the screen is kept in the framebuffer only",
+                fault
+            );
+            None
+        }
+    };
     loop {
+        // The first pass clears the panel (its memory is random at power-up).
+        if let Some(oled) = display.as_mut() {
+            let fill = |n, out: &mut _| SHOWN.lock(|mono| panel::page(&mono.borrow(), n, out));
+            if let Err(fault) = oled.show(fill).await {
+                warn!(
+                    "display: {:?}, the screen is kept in the framebuffer only",
+                    fault
+                );
+                display = None;
+            }
+        }
         VIEW.changed().await;
         let frame = VIEW.read(screen::frame);
         let mono = screen::render(&frame);

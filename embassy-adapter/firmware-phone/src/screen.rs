@@ -1,8 +1,8 @@
 //! The agent's screen in the product image: the core's screen model (`ccx_cti::ui::Screen`, the
 //! one the terminal phone and the screen story use), fed with what the store booted with and
 //! the phone's events, drawn into a 128x64 framebuffer and dumped as one `ccx-screen` hex line
-//! when asked (qemu has no display; the Nucleo-F429ZI board keeps the framebuffer a display
-//! driver would flush, and dumps it on request). The hex is the framebuffer as it is, rows top to bottom,
+//! when asked (qemu has no display; the Nucleo-F429ZI board sends the framebuffer to its SPI
+//! OLED, and dumps it on request). The hex is the framebuffer as it is, rows top to bottom,
 //! the leftmost pixel in the high bit: a PBM (P4) body, which `.ci/firmware.sh` saves as an
 //! image.
 
