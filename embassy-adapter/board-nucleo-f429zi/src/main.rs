@@ -193,7 +193,7 @@ async fn screen_task(display: Result<panel::Wired, panel::PanelFault>) {
     loop {
         // The first pass clears the panel (its memory is random at power-up).
         if let Some(oled) = display.as_mut() {
-            let fill = |n, out: &mut _| SHOWN.lock(|mono| panel::page(&mono.borrow(), n, out));
+            let fill = |n, out: &mut _| SHOWN.lock(|mono| mono.borrow().controller_page(n, out));
             if let Err(fault) = oled.show(fill).await {
                 warn!(
                     "display: {:?}, the screen is kept in the framebuffer only",

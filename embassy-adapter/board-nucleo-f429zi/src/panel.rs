@@ -4,14 +4,14 @@
 //! The screen is drawn once, by `ui::draw` into the framebuffer B1 dumps (`SHOWN` in
 //! `main.rs`); the panel gets a copy of it, page by page. The framebuffer is row-major (8
 //! pixels a byte, the leftmost in the high bit), the controller's memory column-major in 8-row
-//! pages (a byte is 8 pixels of one column, the top one in the low bit): `page` turns one into
-//! the other, 128 bytes at a time, so no second 1 KiB buffer is kept.
+//! pages (a byte is 8 pixels of one column, the top one in the low bit): `MonoFramebuffer::
+//! controller_page` turns one into the other, 128 bytes at a time, so no second 1 KiB buffer
+//! is kept.
 //!
 //! SPI to an SSD1306 is write-only: a panel that is not there does not fail, it just shows
 //! nothing. What can fail (the SPI peripheral, its DMA, a transfer that never ends) is reported
 //! by `init` and `show`; the caller logs it once and goes on without the panel.
 
-use ccx_cti_screen_story::MonoFramebuffer;
 use display_interface::DisplayError;
 use embassy_stm32::gpio::Output;
 use embassy_stm32::mode::Async;
@@ -28,8 +28,6 @@ use ssd1306::Ssd1306Async;
 pub const WIDTH: usize = 128;
 /// 8-row pages of the 64 rows.
 pub const PAGES: usize = 8;
-/// Bytes of a framebuffer row.
-const ROW_BYTES: usize = WIDTH / 8;
 
 /// The SSD1306 takes at most 10 MHz; SPI4 runs off APB2 (90 MHz), so this gives 5.6 MHz
 /// (90 / 16), about 1.5 ms a frame.
@@ -117,7 +115,7 @@ impl Wired {
 
 impl Panel {
     /// Send the framebuffer to the panel; `fill(page, out)` copies page `page` of it into
-    /// `out` (see `page`), so the caller decides how the framebuffer is reached (under a
+    /// `out` (`MonoFramebuffer::controller_page`), so the caller decides how the framebuffer is reached (under a
     /// lock, a page at a time).
     pub async fn show(
         &mut self,
@@ -137,23 +135,5 @@ impl Panel {
         with_timeout(SHOW_TIMEOUT, send)
             .await
             .map_err(|_| PanelFault::ShowTimeout)?
-    }
-}
-
-/// Page `page` of `mono` in the controller's layout: byte `x` holds column `x` of rows
-/// `8 * page ..= 8 * page + 7`, the top row in bit 0.
-pub fn page(mono: &MonoFramebuffer, page: usize, out: &mut [u8; WIDTH]) {
-    let bits = mono.bytes();
-    for (x, byte) in out.iter_mut().enumerate() {
-        let mask = 0x80u8 >> (x % 8);
-        let mut column = 0u8;
-        for bit in 0..8 {
-            let row = page * 8 + bit;
-            let on = bits
-                .get(row * ROW_BYTES + x / 8)
-                .is_some_and(|b| b & mask != 0);
-            column |= u8::from(on) << bit;
-        }
-        *byte = column;
     }
 }

@@ -54,6 +54,26 @@ impl MonoFramebuffer {
     pub fn bytes(&self) -> &[u8] {
         &self.bits
     }
+
+    /// Page `page` (0-7) in the layout of an SSD1306-type panel controller, whose memory is
+    /// column-major in 8-row pages: byte `x` holds column `x` of the page's eight rows, the
+    /// top row in bit 0. A panel driver sends the frame a page at a time from this,
+    /// without a second 1 KiB buffer; a page past the last comes out blank.
+    pub fn controller_page(&self, page: usize, out: &mut [u8; 128]) {
+        for (x, byte) in out.iter_mut().enumerate() {
+            let mask = 0x80u8 >> (x % 8);
+            let mut column = 0u8;
+            for bit in 0..8 {
+                let row = page * 8 + bit;
+                let on = self
+                    .bits
+                    .get(row * 16 + x / 8)
+                    .is_some_and(|b| b & mask != 0);
+                column |= u8::from(on) << bit;
+            }
+            *byte = column;
+        }
+    }
 }
 
 impl OriginDimensions for MonoFramebuffer {

@@ -103,3 +103,38 @@ fn screen_ram() {
     assert!(std::mem::size_of::<Screen>() <= 256);
     assert!(std::mem::size_of::<Frame>() <= 1536);
 }
+
+/// The pages a panel driver sends hold the same pixels as the simulator's display, in the
+/// SSD1306's layout (columns of 8 rows, the top row in bit 0), for every screen of the story.
+#[test]
+fn controller_pages_hold_the_simulators_pixels() {
+    use ccx_cti_screen_story::MonoFramebuffer;
+    let mut screens = 0;
+    play(&mut |snapshot| {
+        let mut mono = MonoFramebuffer::new();
+        draw::draw(snapshot.mono, &mut mono).unwrap();
+        let mut display = SimulatorDisplay::<BinaryColor>::new(MONO_SIZE);
+        draw::draw(snapshot.mono, &mut display).unwrap();
+        for page in 0u8..8 {
+            let mut out = [0u8; 128];
+            mono.controller_page(usize::from(page), &mut out);
+            for (x, column) in (0i32..).zip(out) {
+                for bit in 0u8..8 {
+                    let point = Point::new(x, i32::from(page * 8 + bit));
+                    assert_eq!(
+                        column >> bit & 1 == 1,
+                        display.get_pixel(point).is_on(),
+                        "screen {screens}, pixel {point:?}"
+                    );
+                }
+            }
+        }
+        screens += 1;
+    })
+    .unwrap();
+    assert!(screens > 3, "{screens} screens");
+    // Past the last page: blank, not a panic.
+    let mut out = [0xAAu8; 128];
+    MonoFramebuffer::new().controller_page(8, &mut out);
+    assert_eq!(out, [0u8; 128]);
+}
