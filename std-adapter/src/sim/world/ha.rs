@@ -1,7 +1,9 @@
 //! Side A / side B: a node that stops or turns standby closes its sessions; the cluster's
 //! state (agents, calls) lives on for the other side. Between two processes the master
 //! sends that state to the standby as a [`Replica`] (`sim::replica`), which the standby
-//! applies, so that the phones find their agent and calls there after a failover.
+//! applies, so that the phones find their agent and calls there after a failover. After
+//! that whole state it sends a [`Delta`] of the records the world marked as it changed them
+//! (`dirty`), so the cost of an interval follows what changed, not the size of the center.
 
 use std::collections::BTreeSet;
 

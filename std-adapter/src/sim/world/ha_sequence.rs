@@ -8,6 +8,7 @@
 //! Standbys also come and go (a new one, the feed ending, another feed taking the marks),
 //! and each must start from the whole state.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Mutex;
 
@@ -37,7 +38,7 @@ fn config(seed: u64) -> SimConfig {
             seed,
             ..InboundScenario::default()
         },
-        auto_work: seed % 2 == 0,
+        auto_work: seed.is_multiple_of(2),
         wrapup_ms: Some(1_500),
         ..SimConfig::default()
     }
@@ -223,7 +224,7 @@ impl Run {
             }
             28..=31 => {
                 let n: u32 = self.rng.gen_range(0..1000);
-                let vars = if n % 2 == 0 {
+                let vars = if n.is_multiple_of(2) {
                     vec![("order".to_string(), format!("A-{n}"))]
                 } else {
                     Vec::new()
