@@ -9,7 +9,9 @@
 # <!-- ha-scale:end --> in README.md with the date and the machine's load average: on a
 # shared machine the figures are only as quiet as it was. Not a test: it takes about a minute.
 #
-# Usage: scripts/ha-scale.sh   (AGENTS=2000 RATE=1200 TALK_MS=30000 WINDOW=10 to change it)
+# Usage: scripts/ha-scale.sh   (AGENTS=2000 RATE=1200 TALK_MS=30000 WINDOW=10 to change it;
+# CCX=path/to/ccx measures that binary instead of building this tree's, e.g. an older
+# build to compare with)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -26,8 +28,11 @@ if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$want" ]; then
     ulimit -n "$want" 2>/dev/null || ulimit -n "$(ulimit -Hn)" || true
 fi
 
-cargo build -q --release -p ccx-cti-std --bin ccx
-export CCX=$ROOT/target/release/ccx AGENTS RATE TALK_MS WINDOW WORK
+if [ -z "${CCX:-}" ]; then
+    cargo build -q --release -p ccx-cti-std --bin ccx
+    CCX=$ROOT/target/release/ccx
+fi
+export CCX AGENTS RATE TALK_MS WINDOW WORK
 
 python3 - "$ROOT/README.md" <<'PY'
 import os, re, signal, subprocess, sys, threading, time, datetime, urllib.request
@@ -144,13 +149,15 @@ finally:
 begin, end_m = "<!-- ha-scale:begin -->", "<!-- ha-scale:end -->"
 r = row
 took = "not within 10 s" if r["master_after_s"] is None else f"{r['master_after_s']*1000:.0f} ms"
+# Shares of the loop as small as a few thousandths of a percent still say something.
+share = lambda pct: f"{pct:.1f}" if pct >= 0.1 else f"{pct:.2g}"
 block = f"""{begin}
 Measured by `scripts/ha-scale.sh` on {r['when']}, load average {r['loadavg']} (2 cores shared by
 both simulators and the {r['agents']} phones of `ccx load`; release build; {window:.0f} s window):
 
 | agents | logged in / calls on A | messages/s on A | updates/s sent / applied | one update (mean) | link traffic | A's loop taking states | B's loop applying them | failover (B's own) | kill → B master | logged in / calls on B after |
 |---|---|---|---|---|---|---|---|---|---|---|
-| {r['agents']} | {r['logged_in_a']} / {r['calls_a']} | {r['messages_s']:.0f} | {r['states_s']:.1f} / {r['applied_s']:.1f} | {r['state_kb']:.1f} KiB | {r['link_kb_s']:.1f} kB/s | {r['snap_pct']:.1f} % | {r['apply_pct']:.1f} % | {r['failover_ms']} ms | {took} | {r['logged_in_b']} / {r['calls_b']} |
+| {r['agents']} | {r['logged_in_a']} / {r['calls_a']} | {r['messages_s']:.0f} | {r['states_s']:.1f} / {r['applied_s']:.1f} | {r['state_kb']:.1f} KiB | {r['link_kb_s']:.1f} kB/s | {share(r['snap_pct'])} % | {share(r['apply_pct'])} % | {r['failover_ms']} ms | {took} | {r['logged_in_b']} / {r['calls_b']} |
 {end_m}"""
 text = open(readme).read()
 if begin in text:

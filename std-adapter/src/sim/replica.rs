@@ -5,8 +5,8 @@
 //! side answers with the role the connecting side takes on this connection (`role feed`:
 //! send your state; `role follow`: take mine; `role none`: neither of us is master). The
 //! master then sends its whole state (agents, calls, campaign progress: `world::Replica`) as
-//! one JSON line, then every interval what changed since (`delta` and a `world::Delta`), or
-//! an empty line when nothing did; the standby
+//! one JSON line, then every interval what changed since (`delta` and a `world::Delta`: the
+//! records the world marked as it changed them), or an empty line when nothing did; the standby
 //! applies each state and holds still (no arrivals, no timers). When the master falls
 //! silent — killed, paused or cut off — for `silence`, the standby takes over with the
 //! state the phones had, and records how long after the master's last word that was.
@@ -97,12 +97,6 @@ impl LinkStats {
             secs(&self.apply_us),
         )
     }
-}
-
-/// One line of states on the link: the whole state (first), or what changed since.
-enum State {
-    Whole(super::world::Replica),
-    Changes(super::world::Delta),
 }
 
 /// What the connecting side says first.
@@ -377,12 +371,19 @@ fn greet(
 }
 
 /// Send the state to the other side until it goes away, this side stops being master, or
-/// the link is cut; take a handover from it (an island healing).
+/// the link is cut; take a handover from it (an island healing). The world marks what it
+/// changes while it feeds a standby; when the feed ends, it stops.
 fn feed(mut link: Link, cluster: &Weak<LoopHandle>, node: &NodeState) {
+    let mut fed = None;
+    feed_on(&mut link, cluster, node, &mut fed);
+    if let (Some(id), Some(c)) = (fed, cluster.upgrade()) {
+        c.call(move |c| c.world.end_feed(id));
+    }
+}
+
+fn feed_on(link: &mut Link, cluster: &Weak<LoopHandle>, node: &NodeState, fed: &mut Option<u64>) {
     link.set_read_timeout(Duration::from_millis(5));
     let mut partial = Vec::new();
-    // The state last sent: after the first whole one, only what changed goes out.
-    let mut last: Option<super::world::Replica> = None;
     loop {
         if node.stopped.load(Ordering::SeqCst)
             || !node.is_master()
@@ -393,29 +394,23 @@ fn feed(mut link: Link, cluster: &Weak<LoopHandle>, node: &NodeState) {
         let Some(c) = cluster.upgrade() else {
             return;
         };
-        let Some((replica, took)) = c.call(|c| {
+        // The whole state first, then only the records the world marked since.
+        let last = *fed;
+        let Some((id, update, took)) = c.call(move |c| {
             let start = Instant::now();
-            let r = c.world.replica();
-            (r, start.elapsed())
+            let (id, update) = c.world.update_for(last);
+            (id, update, start.elapsed())
         }) else {
             return;
         };
+        *fed = Some(id);
         LinkStats::add_time(&node.link.snapshot_us, took);
-        let line = match &last {
-            Some(prev) if *prev == replica => String::new(),
-            Some(prev) => match replica.delta_from(prev) {
-                Some(d) => format!("delta {}", serde_json::to_string(&d).unwrap_or_default()),
-                None => serde_json::to_string(&replica).unwrap_or_default(),
-            },
-            None => serde_json::to_string(&replica).unwrap_or_default(),
-        };
-        if !line.is_empty() {
+        if !matches!(update, super::world::Update::Nothing) {
             LinkStats::add(&node.link.states_sent, 1);
-            last = Some(replica);
         }
+        let line = update.line();
         LinkStats::add(&node.link.bytes_sent, line.len() + 1);
-        let sent = link.send(&line);
-        if !sent {
+        if !link.send(&line) {
             return;
         }
         match link.reader.read_until(b'\n', &mut partial) {
@@ -468,24 +463,15 @@ fn follow_on(
                 heard.last = Some(Instant::now());
                 LinkStats::add(&node.link.bytes_received, line.len());
                 let text = std::mem::take(&mut line);
-                if text.trim().is_empty() {
-                    continue;
-                }
-                let state = match text.strip_prefix("delta ") {
-                    Some(json) => serde_json::from_str(json).map(State::Changes),
-                    None => serde_json::from_str(&text).map(State::Whole),
-                };
-                match state {
-                    Ok(state) => {
+                match super::world::Update::parse(&text) {
+                    Ok(super::world::Update::Nothing) => {}
+                    Ok(update) => {
                         let Some(c) = cluster.upgrade() else {
                             return;
                         };
                         if let Some(took) = c.call(move |c| {
                             let start = Instant::now();
-                            match state {
-                                State::Whole(whole) => c.world.apply_replica(whole),
-                                State::Changes(delta) => c.world.apply_delta(delta),
-                            }
+                            c.world.apply_update(update);
                             start.elapsed()
                         }) {
                             LinkStats::add_time(&node.link.apply_us, took);

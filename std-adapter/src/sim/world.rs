@@ -4,7 +4,7 @@
 //! socket: frames go out through `outgoing`, which the loop writes to each connection.
 
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,8 +23,9 @@ mod agents;
 mod calls;
 mod campaign;
 mod clock;
+mod dirty;
 mod ha;
-pub(crate) use ha::{Delta, Replica};
+pub(crate) use ha::{Replica, Update};
 mod rules;
 mod scenes;
 mod sessions;
@@ -146,12 +147,15 @@ enum Action {
 pub(crate) struct World {
     cfg: SimConfig,
     start: Instant,
-    agents: Vec<Agent>,
+    /// Agents, calls and contacts mark their changes for the standby (`dirty`, `ha`).
+    agents: dirty::List<Agent>,
     conns: HashMap<u64, Conn>,
-    calls: BTreeMap<u32, Call>,
+    calls: dirty::Map<Call>,
     next_call_id: u32,
     next_conn_id: u64,
-    contacts: Vec<ContactRec>,
+    contacts: dirty::List<ContactRec>,
+    /// The standby this side feeds, if any (`ha`).
+    feed: ha::Feed,
     /// Open contacts that may be offered now, in dialing order (stale entries are skipped).
     contacts_ready: VecDeque<usize>,
     /// Open contacts waiting for their retry time.
@@ -267,7 +271,7 @@ impl World {
                     .collect()
             })
             .unwrap_or_default();
-        let agents = cfg
+        let agents: Vec<Agent> = cfg
             .agents
             .iter()
             .map(|def| Agent {
@@ -286,14 +290,15 @@ impl World {
         let rng = StdRng::seed_from_u64(cfg.inbound.seed);
         let mut world = World {
             start: now,
-            agents,
+            agents: dirty::List::new(agents),
             conns: HashMap::new(),
-            calls: BTreeMap::new(),
+            calls: dirty::Map::new(),
             next_call_id: FIRST_CALL_ID,
             next_conn_id: 1,
             contacts_ready: (0..contacts.len()).collect(),
             contacts_later: BinaryHeap::new(),
-            contacts,
+            contacts: dirty::List::new(contacts),
+            feed: ha::Feed::default(),
             queue: VecDeque::new(),
             script: script.into(),
             next_arrival: None,

@@ -38,26 +38,28 @@ impl World {
             .as_ref()
             .map(|c| c.offer_delay_ms)
             .unwrap_or(0);
-        let Some(agent) = self.agents.get_mut(a) else {
-            return;
-        };
-        if state == AgentState::Available && agent.state != AgentState::Available {
-            agent.available_since = now;
-            agent.next_offer_at = now + Duration::from_millis(offer_delay);
+        {
+            let Some(mut agent) = self.agents.get_mut(a) else {
+                return;
+            };
+            if state == AgentState::Available && agent.state != AgentState::Available {
+                agent.available_since = now;
+                agent.next_offer_at = now + Duration::from_millis(offer_delay);
+            }
+            if agent.state != state {
+                log::info!(
+                    "simulator: agent {} {:?} -> {state:?}{}",
+                    agent.def.id,
+                    agent.state,
+                    match AgentReason::from_code(reason) {
+                        AgentReason::None => String::new(),
+                        named => format!(" ({named})"),
+                    }
+                );
+            }
+            agent.state = state;
+            agent.reason = reason;
         }
-        if agent.state != state {
-            log::info!(
-                "simulator: agent {} {:?} -> {state:?}{}",
-                agent.def.id,
-                agent.state,
-                match AgentReason::from_code(reason) {
-                    AgentReason::None => String::new(),
-                    named => format!(" ({named})"),
-                }
-            );
-        }
-        agent.state = state;
-        agent.reason = reason;
         if state == AgentState::WorkNotReady {
             if let Some(ms) = self.cfg.wrapup_ms {
                 self.scheduled.push((
@@ -131,7 +133,7 @@ impl World {
                 // AgentCapacity exists from version 12; an older client cannot say, so its
                 // agent is taken as configured for outbound.
                 let old_client = msg.version().number() < 12;
-                if let Some(agent) = self.agents.get_mut(a) {
+                if let Some(mut agent) = self.agents.get_mut(a) {
                     agent.outbound = capacity & 1 != 0 || old_client;
                     log::info!(
                         "simulator: agent {} logged in at ext {}{}",
@@ -196,7 +198,7 @@ impl World {
                 if busy || current == AgentState::Talking {
                     // Unified CCX takes the state when the calls end.
                     self.confirm(conn_id, MessageType::SetAgentStateConf, msg);
-                    if let Some(agent) = self.agents.get_mut(a) {
+                    if let Some(mut agent) = self.agents.get_mut(a) {
                         agent.pending = Some((requested, reason));
                     }
                     return;

@@ -171,7 +171,7 @@ impl World {
                 .string(tag::CALLING_DEVICE_ID, &ext)
                 .string(tag::CALLED_DEVICE_ID, &party);
         });
-        if let Some(call) = self.calls.get_mut(&id) {
+        if let Some(mut call) = self.calls.get_mut(&id) {
             call.lcs = LocalConnectionState::Connect;
         }
         self.ev_established(id);
@@ -293,13 +293,16 @@ impl World {
         if self.agent_calls(a).next().is_some() {
             return;
         }
-        let Some(agent) = self.agents.get_mut(a) else {
-            return;
+        let pending = {
+            let Some(mut agent) = self.agents.get_mut(a) else {
+                return;
+            };
+            if !is_logged_in(agent.state) {
+                return;
+            }
+            agent.pending.take()
         };
-        if !is_logged_in(agent.state) {
-            return;
-        }
-        match agent.pending.take() {
+        match pending {
             Some((state, reason)) => self.set_state(a, state, reason, now),
             None if self.cfg.auto_work => self.set_state(a, AgentState::WorkNotReady, 0, now),
             None => self.set_state(a, AgentState::Available, 0, now),
@@ -361,7 +364,7 @@ impl World {
             );
         }
         self.confirm(conn_id, MessageType::AnswerCallConf, msg);
-        if let Some(c) = self.calls.get_mut(&id) {
+        if let Some(mut c) = self.calls.get_mut(&id) {
             c.lcs = LocalConnectionState::Connect;
         }
         self.counters.inbound_answered += 1;
@@ -381,7 +384,7 @@ impl World {
         match id {
             Some(id) if self.call_state(id) == Some(LocalConnectionState::Connect) => {
                 self.confirm(conn_id, MessageType::HoldCallConf, msg);
-                if let Some(c) = self.calls.get_mut(&id) {
+                if let Some(mut c) = self.calls.get_mut(&id) {
                     c.lcs = LocalConnectionState::Hold;
                 }
                 self.ev_held(id, true);
@@ -395,7 +398,7 @@ impl World {
         match id {
             Some(id) if self.call_state(id) == Some(LocalConnectionState::Hold) => {
                 self.confirm(conn_id, MessageType::RetrieveCallConf, msg);
-                if let Some(c) = self.calls.get_mut(&id) {
+                if let Some(mut c) = self.calls.get_mut(&id) {
                     c.lcs = LocalConnectionState::Connect;
                 }
                 self.ev_held(id, false);
@@ -446,7 +449,7 @@ impl World {
         match kind {
             CallKind::Inbound => self.counters.inbound_completed += 1,
             CallKind::Customer { contact } => {
-                if let Some(rec) = self.contacts.get_mut(contact) {
+                if let Some(mut rec) = self.contacts.get_mut(contact) {
                     if rec.outcome.is_empty() {
                         rec.outcome = "REX_VOICE".into();
                     }
@@ -484,7 +487,7 @@ impl World {
                 PeripheralErrorCode::DialedNumberNull,
             );
         }
-        if let Some(c) = self.calls.get_mut(&active) {
+        if let Some(mut c) = self.calls.get_mut(&active) {
             c.lcs = LocalConnectionState::Hold;
         }
         self.ev_held(active, true);
@@ -681,7 +684,7 @@ impl World {
                 .set(t::CONNECTION_CALL_ID, active);
             e.string(tag::CONNECTION_DEVICE_ID, "");
         });
-        if let Some(c) = self.calls.get_mut(&held) {
+        if let Some(mut c) = self.calls.get_mut(&held) {
             c.lcs = LocalConnectionState::Connect;
             c.call_type = CallType::Conference;
             c.party = format!("{customer}+{target}");
@@ -697,7 +700,7 @@ impl World {
         };
         self.confirm(conn_id, MessageType::ReconnectCallConf, msg);
         self.ev_clear(active, true, EventCause::CecNone);
-        if let Some(c) = self.calls.get_mut(&held) {
+        if let Some(mut c) = self.calls.get_mut(&held) {
             c.lcs = LocalConnectionState::Connect;
         }
         self.ev_held(held, false);

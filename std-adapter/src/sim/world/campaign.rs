@@ -56,7 +56,7 @@ impl World {
                         PeripheralErrorCode::InvalidArgument,
                     );
                 }
-                if let Some(rec) = self.contacts.get_mut(contact) {
+                if let Some(mut rec) = self.contacts.get_mut(contact) {
                     if let Some(when) = resp.strip_prefix("Callback ") {
                         rec.callback = Some(when.to_string());
                         rec.outcome = "callback".into();
@@ -76,7 +76,7 @@ impl World {
                         PeripheralErrorCode::InvalidArgument,
                     );
                 }
-                if let Some(c) = self.calls.get_mut(&id) {
+                if let Some(mut c) = self.calls.get_mut(&id) {
                     for (t, v) in &call_vars {
                         let i = usize::from(t - tag::CALL_VAR1);
                         if c.call_vars.len() <= i {
@@ -102,7 +102,7 @@ impl World {
         match self
             .calls
             .get_mut(&id)
-            .map(|c| c.vars.store(vars, count, bytes))
+            .map(|mut c| c.vars.store(vars, count, bytes))
         {
             Some(Err(full)) => {
                 self.counters.call_vars_refused += 1;
@@ -163,7 +163,7 @@ impl World {
             .or_default() += 1;
         let _ = self.store_vars(id, &echo);
         self.confirm(conn_id, MessageType::SetCallDataConf, msg);
-        if let Some(rec) = self.contacts.get_mut(contact) {
+        if let Some(mut rec) = self.contacts.get_mut(contact) {
             rec.outcome = outcome.to_string();
             match response {
                 "Accept" => rec.status = ContactStatus::Dialed,
@@ -214,21 +214,23 @@ impl World {
         let Some(campaign) = self.cfg.campaign.as_ref() else {
             return;
         };
-        let Some(rec) = self.contacts.get_mut(contact) else {
-            return;
+        let vars = {
+            let Some(mut rec) = self.contacts.get_mut(contact) else {
+                return;
+            };
+            rec.status = ContactStatus::Offered;
+            rec.attempts += 1;
+            vec![
+                ("BACampaign".to_string(), campaign.name.clone()),
+                ("BACampaignID".to_string(), campaign.id.clone()),
+                ("BAStatus".to_string(), "DO".to_string()),
+                ("BAResponse".to_string(), String::new()),
+                ("user.layout".to_string(), campaign.layout.clone()),
+                ("BAAccountNumber".to_string(), rec.contact.account.clone()),
+                ("BADialedListID".to_string(), rec.dialed_list_id.to_string()),
+                ("BABuddyName".to_string(), rec.contact.buddy_name()),
+            ]
         };
-        rec.status = ContactStatus::Offered;
-        rec.attempts += 1;
-        let vars = vec![
-            ("BACampaign".to_string(), campaign.name.clone()),
-            ("BACampaignID".to_string(), campaign.id.clone()),
-            ("BAStatus".to_string(), "DO".to_string()),
-            ("BAResponse".to_string(), String::new()),
-            ("user.layout".to_string(), campaign.layout.clone()),
-            ("BAAccountNumber".to_string(), rec.contact.account.clone()),
-            ("BADialedListID".to_string(), rec.dialed_list_id.to_string()),
-            ("BABuddyName".to_string(), rec.contact.buddy_name()),
-        ];
         let id = self.new_call_id();
         let ext = self.ext(a);
         self.calls.insert(

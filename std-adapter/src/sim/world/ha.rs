@@ -1,7 +1,11 @@
 //! Side A / side B: a node that stops or turns standby closes its sessions; the cluster's
 //! state (agents, calls) lives on for the other side. Between two processes the master
 //! sends that state to the standby as a [`Replica`] (`sim::replica`), which the standby
-//! applies, so that the phones find their agent and calls there after a failover.
+//! applies, so that the phones find their agent and calls there after a failover. After
+//! that whole state it sends a [`Delta`] of the records the world marked as it changed them
+//! (`dirty`), so the cost of an interval follows what changed, not the size of the center.
+
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +21,7 @@ pub(crate) struct Replica {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct AgentRep {
+pub(super) struct AgentRep {
     id: String,
     state: u16,
     reason: u16,
@@ -26,7 +30,7 @@ struct AgentRep {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct CallRep {
+pub(super) struct CallRep {
     id: u32,
     /// 0 inbound, 1 reservation, 2 customer, 3 consult, 4 dialed.
     kind: u8,
@@ -43,7 +47,7 @@ struct CallRep {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-struct ContactRep {
+pub(super) struct ContactRep {
     account: String,
     /// 0 open, 1 offered, 2 dialed, 3 closed.
     status: u8,
@@ -52,8 +56,10 @@ struct ContactRep {
     callback: Option<String>,
 }
 
-/// What changed from one state to the next: once the standby has a whole state, the master
-/// sends only this (a state is about 100 bytes an agent, 1 MB at 10 000 agents).
+/// What changed since the last update: once the standby has a whole state, the master
+/// sends only this (a state is about 100 bytes an agent, 1 MB at 10 000 agents). The master
+/// does not compare states to find it: the world marks each record as it changes it
+/// (`dirty`), and this holds just the marked ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Delta {
     /// Agents that changed, with their place in the master's list.
@@ -67,49 +73,122 @@ pub(crate) struct Delta {
     contacts: Vec<(usize, ContactRep)>,
 }
 
-impl Replica {
-    /// What changed since `prev`; `None` when the lists changed shape (send the whole).
-    pub(crate) fn delta_from(&self, prev: &Replica) -> Option<Delta> {
-        if self.agents.len() != prev.agents.len() || self.contacts.len() != prev.contacts.len() {
-            return None;
+impl Delta {
+    fn is_empty(&self) -> bool {
+        self.agents.is_empty()
+            && self.calls.is_empty()
+            && self.gone.is_empty()
+            && self.contacts.is_empty()
+    }
+}
+
+/// One line of the replication link from the master: the whole state (the first on a
+/// connection), what changed since the last line (`delta {..}`), or nothing (an empty line,
+/// which still says the master is there).
+#[derive(Debug)]
+pub(crate) enum Update {
+    Whole(Replica),
+    Changes(Delta),
+    Nothing,
+}
+
+impl Update {
+    /// The line as it goes on the link (without its newline).
+    pub(crate) fn line(&self) -> String {
+        match self {
+            Update::Whole(r) => serde_json::to_string(r).unwrap_or_default(),
+            Update::Changes(d) => {
+                format!("delta {}", serde_json::to_string(d).unwrap_or_default())
+            }
+            Update::Nothing => String::new(),
         }
-        let agents = self
-            .agents
-            .iter()
-            .zip(&prev.agents)
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .map(|(i, (a, _))| (i, a.clone()))
-            .collect();
-        let contacts = self
-            .contacts
-            .iter()
-            .zip(&prev.contacts)
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .map(|(i, (a, _))| (i, a.clone()))
-            .collect();
-        let before: HashMap<u32, &CallRep> = prev.calls.iter().map(|c| (c.id, c)).collect();
-        let now: HashSet<u32> = self.calls.iter().map(|c| c.id).collect();
-        let calls = self
-            .calls
-            .iter()
-            .filter(|c| before.get(&c.id) != Some(c))
-            .cloned()
-            .collect();
-        let gone = prev
-            .calls
-            .iter()
-            .map(|c| c.id)
-            .filter(|id| !now.contains(id))
-            .collect();
-        Some(Delta {
-            agents,
-            calls,
-            gone,
-            next_call_id: self.next_call_id,
-            contacts,
-        })
+    }
+
+    /// A line from the link.
+    pub(crate) fn parse(line: &str) -> Result<Update, serde_json::Error> {
+        let line = line.trim_end();
+        if line.is_empty() {
+            return Ok(Update::Nothing);
+        }
+        match line.strip_prefix("delta ") {
+            Some(json) => serde_json::from_str(json).map(Update::Changes),
+            None => serde_json::from_str(line).map(Update::Whole),
+        }
+    }
+}
+
+/// The standby this side feeds: which feed has the marks, and what it last said of the
+/// next CallID (the only value that changes without a record).
+#[derive(Debug, Default)]
+pub(super) struct Feed {
+    current: Option<(u64, u32)>,
+    last_id: u64,
+}
+
+impl dirty::Replicated for Agent {
+    type Rep = AgentRep;
+    fn rep(&self) -> AgentRep {
+        AgentRep {
+            id: self.def.id.clone(),
+            state: self.state.value(),
+            reason: self.reason,
+            outbound: self.outbound,
+            pending: self.pending.map(|(s, r)| (s.value(), r)),
+        }
+    }
+}
+
+impl Agent {
+    /// The other side's state of this agent.
+    fn take(&mut self, rep: &AgentRep) {
+        self.state = AgentState::from(rep.state);
+        self.reason = rep.reason;
+        self.outbound = rep.outbound;
+        self.pending = rep.pending.map(|(s, r)| (AgentState::from(s), r));
+    }
+}
+
+impl dirty::Replicated for Call {
+    type Rep = CallRep;
+    fn rep(&self) -> CallRep {
+        let (kind, of) = match self.kind {
+            CallKind::Inbound => (0, 0),
+            CallKind::Reservation { contact } => (1, contact as u64),
+            CallKind::Customer { contact } => (2, contact as u64),
+            CallKind::Consult { of } => (3, u64::from(of)),
+            CallKind::Dialed => (4, 0),
+        };
+        CallRep {
+            id: self.id,
+            kind,
+            of,
+            agent: self.agent,
+            call_type: self.call_type.value(),
+            lcs: self.lcs.value(),
+            party: self.party.clone(),
+            dnis: self.dnis.clone(),
+            csq: self.csq,
+            vars: self.vars.list().to_vec(),
+            call_vars: self.call_vars.clone(),
+        }
+    }
+}
+
+impl dirty::Replicated for ContactRec {
+    type Rep = ContactRep;
+    fn rep(&self) -> ContactRep {
+        ContactRep {
+            account: self.contact.account.clone(),
+            status: match self.status {
+                ContactStatus::Open => 0,
+                ContactStatus::Offered => 1,
+                ContactStatus::Dialed => 2,
+                ContactStatus::Closed => 3,
+            },
+            attempts: self.attempts,
+            outcome: self.outcome.clone(),
+            callback: self.callback.clone(),
+        }
     }
 }
 
@@ -147,60 +226,81 @@ impl World {
 
     /// The state a standby takes over.
     pub(crate) fn replica(&self) -> Replica {
+        use dirty::Replicated;
         Replica {
-            agents: self
-                .agents
-                .iter()
-                .map(|a| AgentRep {
-                    id: a.def.id.clone(),
-                    state: a.state.value(),
-                    reason: a.reason,
-                    outbound: a.outbound,
-                    pending: a.pending.map(|(s, r)| (s.value(), r)),
-                })
-                .collect(),
-            calls: self
-                .calls
-                .values()
-                .map(|c| {
-                    let (kind, of) = match c.kind {
-                        CallKind::Inbound => (0, 0),
-                        CallKind::Reservation { contact } => (1, contact as u64),
-                        CallKind::Customer { contact } => (2, contact as u64),
-                        CallKind::Consult { of } => (3, u64::from(of)),
-                        CallKind::Dialed => (4, 0),
-                    };
-                    CallRep {
-                        id: c.id,
-                        kind,
-                        of,
-                        agent: c.agent,
-                        call_type: c.call_type.value(),
-                        lcs: c.lcs.value(),
-                        party: c.party.clone(),
-                        dnis: c.dnis.clone(),
-                        csq: c.csq,
-                        vars: c.vars.list().to_vec(),
-                        call_vars: c.call_vars.clone(),
-                    }
-                })
-                .collect(),
+            agents: self.agents.iter().map(Agent::rep).collect(),
+            calls: self.calls.values().map(Call::rep).collect(),
             next_call_id: self.next_call_id,
-            contacts: self
-                .contacts
+            contacts: self.contacts.iter().map(ContactRec::rep).collect(),
+        }
+    }
+
+    /// What the link sends next to the standby it feeds as `feed`: the records marked since
+    /// the last update, or (a standby new to this side, another feed since, marks lost) the
+    /// whole state, from which marking starts again. Returns the feed's number for the next.
+    pub(crate) fn update_for(&mut self, feed: Option<u64>) -> (u64, Update) {
+        if let (Some(id), Some((current, sent_next))) = (feed, self.feed.current) {
+            if id == current {
+                let marks = (
+                    self.agents.take_marks(),
+                    self.calls.take_marks(),
+                    self.contacts.take_marks(),
+                );
+                if let (Some(agents), Some(calls), Some(contacts)) = marks {
+                    let d = self.delta_of(&agents, &calls, &contacts);
+                    if d.is_empty() && d.next_call_id == sent_next {
+                        return (id, Update::Nothing);
+                    }
+                    self.feed.current = Some((id, d.next_call_id));
+                    return (id, Update::Changes(d));
+                }
+            }
+        }
+        self.agents.start_marks();
+        self.calls.start_marks();
+        self.contacts.start_marks();
+        self.feed.last_id = self.feed.last_id.wrapping_add(1);
+        let id = self.feed.last_id;
+        self.feed.current = Some((id, self.next_call_id));
+        (id, Update::Whole(self.replica()))
+    }
+
+    /// The standby fed as `feed` is gone: nobody needs the marks any more.
+    pub(crate) fn end_feed(&mut self, feed: u64) {
+        if self.feed.current.is_some_and(|(id, _)| id == feed) {
+            self.feed.current = None;
+            self.agents.stop_marks();
+            self.calls.stop_marks();
+            self.contacts.stop_marks();
+        }
+    }
+
+    /// The marked records as they are now; a marked call that is no longer there is gone.
+    fn delta_of(
+        &self,
+        agents: &BTreeSet<usize>,
+        calls: &BTreeSet<u32>,
+        contacts: &BTreeSet<usize>,
+    ) -> Delta {
+        use dirty::Replicated;
+        let (mut changed, mut gone) = (Vec::new(), Vec::new());
+        for id in calls {
+            match self.calls.get(id) {
+                Some(c) => changed.push(c.rep()),
+                None => gone.push(*id),
+            }
+        }
+        Delta {
+            agents: agents
                 .iter()
-                .map(|c| ContactRep {
-                    account: c.contact.account.clone(),
-                    status: match c.status {
-                        ContactStatus::Open => 0,
-                        ContactStatus::Offered => 1,
-                        ContactStatus::Dialed => 2,
-                        ContactStatus::Closed => 3,
-                    },
-                    attempts: c.attempts,
-                    outcome: c.outcome.clone(),
-                    callback: c.callback.clone(),
-                })
+                .filter_map(|&i| Some((i, self.agents.get(i)?.rep())))
+                .collect(),
+            calls: changed,
+            gone,
+            next_call_id: self.next_call_id,
+            contacts: contacts
+                .iter()
+                .filter_map(|&i| Some((i, self.contacts.get(i)?.rep())))
                 .collect(),
         }
     }
@@ -221,8 +321,17 @@ impl World {
         }
     }
 
+    /// Take a line of the master's (a standby).
+    pub(crate) fn apply_update(&mut self, u: Update) {
+        match u {
+            Update::Whole(r) => self.apply_replica(r),
+            Update::Changes(d) => self.apply_delta(d),
+            Update::Nothing => {}
+        }
+    }
+
     /// Take what changed on the master since the last state (a standby that has one).
-    pub(crate) fn apply_delta(&mut self, d: Delta) {
+    fn apply_delta(&mut self, d: Delta) {
         for (i, rep) in d.agents {
             self.set_agent(i, rep);
         }
@@ -247,12 +356,7 @@ impl World {
             _ => self.agents.iter().position(|a| a.def.id == rep.id),
         };
         match at.and_then(|i| self.agents.get_mut(i)) {
-            Some(a) => {
-                a.state = AgentState::from(rep.state);
-                a.reason = rep.reason;
-                a.outbound = rep.outbound;
-                a.pending = rep.pending.map(|(s, r)| (AgentState::from(s), r));
-            }
+            Some(mut a) => a.take(&rep),
             None => log::warn!(
                 "simulator: the master has agent {} that this side does not; skipped",
                 rep.id
@@ -262,7 +366,7 @@ impl World {
 
     /// The master's contact `rep`, at place `i` of its list (skipped if it is another).
     fn set_contact(&mut self, i: usize, rep: ContactRep) {
-        let Some(rec) = self.contacts.get_mut(i) else {
+        let Some(mut rec) = self.contacts.get_mut(i) else {
             return;
         };
         if rec.contact.account != rep.account {
@@ -328,11 +432,8 @@ impl World {
             for id in stale {
                 self.calls.remove(&id);
             }
-            if let Some(agent) = self.agents.get_mut(a) {
-                agent.state = AgentState::from(rep.state);
-                agent.reason = rep.reason;
-                agent.outbound = rep.outbound;
-                agent.pending = rep.pending.map(|(s, r)| (AgentState::from(s), r));
+            if let Some(mut agent) = self.agents.get_mut(a) {
+                agent.take(rep);
             }
             came += 1;
         }
@@ -386,6 +487,10 @@ fn call_of(c: CallRep) -> Call {
 }
 
 #[cfg(test)]
+#[path = "ha_sequence.rs"]
+mod sequence;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::sim::AgentDef;
@@ -397,16 +502,41 @@ mod tests {
         })
     }
 
+    /// Through the link's text, as the standby gets it.
+    fn over_the_link(u: &Update) -> Update {
+        let parsed = Update::parse(&u.line());
+        assert!(parsed.is_ok(), "{parsed:?}");
+        parsed.unwrap_or(Update::Nothing)
+    }
+
+    fn call(id: u32, agent: usize, lcs: u16) -> CallRep {
+        CallRep {
+            id,
+            kind: 0,
+            of: 0,
+            agent,
+            call_type: 1,
+            lcs,
+            party: format!("555{id}"),
+            dnis: "7000".into(),
+            csq: 1,
+            vars: vec![("order".into(), format!("A-{id}"))],
+            call_vars: Vec::new(),
+        }
+    }
+
     #[test]
     fn a_state_reaches_each_agent_by_its_id_whatever_the_order() {
         let mut master = world(0..50);
-        for (i, a) in master.agents.iter_mut().enumerate() {
-            a.state = if i % 3 == 0 {
-                AgentState::Talking
-            } else {
-                AgentState::Available
-            };
-            a.reason = u16::try_from(i).unwrap_or(0);
+        for i in 0..50 {
+            if let Some(mut a) = master.agents.get_mut(i) {
+                a.state = if i % 3 == 0 {
+                    AgentState::Talking
+                } else {
+                    AgentState::Available
+                };
+                a.reason = u16::try_from(i).unwrap_or(0);
+            }
         }
         // Same order (the usual case) and another order (a configuration edited in between).
         for mut standby in [world(0..50), world((0..50).rev())] {
@@ -420,28 +550,24 @@ mod tests {
     }
 
     #[test]
-    fn whole_then_changes_give_the_standby_the_masters_state() {
+    fn whole_then_marked_changes_give_the_standby_the_masters_state() {
         let mut master = world(0..20);
-        let before = master.replica();
-        let call = |id: u32, agent: usize, lcs: u16| CallRep {
-            id,
-            kind: 0,
-            of: 0,
-            agent,
-            call_type: 1,
-            lcs,
-            party: format!("555{id}"),
-            dnis: "7000".into(),
-            csq: 1,
-            vars: vec![("order".into(), format!("A-{id}"))],
-            call_vars: Vec::new(),
-        };
-        // Two calls, then one of them ends, one changes and one starts; agents move.
-        let mut first = before.clone();
+        let mut first = master.replica();
         first.calls = vec![call(10, 1, 2), call(11, 2, 2)];
-        master.apply_replica(first.clone());
-        let first = master.replica();
-        let mut second = first.clone();
+        master.apply_replica(first);
+        let (feed, whole) = master.update_for(None);
+        assert!(matches!(whole, Update::Whole(_)), "{whole:?}");
+        let mut standby = world(0..20);
+        standby.apply_update(over_the_link(&whole));
+        assert_eq!(standby.replica(), master.replica());
+        // Nothing changed: nothing to send but the empty line.
+        let (again, none) = master.update_for(Some(feed));
+        assert_eq!(again, feed);
+        assert!(matches!(none, Update::Nothing), "{none:?}");
+
+        // One call ends, one changes, one starts; one agent moves; a session opens (not
+        // replicated: no agent goes for it).
+        let mut second = master.replica();
         second.calls = vec![call(11, 2, 3), call(12, 4, 2)];
         second.next_call_id = 13;
         if let Some(a) = second.agents.get_mut(4) {
@@ -449,18 +575,38 @@ mod tests {
             a.reason = 32;
         }
         master.apply_replica(second);
-        let second = master.replica();
-
-        let mut standby = world(0..20);
-        standby.apply_replica(first.clone());
-        let d = second.delta_from(&first).unwrap();
-        assert_eq!(d.agents.len(), 1, "{d:?}");
+        if let Some(mut a) = master.agents.get_mut(7) {
+            a.conn = Some(99);
+        }
+        let (_, changes) = master.update_for(Some(feed));
+        let Update::Changes(d) = &changes else {
+            panic!("not a delta: {changes:?}");
+        };
+        let agents: Vec<usize> = d.agents.iter().map(|(i, _)| *i).collect();
+        assert_eq!(agents, vec![4], "{d:?}");
         assert_eq!(d.gone, vec![10]);
-        assert_eq!(d.calls.len(), 2, "{d:?}");
-        standby.apply_delta(d);
-        assert_eq!(standby.replica(), second);
-        // Nothing changed: nothing to send.
-        let none = second.delta_from(&second).unwrap();
-        assert!(none.agents.is_empty() && none.calls.is_empty() && none.gone.is_empty());
+        let calls: Vec<u32> = d.calls.iter().map(|c| c.id).collect();
+        assert_eq!(calls, vec![11, 12], "{d:?}");
+        standby.apply_update(over_the_link(&changes));
+        assert_eq!(standby.replica(), master.replica());
+    }
+
+    #[test]
+    fn a_standby_that_joins_anew_or_after_another_gets_the_whole_state_first() {
+        let mut master = world(0..5);
+        let (first, _) = master.update_for(None);
+        // Another standby comes: it starts with the whole state, and the first one, whose
+        // marks the newcomer took, gets the whole state again rather than a partial delta.
+        let (second, whole) = master.update_for(None);
+        assert_ne!(first, second);
+        assert!(matches!(whole, Update::Whole(_)));
+        let (_, again) = master.update_for(Some(first));
+        assert!(matches!(again, Update::Whole(_)), "{again:?}");
+        // A feed that ended stops the marks; whoever comes next starts from the whole.
+        let (third, _) = master.update_for(None);
+        master.end_feed(third);
+        assert_eq!(master.agents.take_marks(), None);
+        let (_, back) = master.update_for(Some(third));
+        assert!(matches!(back, Update::Whole(_)), "{back:?}");
     }
 }

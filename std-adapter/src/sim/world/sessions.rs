@@ -45,7 +45,7 @@ impl World {
         }
         if let Some(a) = conn.agent {
             if self.agents.get(a).and_then(|ag| ag.conn) == Some(conn_id) {
-                if let Some(agent) = self.agents.get_mut(a) {
+                if let Some(mut agent) = self.agents.get_mut(a) {
                     agent.conn = None;
                 }
                 self.withdraw_reservation(a);
@@ -65,11 +65,11 @@ impl World {
             .collect();
         for (id, contact) in ids {
             self.calls.remove(&id);
-            if let Some(rec) = self.contacts.get_mut(contact) {
+            if let Some(mut rec) = self.contacts.get_mut(contact) {
                 rec.status = ContactStatus::Open;
                 self.contacts_ready.push_front(contact);
             }
-            if let Some(agent) = self.agents.get_mut(a) {
+            if let Some(mut agent) = self.agents.get_mut(a) {
                 agent.state = AgentState::Available;
                 agent.reason = 0;
             }
@@ -377,11 +377,13 @@ impl World {
             conn.agent_mask = msg.get(fields::open_req::AGENT_STATE_MASK).unwrap_or(0);
             conn.last_rx = now;
         }
-        let Some(agent) = self.agents.get_mut(a) else {
-            return After::Continue;
+        let (state, def) = {
+            let Some(mut agent) = self.agents.get_mut(a) else {
+                return After::Continue;
+            };
+            agent.conn = Some(conn_id);
+            (agent.state, agent.def.clone())
         };
-        agent.conn = Some(conn_id);
-        let (state, def) = (agent.state, agent.def.clone());
         self.rules.opened(conn_id, now);
         self.counters.sessions_opened += 1;
         log::info!(
