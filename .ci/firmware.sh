@@ -3,7 +3,11 @@
 # prints SKIP and exits 0):
 #   1. builds `ccx`, the store tool and the product image (embassy-adapter/firmware-phone)
 #   2. `ccx config encode` -> `store-image` -> the configuration region qemu loads with
-#      `-device loader`; the agent's password given in the file must not be in it (`strings`)
+#      `-device loader`; the agent's password given in the file must not be in it (`strings`).
+#      Behind the good configuration the region holds a newer record that fails validate()
+#      (protocol_version = 3, written with `ccx config encode --unchecked` and `store-image
+#      --newer-unchecked`): what a phone finds after an update whose firmware checks more
+#      strictly. The phone must boot with the last good one and say so on its screen.
 #   3. a network namespace with tap0 (192.168.69.1 and .3), dnsmasq (DHCP lease, DNS names
 #      side-a.example -> .1 and side-b.example -> .3), a small SNTP answer on .1:123, and
 #      `ccx sim` as side A (.1) and side B (.3)
@@ -13,7 +17,8 @@
 #   5. the dump, converted on the host by `ccx recorder`: a flow `ccx replay` passes and a pcap
 #      `ccx decode --pcap` reads; the ring the phone saved to flash when side A was lost, read
 #      back by `ccx recorder` from the region; the agent's screen at boot and at the end, saved
-#      as PBM images
+#      as PBM images, the boot screen equal to the host's rendering of the rejected
+#      configuration (tests/screens/config-rejected-128x64.png)
 # It also builds the same firmware for a real board (STM32 Nucleo-F429ZI) and reports its size.
 set -euo pipefail
 
@@ -56,13 +61,30 @@ reconnect_secs = 1
 connect_timeout_secs = 2
 TOML
 "$ccx" config encode "$work/phone.toml" >"$work/phone.blob"
-"$store_image" "$work/phone.blob" "$work/store.bin"
+# The newer record the phone must reject: another agent, and a protocol version it does not speak.
+sed -e 's/^agent_id = .*/agent_id = "chli4099"/' "$work/phone.toml" >"$work/phone-rejected.toml"
+echo 'protocol_version = 3' >>"$work/phone-rejected.toml"
+"$ccx" config encode --unchecked "$work/phone-rejected.toml" >"$work/rejected.blob" 2>"$work/rejected.err" \
+  || fail "ccx config encode --unchecked refused the file: $(cat "$work/rejected.err")"
+grep -q 'phone-rejected.toml:[0-9]*: protocol_version 3' "$work/rejected.err" \
+  || fail "ccx config encode --unchecked does not name the problem: $(cat "$work/rejected.err")"
+"$store_image" "$work/phone.blob" "$work/store.bin" --newer-unchecked "$work/rejected.blob"
 if strings "$work/store.bin" | grep 'Typed-At-The-Keypad-42' >/dev/null; then
   fail "the agent's password is readable in the flash image"
 fi
 strings "$work/store.bin" | grep 'chli4020' >/dev/null || fail "the flash image holds no configuration"
-"$store_image" --read "$work/store.bin" | grep 'side-b.example' >/dev/null || fail "the region does not read back"
-echo "store.bin: configuration stored, the agent's password not in it (strings)"
+"$store_image" --read "$work/store.bin" >"$work/store-read.txt" 2>"$work/store-read.err" \
+  || fail "the region does not read back: $(cat "$work/store-read.err")"
+grep -q 'side-b.example' "$work/store-read.txt" && grep -q 'chli4020' "$work/store-read.txt" \
+  || fail "the region does not read back as the last good configuration"
+# What a support engineer reads from such a region: the newest record's problem, the one used.
+"$ccx" config decode "$work/store.bin" >"$work/store-decode.toml" 2>"$work/store-decode.err" \
+  || fail "ccx config decode cannot read the region: $(cat "$work/store-decode.err")"
+grep -q 'the newest configuration record is rejected: protocol_version 3' "$work/store-decode.err" \
+  || fail "ccx config decode does not name the rejected record: $(cat "$work/store-decode.err")"
+grep -q '^agent_id = "chli4020"' "$work/store-decode.toml" || fail "ccx config decode shows no last good one"
+grep -q '2 configuration record(s)' "$work/store-decode.toml" || fail "the region does not hold two records"
+echo "store.bin: configuration stored, a newer rejected one behind it, the agent's password not in it (strings)"
 
 section "firmware: the real board (STM32 Nucleo-F429ZI, embassy-stm32): build and sizes"
 # About 75 s cold on 2 cores (embassy-stm32 and its register tables), seconds when cached.
@@ -165,6 +187,11 @@ for what in 'DHCP lease: 192.168.69.' 'SNTP: ' 'DNS side A: side-a.example -> \[
   grep -q "$what" "$log" || fail "the image's log shows no \"$what\""
 done
 grep -q 'DHCPACK' "$work/dnsmasq.log" || fail "dnsmasq gave no lease"
+# The newest record (protocol_version = 3) was passed over for the last good one, and told.
+grep -q 'config: the newest stored one is not used (.*Invalid(ProtocolVersion { version: 3 }).*the last good one, agent chli4020' "$log" \
+  || fail "the image did not boot with the last good configuration"
+grep -q 'screen: configuration rejected: protocol_version' "$log" \
+  || fail "the image did not put the rejected configuration on its screen"
 
 section "firmware: the agent's screen (128x64 dumps -> PBM images)"
 # A dump line's hex is the framebuffer as a PBM (P4) body: rows, the leftmost pixel high.
@@ -176,6 +203,44 @@ for label, hexdigits in dumps:
     open(path, "wb").write(b"P4\n128 64\n" + bytes.fromhex(hexdigits))
     print("screen:", path)
 sys.exit(0 if {"boot", "end"} <= {label for label, _ in dumps} else 1)
+PY
+# The boot screen, pixel for pixel, is the host's rendering of the same state (a phone before
+# its first session that rejected protocol_version 3 and runs with the last good configuration),
+# the golden image the screen tests check: "Configuration rejected", the field and why, "Using
+# the last good one".
+python3 - "$work/screen-boot.pbm" "$repo/tests/screens/config-rejected-128x64.png" <<'PY' \
+  || fail "the boot screen is not the rejected-configuration screen (tests/screens/config-rejected-128x64.png)"
+import struct, sys, zlib
+pbm = open(sys.argv[1], "rb").read()
+header = b"P4\n128 64\n"
+bits = pbm[len(header):] if pbm.startswith(header) else b""
+png = open(sys.argv[2], "rb").read()
+chunks, at = {}, 8
+while at < len(png):
+    (n,), kind = struct.unpack(">I", png[at:at + 4]), png[at + 4:at + 8]
+    chunks[kind] = chunks.get(kind, b"") + png[at + 8:at + 8 + n]
+    at += 12 + n
+w, h, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+assert (w, h, depth, colour, interlace) == (128, 64, 8, 2, 0), "the golden image is 128x64 RGB"
+raw, stride, rows, prev = zlib.decompress(chunks[b"IDAT"]), 3 * w, [], bytearray(3 * w)
+for y in range(h):
+    kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for x in range(stride):
+        a, b, c = (line[x - 3] if x >= 3 else 0), prev[x], (prev[x - 3] if x >= 3 else 0)
+        p = a + b - c
+        pred = [0, a, b, (a + b) // 2, a if abs(p - a) <= min(abs(p - b), abs(p - c)) else b if abs(p - b) <= abs(p - c) else c][kind]
+        line[x] = (line[x] + pred) & 0xFF
+    rows.append(line)
+    prev = line
+# A lit pixel of the golden image is a set bit of the framebuffer.
+golden = bytes(sum(0x80 >> i for i in range(8) if rows[y][3 * (8 * bx + i)] > 127)
+               for y in range(h) for bx in range(w // 8))
+if len(bits) != len(golden):
+    sys.exit(f"{sys.argv[1]}: not a 128x64 PBM")
+differ = sum(bin(a ^ b).count("1") for a, b in zip(bits, golden))
+lines = [y for y in range(h) if bits[16 * y:16 * y + 16] != golden[16 * y:16 * y + 16]]
+print(f"screen-boot.pbm: {differ} pixel(s) differ from {sys.argv[2].split('/')[-1]} (rows {lines[:8]})")
+sys.exit(0 if differ == 0 else 1)
 PY
 
 section "firmware: the flight recorder's dump on the host (ccx recorder)"

@@ -560,6 +560,15 @@ pub fn check(cfg: &PhoneConfig, origin: &Origin) -> anyhow::Result<Option<String
 /// Read, apply and validate a configuration file: the configuration, its vocabulary and the
 /// warning worth showing.
 pub fn load(path: &Path) -> anyhow::Result<(PhoneConfig, Box<StdVocabulary>, Option<String>)> {
+    let (cfg, vocabulary, origin) = load_unvalidated(path)?;
+    let warning = check(&cfg, &origin)?;
+    Ok((cfg, vocabulary, warning))
+}
+
+/// Read and apply a configuration file without [`check`]: what [`load`] does before it
+/// validates, for `ccx config encode --unchecked` (a blob a phone must reject, to test it). A
+/// file that does not parse, or whose values do not fit the configuration, is still an error.
+pub fn load_unvalidated(path: &Path) -> anyhow::Result<(PhoneConfig, Box<StdVocabulary>, Origin)> {
     let source = Source::read(path)?;
     let file = source.phone_file()?;
     let cfg = file.to_config().map_err(|e| source.locate(e))?;
@@ -570,8 +579,7 @@ pub fn load(path: &Path) -> anyhow::Result<(PhoneConfig, Box<StdVocabulary>, Opt
         file: Some(source),
         ..Origin::default()
     };
-    let warning = check(&cfg, &origin)?;
-    Ok((cfg, vocabulary, warning))
+    Ok((cfg, vocabulary, origin))
 }
 
 #[cfg(test)]

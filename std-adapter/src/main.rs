@@ -189,10 +189,15 @@ enum ConfigCmd {
         file: PathBuf,
     },
     /// TOML file -> blob on stdout (`ccx config encode phone.toml > phone.bin`); a file with a
-    /// bad field is refused.
+    /// bad field is refused (unless `--unchecked`).
     Encode {
         /// The TOML file.
         file: PathBuf,
+        /// Write the blob even when validate() refuses it, with the problems on stderr: to
+        /// test what a phone does with a configuration it must reject (`store-image
+        /// --newer-unchecked`).
+        #[arg(long)]
+        unchecked: bool,
     },
     /// Blob, or a store region dumped from a phone -> TOML on stdout; passwords masked. An
     /// old or damaged blob is refused; a region shows its newest good configuration and the
@@ -270,8 +275,24 @@ fn config_main(cmd: ConfigCmd) -> anyhow::Result<ExitCode> {
                 vocabulary.len()
             );
         }
-        ConfigCmd::Encode { file } => {
-            let (cfg, _, warning) = config_file::load(&file)?;
+        ConfigCmd::Encode { file, unchecked } => {
+            let (cfg, warning) = if unchecked {
+                let (cfg, _, origin) = config_file::load_unvalidated(&file)?;
+                match config_file::check(&cfg, &origin) {
+                    Ok(warning) => (cfg, warning),
+                    Err(problems) => {
+                        eprintln!("warning: {problems:#}");
+                        eprintln!(
+                            "warning: written all the same (--unchecked): a phone rejects this \
+                             configuration"
+                        );
+                        (cfg, None)
+                    }
+                }
+            } else {
+                let (cfg, _, warning) = config_file::load(&file)?;
+                (cfg, warning)
+            };
             if let Some(w) = warning {
                 eprintln!("warning: {w}");
             }

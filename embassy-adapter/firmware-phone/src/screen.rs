@@ -32,6 +32,13 @@ fn with<R>(f: impl FnOnce(&mut Screen) -> R) -> R {
 /// The stored configuration failed validation: the screen says which field, why, and what the
 /// phone runs with.
 pub fn config_rejected(rejected: ConfigRejected) {
+    // The field by its configuration file name: what CI looks for next to the boot screen.
+    defmt::info!(
+        "screen: configuration rejected: {=str} ({:?}), {:?} kept",
+        rejected.error.field().name(),
+        rejected.error,
+        rejected.kept
+    );
     with(|s| s.config_rejected(rejected, ccx_cti_embassy::now()));
 }
 
