@@ -185,8 +185,36 @@ fn a_rejected_configuration_is_told_on_both_displays() {
             render::<BinaryColor>(&frame, size)
         };
         check(&format!("config-rejected-{tag}.png"), &image, &mut failures);
+        if !colour {
+            check_pbm("config-rejected-128x64.pbm", &image, &mut failures);
+        }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The 128x64 screen as the firmware dumps its framebuffer (`ccx-screen` lines, saved by
+/// `.ci/firmware.sh` as PBM): the product image's boot screen on qemu must equal this file
+/// byte for byte.
+fn check_pbm(name: &str, rendered: &image::RgbImage, failures: &mut Vec<String>) {
+    let mut pbm = b"P4\n128 64\n".to_vec();
+    for row in rendered.rows() {
+        let pixels: Vec<bool> = row.map(|p| p.0[0] > 127).collect();
+        pbm.extend(pixels.chunks(8).map(|bits| {
+            bits.iter()
+                .enumerate()
+                .fold(0u8, |byte, (i, &on)| byte | (u8::from(on) << (7 - i)))
+        }));
+    }
+    let path = golden_dir().join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &pbm).unwrap();
+        return;
+    }
+    match std::fs::read(&path) {
+        Ok(golden) if golden == pbm => {}
+        Ok(_) => failures.push(format!("{name}: differs from the golden framebuffer")),
+        Err(e) => failures.push(format!("{name}: {e} (UPDATE_GOLDEN=1 writes it)")),
+    }
 }
 
 /// The story's screens say what the agent needs in words: names, not numbers.
