@@ -96,77 +96,24 @@ fn a_master_going_offline_with_system_event_mid_call_keeps_the_agent_and_the_cal
 }
 
 fn failover_mid_call(down: Down) {
-    let mut a = Proc(
-        ccx()
-            .args([
-                "sim",
-                "--listen",
-                "127.0.0.1:0",
-                "--replication",
-                "127.0.0.1:0",
-                "--interactive",
-                "--no-auto-work",
-                "--log",
-                "info",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut a_out = BufReader::new(a.0.stdout.take().unwrap());
-    let a_addr = addr_after(&line_with(&mut a_out, "listening on "), "listening on ");
-    let mut a_err = BufReader::new(a.0.stderr.take().unwrap());
-    let link = addr_after(
-        &line_with(&mut a_err, "replication link on "),
-        "replication link on ",
-    );
-    let mut b = Proc(
-        ccx()
-            .args([
-                "sim",
-                "--listen",
-                "127.0.0.1:0",
-                "--standby",
-                "--log",
-                "info",
-            ])
-            .arg("--replication")
-            .arg(link.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut b_out = BufReader::new(b.0.stdout.take().unwrap());
-    let b_addr = addr_after(&line_with(&mut b_out, "listening on "), "listening on ");
-    // Side B's log goes on in a thread, so that its pipe never fills.
-    let b_err = b.0.stderr.take().unwrap();
-    let b_log = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = BufReader::new(b_err).read_to_string(&mut s);
-        s
-    });
-
-    let mut cfg = demo::phone_config(a_addr, 17);
-    cfg.servers.clear();
-    for s in [a_addr, b_addr] {
-        let mut host = ShortText::new();
-        host.push_str(&s.ip().to_string()).unwrap();
-        cfg.servers
-            .push(ServerAddr {
-                host,
-                port: s.port(),
-            })
-            .unwrap();
-    }
-    cfg.reconnect_secs = 1;
-    // A silent server is noticed by its missing heartbeat answers.
-    cfg.heartbeat_secs = 1;
-    cfg.missed_heartbeats = 2;
-    let phone = driver::spawn(cfg, DriverOptions::default()).unwrap();
+    let mut a = Side::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--replication",
+        "127.0.0.1:0",
+        "--interactive",
+        "--no-auto-work",
+    ]);
+    let link = addr_after(&a.logged("replication link on "), "replication link on ").to_string();
+    let b = Side::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--standby",
+        "--replication",
+        &link,
+    ]);
+    // A silent server is noticed by its missing heartbeat answers (`phone_for`'s settings).
+    let phone = phone_for("chli4020", "4020", &[a.addr, b.addr]);
     wait(&phone, "a session on side A", |v| {
         v.session.state == SessionState::Open && v.session.server == 0
     });
@@ -178,7 +125,7 @@ fn failover_mid_call(down: Down) {
     wait(&phone, "available", |v| {
         v.agent.state == AgentState::Available
     });
-    let stdin = a.0.stdin.as_mut().unwrap();
+    let stdin = a.proc.0.stdin.as_mut().unwrap();
     writeln!(stdin, "call 5559876 order=A-1234").unwrap();
     stdin.flush().unwrap();
     let ringing = wait(&phone, "a ringing call", |v| !v.calls.is_empty());
@@ -197,16 +144,16 @@ fn failover_mid_call(down: Down) {
 
     let killed = Instant::now();
     match down {
-        Down::Kill => a.0.kill().unwrap(),
+        Down::Kill => a.proc.0.kill().unwrap(),
         Down::Offline => {
-            let stdin = a.0.stdin.as_mut().unwrap();
+            let stdin = a.proc.0.stdin.as_mut().unwrap();
             writeln!(stdin, "offline").unwrap();
             stdin.flush().unwrap();
-            line_with(&mut a_out, "told 1 session(s) SYS_CCX_OFFLINE; standby now");
+            line_with(&mut a.out, "told 1 session(s) SYS_CCX_OFFLINE; standby now");
         }
         Down::Pause => {
             let stopped = Command::new("kill")
-                .args(["-STOP", &a.0.id().to_string()])
+                .args(["-STOP", &a.proc.0.id().to_string()])
                 .status()
                 .unwrap();
             assert!(stopped.success());
@@ -235,16 +182,9 @@ fn failover_mid_call(down: Down) {
         v.calls.is_empty()
     });
     drop(phone);
-    let _ = Command::new("kill")
-        .args(["-TERM", &b.0.id().to_string()])
-        .status();
-    let mut summary = String::new();
-    b_out.read_to_string(&mut summary).unwrap();
-    let log = b_log.join().unwrap();
-    assert!(
-        log.contains("master now; failover") && log.contains("ms after the master's last word"),
-        "{log}"
-    );
+    let log = b.logged("ms after the master's last word");
+    assert!(log.contains("master now; failover"), "{log}");
+    let summary = b.summary();
     assert!(summary.contains("failover: took over"), "{summary}");
     assert!(
         summary.contains("inbound calls offered 0, answered 0, completed 1"),
@@ -305,67 +245,37 @@ fn talk(phone: &DriverHandle, sim: &mut Child, ani: &str) -> u32 {
 
 #[test]
 fn an_island_heals_and_the_phones_of_the_side_that_demotes_keep_their_call() {
-    let spawn = |extra: &[&str]| {
-        Proc(
-            ccx()
-                .args([
-                    "sim",
-                    "--listen",
-                    "127.0.0.1:0",
-                    "--agents",
-                    "2",
-                    "--interactive",
-                    "--no-auto-work",
-                    "--log",
-                    "info",
-                ])
-                .args(extra)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap(),
-        )
+    let side = |extra: &[&str]| {
+        let args = [
+            "--listen",
+            "127.0.0.1:0",
+            "--agents",
+            "2",
+            "--interactive",
+            "--no-auto-work",
+        ];
+        Side::start(&[&args[..], extra].concat())
     };
-    let mut a = spawn(&["--replication", "127.0.0.1:0"]);
-    let mut a_out = BufReader::new(a.0.stdout.take().unwrap());
-    let a_addr = addr_after(&line_with(&mut a_out, "listening on "), "listening on ");
-    let mut a_err = BufReader::new(a.0.stderr.take().unwrap());
-    let link = addr_after(
-        &line_with(&mut a_err, "replication link on "),
-        "replication link on ",
-    );
-    let a_log = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = a_err.read_to_string(&mut s);
-        s
-    });
-    let link = link.to_string();
-    let mut b = spawn(&["--standby", "--replication", &link]);
-    let mut b_out = BufReader::new(b.0.stdout.take().unwrap());
-    let b_addr = addr_after(&line_with(&mut b_out, "listening on "), "listening on ");
-    let b_err = b.0.stderr.take().unwrap();
-    let b_log = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = BufReader::new(b_err).read_to_string(&mut s);
-        s
-    });
+    let mut a = side(&["--replication", "127.0.0.1:0"]);
+    let link = addr_after(&a.logged("replication link on "), "replication link on ").to_string();
+    let mut b = side(&["--standby", "--replication", &link]);
+    let (a_addr, b_addr) = (a.addr, b.addr);
     // Phone 1 stays on side A; phone 2 would rather be on side B.
     let one = phone_for("agent0000", "10000", &[a_addr, b_addr]);
     ready(&one, 0);
     std::thread::sleep(Duration::from_millis(300));
     // The link is cut: side B takes over, and both sides are master.
-    writeln!(b.0.stdin.as_mut().unwrap(), "isolate").unwrap();
+    writeln!(b.proc.0.stdin.as_mut().unwrap(), "isolate").unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     let two = phone_for("agent0001", "10001", &[b_addr, a_addr]);
     ready(&two, 0);
-    let call_two = talk(&two, &mut b.0, "5552222");
-    let call_one = talk(&one, &mut a.0, "5551111");
+    let call_two = talk(&two, &mut b.proc.0, "5552222");
+    let call_one = talk(&one, &mut a.proc.0, "5551111");
     // Each phone stayed on its side.
     assert_eq!(one.view().session.server, 0);
     assert_eq!(two.view().session.server, 0);
     // The link heals: side B hands agent0001 and its call over and demotes.
-    writeln!(b.0.stdin.as_mut().unwrap(), "heal").unwrap();
+    writeln!(b.proc.0.stdin.as_mut().unwrap(), "heal").unwrap();
     let healed = Instant::now();
     let after = wait(&two, "phone 2 on side A with its call", |v| {
         v.session.state == SessionState::Open
@@ -385,21 +295,12 @@ fn an_island_heals_and_the_phones_of_the_side_that_demotes_keep_their_call() {
     assert_eq!(v.session.server, 0);
     assert!(v.calls.iter().any(|c| c.id == call_one), "{:?}", v.calls);
     drop((one, two));
-    for p in [&a, &b] {
-        let _ = Command::new("kill")
-            .args(["-TERM", &p.0.id().to_string()])
-            .status();
-    }
-    let (a_log, b_log) = (a_log.join().unwrap(), b_log.join().unwrap());
-    assert!(
-        b_log.contains("handed over 1 agent(s) and demoted"),
-        "{b_log}"
-    );
-    assert!(
-        a_log.contains("handed over 1 agent(s) with their calls"),
-        "{a_log}"
-    );
+    b.logged("handed over 1 agent(s) and demoted");
+    a.logged("handed over 1 agent(s) with their calls");
 }
+
+/// A side of the shift tests: three agents, commands on stdin, no automatic wrap-up.
+const SHIFT: &[&str] = &["--agents", "3", "--interactive", "--no-auto-work"];
 
 /// One `ccx sim` process, its stdout and its log (read on in a thread, so that the pipe
 /// never fills).
@@ -411,19 +312,12 @@ struct Side {
 }
 
 impl Side {
-    fn start(extra: &[&str]) -> Side {
+    /// `ccx sim --log info ARGS`, every pipe taken.
+    fn start(args: &[&str]) -> Side {
         let mut proc = Proc(
             ccx()
-                .args([
-                    "sim",
-                    "--agents",
-                    "3",
-                    "--interactive",
-                    "--no-auto-work",
-                    "--log",
-                    "info",
-                ])
-                .args(extra)
+                .args(["sim", "--log", "info"])
+                .args(args)
                 .stdin(Stdio::piped())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -486,15 +380,27 @@ fn on_call(v: &PhoneView, server: usize, id: u32, ani: &str) -> bool {
 
 #[test]
 fn a_killed_master_restarts_as_the_standby_of_the_side_that_took_over() {
-    let mut a = Side::start(&["--listen", "127.0.0.1:0", "--replication", "127.0.0.1:0"]);
+    let mut a = Side::start(
+        &[
+            SHIFT,
+            &["--listen", "127.0.0.1:0", "--replication", "127.0.0.1:0"],
+        ]
+        .concat(),
+    );
     let link = addr_after(&a.logged("replication link on "), "replication link on ").to_string();
-    let b = Side::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--standby",
-        "--replication",
-        &link,
-    ]);
+    let b = Side::start(
+        &[
+            SHIFT,
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--standby",
+                "--replication",
+                &link,
+            ],
+        ]
+        .concat(),
+    );
     let phone = phone_for("agent0000", "10000", &[a.addr, b.addr]);
     ready(&phone, 0);
     let id = talk(&phone, &mut a.proc.0, "5553333");
@@ -510,7 +416,7 @@ fn a_killed_master_restarts_as_the_standby_of_the_side_that_took_over() {
 
     // Side A comes back on its addresses: side B is master, so A joins as its standby.
     let a_addr = a.addr.to_string();
-    let a2 = Side::start(&["--listen", &a_addr, "--replication", &link]);
+    let a2 = Side::start(&[SHIFT, &["--listen", &a_addr, "--replication", &link]].concat());
     a2.logged("is master already: this side joins as its standby");
     std::thread::sleep(Duration::from_millis(1500));
     let v = phone.view();
@@ -604,17 +510,29 @@ impl LinkProxy {
 
 #[test]
 fn an_island_heals_by_itself_when_the_link_comes_back_and_the_side_with_fewer_sessions_demotes() {
-    let mut a = Side::start(&["--listen", "127.0.0.1:0", "--replication", "127.0.0.1:0"]);
+    let mut a = Side::start(
+        &[
+            SHIFT,
+            &["--listen", "127.0.0.1:0", "--replication", "127.0.0.1:0"],
+        ]
+        .concat(),
+    );
     let link = addr_after(&a.logged("replication link on "), "replication link on ");
     let proxy = LinkProxy::to(link);
     let through = proxy.addr.to_string();
-    let mut b = Side::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--standby",
-        "--replication",
-        &through,
-    ]);
+    let mut b = Side::start(
+        &[
+            SHIFT,
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--standby",
+                "--replication",
+                &through,
+            ],
+        ]
+        .concat(),
+    );
     a.logged("follows this side");
     // Phone 1 is on side A; phones 2 and 3 would rather be on side B.
     let one = phone_for("agent0000", "10000", &[a.addr, b.addr]);
