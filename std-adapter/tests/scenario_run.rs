@@ -219,10 +219,10 @@ reason_codes = [7, 9]
 not_ready_time = { kind = "fixed", mean = "30s" }
 "#;
 
-#[test]
-fn real_phones_play_the_scenarios_talk_wrapup_and_not_ready() {
-    let path = std::env::temp_dir().join(format!("ccx-real-{}.toml", std::process::id()));
-    std::fs::write(&path, REAL).unwrap();
+/// `ccx load --scenario` with real phones at 60 times the scenario's speed: its JSON summary.
+fn real_run(name: &str, scenario: &str) -> serde_json::Value {
+    let path = std::env::temp_dir().join(format!("ccx-real-{name}-{}.toml", std::process::id()));
+    std::fs::write(&path, scenario).unwrap();
     let out = ccx()
         .args(["load", "--scenario"])
         .arg(&path)
@@ -232,7 +232,12 @@ fn real_phones_play_the_scenarios_talk_wrapup_and_not_ready() {
     let _ = std::fs::remove_file(&path);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn real_phones_play_the_scenarios_talk_wrapup_and_not_ready() {
+    let j = real_run("talk", REAL);
     assert_eq!(j["result"], "pass", "{j}");
     assert_eq!(j["phones"], 2);
     let secs = j["seconds"].as_f64().unwrap();
@@ -260,18 +265,7 @@ fn real_phones_live_through_the_scenarios_timed_failover_and_slow_server() {
         "{REAL}\n[[fault]]\nat = \"2m\"\nkind = \"failover\"\n\n\
          [[fault]]\nat = \"5m\"\nkind = \"slow_server\"\nlasts = \"2m\"\ndelay = \"6s\"\n"
     );
-    let path = std::env::temp_dir().join(format!("ccx-real-faults-{}.toml", std::process::id()));
-    std::fs::write(&path, text).unwrap();
-    let out = ccx()
-        .args(["load", "--scenario"])
-        .arg(&path)
-        .args(["--real", "--speed", "60", "--json", "--progress", "0"])
-        .output()
-        .unwrap();
-    let _ = std::fs::remove_file(&path);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    let j: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let j = real_run("faults", &text);
     // Every phone moved to the other side at minute 2 (two seconds in) and still agrees
     // with the simulator at the end.
     assert_eq!(j["result"], "pass", "{j}");
