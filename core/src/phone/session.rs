@@ -307,7 +307,7 @@ impl<
             return;
         }
         let invoke_id = self.fresh_invoke_id();
-        let sent = self.queue_frame(now, MessageType::HeartbeatReq, invoke_id, |_, _| {});
+        let sent = self.queue_frame(now, MessageType::HeartbeatReq, invoke_id, &|_, _| {});
         if sent.is_err() {
             self.push_event(Event::TransmitQueueFull {
                 request: RequestKind::Heartbeat,
@@ -398,7 +398,7 @@ impl<
 
     fn queue_open_req(&mut self, now: Instant, invoke_id: u32) -> Result<(), super::CommandError> {
         use fields::open_req as f;
-        self.queue_frame(now, MessageType::OpenReq, invoke_id, |p, enc| {
+        self.queue_frame(now, MessageType::OpenReq, invoke_id, &|p, enc| {
             let c = &p.config;
             enc.set(f::VERSION_NUMBER, u32::from(c.protocol_version))
                 .set(f::IDLE_TIMEOUT, u32::from(c.idle_timeout_secs))
@@ -633,14 +633,14 @@ impl<
             && self.config.agent_extension.is_empty()
             && self.config.agent_instrument.is_empty());
         if has_agent_fields {
-            let _ = self.send_internal(now, RequestKind::QueryAgentState, |p, enc| {
+            let _ = self.send_internal(now, RequestKind::QueryAgentState, &|p, enc| {
                 p.agent_fields(enc);
             });
         }
         let snapshot = if self.config.instrument().is_empty() {
             None
         } else {
-            self.send_internal(now, RequestKind::SnapshotDevice, |p, enc| {
+            self.send_internal(now, RequestKind::SnapshotDevice, &|p, enc| {
                 enc.set(
                     fields::snapshot_device_req::SNAPSHOT_DEVICE_TYPE,
                     crate::wire::DeviceType::from_value(0),
