@@ -114,3 +114,47 @@ impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
         self.call_type == CallType::Reservation || self.var("BAStatus") == Some("DO")
     }
 }
+
+/// `name[i]`, the key an array element is stored under. Written by hand rather than with
+/// `write!`, which would link `core::fmt` into every phone image for this one name.
+pub(super) fn indexed_name(name: &str, i: u8) -> Option<heapless::String<48>> {
+    let mut key: heapless::String<48> = heapless::String::new();
+    key.push_str(name).ok()?;
+    key.push('[').ok()?;
+    let digits = [i / 100, i / 10 % 10, i % 10];
+    let first = match i {
+        0..=9 => 2,
+        10..=99 => 1,
+        _ => 0,
+    };
+    for d in digits.iter().skip(first) {
+        key.push(char::from_digit(u32::from(*d), 10)?).ok()?;
+    }
+    key.push(']').ok()?;
+    Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::indexed_name;
+
+    #[test]
+    fn indexed_name_writes_the_index_in_decimal_as_write_would() {
+        for (i, want) in [
+            (0, "v[0]"),
+            (7, "v[7]"),
+            (10, "v[10]"),
+            (99, "v[99]"),
+            (100, "v[100]"),
+        ] {
+            assert_eq!(indexed_name("v", i).as_deref(), Some(want));
+        }
+        assert_eq!(indexed_name("v", 255).as_deref(), Some("v[255]"));
+        // 48 bytes at most, as the heapless string the key was written into before.
+        assert_eq!(
+            indexed_name(&"n".repeat(43), 255).map(|k| k.len()),
+            Some(48)
+        );
+        assert_eq!(indexed_name(&"n".repeat(44), 255), None);
+    }
+}

@@ -1,8 +1,6 @@
 //! The call table: what call events do to the agent's calls (wire-calls.md §3, §7), their
 //! named variables, the outbound preview reservation, and the snapshot after a reconnect.
 
-use core::fmt::Write as _;
-
 use super::call::CALL_VAR_NAMES;
 use super::{Call, Engine, Event, Instant};
 use crate::wire::{
@@ -447,10 +445,8 @@ impl<
             changed = true;
             let stored = match var.index {
                 None => call.set_var(var.name, var.value),
-                Some(i) => {
-                    let mut name: heapless::String<48> = heapless::String::new();
-                    write!(name, "{}[{i}]", var.name).is_ok() && call.set_var(&name, var.value)
-                }
+                Some(i) => super::call::indexed_name(var.name, i)
+                    .is_some_and(|name| call.set_var(&name, var.value)),
             };
             full |= !stored;
         }
