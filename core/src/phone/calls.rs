@@ -1,7 +1,7 @@
 //! The call table: what call events do to the agent's calls (wire-calls.md §3, §7), their
 //! named variables, the outbound preview reservation, and the snapshot after a reconnect.
 
-use super::call::CALL_VAR_NAMES;
+use super::call::{set_text, CALL_VAR_NAMES};
 use super::{Call, Engine, Event, Instant};
 use crate::wire::{
     fields, tag, CallType, ConnectionDeviceType, Fixed, LocalConnectionState, Message, MessageType,
@@ -92,16 +92,6 @@ enum Selected {
     /// Records have the CallID, but the agent's connection named by the event is on another
     /// line than theirs: another call with the same CallID.
     NewLine,
-}
-
-/// Copy `src` into `dst`, keeping the longest prefix that fits on a character boundary.
-pub(super) fn set_text<const N: usize>(dst: &mut heapless::String<N>, src: &str) {
-    dst.clear();
-    for ch in src.chars() {
-        if dst.push(ch).is_err() {
-            break;
-        }
-    }
 }
 
 /// The text of a STRING field's data, up to its NUL.

@@ -9,7 +9,7 @@
 //! the SecondaryCallID and the connected-party CallIDs become its aliases, so that later
 //! events under any of them update it and none is reported as an unknown call.
 
-use super::calls::set_text;
+use super::call::set_text;
 use super::{Call, Engine, Event, MAX_ALIASES};
 use crate::wire::{fields, tag, CallType, Fixed, LocalConnectionState, Message};
 
