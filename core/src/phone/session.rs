@@ -1,7 +1,7 @@
 //! The session: connect, OPEN_REQ / OPEN_CONF, heartbeats, idle detection, close, failures
 //! and side A/B failover with back-off (wire-session.md §4.12).
 
-use super::backoff::reconnect_wait;
+use super::backoff::reconnect_wait_ms;
 use super::{
     AgentReason, Duration, Engine, Event, Instant, Refusal, RequestKind, SessionEndReason,
     SessionState, TransportAction,
@@ -366,19 +366,21 @@ impl<
         self.announced.clear();
         self.link.failures = self.link.failures.saturating_add(1);
         self.link.last_end = Some(reason);
-        let (delay, side) = match retry {
+        // The next attempt in milliseconds since the origin: see `reconnect_wait_ms`.
+        let (at_ms, side) = match retry {
             Retry::Never => (None, Side::Same),
-            Retry::After(delay, side) => (Some(delay), side),
+            Retry::After(delay, side) => (Some(now.saturating_add(delay).as_millis()), side),
             Retry::Backoff(side) => {
-                let base = secs(self.config.reconnect_secs);
-                let wait = reconnect_wait(base, self.link.failures, self.config.reconnect_seed);
-                (Some(wait), side)
+                let base_ms = u64::from(self.config.reconnect_secs) * 1000;
+                let (failures, seed) = (self.link.failures, self.config.reconnect_seed);
+                let wait_ms = reconnect_wait_ms(base_ms, failures, seed);
+                (Some(now.as_millis().saturating_add(wait_ms)), side)
             }
         };
-        if delay.is_some() && side == Side::Other {
+        if at_ms.is_some() && side == Side::Other {
             self.session.server = self.other_server();
         }
-        let reconnect_at = delay.map(|d| now + d);
+        let reconnect_at = at_ms.map(Instant::from_millis);
         self.link.reconnect_at = reconnect_at;
         self.push_event(Event::SessionLost {
             reason,
