@@ -4,7 +4,8 @@
 use super::call::{set_text, CALL_VAR_NAMES};
 use super::{Call, Engine, Event, Instant};
 use crate::wire::{
-    fields, tag, CallType, ConnectionDeviceType, Fixed, LocalConnectionState, Message, MessageType,
+    fields, tag, CallType, ConnectionDeviceType, Fixed, FixedValue, LocalConnectionState, Message,
+    MessageType,
 };
 
 /// NULL_CALL_ID (wire-calls.md §6.9): "no call".
@@ -92,6 +93,13 @@ enum Selected {
     /// Records have the CallID, but the agent's connection named by the event is on another
     /// line than theirs: another call with the same CallID.
     NewLine,
+}
+
+/// A USHORT enumeration the phone keeps as its number (ConnectionDeviceType,
+/// CalledPartyDisposition): read as it came, echoed back as it came.
+fn ushort<T: FixedValue>(msg: &Message<'_>, field: Fixed<T>) -> Option<u16> {
+    msg.get_number(field)
+        .map(|n| u16::try_from(n).unwrap_or(u16::MAX))
 }
 
 /// The text of a STRING field's data, up to its NUL.
@@ -464,7 +472,7 @@ impl<
             return;
         };
         let connection_device = msg.string(tag::CONNECTION_DEVICE_ID).unwrap_or("");
-        let device_type = msg.get(spec.device_type).map_or(0, |t| t.value());
+        let device_type = ushort(msg, spec.device_type).unwrap_or(0);
         let own = self.own_device_in(msg, spec.role, spec.also_mine);
         let establishing = spec.message_type == MessageType::CallEstablishedEvent;
         let index = match self.select(id, own, establishing) {
@@ -566,11 +574,11 @@ impl<
             if let Some(call_type) = msg.get(f::CALL_TYPE) {
                 call.call_type = call_type;
             }
-            if let Some(disposition) = msg.get(f::CALLED_PARTY_DISPOSITION) {
-                call.disposition = disposition.value();
+            if let Some(disposition) = ushort(msg, f::CALLED_PARTY_DISPOSITION) {
+                call.disposition = disposition;
             }
             if created || call.device_id.is_empty() {
-                call.device_type = msg.get(f::CONNECTION_DEVICE_TYPE).map_or(0, |t| t.value());
+                call.device_type = ushort(msg, f::CONNECTION_DEVICE_TYPE).unwrap_or(0);
                 set_text(
                     &mut call.device_id,
                     msg.string(tag::CONNECTION_DEVICE_ID).unwrap_or(""),
@@ -667,15 +675,15 @@ impl<
             {
                 call.call_type = call_type;
             }
-            if let Some(disposition) = msg.get(f::CALLED_PARTY_DISPOSITION) {
-                call.disposition = disposition.value();
+            if let Some(disposition) = ushort(msg, f::CALLED_PARTY_DISPOSITION) {
+                call.disposition = disposition;
             }
             let old_device = msg.string(tag::CONNECTION_DEVICE_ID).unwrap_or("");
             let new_device = msg.string(tag::NEW_CONNECTION_DEVICE_ID).unwrap_or("");
             if !new_device.is_empty() && new_device != old_device && call.device_id == old_device {
                 set_text(&mut call.device_id, new_device);
-                if let Some(t) = msg.get(f::NEW_CONNECTION_DEVICE_TYPE) {
-                    call.device_type = t.value();
+                if let Some(t) = ushort(msg, f::NEW_CONNECTION_DEVICE_TYPE) {
+                    call.device_type = t;
                 }
             }
         }

@@ -7,9 +7,8 @@ use super::{
 };
 use crate::config::{PhoneConfig, ShortText};
 use crate::wire::{
-    fields, tag, AgentState, CalledPartyDisposition, ConnectionDeviceType, ConsultType,
-    EncodeError, Encoder, EventReasonCode, Fixed, LocalConnectionState, Message, MessageType,
-    StatusCode,
+    fields, tag, AgentState, ConnectionDeviceType, ConsultType, EncodeError, Encoder,
+    EventReasonCode, Fixed, LocalConnectionState, Message, MessageType, StatusCode,
 };
 
 /// What a request's fields are built from: the phone's configuration and calls, borrowed
@@ -246,10 +245,7 @@ impl<
                 self.send_request(now, RequestKind::Consult, &|p, enc| {
                     if let Some(c) = p.calls.get(active) {
                         enc.set(f::ACTIVE_CALL_ID, c.id)
-                            .set(
-                                f::ACTIVE_CONNECTION_DEVICE_TYPE,
-                                ConnectionDeviceType::from_value(c.device_type),
-                            )
+                            .set_number(f::ACTIVE_CONNECTION_DEVICE_TYPE, c.device_type.into())
                             // CT_UNSPECIFIED: the agent decides later between transfer and
                             // conference.
                             .set(f::CONSULT_TYPE, ConsultType::from_value(0))
@@ -459,10 +455,7 @@ impl<
         self.send_request(now, spec.kind, &|p, enc| {
             if let Some(c) = p.calls.get(call) {
                 enc.set(spec.call_id, c.id)
-                    .set(
-                        spec.device_type,
-                        ConnectionDeviceType::from_value(c.device_type),
-                    )
+                    .set_number(spec.device_type, c.device_type.into())
                     .string(spec.device_tag, &c.device_id);
             }
             if let Some(digits) = dtmf {
@@ -480,12 +473,11 @@ impl<
         let active = self.pick_call(None, &[LocalConnectionState::Connect])?;
         let held = self.pick_call(None, &[LocalConnectionState::Hold])?;
         self.send_request(now, spec.kind, &|p, enc| {
-            let device_type = |c: &Call<VAR_BYTES>| ConnectionDeviceType::from_value(c.device_type);
             if let (Some(a), Some(h)) = (p.calls.get(active), p.calls.get(held)) {
                 enc.set(spec.active_call, a.id)
                     .set(spec.held_call, h.id)
-                    .set(spec.active_type, device_type(a))
-                    .set(spec.held_type, device_type(h))
+                    .set_number(spec.active_type, a.device_type.into())
+                    .set_number(spec.held_type, h.device_type.into())
                     .string(tag::ACTIVE_CONNECTION_DEVICE_ID, &a.device_id)
                     .string(tag::HELD_CONNECTION_DEVICE_ID, &h.device_id);
             }
@@ -510,19 +502,13 @@ impl<
         }
         self.send_request(now, RequestKind::SetCallData, &|p, enc| {
             if let Some(c) = p.call(call) {
-                enc.set(
-                    f::CONNECTION_DEVICE_TYPE,
-                    ConnectionDeviceType::from_value(c.device_type),
-                )
-                .set(f::CONNECTION_CALL_ID, c.id)
-                .set(f::NUM_NAMED_VARIABLES, 1)
-                .set(f::NUM_NAMED_ARRAYS, 0)
-                .set(f::CALL_TYPE, c.call_type)
-                .set(
-                    f::CALLED_PARTY_DISPOSITION,
-                    CalledPartyDisposition::from_value(c.disposition),
-                )
-                .string(tag::CONNECTION_DEVICE_ID, &c.device_id);
+                enc.set_number(f::CONNECTION_DEVICE_TYPE, c.device_type.into())
+                    .set(f::CONNECTION_CALL_ID, c.id)
+                    .set(f::NUM_NAMED_VARIABLES, 1)
+                    .set(f::NUM_NAMED_ARRAYS, 0)
+                    .set(f::CALL_TYPE, c.call_type)
+                    .set_number(f::CALLED_PARTY_DISPOSITION, c.disposition.into())
+                    .string(tag::CONNECTION_DEVICE_ID, &c.device_id);
             }
             enc.named_var(name, value);
         })
