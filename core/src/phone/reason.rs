@@ -46,7 +46,7 @@ impl AgentReason {
     pub const fn code(self) -> u16 {
         match self {
             Self::None => 0,
-            Self::System(s) => s.value(),
+            Self::System(s) => system_code(s),
             Self::Configured(n) => n,
         }
     }
@@ -102,6 +102,13 @@ impl AgentReason {
     }
 }
 
+/// A system reason's number, out of line: `code` is inlined wherever a reason is compared
+/// or sent, and the enumeration's value is a jump table over its 23 variants.
+#[inline(never)]
+const fn system_code(s: EventReasonCode) -> u16 {
+    s.value()
+}
+
 /// By code; the common pairs first, as every AGENT_STATE_EVENT compares its reason.
 impl PartialEq for AgentReason {
     #[inline]
@@ -109,6 +116,7 @@ impl PartialEq for AgentReason {
         match (self, other) {
             (Self::None, Self::None) => true,
             (Self::Configured(a), Self::Configured(b)) => a == b,
+            (Self::None, Self::Configured(n)) | (Self::Configured(n), Self::None) => *n == 0,
             _ => self.code() == other.code(),
         }
     }
@@ -171,6 +179,30 @@ impl fmt::Display for ReasonText<'_> {
             (None, Some(words)) => f.write_str(words),
             (None, None) if self.reason.is_none() => f.write_str("no reason"),
             (None, None) => write!(f, "reason {}", self.reason.code()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AgentReason;
+    use crate::wire::EventReasonCode;
+
+    /// `==` is equality of codes for every pair of variants, including the shortcuts.
+    #[test]
+    fn reasons_are_equal_exactly_when_their_codes_are() {
+        let codes = [0u16, 1, 5, 12, 32740, 32741, 32751, 32760, 32767, u16::MAX];
+        let mut reasons = std::vec![AgentReason::None];
+        for code in codes {
+            reasons.push(AgentReason::Configured(code));
+            reasons.push(AgentReason::System(EventReasonCode::from_value(code)));
+            reasons.push(AgentReason::System(EventReasonCode::Unknown(code)));
+            reasons.push(AgentReason::from_code(code));
+        }
+        for a in &reasons {
+            for b in &reasons {
+                assert_eq!(a == b, a.code() == b.code(), "{a:?} vs {b:?}");
+            }
         }
     }
 }

@@ -7,8 +7,8 @@ use super::{
 };
 use crate::config::{PhoneConfig, ShortText};
 use crate::wire::{
-    fields, tag, AgentState, ConnectionDeviceType, ConsultType, EncodeError, Encoder,
-    EventReasonCode, Fixed, LocalConnectionState, Message, MessageType, StatusCode,
+    fields, tag, AgentState, ConnectionDeviceType, ConsultType, EncodeError, Encoder, Fixed,
+    LocalConnectionState, Message, MessageType, StatusCode,
 };
 
 /// What a request's fields are built from: the phone's configuration and calls, borrowed
@@ -399,7 +399,8 @@ impl<
             self.send_request_as(now, invoke_id, RequestKind::SetAgentState, &|p, enc| {
                 let c = &p.config;
                 enc.set(f::AGENT_STATE, state)
-                    .set(f::EVENT_REASON_CODE, EventReasonCode::from(reason))
+                    // The code as it came: AgentReason keeps it unchanged.
+                    .set_number(f::EVENT_REASON_CODE, reason.code().into())
                     .set(f::FORCED_FLAG, 0);
                 if login
                     && c.outbound
