@@ -19,12 +19,6 @@ pub const NOT_MASTER_RETRY: Duration = Duration::from_secs(1);
 /// Shortest wait before retrying after a refused OPEN_REQ ("wait at least 10 s",
 /// wire-session.md §4.12).
 pub const OPEN_REFUSED_MIN_WAIT: Duration = Duration::from_secs(10);
-
-/// E_CTI_NEW_SESSION_OPENED: another client took over this agent's session.
-const STATUS_NEW_SESSION_OPENED: u32 = 11;
-/// E_CTI_SERVER_NOT_MASTER: a standby node answered OPEN_REQ.
-const STATUS_SERVER_NOT_MASTER: u32 = 92;
-
 /// CCXStatus CCX_IN_SERVICE
 /// (<https://developer.cisco.com/docs/contact-center-express/unified-ccx-status-values>).
 const CCX_IN_SERVICE: u32 = 0x400;
@@ -443,7 +437,8 @@ impl<
                 let status = msg
                     .get(fields::failure_event::STATUS)
                     .unwrap_or(StatusCode::Unknown(0));
-                if status.value() == STATUS_NEW_SESSION_OPENED {
+                // E_CTI_NEW_SESSION_OPENED: another client took over this agent's session.
+                if status == StatusCode::NewSessionOpened {
                     self.lose_session(now, SessionEndReason::Replaced, Retry::Never, true);
                 } else {
                     self.push_event(Event::ServerReportedFailure { status });
@@ -563,15 +558,17 @@ impl<
     fn on_failure_conf(&mut self, now: Instant, msg: &Message<'_>) {
         use fields::failure_conf as f;
         let invoke_id = msg.get(f::INVOKE_ID).unwrap_or(0);
-        let status = msg.get(f::STATUS).map_or(0, StatusCode::value);
-        if status == STATUS_NEW_SESSION_OPENED {
+        let status = msg.get(f::STATUS).unwrap_or(StatusCode::from_value(0));
+        // E_CTI_NEW_SESSION_OPENED: another client took over this agent's session.
+        if status == StatusCode::NewSessionOpened {
             self.lose_session(now, SessionEndReason::Replaced, Retry::Never, true);
             return;
         }
         // While opening, OPEN_REQ is the only request a FAILURE_CONF can answer.
         if self.session.state == SessionState::Opening {
             let long_wait = secs(self.config.reconnect_secs).max(OPEN_REFUSED_MIN_WAIT);
-            if status == STATUS_SERVER_NOT_MASTER {
+            // E_CTI_SERVER_NOT_MASTER: a standby node answered OPEN_REQ.
+            if status == StatusCode::ServerNotMaster {
                 let retry = if self.config.servers.len() >= 2 {
                     Retry::After(NOT_MASTER_RETRY, Side::Other)
                 } else {
@@ -580,14 +577,12 @@ impl<
                 self.lose_session(now, SessionEndReason::NotMaster, retry, true);
             } else {
                 let retry = Retry::After(long_wait, Side::Other);
-                let status = StatusCode::from_value(status);
                 self.lose_session(now, SessionEndReason::OpenRefused { status }, retry, true);
             }
             return;
         }
         if self.link.heartbeat_ids.iter().any(|id| *id == invoke_id) {
             let retry = Retry::Backoff(Side::Other);
-            let status = StatusCode::from_value(status);
             self.lose_session(now, SessionEndReason::ServerFailure { status }, retry, true);
             return;
         }
@@ -595,7 +590,7 @@ impl<
             self.lose_session(now, SessionEndReason::Closed, Retry::Never, true);
             return;
         }
-        self.fail_request(invoke_id, Refusal::Status(StatusCode::from_value(status)));
+        self.fail_request(invoke_id, Refusal::Status(status));
     }
 
     fn on_agent_state_event(&mut self, now: Instant, msg: &Message<'_>) {
