@@ -19,13 +19,6 @@ pub const NOT_MASTER_RETRY: Duration = Duration::from_secs(1);
 /// Shortest wait before retrying after a refused OPEN_REQ ("wait at least 10 s",
 /// wire-session.md §4.12).
 pub const OPEN_REFUSED_MIN_WAIT: Duration = Duration::from_secs(10);
-/// CCXStatus CCX_IN_SERVICE
-/// (<https://developer.cisco.com/docs/contact-center-express/unified-ccx-status-values>).
-const CCX_IN_SERVICE: u32 = 0x400;
-/// SYS_INSTRUMENT_OUT_OF_SERVICE and SYS_INSTRUMENT_BACK_IN_SERVICE
-/// (<https://developer.cisco.com/docs/contact-center-express/systemeventid-values>).
-const SYS_INSTRUMENT_OUT_OF_SERVICE: u32 = 10;
-const SYS_INSTRUMENT_BACK_IN_SERVICE: u32 = 11;
 
 /// Heartbeat InvokeIDs remembered to recognise a FAILURE_CONF to a heartbeat.
 const TRACKED_HEARTBEATS: usize = 4;
@@ -483,24 +476,27 @@ impl<
     /// clustered-connect procedure
     /// (<https://developer.cisco.com/docs/contact-center-express/connect-cti-sessions-in-a-clustered-unified-ccx>)
     /// closes the session and tries the next node; so does SYS_CCX_OFFLINE. The agent's
-    /// instrument going out of (or back into) service is reported and shown.
+    /// instrument going out of (or back into) service is reported and shown. The values:
+    /// <https://developer.cisco.com/docs/contact-center-express/unified-ccx-status-values>,
+    /// <https://developer.cisco.com/docs/contact-center-express/systemeventid-values>.
     fn on_system_event(&mut self, now: Instant, msg: &Message<'_>) {
         use fields::system_event as f;
         let id = msg
             .get(f::SYSTEM_EVENT_ID)
             .unwrap_or(SystemEventID::Unknown(0));
         let ccx_status = msg.get(f::CCX_STATUS).unwrap_or(CCXStatus::from_value(0));
-        let status = ccx_status.value();
         self.push_event(Event::SystemEvent {
             id,
             status: ccx_status,
         });
-        match id.value() {
-            SYS_INSTRUMENT_OUT_OF_SERVICE => {
+        // Typed comparisons: the same tests as on the numbers, without the enumeration's
+        // value() tables.
+        match id {
+            SystemEventID::InstrumentOutOfService => {
                 self.link.instrument_out_of_service = true;
                 self.push_event(Event::InstrumentService { in_service: false });
             }
-            SYS_INSTRUMENT_BACK_IN_SERVICE => {
+            SystemEventID::InstrumentBackInService => {
                 self.link.instrument_out_of_service = false;
                 self.push_event(Event::InstrumentService { in_service: true });
             }
@@ -509,7 +505,7 @@ impl<
         let retry = Retry::Backoff(Side::Other);
         if id == SystemEventID::CcxOffline {
             self.lose_session(now, SessionEndReason::ServerOffline, retry, true);
-        } else if status != 0 && status != CCX_IN_SERVICE {
+        } else if ccx_status != CCXStatus::from_value(0) && ccx_status != CCXStatus::InService {
             self.lose_session(
                 now,
                 SessionEndReason::ServerOutOfService { status: ccx_status },
