@@ -147,6 +147,13 @@ impl<const N: usize> FrameAccumulator<N> {
     /// `input` without a copy.
     #[inline]
     pub fn feed<'f, 'i: 'f>(&'f mut self, input: &'i [u8]) -> FeedResult<'f, 'i> {
+        // The common case first, here where the capacity is a constant: nothing buffered and
+        // whole frames in the input. The rest goes to the cursor, linked once.
+        if self.cursor.len == 0 {
+            if let Some(result) = self.cursor.whole_frame(input, self.max_body_len()) {
+                return result;
+            }
+        }
         self.cursor.feed(&mut self.buf, input)
     }
 }
@@ -171,31 +178,42 @@ impl Cursor {
         }
     }
 
+    /// With nothing buffered: the frame or the error at the start of `input` when its header
+    /// and (for a frame) its body are all there, as a slice of `input` without a copy.
+    #[inline]
+    fn whole_frame<'i>(&mut self, input: &'i [u8], max: usize) -> Option<FeedResult<'i, 'i>> {
+        if input.len() < HEADER_LEN {
+            return None;
+        }
+        let length = read_uint(input, 0, 4)?;
+        if length as usize > max {
+            let offset = self.stream_offset;
+            self.stream_offset += HEADER_LEN.min(input.len()) as u64;
+            return Some(FeedResult::Error {
+                error: FrameError::TooLong {
+                    length,
+                    max,
+                    offset,
+                },
+                remaining: input.get(HEADER_LEN..).unwrap_or(&[]),
+            });
+        }
+        let total = HEADER_LEN + length as usize;
+        if input.len() < total {
+            return None;
+        }
+        self.stream_offset += total as u64;
+        let (frame, remaining) = input.split_at(total);
+        Some(FeedResult::Frame { frame, remaining })
+    }
+
     /// [`FrameAccumulator::feed`] with the accumulator's buffer.
     fn feed<'f, 'i: 'f>(&mut self, buf: &'f mut [u8], input: &'i [u8]) -> FeedResult<'f, 'i> {
         self.drop_consumed(buf);
         let max = buf.len().saturating_sub(HEADER_LEN);
-        if self.len == 0 && input.len() >= HEADER_LEN {
-            // Fast path: whole frames straight out of the input.
-            if let Some(length) = read_uint(input, 0, 4) {
-                if length as usize > max {
-                    let offset = self.stream_offset;
-                    self.stream_offset += HEADER_LEN.min(input.len()) as u64;
-                    return FeedResult::Error {
-                        error: FrameError::TooLong {
-                            length,
-                            max,
-                            offset,
-                        },
-                        remaining: input.get(HEADER_LEN..).unwrap_or(&[]),
-                    };
-                }
-                let total = HEADER_LEN + length as usize;
-                if input.len() >= total {
-                    self.stream_offset += total as u64;
-                    let (frame, remaining) = input.split_at(total);
-                    return FeedResult::Frame { frame, remaining };
-                }
+        if self.len == 0 {
+            if let Some(result) = self.whole_frame(input, max) {
+                return result;
             }
         }
         // Slow path: collect the header, then the body, in the buffer.
