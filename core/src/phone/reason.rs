@@ -46,7 +46,7 @@ impl AgentReason {
     pub const fn code(self) -> u16 {
         match self {
             Self::None => 0,
-            Self::System(s) => system_code(s),
+            Self::System(s) => s.value(),
             Self::Configured(n) => n,
         }
     }
@@ -102,13 +102,6 @@ impl AgentReason {
     }
 }
 
-/// A system reason's number, out of line: `code` is inlined wherever a reason is compared
-/// or sent, and the enumeration's value is a jump table over its 23 variants.
-#[inline(never)]
-const fn system_code(s: EventReasonCode) -> u16 {
-    s.value()
-}
-
 /// By code; the common pairs first, as every AGENT_STATE_EVENT compares its reason.
 impl PartialEq for AgentReason {
     #[inline]
@@ -116,10 +109,17 @@ impl PartialEq for AgentReason {
         match (self, other) {
             (Self::None, Self::None) => true,
             (Self::Configured(a), Self::Configured(b)) => a == b,
-            (Self::None, Self::Configured(n)) | (Self::Configured(n), Self::None) => *n == 0,
-            _ => self.code() == other.code(),
+            _ => same_code(*self, *other),
         }
     }
+}
+
+/// The rest of `==`, cold and out of line: `eq` is inlined where reasons are compared, and
+/// each copy of `code` carries EventReasonCode's 23-arm table.
+#[cold]
+#[inline(never)]
+fn same_code(a: AgentReason, b: AgentReason) -> bool {
+    a.code() == b.code()
 }
 
 impl Eq for AgentReason {}
