@@ -18,9 +18,18 @@ const JITTER_DIVISOR: u64 = 4;
 /// (or `base` when that is longer), then loses a jitter of less than a quarter of it: the
 /// jitter only shortens a wait, never lengthens it.
 pub fn reconnect_wait(base: Duration, failures: u32, seed: u32) -> Duration {
-    let base_ms = millis(base);
     if failures <= 1 {
         return base;
+    }
+    Duration::from_millis(reconnect_wait_ms(millis(base), failures, seed))
+}
+
+/// [`reconnect_wait`] in milliseconds, as the phone adds it to an [`super::Instant`]: the
+/// phone never goes through a `Duration`, whose conversion from milliseconds divides a
+/// 64-bit number.
+pub(super) fn reconnect_wait_ms(base_ms: u64, failures: u32, seed: u32) -> u64 {
+    if failures <= 1 {
+        return base_ms;
     }
     let cap_ms = millis(RECONNECT_MAX_WAIT).max(base_ms);
     let doublings = (failures - 1).min(20);
@@ -28,9 +37,24 @@ pub fn reconnect_wait(base: Duration, failures: u32, seed: u32) -> Duration {
     let span = wait_ms / JITTER_DIVISOR;
     let jitter = match span {
         0 => 0,
-        span => mix(seed, failures) % span,
+        span => remainder(mix(seed, failures), span),
     };
-    Duration::from_millis(wait_ms - jitter)
+    wait_ms - jitter
+}
+
+/// `n % d` (`d` > 0) by shift and subtract. The jitter is the only 64-bit division the phone
+/// makes, once per reconnect: this keeps the general 64-bit divide routine (about 0.8 KB on a
+/// 32-bit core) out of a firmware that needs nothing else from it.
+fn remainder(n: u64, d: u64) -> u64 {
+    let mut r = 0u64;
+    for bit in (0..64).rev() {
+        // `r < d` here, and `d` is at most a quarter of a u64, so the shift cannot overflow.
+        r = (r << 1) | ((n >> bit) & 1);
+        if r >= d {
+            r -= d;
+        }
+    }
+    r
 }
 
 fn millis(d: Duration) -> u64 {
@@ -72,6 +96,31 @@ mod tests {
                 previous = wait;
             }
         }
+    }
+
+    #[test]
+    fn remainder_is_the_modulo() {
+        let mut n = 0x0123_4567_89AB_CDEFu64;
+        for d in [
+            1,
+            2,
+            3,
+            7,
+            1000,
+            29_999,
+            30_000,
+            u64::from(u32::MAX) + 5,
+            u64::MAX / 4,
+        ] {
+            for _ in 0..50 {
+                assert_eq!(remainder(n, d), n % d, "{n} % {d}");
+                n = n
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+            }
+        }
+        assert_eq!(remainder(u64::MAX, u64::MAX / 4), u64::MAX % (u64::MAX / 4));
+        assert_eq!(remainder(0, 5), 0);
     }
 
     #[test]

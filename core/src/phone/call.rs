@@ -114,3 +114,86 @@ impl<const VAR_BYTES: usize> Call<VAR_BYTES> {
         self.call_type == CallType::Reservation || self.var("BAStatus") == Some("DO")
     }
 }
+
+/// Copy `src` into `dst`, keeping the longest prefix that fits on a character boundary.
+pub(super) fn set_text<const N: usize>(dst: &mut heapless::String<N>, src: &str) {
+    dst.clear();
+    // The prefix fits, so this cannot fail.
+    let _ = dst.push_str(prefix_within(src, N));
+}
+
+/// The longest prefix of `src` of at most `max` bytes that ends on a character boundary
+/// (not generic over the destination's capacity: one copy serves every text field).
+fn prefix_within(src: &str, max: usize) -> &str {
+    let end = (0..=src.len().min(max))
+        .rev()
+        .find(|&i| src.is_char_boundary(i))
+        .unwrap_or(0);
+    src.get(..end).unwrap_or("")
+}
+
+const DIGITS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+
+/// `name[i]`, the key an array element is stored under. Written by hand rather than with
+/// `write!`, which would link `core::fmt` into every phone image for this one name.
+pub(super) fn indexed_name(name: &str, i: u8) -> Option<heapless::String<48>> {
+    let mut key: heapless::String<48> = heapless::String::new();
+    key.push_str(name).ok()?;
+    key.push_str("[").ok()?;
+    let digits = [i / 100, i / 10 % 10, i % 10];
+    let first = match i {
+        0..=9 => 2,
+        10..=99 => 1,
+        _ => 0,
+    };
+    for d in digits.iter().skip(first) {
+        key.push_str(DIGITS.get(usize::from(*d))?).ok()?;
+    }
+    key.push_str("]").ok()?;
+    Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{indexed_name, set_text};
+
+    #[test]
+    fn indexed_name_writes_the_index_in_decimal_as_write_would() {
+        for (i, want) in [
+            (0, "v[0]"),
+            (7, "v[7]"),
+            (10, "v[10]"),
+            (99, "v[99]"),
+            (100, "v[100]"),
+        ] {
+            assert_eq!(indexed_name("v", i).as_deref(), Some(want));
+        }
+        assert_eq!(indexed_name("v", 255).as_deref(), Some("v[255]"));
+        // 48 bytes at most, as the heapless string the key was written into before.
+        assert_eq!(
+            indexed_name(&"n".repeat(43), 255).map(|k| k.len()),
+            Some(48)
+        );
+        assert_eq!(indexed_name(&"n".repeat(44), 255), None);
+    }
+
+    #[test]
+    fn set_text_keeps_the_longest_prefix_that_fits_on_a_character_boundary() {
+        let mut s: heapless::String<4> = heapless::String::new();
+        set_text(&mut s, "old!");
+        assert_eq!(s, "old!");
+        set_text(&mut s, "ab");
+        assert_eq!(s, "ab");
+        set_text(&mut s, "abcdef");
+        assert_eq!(s, "abcd");
+        // 'é' is two bytes: "abé" is 4, "aéé" would be 5, so the second 'é' is dropped.
+        set_text(&mut s, "abé");
+        assert_eq!(s, "abé");
+        set_text(&mut s, "aéé");
+        assert_eq!(s, "aé");
+        set_text(&mut s, "€€");
+        assert_eq!(s, "€");
+        set_text(&mut s, "");
+        assert_eq!(s, "");
+    }
+}

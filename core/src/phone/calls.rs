@@ -1,12 +1,11 @@
 //! The call table: what call events do to the agent's calls (wire-calls.md §3, §7), their
 //! named variables, the outbound preview reservation, and the snapshot after a reconnect.
 
-use core::fmt::Write as _;
-
-use super::call::CALL_VAR_NAMES;
+use super::call::{set_text, CALL_VAR_NAMES};
 use super::{Call, Engine, Event, Instant};
 use crate::wire::{
-    fields, tag, CallType, ConnectionDeviceType, Fixed, LocalConnectionState, Message, MessageType,
+    fields, tag, CallType, ConnectionDeviceType, Fixed, FixedValue, LocalConnectionState, Message,
+    MessageType,
 };
 
 /// NULL_CALL_ID (wire-calls.md §6.9): "no call".
@@ -96,14 +95,11 @@ enum Selected {
     NewLine,
 }
 
-/// Copy `src` into `dst`, keeping the longest prefix that fits on a character boundary.
-pub(super) fn set_text<const N: usize>(dst: &mut heapless::String<N>, src: &str) {
-    dst.clear();
-    for ch in src.chars() {
-        if dst.push(ch).is_err() {
-            break;
-        }
-    }
+/// A USHORT enumeration the phone keeps as its number (ConnectionDeviceType,
+/// CalledPartyDisposition): read as it came, echoed back as it came.
+fn ushort<T: FixedValue>(msg: &Message<'_>, field: Fixed<T>) -> Option<u16> {
+    msg.get_number(field)
+        .map(|n| u16::try_from(n).unwrap_or(u16::MAX))
 }
 
 /// The text of a STRING field's data, up to its NUL.
@@ -447,10 +443,8 @@ impl<
             changed = true;
             let stored = match var.index {
                 None => call.set_var(var.name, var.value),
-                Some(i) => {
-                    let mut name: heapless::String<48> = heapless::String::new();
-                    write!(name, "{}[{i}]", var.name).is_ok() && call.set_var(&name, var.value)
-                }
+                Some(i) => super::call::indexed_name(var.name, i)
+                    .is_some_and(|name| call.set_var(&name, var.value)),
             };
             full |= !stored;
         }
@@ -478,7 +472,7 @@ impl<
             return;
         };
         let connection_device = msg.string(tag::CONNECTION_DEVICE_ID).unwrap_or("");
-        let device_type = msg.get(spec.device_type).map_or(0, |t| t.value());
+        let device_type = ushort(msg, spec.device_type).unwrap_or(0);
         let own = self.own_device_in(msg, spec.role, spec.also_mine);
         let establishing = spec.message_type == MessageType::CallEstablishedEvent;
         let index = match self.select(id, own, establishing) {
@@ -580,11 +574,11 @@ impl<
             if let Some(call_type) = msg.get(f::CALL_TYPE) {
                 call.call_type = call_type;
             }
-            if let Some(disposition) = msg.get(f::CALLED_PARTY_DISPOSITION) {
-                call.disposition = disposition.value();
+            if let Some(disposition) = ushort(msg, f::CALLED_PARTY_DISPOSITION) {
+                call.disposition = disposition;
             }
             if created || call.device_id.is_empty() {
-                call.device_type = msg.get(f::CONNECTION_DEVICE_TYPE).map_or(0, |t| t.value());
+                call.device_type = ushort(msg, f::CONNECTION_DEVICE_TYPE).unwrap_or(0);
                 set_text(
                     &mut call.device_id,
                     msg.string(tag::CONNECTION_DEVICE_ID).unwrap_or(""),
@@ -681,15 +675,15 @@ impl<
             {
                 call.call_type = call_type;
             }
-            if let Some(disposition) = msg.get(f::CALLED_PARTY_DISPOSITION) {
-                call.disposition = disposition.value();
+            if let Some(disposition) = ushort(msg, f::CALLED_PARTY_DISPOSITION) {
+                call.disposition = disposition;
             }
             let old_device = msg.string(tag::CONNECTION_DEVICE_ID).unwrap_or("");
             let new_device = msg.string(tag::NEW_CONNECTION_DEVICE_ID).unwrap_or("");
             if !new_device.is_empty() && new_device != old_device && call.device_id == old_device {
                 set_text(&mut call.device_id, new_device);
-                if let Some(t) = msg.get(f::NEW_CONNECTION_DEVICE_TYPE) {
-                    call.device_type = t.value();
+                if let Some(t) = ushort(msg, f::NEW_CONNECTION_DEVICE_TYPE) {
+                    call.device_type = t;
                 }
             }
         }

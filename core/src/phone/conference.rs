@@ -9,15 +9,12 @@
 //! the SecondaryCallID and the connected-party CallIDs become its aliases, so that later
 //! events under any of them update it and none is reported as an unknown call.
 
-use super::calls::set_text;
+use super::call::set_text;
 use super::{Call, Engine, Event, MAX_ALIASES};
 use crate::wire::{fields, tag, CallType, Fixed, LocalConnectionState, Message};
 
 /// NULL_CALL_ID: "no call".
 const NULL_CALL_ID: u32 = 0xFFFF_FFFF;
-/// CallType 15, CALLTYPE_CONFERENCE
-/// (<https://developer.cisco.com/docs/contact-center-express/calltype-fields>).
-const CALLTYPE_CONFERENCE: u16 = 15;
 /// Announced conference CallIDs remembered until their CALL_CONFERENCED_EVENT.
 const ANNOUNCED: usize = 2;
 
@@ -93,7 +90,9 @@ impl<
         else {
             return false;
         };
-        if call_type.value() != CALLTYPE_CONFERENCE {
+        // CallType 15, CALLTYPE_CONFERENCE
+        // (<https://developer.cisco.com/docs/contact-center-express/calltype-fields>).
+        if call_type != CallType::Conference {
             return false;
         }
         self.announced.push(id, call_type);

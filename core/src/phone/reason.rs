@@ -109,9 +109,17 @@ impl PartialEq for AgentReason {
         match (self, other) {
             (Self::None, Self::None) => true,
             (Self::Configured(a), Self::Configured(b)) => a == b,
-            _ => self.code() == other.code(),
+            _ => same_code(*self, *other),
         }
     }
+}
+
+/// The rest of `==`, cold and out of line: `eq` is inlined where reasons are compared, and
+/// each copy of `code` carries EventReasonCode's 23-arm table.
+#[cold]
+#[inline(never)]
+fn same_code(a: AgentReason, b: AgentReason) -> bool {
+    a.code() == b.code()
 }
 
 impl Eq for AgentReason {}
@@ -171,6 +179,30 @@ impl fmt::Display for ReasonText<'_> {
             (None, Some(words)) => f.write_str(words),
             (None, None) if self.reason.is_none() => f.write_str("no reason"),
             (None, None) => write!(f, "reason {}", self.reason.code()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AgentReason;
+    use crate::wire::EventReasonCode;
+
+    /// `==` is equality of codes for every pair of variants, including the shortcuts.
+    #[test]
+    fn reasons_are_equal_exactly_when_their_codes_are() {
+        let codes = [0u16, 1, 5, 12, 32740, 32741, 32751, 32760, 32767, u16::MAX];
+        let mut reasons = std::vec![AgentReason::None];
+        for code in codes {
+            reasons.push(AgentReason::Configured(code));
+            reasons.push(AgentReason::System(EventReasonCode::from_value(code)));
+            reasons.push(AgentReason::System(EventReasonCode::Unknown(code)));
+            reasons.push(AgentReason::from_code(code));
+        }
+        for a in &reasons {
+            for b in &reasons {
+                assert_eq!(a == b, a.code() == b.code(), "{a:?} vs {b:?}");
+            }
         }
     }
 }

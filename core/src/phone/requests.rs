@@ -7,9 +7,8 @@ use super::{
 };
 use crate::config::{PhoneConfig, ShortText};
 use crate::wire::{
-    fields, tag, AgentState, CalledPartyDisposition, ConnectionDeviceType, ConsultType,
-    EncodeError, Encoder, EventReasonCode, Fixed, LocalConnectionState, Message, MessageType,
-    StatusCode,
+    fields, tag, AgentState, ConnectionDeviceType, ConsultType, EncodeError, Encoder, Fixed,
+    LocalConnectionState, Message, MessageType, StatusCode,
 };
 
 /// What a request's fields are built from: the phone's configuration and calls, borrowed
@@ -39,6 +38,11 @@ impl<const VAR_BYTES: usize> Sources<'_, VAR_BYTES> {
         }
     }
 }
+
+/// What fills a request's fields. One `dyn` type rather than a closure type per request, so
+/// that the encode-and-queue path is linked once and not once per kind of request.
+pub(super) type Build<'b, const VAR_BYTES: usize> =
+    &'b dyn Fn(&Sources<'_, VAR_BYTES>, &mut Encoder<'_>);
 
 /// TerminalDeviceName (tag 303), labelled ActiveTerminal inside SET_AGENT_STATE_REQ from
 /// protocol version 18: the terminal an agent with Agent Device Selection logs in on
@@ -202,34 +206,32 @@ impl<
             }
             Command::Answer { call } => {
                 let call = self.pick_call(call, &[LocalConnectionState::Alerting])?;
-                self.connection_request(now, &ANSWER, call, |_| {})
+                self.connection_request(now, &ANSWER, call, None)
             }
             Command::Release { call } => {
                 let call = self.pick_call(call, super::view::RELEASABLE)?;
-                self.connection_request(now, &RELEASE, call, |_| {})
+                self.connection_request(now, &RELEASE, call, None)
             }
             Command::Hold { call } => {
                 let call = self.pick_call(call, &[LocalConnectionState::Connect])?;
-                self.connection_request(now, &HOLD, call, |_| {})
+                self.connection_request(now, &HOLD, call, None)
             }
             Command::Retrieve { call } => {
                 let call = self.pick_call(call, &[LocalConnectionState::Hold])?;
-                self.connection_request(now, &RETRIEVE, call, |_| {})
+                self.connection_request(now, &RETRIEVE, call, None)
             }
             Command::Dtmf { digits } => {
                 if digits.is_empty() {
                     return Err(CommandError::InvalidArgument);
                 }
                 let call = self.pick_call(None, &[LocalConnectionState::Connect])?;
-                self.connection_request(now, &DTMF, call, |enc| {
-                    enc.string(tag::DTMF_STRING, digits);
-                })
+                self.connection_request(now, &DTMF, call, Some(digits))
             }
             Command::Dial { number } => {
                 if number.is_empty() {
                     return Err(CommandError::InvalidArgument);
                 }
-                self.send_request(now, RequestKind::Dial, |p, enc| {
+                self.send_request(now, RequestKind::Dial, &|p, enc| {
                     enc.string(tag::AGENT_INSTRUMENT, p.config.instrument())
                         .string(tag::DIALED_NUMBER, number);
                 })
@@ -240,13 +242,10 @@ impl<
                 }
                 use fields::consultation_call_req as f;
                 let active = self.pick_call(None, &[LocalConnectionState::Connect])?;
-                self.send_request(now, RequestKind::Consult, |p, enc| {
+                self.send_request(now, RequestKind::Consult, &|p, enc| {
                     if let Some(c) = p.calls.get(active) {
                         enc.set(f::ACTIVE_CALL_ID, c.id)
-                            .set(
-                                f::ACTIVE_CONNECTION_DEVICE_TYPE,
-                                ConnectionDeviceType::from_value(c.device_type),
-                            )
+                            .set_number(f::ACTIVE_CONNECTION_DEVICE_TYPE, c.device_type.into())
                             // CT_UNSPECIFIED: the agent decides later between transfer and
                             // conference.
                             .set(f::CONSULT_TYPE, ConsultType::from_value(0))
@@ -310,7 +309,7 @@ impl<
         match self.session.state {
             SessionState::Open => {
                 let invoke_id = self.fresh_invoke_id();
-                self.queue_frame(now, MessageType::CloseReq, invoke_id, |_, enc| {
+                self.queue_frame(now, MessageType::CloseReq, invoke_id, &|_, enc| {
                     enc.set(fields::close_req::STATUS, StatusCode::from_value(0));
                 })?;
                 self.link.close_invoke_id = invoke_id;
@@ -396,28 +395,33 @@ impl<
     ) -> Result<u32, CommandError> {
         use fields::set_agent_state_req as f;
         let login = state == AgentState::Login;
-        let sent = self.send_request_as(now, invoke_id, RequestKind::SetAgentState, |p, enc| {
-            let c = &p.config;
-            enc.set(f::AGENT_STATE, state)
-                .set(f::EVENT_REASON_CODE, EventReasonCode::from(reason))
-                .set(f::FORCED_FLAG, 0);
-            if login && c.outbound && enc.version().number() >= f::AGENT_CAPACITY.since_version() {
-                // Bit 0x1: the outbound feature (wire-session.md §4.10).
-                enc.set(f::AGENT_CAPACITY, 1);
-            }
-            enc.string(tag::AGENT_INSTRUMENT, c.instrument());
-            if login {
-                let password = password.unwrap_or(c.agent_password.as_str());
-                enc.string(tag::AGENT_PASSWORD, password);
-            }
-            if !c.agent_id.is_empty() {
-                enc.string(tag::AGENT_ID, &c.agent_id);
-            }
-            let v18 = enc.version().number() >= ACTIVE_TERMINAL_SINCE;
-            if login && v18 && !c.active_terminal.is_empty() {
-                enc.string(ACTIVE_TERMINAL_TAG, &c.active_terminal);
-            }
-        })?;
+        let sent =
+            self.send_request_as(now, invoke_id, RequestKind::SetAgentState, &|p, enc| {
+                let c = &p.config;
+                enc.set(f::AGENT_STATE, state)
+                    // The code as it came: AgentReason keeps it unchanged.
+                    .set_number(f::EVENT_REASON_CODE, reason.code().into())
+                    .set(f::FORCED_FLAG, 0);
+                if login
+                    && c.outbound
+                    && enc.version().number() >= f::AGENT_CAPACITY.since_version()
+                {
+                    // Bit 0x1: the outbound feature (wire-session.md §4.10).
+                    enc.set(f::AGENT_CAPACITY, 1);
+                }
+                enc.string(tag::AGENT_INSTRUMENT, c.instrument());
+                if login {
+                    let password = password.unwrap_or(c.agent_password.as_str());
+                    enc.string(tag::AGENT_PASSWORD, password);
+                }
+                if !c.agent_id.is_empty() {
+                    enc.string(tag::AGENT_ID, &c.agent_id);
+                }
+                let v18 = enc.version().number() >= ACTIVE_TERMINAL_SINCE;
+                if login && v18 && !c.active_terminal.is_empty() {
+                    enc.string(ACTIVE_TERMINAL_TAG, &c.active_terminal);
+                }
+            })?;
         if let Some(p) = self
             .pending
             .iter_mut()
@@ -447,18 +451,17 @@ impl<
         now: Instant,
         spec: &ConnectionRequest,
         call: usize,
-        extra: impl FnOnce(&mut Encoder<'_>),
+        dtmf: Option<&str>,
     ) -> Result<u32, CommandError> {
-        self.send_request(now, spec.kind, |p, enc| {
+        self.send_request(now, spec.kind, &|p, enc| {
             if let Some(c) = p.calls.get(call) {
                 enc.set(spec.call_id, c.id)
-                    .set(
-                        spec.device_type,
-                        ConnectionDeviceType::from_value(c.device_type),
-                    )
+                    .set_number(spec.device_type, c.device_type.into())
                     .string(spec.device_tag, &c.device_id);
             }
-            extra(enc);
+            if let Some(digits) = dtmf {
+                enc.string(tag::DTMF_STRING, digits);
+            }
             enc.string(tag::AGENT_INSTRUMENT, p.config.instrument());
         })
     }
@@ -470,13 +473,12 @@ impl<
     ) -> Result<u32, CommandError> {
         let active = self.pick_call(None, &[LocalConnectionState::Connect])?;
         let held = self.pick_call(None, &[LocalConnectionState::Hold])?;
-        self.send_request(now, spec.kind, |p, enc| {
-            let device_type = |c: &Call<VAR_BYTES>| ConnectionDeviceType::from_value(c.device_type);
+        self.send_request(now, spec.kind, &|p, enc| {
             if let (Some(a), Some(h)) = (p.calls.get(active), p.calls.get(held)) {
                 enc.set(spec.active_call, a.id)
                     .set(spec.held_call, h.id)
-                    .set(spec.active_type, device_type(a))
-                    .set(spec.held_type, device_type(h))
+                    .set_number(spec.active_type, a.device_type.into())
+                    .set_number(spec.held_type, h.device_type.into())
                     .string(tag::ACTIVE_CONNECTION_DEVICE_ID, &a.device_id)
                     .string(tag::HELD_CONNECTION_DEVICE_ID, &h.device_id);
             }
@@ -499,21 +501,15 @@ impl<
         if self.call(call).is_none() {
             return Err(CommandError::NoSuchCall);
         }
-        self.send_request(now, RequestKind::SetCallData, |p, enc| {
+        self.send_request(now, RequestKind::SetCallData, &|p, enc| {
             if let Some(c) = p.call(call) {
-                enc.set(
-                    f::CONNECTION_DEVICE_TYPE,
-                    ConnectionDeviceType::from_value(c.device_type),
-                )
-                .set(f::CONNECTION_CALL_ID, c.id)
-                .set(f::NUM_NAMED_VARIABLES, 1)
-                .set(f::NUM_NAMED_ARRAYS, 0)
-                .set(f::CALL_TYPE, c.call_type)
-                .set(
-                    f::CALLED_PARTY_DISPOSITION,
-                    CalledPartyDisposition::from_value(c.disposition),
-                )
-                .string(tag::CONNECTION_DEVICE_ID, &c.device_id);
+                enc.set_number(f::CONNECTION_DEVICE_TYPE, c.device_type.into())
+                    .set(f::CONNECTION_CALL_ID, c.id)
+                    .set(f::NUM_NAMED_VARIABLES, 1)
+                    .set(f::NUM_NAMED_ARRAYS, 0)
+                    .set(f::CALL_TYPE, c.call_type)
+                    .set_number(f::CALLED_PARTY_DISPOSITION, c.disposition.into())
+                    .string(tag::CONNECTION_DEVICE_ID, &c.device_id);
             }
             enc.named_var(name, value);
         })
@@ -530,7 +526,7 @@ impl<
         now: Instant,
         message_type: MessageType,
         invoke_id: u32,
-        build: impl FnOnce(&Sources<'_, VAR_BYTES>, &mut Encoder<'_>),
+        build: Build<'_, VAR_BYTES>,
     ) -> Result<(), CommandError> {
         let sources = Sources {
             config: &self.config,
@@ -562,7 +558,7 @@ impl<
         &mut self,
         now: Instant,
         kind: RequestKind,
-        build: impl FnOnce(&Sources<'_, VAR_BYTES>, &mut Encoder<'_>),
+        build: Build<'_, VAR_BYTES>,
     ) -> Result<u32, CommandError> {
         if self.pending.is_full() {
             return Err(CommandError::TooManyPending);
@@ -576,7 +572,7 @@ impl<
         now: Instant,
         invoke_id: u32,
         kind: RequestKind,
-        build: impl FnOnce(&Sources<'_, VAR_BYTES>, &mut Encoder<'_>),
+        build: Build<'_, VAR_BYTES>,
     ) -> Result<u32, CommandError> {
         if self.pending.is_full() {
             return Err(CommandError::TooManyPending);
@@ -599,7 +595,7 @@ impl<
         &mut self,
         now: Instant,
         kind: RequestKind,
-        build: impl FnOnce(&Sources<'_, VAR_BYTES>, &mut Encoder<'_>),
+        build: Build<'_, VAR_BYTES>,
     ) -> Option<u32> {
         match self.send_request(now, kind, build) {
             Ok(invoke_id) => Some(invoke_id),

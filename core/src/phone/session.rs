@@ -1,7 +1,7 @@
 //! The session: connect, OPEN_REQ / OPEN_CONF, heartbeats, idle detection, close, failures
 //! and side A/B failover with back-off (wire-session.md §4.12).
 
-use super::backoff::reconnect_wait;
+use super::backoff::reconnect_wait_ms;
 use super::{
     AgentReason, Duration, Engine, Event, Instant, Refusal, RequestKind, SessionEndReason,
     SessionState, TransportAction,
@@ -19,19 +19,6 @@ pub const NOT_MASTER_RETRY: Duration = Duration::from_secs(1);
 /// Shortest wait before retrying after a refused OPEN_REQ ("wait at least 10 s",
 /// wire-session.md §4.12).
 pub const OPEN_REFUSED_MIN_WAIT: Duration = Duration::from_secs(10);
-
-/// E_CTI_NEW_SESSION_OPENED: another client took over this agent's session.
-const STATUS_NEW_SESSION_OPENED: u32 = 11;
-/// E_CTI_SERVER_NOT_MASTER: a standby node answered OPEN_REQ.
-const STATUS_SERVER_NOT_MASTER: u32 = 92;
-
-/// CCXStatus CCX_IN_SERVICE
-/// (<https://developer.cisco.com/docs/contact-center-express/unified-ccx-status-values>).
-const CCX_IN_SERVICE: u32 = 0x400;
-/// SYS_INSTRUMENT_OUT_OF_SERVICE and SYS_INSTRUMENT_BACK_IN_SERVICE
-/// (<https://developer.cisco.com/docs/contact-center-express/systemeventid-values>).
-const SYS_INSTRUMENT_OUT_OF_SERVICE: u32 = 10;
-const SYS_INSTRUMENT_BACK_IN_SERVICE: u32 = 11;
 
 /// Heartbeat InvokeIDs remembered to recognise a FAILURE_CONF to a heartbeat.
 const TRACKED_HEARTBEATS: usize = 4;
@@ -307,7 +294,7 @@ impl<
             return;
         }
         let invoke_id = self.fresh_invoke_id();
-        let sent = self.queue_frame(now, MessageType::HeartbeatReq, invoke_id, |_, _| {});
+        let sent = self.queue_frame(now, MessageType::HeartbeatReq, invoke_id, &|_, _| {});
         if sent.is_err() {
             self.push_event(Event::TransmitQueueFull {
                 request: RequestKind::Heartbeat,
@@ -366,19 +353,21 @@ impl<
         self.announced.clear();
         self.link.failures = self.link.failures.saturating_add(1);
         self.link.last_end = Some(reason);
-        let (delay, side) = match retry {
+        // The next attempt in milliseconds since the origin: see `reconnect_wait_ms`.
+        let (at_ms, side) = match retry {
             Retry::Never => (None, Side::Same),
-            Retry::After(delay, side) => (Some(delay), side),
+            Retry::After(delay, side) => (Some(now.saturating_add(delay).as_millis()), side),
             Retry::Backoff(side) => {
-                let base = secs(self.config.reconnect_secs);
-                let wait = reconnect_wait(base, self.link.failures, self.config.reconnect_seed);
-                (Some(wait), side)
+                let base_ms = u64::from(self.config.reconnect_secs) * 1000;
+                let (failures, seed) = (self.link.failures, self.config.reconnect_seed);
+                let wait_ms = reconnect_wait_ms(base_ms, failures, seed);
+                (Some(now.as_millis().saturating_add(wait_ms)), side)
             }
         };
-        if delay.is_some() && side == Side::Other {
+        if at_ms.is_some() && side == Side::Other {
             self.session.server = self.other_server();
         }
-        let reconnect_at = delay.map(|d| now + d);
+        let reconnect_at = at_ms.map(Instant::from_millis);
         self.link.reconnect_at = reconnect_at;
         self.push_event(Event::SessionLost {
             reason,
@@ -398,7 +387,7 @@ impl<
 
     fn queue_open_req(&mut self, now: Instant, invoke_id: u32) -> Result<(), super::CommandError> {
         use fields::open_req as f;
-        self.queue_frame(now, MessageType::OpenReq, invoke_id, |p, enc| {
+        self.queue_frame(now, MessageType::OpenReq, invoke_id, &|p, enc| {
             let c = &p.config;
             enc.set(f::VERSION_NUMBER, u32::from(c.protocol_version))
                 .set(f::IDLE_TIMEOUT, u32::from(c.idle_timeout_secs))
@@ -441,7 +430,8 @@ impl<
                 let status = msg
                     .get(fields::failure_event::STATUS)
                     .unwrap_or(StatusCode::Unknown(0));
-                if status.value() == STATUS_NEW_SESSION_OPENED {
+                // E_CTI_NEW_SESSION_OPENED: another client took over this agent's session.
+                if status == StatusCode::NewSessionOpened {
                     self.lose_session(now, SessionEndReason::Replaced, Retry::Never, true);
                 } else {
                     self.push_event(Event::ServerReportedFailure { status });
@@ -486,24 +476,27 @@ impl<
     /// clustered-connect procedure
     /// (<https://developer.cisco.com/docs/contact-center-express/connect-cti-sessions-in-a-clustered-unified-ccx>)
     /// closes the session and tries the next node; so does SYS_CCX_OFFLINE. The agent's
-    /// instrument going out of (or back into) service is reported and shown.
+    /// instrument going out of (or back into) service is reported and shown. The values:
+    /// <https://developer.cisco.com/docs/contact-center-express/unified-ccx-status-values>,
+    /// <https://developer.cisco.com/docs/contact-center-express/systemeventid-values>.
     fn on_system_event(&mut self, now: Instant, msg: &Message<'_>) {
         use fields::system_event as f;
         let id = msg
             .get(f::SYSTEM_EVENT_ID)
             .unwrap_or(SystemEventID::Unknown(0));
         let ccx_status = msg.get(f::CCX_STATUS).unwrap_or(CCXStatus::from_value(0));
-        let status = ccx_status.value();
         self.push_event(Event::SystemEvent {
             id,
             status: ccx_status,
         });
-        match id.value() {
-            SYS_INSTRUMENT_OUT_OF_SERVICE => {
+        // Typed comparisons: the same tests as on the numbers, without the enumeration's
+        // value() tables.
+        match id {
+            SystemEventID::InstrumentOutOfService => {
                 self.link.instrument_out_of_service = true;
                 self.push_event(Event::InstrumentService { in_service: false });
             }
-            SYS_INSTRUMENT_BACK_IN_SERVICE => {
+            SystemEventID::InstrumentBackInService => {
                 self.link.instrument_out_of_service = false;
                 self.push_event(Event::InstrumentService { in_service: true });
             }
@@ -512,7 +505,7 @@ impl<
         let retry = Retry::Backoff(Side::Other);
         if id == SystemEventID::CcxOffline {
             self.lose_session(now, SessionEndReason::ServerOffline, retry, true);
-        } else if status != 0 && status != CCX_IN_SERVICE {
+        } else if ccx_status != CCXStatus::from_value(0) && ccx_status != CCXStatus::InService {
             self.lose_session(
                 now,
                 SessionEndReason::ServerOutOfService { status: ccx_status },
@@ -561,15 +554,17 @@ impl<
     fn on_failure_conf(&mut self, now: Instant, msg: &Message<'_>) {
         use fields::failure_conf as f;
         let invoke_id = msg.get(f::INVOKE_ID).unwrap_or(0);
-        let status = msg.get(f::STATUS).map_or(0, StatusCode::value);
-        if status == STATUS_NEW_SESSION_OPENED {
+        let status = msg.get(f::STATUS).unwrap_or(StatusCode::from_value(0));
+        // E_CTI_NEW_SESSION_OPENED: another client took over this agent's session.
+        if status == StatusCode::NewSessionOpened {
             self.lose_session(now, SessionEndReason::Replaced, Retry::Never, true);
             return;
         }
         // While opening, OPEN_REQ is the only request a FAILURE_CONF can answer.
         if self.session.state == SessionState::Opening {
             let long_wait = secs(self.config.reconnect_secs).max(OPEN_REFUSED_MIN_WAIT);
-            if status == STATUS_SERVER_NOT_MASTER {
+            // E_CTI_SERVER_NOT_MASTER: a standby node answered OPEN_REQ.
+            if status == StatusCode::ServerNotMaster {
                 let retry = if self.config.servers.len() >= 2 {
                     Retry::After(NOT_MASTER_RETRY, Side::Other)
                 } else {
@@ -578,14 +573,12 @@ impl<
                 self.lose_session(now, SessionEndReason::NotMaster, retry, true);
             } else {
                 let retry = Retry::After(long_wait, Side::Other);
-                let status = StatusCode::from_value(status);
                 self.lose_session(now, SessionEndReason::OpenRefused { status }, retry, true);
             }
             return;
         }
         if self.link.heartbeat_ids.iter().any(|id| *id == invoke_id) {
             let retry = Retry::Backoff(Side::Other);
-            let status = StatusCode::from_value(status);
             self.lose_session(now, SessionEndReason::ServerFailure { status }, retry, true);
             return;
         }
@@ -593,7 +586,7 @@ impl<
             self.lose_session(now, SessionEndReason::Closed, Retry::Never, true);
             return;
         }
-        self.fail_request(invoke_id, Refusal::Status(StatusCode::from_value(status)));
+        self.fail_request(invoke_id, Refusal::Status(status));
     }
 
     fn on_agent_state_event(&mut self, now: Instant, msg: &Message<'_>) {
@@ -633,14 +626,14 @@ impl<
             && self.config.agent_extension.is_empty()
             && self.config.agent_instrument.is_empty());
         if has_agent_fields {
-            let _ = self.send_internal(now, RequestKind::QueryAgentState, |p, enc| {
+            let _ = self.send_internal(now, RequestKind::QueryAgentState, &|p, enc| {
                 p.agent_fields(enc);
             });
         }
         let snapshot = if self.config.instrument().is_empty() {
             None
         } else {
-            self.send_internal(now, RequestKind::SnapshotDevice, |p, enc| {
+            self.send_internal(now, RequestKind::SnapshotDevice, &|p, enc| {
                 enc.set(
                     fields::snapshot_device_req::SNAPSHOT_DEVICE_TYPE,
                     crate::wire::DeviceType::from_value(0),

@@ -531,10 +531,16 @@ impl<'a> Message<'a> {
     /// Read a fixed field through its typed handle; `None` for a handle of another message or
     /// a field the session's version does not have.
     pub fn get<T: FixedValue>(&self, field: Fixed<T>) -> Option<T> {
+        self.get_number(field).map(T::from_raw)
+    }
+
+    /// [`Self::get`] as the wire number: for a number kept as it came (and echoed back),
+    /// without a round trip through the enumeration.
+    pub fn get_number<T: FixedValue>(&self, field: Fixed<T>) -> Option<u32> {
         if field.message() != self.type_id || field.since_version() > self.version.number() {
             return None;
         }
-        read_uint(self.fixed_part(), field.offset(), T::TYPE.size()).map(T::from_raw)
+        read_uint(self.fixed_part(), field.offset(), T::TYPE.size())
     }
 
     /// Read a fixed field by its table entry (numeric types; raw bytes read as `None`).

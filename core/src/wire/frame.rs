@@ -93,10 +93,17 @@ pub enum FeedResult<'f, 'i> {
 #[derive(Debug)]
 pub struct FrameAccumulator<const N: usize = DEFAULT_FRAME_CAPACITY> {
     buf: [u8; N],
+    cursor: Cursor,
+}
+
+/// Where the accumulator stands in its buffer. Frames are cut by `Cursor` over the buffer as
+/// a slice, so that code is linked once for all capacities, not once per `N`.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
     len: usize,
-    /// A frame handed out from `buf` on the last call, to drop on the next one.
+    /// A frame handed out from the buffer on the last call, to drop on the next one.
     pending_consume: usize,
-    /// Stream offset of `buf[0]`, for error reports.
+    /// Stream offset of the buffer's first byte, for error reports.
     stream_offset: u64,
 }
 
@@ -111,9 +118,11 @@ impl<const N: usize> FrameAccumulator<N> {
     pub const fn new() -> Self {
         FrameAccumulator {
             buf: [0; N],
-            len: 0,
-            pending_consume: 0,
-            stream_offset: 0,
+            cursor: Cursor {
+                len: 0,
+                pending_consume: 0,
+                stream_offset: 0,
+            },
         }
     }
 
@@ -124,56 +133,87 @@ impl<const N: usize> FrameAccumulator<N> {
 
     /// Bytes held for an incomplete frame.
     pub fn buffered(&self) -> usize {
-        self.len.saturating_sub(self.pending_consume)
+        self.cursor.len.saturating_sub(self.cursor.pending_consume)
     }
 
     /// Forget everything buffered (after a reconnect).
     pub fn reset(&mut self) {
-        self.len = 0;
-        self.pending_consume = 0;
-        self.stream_offset = 0;
-    }
-
-    fn drop_consumed(&mut self) {
-        if self.pending_consume > 0 {
-            // `len <= N` always; saying so lets the compiler drop copy_within's panic path.
-            let end = self.len.min(N);
-            let n = self.pending_consume.min(end);
-            self.buf.copy_within(n..end, 0);
-            self.len -= n;
-            self.stream_offset += n as u64;
-            self.pending_consume = 0;
-        }
+        self.cursor.reset();
     }
 
     /// Feed a chunk. Call again with `remaining` until it returns [`FeedResult::Consumed`].
     ///
     /// A frame that lies whole in `input` while nothing is buffered is returned as a slice of
     /// `input` without a copy.
+    #[inline]
     pub fn feed<'f, 'i: 'f>(&'f mut self, input: &'i [u8]) -> FeedResult<'f, 'i> {
-        self.drop_consumed();
-        let max = self.max_body_len();
-        if self.len == 0 && input.len() >= HEADER_LEN {
-            // Fast path: whole frames straight out of the input.
-            if let Some(length) = read_uint(input, 0, 4) {
-                if length as usize > max {
-                    let offset = self.stream_offset;
-                    self.stream_offset += HEADER_LEN.min(input.len()) as u64;
-                    return FeedResult::Error {
-                        error: FrameError::TooLong {
-                            length,
-                            max,
-                            offset,
-                        },
-                        remaining: input.get(HEADER_LEN..).unwrap_or(&[]),
-                    };
-                }
-                let total = HEADER_LEN + length as usize;
-                if input.len() >= total {
-                    self.stream_offset += total as u64;
-                    let (frame, remaining) = input.split_at(total);
-                    return FeedResult::Frame { frame, remaining };
-                }
+        // The common case first, here where the capacity is a constant: nothing buffered and
+        // whole frames in the input. The rest goes to the cursor, linked once.
+        if self.cursor.len == 0 {
+            if let Some(result) = self.cursor.whole_frame(input, self.max_body_len()) {
+                return result;
+            }
+        }
+        self.cursor.feed(&mut self.buf, input)
+    }
+}
+
+impl Cursor {
+    fn reset(&mut self) {
+        self.len = 0;
+        self.pending_consume = 0;
+        self.stream_offset = 0;
+    }
+
+    fn drop_consumed(&mut self, buf: &mut [u8]) {
+        if self.pending_consume > 0 {
+            // `len <= buf.len()` always; saying so lets the compiler drop copy_within's panic
+            // path.
+            let end = self.len.min(buf.len());
+            let n = self.pending_consume.min(end);
+            buf.copy_within(n..end, 0);
+            self.len -= n;
+            self.stream_offset += n as u64;
+            self.pending_consume = 0;
+        }
+    }
+
+    /// With nothing buffered: the frame or the error at the start of `input` when its header
+    /// and (for a frame) its body are all there, as a slice of `input` without a copy.
+    #[inline]
+    fn whole_frame<'i>(&mut self, input: &'i [u8], max: usize) -> Option<FeedResult<'i, 'i>> {
+        if input.len() < HEADER_LEN {
+            return None;
+        }
+        let length = read_uint(input, 0, 4)?;
+        if length as usize > max {
+            let offset = self.stream_offset;
+            self.stream_offset += HEADER_LEN.min(input.len()) as u64;
+            return Some(FeedResult::Error {
+                error: FrameError::TooLong {
+                    length,
+                    max,
+                    offset,
+                },
+                remaining: input.get(HEADER_LEN..).unwrap_or(&[]),
+            });
+        }
+        let total = HEADER_LEN + length as usize;
+        if input.len() < total {
+            return None;
+        }
+        self.stream_offset += total as u64;
+        let (frame, remaining) = input.split_at(total);
+        Some(FeedResult::Frame { frame, remaining })
+    }
+
+    /// [`FrameAccumulator::feed`] with the accumulator's buffer.
+    fn feed<'f, 'i: 'f>(&mut self, buf: &'f mut [u8], input: &'i [u8]) -> FeedResult<'f, 'i> {
+        self.drop_consumed(buf);
+        let max = buf.len().saturating_sub(HEADER_LEN);
+        if self.len == 0 {
+            if let Some(result) = self.whole_frame(input, max) {
+                return result;
             }
         }
         // Slow path: collect the header, then the body, in the buffer.
@@ -181,7 +221,7 @@ impl<const N: usize> FrameAccumulator<N> {
         if self.len < HEADER_LEN {
             let take = (HEADER_LEN - self.len).min(input.len());
             let (head, rest) = input.split_at(take);
-            if let Some(dst) = self.buf.get_mut(self.len..self.len + take) {
+            if let Some(dst) = buf.get_mut(self.len..self.len + take) {
                 dst.copy_from_slice(head);
             }
             self.len += take;
@@ -190,7 +230,7 @@ impl<const N: usize> FrameAccumulator<N> {
                 return FeedResult::Consumed;
             }
         }
-        let length = read_uint(&self.buf, 0, 4).unwrap_or(0);
+        let length = read_uint(buf, 0, 4).unwrap_or(0);
         if length as usize > max {
             let offset = self.stream_offset;
             self.reset();
@@ -207,7 +247,7 @@ impl<const N: usize> FrameAccumulator<N> {
         let total = HEADER_LEN + length as usize;
         let take = (total - self.len).min(input.len());
         let (body, rest) = input.split_at(take);
-        if let Some(dst) = self.buf.get_mut(self.len..self.len + take) {
+        if let Some(dst) = buf.get_mut(self.len..self.len + take) {
             dst.copy_from_slice(body);
         }
         self.len += take;
@@ -216,7 +256,7 @@ impl<const N: usize> FrameAccumulator<N> {
         }
         self.pending_consume = total;
         FeedResult::Frame {
-            frame: self.buf.get(..total).unwrap_or(&[]),
+            frame: buf.get(..total).unwrap_or(&[]),
             remaining: rest,
         }
     }
