@@ -6,6 +6,7 @@
 #   3. no-panic  link check: no panic path reachable from the core's entry points on the MCU
 #   4. deny      cargo-deny: licenses, bans, sources of the root workspace
 #   5. budgets   instruction budgets of decode, encode, trace text and the phone (callgrind)
+#   6. footprint flash budgets of the codec + phone and trace text images (.ci/footprint.txt)
 #
 # Bounded: about 13 minutes on a warm machine (first runs also install cargo-fuzz, cargo-deny
 # and nightly components, and build libFuzzer). Exits non-zero if any check fails; every
@@ -136,6 +137,9 @@ fi
 
 section "instruction budgets (callgrind, .ci/budgets.txt)"
 if bash .ci/budgets.sh; then ok "instruction budgets"; else fail "instruction budgets (.ci/budgets.sh)"; fi
+
+section "flash budgets (thumbv7em-none-eabihf, .ci/footprint.txt)"
+if bash .ci/footprint.sh; then ok "flash budgets"; else fail "flash budgets (.ci/footprint.sh)"; fi
 
 section "summary"
 for f in "${failures[@]+"${failures[@]}"}"; do echo "  failed: $f"; done
