@@ -8,6 +8,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+mod support;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -123,45 +125,13 @@ impl Write for ClosedPipe {
 
 #[test]
 fn the_proxy_keeps_forwarding_and_capturing_when_its_trace_reader_goes_away() {
-    use ccx_cti_std::demo::{self, DemoOptions};
     use ccx_cti_std::wiretools::pcap::decode_capture;
-    use ccx_cti_std::wiretools::proxy::{self, Proxy, ProxyArgs};
     use ccx_cti_std::wiretools::DecodeOptions;
-    use std::sync::Mutex;
-    use std::time::{Duration, Instant};
 
     let dir = scratch("proxy");
     let pcap = dir.join("demo.pcap");
-    let holder: Mutex<Option<Proxy>> = Mutex::new(None);
-    let opts = DemoOptions {
-        trace: false,
-        ..DemoOptions::default()
-    };
-    let report = demo::run_via(&opts, &mut std::io::sink(), &|sim| {
-        let args = ProxyArgs {
-            listen: "127.0.0.1:0".into(),
-            server: sim.to_string(),
-            pcap: Some(pcap.clone()),
-            flow: None,
-            protocol_version: 17,
-            v18_length_width: 1,
-            show_secrets: false,
-            segment_size: 65_535,
-            connections: None,
-        };
-        let p = proxy::start(&args, Box::new(ClosedPipe)).unwrap();
-        let addr = p.addr();
-        *holder.lock().unwrap() = Some(p);
-        addr
-    });
-    assert!(report.completed(), "{:?}", report.failure);
-    let p = holder.lock().unwrap().take().unwrap();
-    let end = Instant::now() + Duration::from_secs(10);
-    while p.finished() < 1 {
-        assert!(Instant::now() < end, "the proxy's session did not end");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    p.stop();
+    let (report, _) =
+        support::proxied::demo_through_proxy(Some(&pcap), Box::new(ClosedPipe), 65_535);
     let capture =
         decode_capture(&std::fs::read(&pcap).unwrap(), &DecodeOptions::default()).unwrap();
     assert_eq!(

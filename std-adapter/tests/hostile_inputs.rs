@@ -9,6 +9,8 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 
+mod support;
+
 use ccx_cti_std::flow::{parse_flow, run_flow, validate};
 use ccx_cti_std::wiretools::logs::decode_log;
 use ccx_cti_std::wiretools::pcap::decode_capture;
@@ -47,42 +49,13 @@ fn dump() -> &'static [u8] {
     })
 }
 
-/// The demo story as a pcap (Ethernet, IPv4, TCP), written by `ccx proxy`'s code.
+/// The demo story as a pcap (Ethernet, IPv4, TCP) in 7-byte segments, written by `ccx
+/// proxy`'s code.
 fn capture() -> &'static [u8] {
-    use ccx_cti_std::demo::{self, DemoOptions};
-    use ccx_cti_std::wiretools::proxy::{self, ProxyArgs};
-    use std::sync::Mutex;
     static PCAP: OnceLock<Vec<u8>> = OnceLock::new();
     PCAP.get_or_init(|| {
         let path = std::env::temp_dir().join(format!("ccx-hostile-{}.pcap", std::process::id()));
-        let holder = Mutex::new(None);
-        let opts = DemoOptions {
-            trace: false,
-            ..DemoOptions::default()
-        };
-        let report = demo::run_via(&opts, &mut std::io::sink(), &|sim| {
-            let args = ProxyArgs {
-                listen: "127.0.0.1:0".into(),
-                server: sim.to_string(),
-                pcap: Some(path.clone()),
-                flow: None,
-                protocol_version: 17,
-                v18_length_width: 1,
-                show_secrets: false,
-                segment_size: 7,
-                connections: None,
-            };
-            let p = proxy::start(&args, Box::new(std::io::sink())).unwrap();
-            let addr = p.addr();
-            *holder.lock().unwrap() = Some(p);
-            addr
-        });
-        assert!(report.completed(), "{:?}", report.failure);
-        let p = holder.lock().unwrap().take().unwrap();
-        while p.finished() < 1 {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
-        p.stop();
+        support::proxied::demo_through_proxy(Some(&path), Box::new(std::io::sink()), 7);
         let bytes = std::fs::read(&path).unwrap();
         let _ = std::fs::remove_file(&path);
         bytes

@@ -3,15 +3,12 @@
 //! trace text, a flow that `ccx replay` passes and a pcap that `ccx decode --pcap` reads; and
 //! the recorder crate's own dump (a golden file it writes) read back.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
-use ccx_cti_std::demo::{self, DemoOptions};
 use ccx_cti_std::recorder::{read_dump, sessions, Kind};
-use ccx_cti_std::wiretools::proxy::{self, ProxyArgs};
+
+mod support;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -26,42 +23,11 @@ fn out_dir() -> PathBuf {
     dir
 }
 
-/// The demo story through the proxy, captured to `pcap`.
+/// The demo story through the proxy, captured to `pcap` in 7-byte segments: the
+/// simulator's port.
 fn demo_capture(pcap: &Path) -> u16 {
-    let holder = Mutex::new(None);
-    let report = demo::run_via(
-        &DemoOptions {
-            trace: false,
-            ..DemoOptions::default()
-        },
-        &mut std::io::sink(),
-        &|sim: SocketAddr| {
-            let args = ProxyArgs {
-                listen: "127.0.0.1:0".into(),
-                server: sim.to_string(),
-                pcap: Some(pcap.to_path_buf()),
-                flow: None,
-                protocol_version: 17,
-                v18_length_width: 1,
-                show_secrets: false,
-                segment_size: 7,
-                connections: None,
-            };
-            let p = proxy::start(&args, Box::new(std::io::sink())).unwrap();
-            let addr = p.addr();
-            *holder.lock().unwrap() = Some((p, sim.port()));
-            addr
-        },
-    );
-    assert!(report.completed(), "{:?}", report.failure);
-    let (p, port) = holder.lock().unwrap().take().unwrap();
-    let end = Instant::now() + Duration::from_secs(15);
-    while p.finished() < 1 {
-        assert!(Instant::now() < end, "the proxy's session did not end");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    p.stop();
-    port
+    let (_, sim) = support::proxied::demo_through_proxy(Some(pcap), Box::new(std::io::sink()), 7);
+    sim.port()
 }
 
 /// The TCP payloads of an Ethernet/IPv4 pcap: (to the server?, bytes).

@@ -1,8 +1,10 @@
 //! A client of the simulator that speaks the protocol by hand, one frame at a time, built from
 //! the codec: the tests that check exact message sequences (`sim_protocol`) and the attacks
-//! (`sim_attacks`) both talk through it.
+//! (`sim_attacks`) both talk through it. [`proxied`]: the demo story through `ccx proxy`.
 // Each test file uses a part of it.
 #![allow(dead_code)]
+
+pub mod proxied;
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
