@@ -99,14 +99,22 @@ pub fn frame_text(frame: &[u8], version: WireVersion) -> String {
 
 /// The configuration of the demo's phone for a server at `addr`.
 pub fn phone_config(addr: std::net::SocketAddr, version: u8) -> PhoneConfig {
+    phone_config_for(&[addr], version)
+}
+
+/// [`phone_config`] with side A and side B (`servers` in the phone's order; past the second,
+/// ignored).
+pub fn phone_config_for(servers: &[std::net::SocketAddr], version: u8) -> PhoneConfig {
     let mut cfg = PhoneConfig::default();
-    let mut host = ShortText::new();
-    let _ = host.push_str(&addr.ip().to_string());
     cfg.servers.clear();
-    let _ = cfg.servers.push(ServerAddr {
-        host,
-        port: addr.port(),
-    });
+    for addr in servers {
+        let mut host = ShortText::new();
+        let _ = host.push_str(&addr.ip().to_string());
+        let _ = cfg.servers.push(ServerAddr {
+            host,
+            port: addr.port(),
+        });
+    }
     let set = |s: &mut heapless::String<64>, v: &str| {
         s.clear();
         let _ = s.push_str(v);

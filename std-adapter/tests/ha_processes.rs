@@ -9,7 +9,6 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ccx_cti::config::{ServerAddr, ShortText};
 use ccx_cti::phone::SessionState;
 use ccx_cti::wire::{AgentState, LocalConnectionState};
 use ccx_cti_std::demo;
@@ -194,18 +193,7 @@ fn failover_mid_call(down: Down) {
 
 /// A phone for `agent` (extension `ext`) with its servers in this order.
 fn phone_for(agent: &str, ext: &str, servers: &[SocketAddr]) -> DriverHandle {
-    let mut cfg = demo::phone_config(servers[0], 17);
-    cfg.servers.clear();
-    for s in servers {
-        let mut host = ShortText::new();
-        host.push_str(&s.ip().to_string()).unwrap();
-        cfg.servers
-            .push(ServerAddr {
-                host,
-                port: s.port(),
-            })
-            .unwrap();
-    }
+    let mut cfg = demo::phone_config_for(servers, 17);
     cfg.agent_id.clear();
     cfg.agent_id.push_str(agent).unwrap();
     cfg.agent_extension.clear();

@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use ccx_cti::config::{PhoneConfig, ServerAddr, ShortText};
+use ccx_cti::config::PhoneConfig;
 use ccx_cti::phone::{Event, SessionState};
 use ccx_cti::wire::{AgentState, LocalConnectionState};
 use ccx_cti_std::demo;
@@ -28,20 +28,7 @@ pub struct TestPhone {
 }
 
 pub fn config(servers: &[SocketAddr]) -> PhoneConfig {
-    let mut cfg = demo::phone_config(servers[0], 17);
-    cfg.servers.clear();
-    for s in servers {
-        let mut host = ShortText::new();
-        host.push_str(&s.ip().to_string()).unwrap();
-        cfg.servers
-            .push(ServerAddr {
-                host,
-                port: s.port(),
-            })
-            .unwrap();
-    }
-    cfg.reconnect_secs = 1;
-    cfg
+    demo::phone_config_for(servers, 17)
 }
 
 impl TestPhone {
